@@ -1,0 +1,132 @@
+//! Criterion micro-benchmarks of the pure parts on every delivery's path (BENCHMARKS.md):
+//! signature verification, the ingress envelope pass and the full typed decoding of a real
+//! 28 KB `pull_request` payload, the command parser, and the engine's decision for a PR whose
+//! checks just went green.
+//!
+//! `cargo bench --bench micro` (add `-- --quick` for a fast pass).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use secrecy::SecretString;
+
+use gangway::engine::commands;
+use gangway::engine::{self, CheckSummary, PolicyStatus, Situation};
+use gangway::executor::reads::pull_from;
+use gangway::model::RepoRef;
+use gangway::policy::Policy;
+use gangway::webhook::events::{self, Envelope, Event};
+use gangway::webhook::signature;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/fixtures/github-webhooks/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn signature(c: &mut Criterion) {
+    let body = fixture("pull_request.opened.json");
+    let header = signature::sign(b"current-secret", &body);
+    let one = vec![SecretString::from("current-secret")];
+    let rotating = vec![
+        SecretString::from("previous-secret"),
+        SecretString::from("current-secret"),
+    ];
+    let mut g = c.benchmark_group("signature");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("verify 28KB, 1 secret", |b| {
+        b.iter(|| signature::verify(&one, Some(header.as_bytes()), black_box(&body)))
+    });
+    g.bench_function("verify 28KB, 2 secrets (rotation)", |b| {
+        b.iter(|| signature::verify(&rotating, Some(header.as_bytes()), black_box(&body)))
+    });
+    g.finish();
+}
+
+fn decoding(c: &mut Criterion) {
+    let body = fixture("pull_request.opened.json");
+    let suite = fixture("check_suite.completed.json");
+    let comment = fixture("issue_comment.created.pr.derived.json");
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("ingress envelope, pull_request 28KB", |b| {
+        b.iter(|| serde_json::from_slice::<Envelope>(black_box(&body)).map(|e| e.number))
+    });
+    g.bench_function("typed event, pull_request 28KB", |b| {
+        b.iter(|| events::decode("pull_request", black_box(&body)))
+    });
+    g.throughput(Throughput::Bytes(suite.len() as u64));
+    g.bench_function("typed event, check_suite 11KB", |b| {
+        b.iter(|| events::decode("check_suite", black_box(&suite)))
+    });
+    g.throughput(Throughput::Bytes(comment.len() as u64));
+    g.bench_function("typed event, issue_comment 17KB", |b| {
+        b.iter(|| events::decode("issue_comment", black_box(&comment)))
+    });
+    g.finish();
+}
+
+fn command_parser(c: &mut Criterion) {
+    let conversation = "Thanks! I had a look at the change.\n\n\
+        > /stage this once CI is happy\n\n\
+        ```sh\n/stage\ncargo test\n```\n\n\
+        Two nits: the `retry` helper could take a `Duration`, and the README still says\n\
+        `--port 8080`. <!-- /unstage --> Otherwise LGTM, happy to merge after that.\n";
+    let mut g = c.benchmark_group("commands");
+    g.bench_function("parse /stage", |b| {
+        b.iter(|| commands::parse(black_box("/stage")))
+    });
+    g.bench_function("parse a review comment with no command", |b| {
+        b.iter(|| commands::parse(black_box(conversation)))
+    });
+    g.bench_function("parse a typo (did you mean)", |b| {
+        b.iter(|| commands::parse(black_box("/stgae")))
+    });
+    g.finish();
+}
+
+fn decision(c: &mut Criterion) {
+    // The PR of the real `pull_request.opened` payload, its checks just green, no preview yet:
+    // the engine decides to stage the head commit.
+    let Ok(Some(Event::PullRequest(e))) =
+        events::decode("pull_request", &fixture("pull_request.opened.json"))
+    else {
+        panic!("the pull_request fixture decodes");
+    };
+    let Some(installation) = e.installation.as_ref().map(|i| i.id) else {
+        panic!("the fixture names its installation");
+    };
+    let repo = RepoRef {
+        id: e.repository.id,
+        installation,
+        full_name: e.repository.full_name.clone(),
+        default_branch: e.repository.default_branch.clone().unwrap_or_default(),
+    };
+    let pr = pull_from(&e.pull_request, &repo);
+    let policy = PolicyStatus::Valid(Policy::default());
+    let green = CheckSummary {
+        passed: vec!["build".into(), "test".into(), "lint".into()],
+        ..Default::default()
+    };
+    let situation = Situation {
+        pr: &pr,
+        policy: &policy,
+        checks: Some(&green),
+        previews: &[],
+        approvals: &[],
+        unstaged_by: None,
+        now_ms: 1_700_000_000_000,
+    };
+    assert!(!engine::decide(&situation).is_empty(), "green checks stage");
+    c.bench_function("engine/decide: checks green, stage the head", |b| {
+        b.iter(|| engine::decide(black_box(&situation)))
+    });
+    c.bench_function("engine/gate: checks green", |b| {
+        b.iter(|| engine::gate(black_box(&situation)))
+    });
+}
+
+criterion_group!(benches, signature, decoding, command_parser, decision);
+criterion_main!(benches);

@@ -1,0 +1,582 @@
+//! End to end: pull requests lived through the fake GitHub (50 ms added to every API call,
+//! GitHub's secondary rate limits enforced) and Gangway (`server::Running`, as `serve` and the
+//! tests start it; SQLite; the command driver running `/bin/true`), with real signed webhooks
+//! both ways. Measures the time from the `check_suite` webhook to the `success` deployment
+//! status, Gangway's own share of it, and the API calls each lifecycle costs, by endpoint.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use gangway::clock::SystemClock;
+use gangway::config::{Settings, Source};
+use gangway::fake_github::{
+    ApiCall, FakeConfig, FakeGitHub, PrSpec, SecondaryLimits, SecondaryReport, WebhookTarget,
+};
+use gangway::github::pacing::{self, PacingSettings, PacingStats};
+use gangway::server::Running;
+
+use crate::child::{APP_ID, KEY_PEM, PUBLIC_KEY_PEM, SECRET};
+
+pub const LATENCY: Duration = Duration::from_millis(50);
+
+pub struct World {
+    pub fake: Arc<FakeGitHub>,
+    pub running: Running,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    pub async fn start(workers: usize) -> Result<World, String> {
+        // What `serve` would use against GitHub.com; the fake on loopback would get only the
+        // concurrency cap by default (see github/pacing.rs).
+        pacing::set_process_default(Some(PacingSettings::default()));
+        let fake = Arc::new(
+            FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM))
+                .await
+                .map_err(|e| format!("fake GitHub: {e}"))?,
+        );
+        fake.set_latency(LATENCY);
+        fake.set_secondary_limits(Some(SecondaryLimits::default()));
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let db = format!("sqlite://{}", dir.path().join("gangway.db").display());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let vars: Vec<(String, String)> = [
+            ("APP_ID", APP_ID.to_string()),
+            ("PRIVATE_KEY", KEY_PEM.to_owned()),
+            ("WEBHOOK_SECRET", SECRET.to_owned()),
+            ("GITHUB_API_URL", fake.url().to_owned()),
+            ("DATABASE_URL", db),
+            ("GANGWAY_HOST", "127.0.0.1".to_owned()),
+            ("PORT", addr.port().to_string()),
+            ("GANGWAY_PUBLIC_URL", format!("http://{addr}")),
+            ("GANGWAY_DRIVER", "command".to_owned()),
+            ("GANGWAY_DEPLOY_COMMAND", true_path()),
+            ("GANGWAY_TEARDOWN_COMMAND", true_path()),
+            ("GANGWAY_WORKERS", workers.to_string()),
+            ("GANGWAY_SHUTDOWN_GRACE_SECS", "5".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let settings = Settings::load(&Source::from_env(vars)).map_err(|e| e.to_string())?;
+        let running = Running::start(&settings, listener, Arc::new(SystemClock))
+            .await
+            .map_err(|e| format!("starting gangway: {e}"))?;
+        fake.set_webhook(Some(WebhookTarget::new(
+            format!("http://{addr}/webhooks"),
+            SECRET,
+        )));
+        Ok(World {
+            fake,
+            running,
+            _dir: dir,
+        })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.running.shutdown().await;
+        pacing::set_process_default(None);
+    }
+
+    /// Waits until the fake has no webhook to send and Gangway no job queued or running.
+    pub async fn settle(&self) -> Result<(), String> {
+        for _ in 0..2 {
+            if !self.fake.wait_webhooks_idle(Duration::from_secs(600)).await {
+                return Err("the fake's webhooks never drained".into());
+            }
+            let deadline = Instant::now() + Duration::from_secs(600);
+            loop {
+                let counts = self
+                    .running
+                    .queue()
+                    .counts()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if counts
+                    .iter()
+                    .all(|(s, n)| *n == 0 || s == "done" || s == "dead")
+                {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(format!("gangway never went idle: {counts:?}"));
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn true_path() -> String {
+    ["/bin/true", "/usr/bin/true"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or("/bin/true")
+        .to_owned()
+}
+
+async fn until(
+    fake: &FakeGitHub,
+    what: &str,
+    cond: impl Fn(&FakeGitHub) -> bool,
+) -> Result<(), String> {
+    if fake.wait_for(Duration::from_secs(600), cond).await {
+        Ok(())
+    } else {
+        Err(format!("timed out waiting for {what}"))
+    }
+}
+
+fn sticky(fake: &FakeGitHub, repo: &str, n: u64) -> Option<String> {
+    fake.comments(repo, n)
+        .into_iter()
+        .find(|c| c.via_app && c.body.contains("gangway:sticky"))
+        .map(|c| c.body)
+}
+
+fn last_state(fake: &FakeGitHub, repo: &str, sha: &str) -> Option<String> {
+    fake.deployments(repo)
+        .into_iter()
+        .filter(|d| d.sha == sha)
+        .filter_map(|d| d.statuses.last().map(|s| s.state.clone()))
+        .next_back()
+}
+
+fn success_at(fake: &FakeGitHub, repo: &str, sha: &str) -> Option<DateTime<Utc>> {
+    fake.deployments(repo)
+        .into_iter()
+        .filter(|d| d.sha == sha)
+        .flat_map(|d| d.statuses)
+        .find(|s| s.state == "success")
+        .map(|s| s.created_at)
+}
+
+/// One `check_suite` → `success` interval.
+#[derive(Debug, Clone)]
+pub struct Green {
+    pub installation: u64,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Green {
+    pub fn total(&self) -> Duration {
+        (self.to - self.from).to_std().unwrap_or_default()
+    }
+
+    /// The part of the interval when none of the installation's API calls was in flight: the
+    /// time Gangway itself took (webhook in, queue, store, decisions, driver, its HTTP client).
+    pub fn own_time(&self, calls: &[ApiCall]) -> Duration {
+        let latency = chrono::Duration::from_std(LATENCY).unwrap_or_default();
+        let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = calls
+            .iter()
+            .filter(|c| c.installation == Some(self.installation))
+            .map(|c| (c.at.max(self.from), (c.at + latency).min(self.to)))
+            .filter(|(a, b)| a < b)
+            .collect();
+        spans.sort();
+        let mut covered = chrono::Duration::zero();
+        let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+        for (a, b) in spans {
+            current = match current {
+                Some((ca, cb)) if a <= cb => Some((ca, cb.max(b))),
+                Some((ca, cb)) => {
+                    covered += cb - ca;
+                    Some((a, b))
+                }
+                None => Some((a, b)),
+            };
+        }
+        if let Some((ca, cb)) = current {
+            covered += cb - ca;
+        }
+        (self.to - self.from - covered).to_std().unwrap_or_default()
+    }
+}
+
+impl Green {
+    /// Where Gangway's own time went: each stretch with no call in flight, named by the calls
+    /// around it (`webhook` before the first, `success` after the last).
+    pub fn gaps(&self, calls: &[ApiCall]) -> Vec<(String, Duration)> {
+        let latency = chrono::Duration::from_std(LATENCY).unwrap_or_default();
+        let mut mine: Vec<&ApiCall> = calls
+            .iter()
+            .filter(|c| c.installation == Some(self.installation))
+            .filter(|c| c.at >= self.from && c.at <= self.to)
+            .collect();
+        mine.sort_by_key(|c| c.at);
+        let mut out = Vec::new();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let (mut label, mut free_from) = ("webhook".to_owned(), self.from);
+        for c in mine {
+            let mut name = endpoint(c).replace("/repos/{repo}", "");
+            let n = seen.entry(name.clone()).or_default();
+            *n += 1;
+            if *n > 1 {
+                name = format!("{name} #{n}");
+            }
+            let gap = (c.at - free_from).to_std().unwrap_or_default();
+            out.push((format!("{label} → {name}"), gap));
+            label = name;
+            free_from = free_from.max(c.at + latency);
+        }
+        out.push((
+            format!("{label} → success recorded"),
+            (self.to - free_from).to_std().unwrap_or_default(),
+        ));
+        out
+    }
+}
+
+/// Checks green on `sha` (a check run, then the suite completed: GitHub's `check_suite`
+/// webhook), then waits for its preview to be live.
+async fn green(
+    fake: &FakeGitHub,
+    installation: u64,
+    repo: &str,
+    sha: &str,
+) -> Result<Green, String> {
+    fake.add_check_run(repo, sha, "build", "completed", Some("success"))
+        .map_err(|e| e.to_string())?;
+    let from = Utc::now();
+    let d = fake
+        .complete_check_suite(repo, sha, "github-actions")
+        .await
+        .map_err(|e| e.to_string())?;
+    if !d.ok() {
+        return Err(format!("check_suite refused: {:?}", d.status));
+    }
+    until(fake, "the preview to be live", |f| {
+        success_at(f, repo, sha).is_some()
+    })
+    .await?;
+    let to = success_at(fake, repo, sha).unwrap_or(from);
+    Ok(Green {
+        installation,
+        from,
+        to,
+    })
+}
+
+/// What a lifecycle does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shape {
+    /// opened → checks green → deployed → new push → green → deployed → closed (merged).
+    Full,
+    /// opened → checks green → deployed (staged) → closed.
+    Staged,
+}
+
+/// One PR's life in `repo`; its greens.
+pub async fn lifecycle(
+    fake: &FakeGitHub,
+    installation: u64,
+    repo: &str,
+    shape: Shape,
+) -> Result<Vec<Green>, String> {
+    let pr = fake
+        .open_pr(PrSpec::new(repo, "feature", "alice").file("app.txt", "v1"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let n = pr.number;
+    // CI takes minutes: Gangway has long handled the opening when checks finish.
+    until(fake, "the sticky comment", |f| sticky(f, repo, n).is_some()).await?;
+    let mut greens = vec![green(fake, installation, repo, &pr.head_sha).await?];
+    let mut head = pr.head_sha.clone();
+    if shape == Shape::Full {
+        until(fake, "the sticky to say live", |f| {
+            sticky(f, repo, n).is_some_and(|b| b.contains("**Live**"))
+        })
+        .await?;
+        let pushed = fake
+            .push_pr_files(repo, n, &[("app.txt", "v2")])
+            .await
+            .map_err(|e| e.to_string())?;
+        let short = pushed.after[..7].to_owned();
+        until(fake, "the sticky to name the new head", |f| {
+            sticky(f, repo, n).is_some_and(|b| b.contains(&short))
+        })
+        .await?;
+        greens.push(green(fake, installation, repo, &pushed.after).await?);
+        let old = head.clone();
+        until(fake, "the old preview to go", |f| {
+            last_state(f, repo, &old).as_deref() == Some("inactive")
+        })
+        .await?;
+        head = pushed.after;
+    }
+    until(fake, "the sticky to say live", |f| {
+        sticky(f, repo, n).is_some_and(|b| b.contains("**Live**"))
+    })
+    .await?;
+    fake.close_pr(repo, n, shape == Shape::Full)
+        .await
+        .map_err(|e| e.to_string())?;
+    until(fake, "the teardown", |f| {
+        last_state(f, repo, &head).as_deref() == Some("inactive")
+            && sticky(f, repo, n).is_some_and(|b| b.contains("**Torn down**"))
+    })
+    .await?;
+    Ok(greens)
+}
+
+/// `METHOD /path` with ids, shas, refs and names replaced by placeholders.
+pub fn endpoint(call: &ApiCall) -> String {
+    let parts: Vec<&str> = call.path.split('/').collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let seg = parts[i];
+        let prev = if i > 0 { parts[i - 1] } else { "" };
+        if prev == "repos" && i + 1 < parts.len() {
+            out.push("{repo}".into());
+            i += 2;
+            continue;
+        }
+        let placeholder = match prev {
+            "commits" => Some("{ref}"),
+            "environments" => Some("{env}"),
+            "collaborators" => Some("{user}"),
+            _ => None,
+        };
+        let s = if let Some(p) = placeholder {
+            p.to_owned()
+        } else if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+            "{id}".to_owned()
+        } else {
+            seg.to_owned()
+        };
+        out.push(s);
+        i += 1;
+    }
+    format!("{} {}", call.method, out.join("/"))
+}
+
+pub fn is_token_request(c: &ApiCall) -> bool {
+    c.path.starts_with("/app/installations/") && c.path.ends_with("/access_tokens")
+}
+
+/// API calls per lifecycle by endpoint (token requests apart), averaged over `lifecycles`.
+#[derive(Debug, Default, Clone)]
+pub struct CallTally {
+    pub by_endpoint: BTreeMap<String, f64>,
+    pub per_lifecycle: f64,
+    pub writes_per_lifecycle: f64,
+    pub token_requests: usize,
+    pub refused: usize,
+}
+
+pub fn tally(calls: &[ApiCall], repos: &[String], lifecycles: usize) -> CallTally {
+    let mut t = CallTally::default();
+    let n = lifecycles.max(1) as f64;
+    for c in calls {
+        if is_token_request(c) {
+            t.token_requests += 1;
+            continue;
+        }
+        if !repos
+            .iter()
+            .any(|r| c.path.starts_with(&format!("/repos/{r}/")))
+        {
+            continue;
+        }
+        if c.status == 403 || c.status == 429 {
+            t.refused += 1;
+        }
+        *t.by_endpoint.entry(endpoint(c)).or_default() += 1.0 / n;
+        t.per_lifecycle += 1.0 / n;
+        if c.method != "GET" {
+            t.writes_per_lifecycle += 1.0 / n;
+        }
+    }
+    t
+}
+
+pub struct SequentialFigures {
+    pub greens: Vec<(Duration, Duration)>,
+    /// Gangway's own stretches by where they fall, over every interval.
+    pub gaps: BTreeMap<String, Vec<Duration>>,
+    pub full: CallTally,
+    pub staged: CallTally,
+}
+
+/// `n` full lifecycles one after another, then `m` staged ones, each in its own installation
+/// and repository (so nothing is paced, and every call is attributed).
+pub async fn sequential(
+    w: &World,
+    n: usize,
+    m: usize,
+    base: u64,
+) -> Result<SequentialFigures, String> {
+    let mut greens = Vec::new();
+    let mut gaps: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
+    let mut full_repos = Vec::new();
+    let mut staged_repos = Vec::new();
+    for i in 0..(n + m) {
+        let installation = base + i as u64;
+        let account = format!("seq{installation}");
+        let repo = format!("{account}/app");
+        w.fake.add_installation(installation, &account);
+        w.fake
+            .add_repo(installation, &repo, "main")
+            .map_err(|e| e.to_string())?;
+        let shape = if i < n { Shape::Full } else { Shape::Staged };
+        let got = lifecycle(&w.fake, installation, &repo, shape).await?;
+        w.settle().await?;
+        let calls = w.fake.calls();
+        greens.extend(got.iter().map(|g| (g.total(), g.own_time(&calls))));
+        for g in &got {
+            for (at, d) in g.gaps(&calls) {
+                gaps.entry(at).or_default().push(d);
+            }
+        }
+        if shape == Shape::Full {
+            full_repos.push(repo);
+        } else {
+            staged_repos.push(repo);
+        }
+    }
+    let calls = w.fake.calls();
+    Ok(SequentialFigures {
+        greens,
+        gaps,
+        full: tally(&calls, &full_repos, n),
+        staged: tally(&calls, &staged_repos, m),
+    })
+}
+
+pub struct ParallelFigures {
+    pub lifecycles: usize,
+    pub installations: usize,
+    pub wall: Duration,
+    pub greens: Vec<Duration>,
+    pub calls: CallTally,
+    pub secondary: SecondaryReport,
+    pub pacing: PacingStats,
+    /// The busiest installation's writes per 10 s of the run.
+    pub timeline: Vec<usize>,
+    /// The most writes any installation made in a rolling minute, seen in the call log.
+    pub max_writes_minute: usize,
+    pub max_in_flight_calls: usize,
+}
+
+/// `lifecycles` full lifecycles at once, spread over `installations` installations.
+pub async fn parallel(
+    w: &World,
+    lifecycles: usize,
+    installations: usize,
+    base: u64,
+) -> Result<ParallelFigures, String> {
+    let before = pacing::process_stats();
+    let mut plans = Vec::new();
+    for i in 0..lifecycles {
+        let installation = base + (i % installations) as u64;
+        let account = format!("par{installation}");
+        if i < installations {
+            w.fake.add_installation(installation, &account);
+        }
+        let repo = format!("{account}/app{i}");
+        w.fake
+            .add_repo(installation, &repo, "main")
+            .map_err(|e| e.to_string())?;
+        plans.push((installation, repo));
+    }
+    let from = Utc::now();
+    let started = Instant::now();
+    let runs = plans.iter().map(|(inst, repo)| {
+        let fake = w.fake.clone();
+        async move { lifecycle(&fake, *inst, repo, Shape::Full).await }
+    });
+    let results = futures::future::join_all(runs).await;
+    w.settle().await?;
+    let wall = started.elapsed();
+    let mut greens = Vec::new();
+    for r in results {
+        greens.extend(r?.iter().map(Green::total));
+    }
+    let calls: Vec<ApiCall> = w
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.at >= from)
+        .collect();
+    let repos: Vec<String> = plans.iter().map(|(_, r)| r.clone()).collect();
+    let after = pacing::process_stats();
+    let pacing = PacingStats {
+        calls: after.calls - before.calls,
+        writes: after.writes - before.writes,
+        delayed: after.delayed - before.delayed,
+        waited: after.waited - before.waited,
+        longest_wait: after.longest_wait,
+        max_in_flight: after.max_in_flight,
+    };
+    // Writes per installation over time, from the fake's log.
+    let mut writes: BTreeMap<u64, Vec<DateTime<Utc>>> = BTreeMap::new();
+    for c in calls
+        .iter()
+        .filter(|c| c.method != "GET" && !is_token_request(c))
+    {
+        if let Some(i) = c.installation {
+            writes.entry(i).or_default().push(c.at);
+        }
+    }
+    let mut max_writes_minute = 0;
+    let mut busiest: (usize, u64) = (0, 0);
+    for (inst, times) in &writes {
+        let mut start = 0;
+        for (end, t) in times.iter().enumerate() {
+            while *t - times[start] >= chrono::Duration::seconds(60) {
+                start += 1;
+            }
+            max_writes_minute = max_writes_minute.max(end - start + 1);
+        }
+        busiest = busiest.max((times.len(), *inst));
+    }
+    let mut timeline = Vec::new();
+    if let Some(times) = writes.get(&busiest.1) {
+        for t in times {
+            let bucket = ((*t - from).num_milliseconds().max(0) / 10_000) as usize;
+            if timeline.len() <= bucket {
+                timeline.resize(bucket + 1, 0);
+            }
+            timeline[bucket] += 1;
+        }
+    }
+    // Calls in flight at once (any installation), from arrival times and the fixed latency.
+    let mut edges: Vec<(DateTime<Utc>, i32)> = calls
+        .iter()
+        .flat_map(|c| {
+            [
+                (c.at, 1),
+                (
+                    c.at + chrono::Duration::from_std(LATENCY).unwrap_or_default(),
+                    -1,
+                ),
+            ]
+        })
+        .collect();
+    edges.sort();
+    let (mut now, mut max_in_flight_calls) = (0i32, 0i32);
+    for (_, d) in edges {
+        now += d;
+        max_in_flight_calls = max_in_flight_calls.max(now);
+    }
+    Ok(ParallelFigures {
+        lifecycles,
+        installations,
+        wall,
+        greens,
+        calls: tally(&calls, &repos, lifecycles),
+        secondary: w.fake.secondary_report(),
+        pacing,
+        timeline,
+        max_writes_minute,
+        max_in_flight_calls: usize::try_from(max_in_flight_calls).unwrap_or(0),
+    })
+}

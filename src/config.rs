@@ -1,0 +1,829 @@
+//! Server settings: environment variables, optionally a TOML file, validated all at once.
+//!
+//! Owns: the names and defaults of every setting, and turning them into typed values. Every problem
+//! is collected (not just the first) and names the setting, so `gangway check-config` can print the
+//! whole list. Never puts a secret's value (private key, webhook secret, database password) into an
+//! error message or a `Debug` string.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::driver::command::CommandDriverConfig;
+use crate::hosts::HostTemplate;
+use crate::model::DriverKind;
+
+/// One thing wrong with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The setting's name as an operator writes it (`WEBHOOK_SECRET`).
+    pub setting: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.message)
+    }
+}
+
+/// Every problem found, in a stable order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "invalid configuration ({} problem(s)):",
+            self.problems.len()
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Which database, decided by the URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Tuning of the durable job queue.
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    pub workers: usize,
+    pub max_attempts: u32,
+    /// How long a claim is valid without a heartbeat; a dead worker's job is retaken after this.
+    pub lease: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// How often idle workers look for due jobs (new jobs also wake them at once).
+    pub poll_interval: Duration,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            max_attempts: 8,
+            lease: Duration::from_secs(60),
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Validated server settings.
+#[derive(Clone)]
+pub struct Settings {
+    pub app_id: u64,
+    /// RSA private key of the App, PEM.
+    pub private_key: SecretString,
+    /// Accepted webhook secrets, newest first; any one verifies a delivery.
+    pub webhook_secrets: Vec<SecretString>,
+    pub github_api_url: String,
+    /// May contain a password: never logged.
+    pub database_url: SecretString,
+    pub db_kind: DbKind,
+    pub host: IpAddr,
+    pub port: u16,
+    /// Where Gangway is reachable from outside (for log links).
+    pub public_url: String,
+    pub host_template: HostTemplate,
+    pub queue: QueueSettings,
+    pub shutdown_grace: Duration,
+    pub log_format: LogFormat,
+    pub driver: DriverKind,
+    /// Used when `driver` is `Command`; its `redact` list holds every secret Gangway knows.
+    pub command_driver: CommandDriverConfig,
+    /// How long a repository policy read from the default branch is trusted before its branch
+    /// head is checked again.
+    pub policy_ttl: Duration,
+    pub timers: crate::timers::TimerSettings,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("app_id", &self.app_id)
+            .field("private_key", &"[redacted]")
+            .field(
+                "webhook_secrets",
+                &format!("[{} redacted]", self.webhook_secrets.len()),
+            )
+            .field("github_api_url", &self.github_api_url)
+            .field("db_kind", &self.db_kind)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("public_url", &self.public_url)
+            .field("host_template", &self.host_template)
+            .field("queue", &self.queue)
+            .field("driver", &self.driver)
+            .field("deploy_command", &self.command_driver.deploy)
+            .field("teardown_command", &self.command_driver.teardown)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every setting: its environment name, default, and one line for `check-config --help` and the
+/// README. The TOML file uses the same names in lower case, without the `GANGWAY_` prefix.
+pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
+    ("APP_ID", None, "the GitHub App's numeric id"),
+    (
+        "PRIVATE_KEY",
+        None,
+        "the App's RSA private key (PEM text; `\\n` escapes accepted)",
+    ),
+    (
+        "PRIVATE_KEY_PATH",
+        None,
+        "file holding the App's private key (instead of PRIVATE_KEY)",
+    ),
+    (
+        "WEBHOOK_SECRET",
+        None,
+        "webhook secret; several comma-separated for rotation",
+    ),
+    (
+        "GITHUB_API_URL",
+        Some("https://api.github.com"),
+        "REST API base (GitHub Enterprise: https://HOST/api/v3)",
+    ),
+    (
+        "DATABASE_URL",
+        Some("sqlite://gangway.db"),
+        "sqlite://FILE or postgres://USER@HOST/DB",
+    ),
+    ("PORT", Some("3000"), "HTTP port"),
+    ("GANGWAY_HOST", Some("0.0.0.0"), "address to listen on"),
+    (
+        "GANGWAY_PUBLIC_URL",
+        Some("http://localhost:PORT"),
+        "Gangway's external base URL, used in log links",
+    ),
+    (
+        "GANGWAY_HOST_TEMPLATE",
+        Some("{sha}.staging.example.org"),
+        "preview host; {sha} {short_sha} {number} {repo}",
+    ),
+    ("GANGWAY_WORKERS", Some("4"), "concurrent jobs"),
+    (
+        "GANGWAY_JOB_MAX_ATTEMPTS",
+        Some("8"),
+        "attempts before a job is dead",
+    ),
+    (
+        "GANGWAY_JOB_LEASE_SECS",
+        Some("60"),
+        "seconds a claimed job stays claimed without a heartbeat",
+    ),
+    (
+        "GANGWAY_JOB_BACKOFF_BASE_MS",
+        Some("2000"),
+        "first retry delay (doubles, with jitter)",
+    ),
+    (
+        "GANGWAY_JOB_BACKOFF_MAX_SECS",
+        Some("600"),
+        "longest retry delay",
+    ),
+    (
+        "GANGWAY_JOB_POLL_MS",
+        Some("1000"),
+        "how often idle workers look for due jobs",
+    ),
+    (
+        "GANGWAY_SHUTDOWN_GRACE_SECS",
+        Some("25"),
+        "on SIGTERM, how long running jobs may take to finish",
+    ),
+    ("GANGWAY_LOG_FORMAT", Some("text"), "text or json"),
+    (
+        "GANGWAY_DRIVER",
+        Some("external"),
+        "command (run GANGWAY_DEPLOY_COMMAND) or external (an outside deployer reports statuses)",
+    ),
+    (
+        "GANGWAY_DEPLOY_COMMAND",
+        None,
+        "deploy executable and fixed arguments, split on spaces (no shell)",
+    ),
+    (
+        "GANGWAY_TEARDOWN_COMMAND",
+        None,
+        "teardown executable and fixed arguments, split on spaces (no shell)",
+    ),
+    (
+        "GANGWAY_DRIVER_TIMEOUT_SECS",
+        Some("600"),
+        "a deploy or teardown run is killed after this long",
+    ),
+    (
+        "GANGWAY_DRIVER_PASS_ENV",
+        None,
+        "comma-separated names of variables passed to the driver (values redacted from logs)",
+    ),
+    (
+        "GANGWAY_POLICY_TTL_SECS",
+        Some("60"),
+        "seconds a repository's .github/gangway.yml is trusted before re-checking the default branch",
+    ),
+    (
+        "GANGWAY_REAP_INTERVAL_SECS",
+        Some("300"),
+        "how often the reaper looks for stale, idle and over-capacity previews",
+    ),
+    (
+        "GANGWAY_RECONCILE_INTERVAL_SECS",
+        Some("600"),
+        "how often the reconciler compares GitHub with the database (also at start)",
+    ),
+    (
+        "GANGWAY_REDELIVER_FAILED",
+        Some("false"),
+        "ask GitHub to redeliver failed webhook deliveries (true/false)",
+    ),
+    (
+        "GANGWAY_RETENTION_DAYS",
+        Some("30"),
+        "days kept: finished jobs, deliveries, data of repositories Gangway lost access to",
+    ),
+    (
+        "GANGWAY_TIMER_TICK_MS",
+        Some("5000"),
+        "how often each process checks whether a timer is due",
+    ),
+    (
+        "GANGWAY_CONFIG",
+        None,
+        "optional TOML file with any of these settings (environment wins)",
+    ),
+];
+
+/// A source of raw setting values: environment first, then the TOML file.
+pub struct Source {
+    env: BTreeMap<String, String>,
+    file: BTreeMap<String, String>,
+    problems: Vec<Problem>,
+}
+
+impl Source {
+    /// From the process environment (and `GANGWAY_CONFIG` if set).
+    pub fn from_process_env() -> Self {
+        Self::from_env(std::env::vars().filter(|(k, _)| is_known(k)))
+    }
+
+    /// From explicit pairs (tests, the demo).
+    pub fn from_env<I: IntoIterator<Item = (String, String)>>(vars: I) -> Self {
+        let env: BTreeMap<String, String> = vars.into_iter().collect();
+        let mut src = Source {
+            env,
+            file: BTreeMap::new(),
+            problems: Vec::new(),
+        };
+        if let Some(path) = src.env.get("GANGWAY_CONFIG").cloned() {
+            src.load_file(Path::new(&path));
+        }
+        src
+    }
+
+    fn load_file(&mut self, path: &Path) {
+        let problem = |message: String| Problem {
+            setting: "GANGWAY_CONFIG".into(),
+            message,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.problems
+                    .push(problem(format!("cannot read {}: {e}", path.display())));
+                return;
+            }
+        };
+        let table: toml::Table = match text.parse() {
+            Ok(t) => t,
+            Err(e) => {
+                self.problems.push(problem(format!(
+                    "{} is not valid TOML: {}",
+                    path.display(),
+                    e.message()
+                )));
+                return;
+            }
+        };
+        for (key, value) in table {
+            let name = env_name_for_file_key(&key);
+            if !is_known(&name) || name == "GANGWAY_CONFIG" {
+                self.problems.push(problem(format!(
+                    "unknown setting `{key}` in {} (known: {})",
+                    path.display(),
+                    known_file_keys().join(", ")
+                )));
+                continue;
+            }
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Array(items) => {
+                    let mut parts = Vec::new();
+                    for item in items {
+                        match item {
+                            toml::Value::String(s) => parts.push(s),
+                            other => {
+                                self.problems.push(problem(format!(
+                                    "`{key}` must be a list of strings, found a {}",
+                                    other.type_str()
+                                )));
+                            }
+                        }
+                    }
+                    parts.join(",")
+                }
+                other => {
+                    self.problems.push(problem(format!(
+                        "`{key}` must be a string or a number, found a {}",
+                        other.type_str()
+                    )));
+                    continue;
+                }
+            };
+            self.file.insert(name, text);
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .or_else(|| self.file.get(name))
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+fn is_known(name: &str) -> bool {
+    SETTINGS.iter().any(|(n, _, _)| *n == name)
+}
+
+fn env_name_for_file_key(key: &str) -> String {
+    let upper = key.to_ascii_uppercase();
+    if is_known(&upper) {
+        upper
+    } else {
+        format!("GANGWAY_{upper}")
+    }
+}
+
+fn known_file_keys() -> Vec<String> {
+    SETTINGS
+        .iter()
+        .filter(|(n, _, _)| *n != "GANGWAY_CONFIG")
+        .map(|(n, _, _)| n.strip_prefix("GANGWAY_").unwrap_or(n).to_ascii_lowercase())
+        .collect()
+}
+
+/// Collects problems while reading settings.
+struct Reader<'a> {
+    src: &'a Source,
+    problems: Vec<Problem>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, setting: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            setting: setting.into(),
+            message: message.into(),
+        });
+    }
+
+    fn default_of(name: &str) -> Option<&'static str> {
+        SETTINGS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .and_then(|(_, d, _)| *d)
+    }
+
+    fn string(&self, name: &str) -> Option<String> {
+        self.src
+            .get(name)
+            .map(str::to_owned)
+            .or_else(|| Self::default_of(name).map(str::to_owned))
+    }
+
+    fn parse<T: FromStr>(&mut self, name: &str, expected: &str) -> Option<T> {
+        let raw = self.string(name)?;
+        match raw.trim().parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.problem(
+                    name,
+                    format!(
+                        "must be {expected}, got {:?}",
+                        crate::types::truncate_for_error(&raw)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn positive(&mut self, name: &str) -> Option<u64> {
+        let v: u64 = self.parse(name, "a positive whole number")?;
+        if v == 0 {
+            self.problem(name, "must be greater than 0");
+            return None;
+        }
+        Some(v)
+    }
+}
+
+impl Settings {
+    /// Reads and validates everything; on failure, every problem found.
+    pub fn load(src: &Source) -> Result<Settings, ConfigError> {
+        let mut r = Reader {
+            src,
+            problems: src.problems.clone(),
+        };
+
+        let app_id = match r.string("APP_ID") {
+            None => {
+                r.problem(
+                    "APP_ID",
+                    "missing: set it to the App's numeric id (shown on the App's settings page)",
+                );
+                None
+            }
+            Some(_) => r.positive("APP_ID"),
+        };
+        let private_key = load_private_key(&mut r);
+        let webhook_secrets = load_secrets(&mut r);
+
+        let github_api_url = r.string("GITHUB_API_URL").unwrap_or_default();
+        let github_api_url = match validate_http_url(&github_api_url) {
+            Ok(u) => Some(u),
+            Err(m) => {
+                r.problem("GITHUB_API_URL", m);
+                None
+            }
+        };
+
+        let database_url = r.string("DATABASE_URL").unwrap_or_default();
+        let db_kind = match check_database_url(&database_url) {
+            Ok(k) => Some(k),
+            Err(m) => {
+                r.problem("DATABASE_URL", m);
+                None
+            }
+        };
+
+        let port: Option<u16> = r.parse("PORT", "a port number (1-65535)");
+        if port == Some(0) {
+            r.problem("PORT", "must be a port number (1-65535), got 0");
+        }
+        let host: Option<IpAddr> =
+            r.parse("GANGWAY_HOST", "an IP address such as 0.0.0.0 or 127.0.0.1");
+
+        let public_url = match r.src.get("GANGWAY_PUBLIC_URL") {
+            Some(u) => match validate_http_url(u) {
+                Ok(u) => Some(u),
+                Err(m) => {
+                    r.problem("GANGWAY_PUBLIC_URL", m);
+                    None
+                }
+            },
+            None => port.map(|p| format!("http://localhost:{p}")),
+        };
+
+        let host_template =
+            r.string("GANGWAY_HOST_TEMPLATE")
+                .and_then(|t| match HostTemplate::parse(&t) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        r.problem("GANGWAY_HOST_TEMPLATE", e.to_string());
+                        None
+                    }
+                });
+
+        let workers = r.positive("GANGWAY_WORKERS");
+        let max_attempts = r.positive("GANGWAY_JOB_MAX_ATTEMPTS");
+        let lease = r.positive("GANGWAY_JOB_LEASE_SECS");
+        let backoff_base = r.positive("GANGWAY_JOB_BACKOFF_BASE_MS");
+        let backoff_max = r.positive("GANGWAY_JOB_BACKOFF_MAX_SECS");
+        let poll = r.positive("GANGWAY_JOB_POLL_MS");
+        let grace = r.parse::<u64>("GANGWAY_SHUTDOWN_GRACE_SECS", "a whole number of seconds");
+        let log_format = match r.string("GANGWAY_LOG_FORMAT").as_deref().map(str::trim) {
+            Some("text") | None => Some(LogFormat::Text),
+            Some("json") => Some(LogFormat::Json),
+            Some(other) => {
+                r.problem(
+                    "GANGWAY_LOG_FORMAT",
+                    format!("must be `text` or `json`, got {other:?}"),
+                );
+                None
+            }
+        };
+
+        let driver_timeout = r.positive("GANGWAY_DRIVER_TIMEOUT_SECS");
+        let policy_ttl = r.parse::<u64>("GANGWAY_POLICY_TTL_SECS", "a whole number of seconds");
+        let driver = match r.string("GANGWAY_DRIVER").as_deref().map(str::trim) {
+            Some("external") | None => Some(DriverKind::External),
+            Some("command") => Some(DriverKind::Command),
+            Some(other) => {
+                r.problem(
+                    "GANGWAY_DRIVER",
+                    format!(
+                        "must be `command` or `external`, got {:?}",
+                        crate::types::truncate_for_error(other)
+                    ),
+                );
+                None
+            }
+        };
+        let words = |r: &Reader<'_>, name: &str| {
+            r.string(name)
+                .map(|s| CommandDriverConfig::argv_from_words(&s))
+                .unwrap_or_default()
+        };
+        let deploy = words(&r, "GANGWAY_DEPLOY_COMMAND");
+        let teardown = words(&r, "GANGWAY_TEARDOWN_COMMAND");
+        if driver == Some(DriverKind::Command) {
+            for (name, argv) in [
+                ("GANGWAY_DEPLOY_COMMAND", &deploy),
+                ("GANGWAY_TEARDOWN_COMMAND", &teardown),
+            ] {
+                match argv.first() {
+                    None => r.problem(
+                        name,
+                        "missing: the command driver needs a deploy and a teardown executable",
+                    ),
+                    Some(program) if !Path::new(program).is_absolute() => r.problem(
+                        name,
+                        format!("{program:?} must be an absolute path (no PATH lookup, no shell)"),
+                    ),
+                    Some(program) => match std::fs::metadata(program) {
+                        Err(e) => r.problem(name, format!("cannot use {program}: {e}")),
+                        Ok(m) if !m.is_file() => {
+                            r.problem(name, format!("{program} is not a file"))
+                        }
+                        Ok(_) => {}
+                    },
+                }
+            }
+        }
+        let pass_env: Vec<String> = r
+            .string("GANGWAY_DRIVER_PASS_ENV")
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        let reap = r.positive("GANGWAY_REAP_INTERVAL_SECS");
+        let reconcile = r.positive("GANGWAY_RECONCILE_INTERVAL_SECS");
+        let retention = r.positive("GANGWAY_RETENTION_DAYS");
+        let tick = r.positive("GANGWAY_TIMER_TICK_MS");
+        let redeliver = match r
+            .string("GANGWAY_REDELIVER_FAILED")
+            .as_deref()
+            .map(str::trim)
+        {
+            Some("true") => Some(true),
+            Some("false") | None => Some(false),
+            Some(other) => {
+                r.problem(
+                    "GANGWAY_REDELIVER_FAILED",
+                    format!(
+                        "must be `true` or `false`, got {:?}",
+                        crate::types::truncate_for_error(other)
+                    ),
+                );
+                None
+            }
+        };
+        let redact = match (&private_key, &webhook_secrets) {
+            (Some(k), Some(w)) => secrets_to_redact(k, w, &database_url, &pass_env),
+            _ => Vec::new(),
+        };
+
+        if !r.problems.is_empty() {
+            return Err(ConfigError {
+                problems: r.problems,
+            });
+        }
+        // Every Option is Some when no problem was recorded; `zip`-style extraction keeps this total.
+        let built = (|| {
+            Some(Settings {
+                app_id: app_id?,
+                private_key: private_key?,
+                webhook_secrets: webhook_secrets?,
+                github_api_url: github_api_url?,
+                database_url: SecretString::from(database_url),
+                db_kind: db_kind?,
+                host: host?,
+                port: port?,
+                public_url: public_url?,
+                host_template: host_template?,
+                queue: QueueSettings {
+                    workers: usize::try_from(workers?).ok()?,
+                    max_attempts: u32::try_from(max_attempts?).ok()?,
+                    lease: Duration::from_secs(lease?),
+                    backoff_base: Duration::from_millis(backoff_base?),
+                    backoff_max: Duration::from_secs(backoff_max?),
+                    poll_interval: Duration::from_millis(poll?),
+                },
+                shutdown_grace: Duration::from_secs(grace?),
+                log_format: log_format?,
+                driver: driver?,
+                command_driver: CommandDriverConfig {
+                    deploy,
+                    teardown,
+                    timeout: Duration::from_secs(driver_timeout?),
+                    redact,
+                    pass_env,
+                    ..CommandDriverConfig::default()
+                },
+                policy_ttl: Duration::from_secs(policy_ttl?),
+                timers: crate::timers::TimerSettings {
+                    reap_interval: Duration::from_secs(reap?),
+                    reconcile_interval: Duration::from_secs(reconcile?),
+                    redeliver_failed: redeliver?,
+                    retention: Duration::from_secs(retention?.saturating_mul(86_400)),
+                    tick: Duration::from_millis(tick?),
+                },
+            })
+        })();
+        built.ok_or_else(|| ConfigError {
+            problems: vec![Problem {
+                setting: "(config)".into(),
+                message: "a value is out of range".into(),
+            }],
+        })
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
+
+/// Every secret value Gangway knows, so a driver that prints one cannot leak it into a log page:
+/// webhook secrets, the private key's lines, the database password, and the values of variables
+/// passed through to the driver.
+fn secrets_to_redact(
+    key: &SecretString,
+    webhook: &[SecretString],
+    database_url: &str,
+    pass_env: &[String],
+) -> Vec<String> {
+    let mut out: Vec<String> = webhook
+        .iter()
+        .map(|s| s.expose_secret().to_owned())
+        .collect();
+    out.extend(
+        key.expose_secret()
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.len() >= 16 && !l.starts_with("-----"))
+            .map(str::to_owned),
+    );
+    if let Some(password) = database_url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, pw)| pw.to_owned())
+        .filter(|pw| !pw.is_empty())
+    {
+        out.push(password);
+    }
+    out.extend(
+        pass_env
+            .iter()
+            .filter_map(|n| std::env::var(n).ok())
+            .filter(|v| v.len() >= 8),
+    );
+    out
+}
+
+fn load_private_key(r: &mut Reader<'_>) -> Option<SecretString> {
+    let inline = r.src.get("PRIVATE_KEY").map(str::to_owned);
+    let path = r.src.get("PRIVATE_KEY_PATH").map(PathBuf::from);
+    let (setting, pem) = match (inline, path) {
+        (Some(_), Some(_)) => {
+            r.problem(
+                "PRIVATE_KEY",
+                "set either PRIVATE_KEY or PRIVATE_KEY_PATH, not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            r.problem(
+                "PRIVATE_KEY",
+                "missing: set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (a file holding it)",
+            );
+            return None;
+        }
+        (Some(text), None) => ("PRIVATE_KEY", text.replace("\\n", "\n")),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(t) => ("PRIVATE_KEY_PATH", t),
+            Err(e) => {
+                r.problem(
+                    "PRIVATE_KEY_PATH",
+                    format!("cannot read {}: {e}", path.display()),
+                );
+                return None;
+            }
+        },
+    };
+    // Parse now so a bad key fails at start, not on the first webhook. The parser's own error is
+    // not repeated: it could quote part of the key.
+    match octocrab::EncodingKey::from_rsa_pem(pem.as_bytes()) {
+        Ok(_) => Some(SecretString::from(pem)),
+        Err(_) => {
+            r.problem(
+                setting,
+                "not an RSA private key in PEM format (expected the .pem file GitHub generated, \
+                 starting with -----BEGIN RSA PRIVATE KEY-----)",
+            );
+            None
+        }
+    }
+}
+
+fn load_secrets(r: &mut Reader<'_>) -> Option<Vec<SecretString>> {
+    let Some(raw) = r.src.get("WEBHOOK_SECRET") else {
+        r.problem(
+            "WEBHOOK_SECRET",
+            "missing: deliveries cannot be verified without it (set the same value as in the App's webhook settings)",
+        );
+        return None;
+    };
+    let secrets: Vec<SecretString> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| SecretString::from(s.to_owned()))
+        .collect();
+    if secrets.is_empty() {
+        r.problem(
+            "WEBHOOK_SECRET",
+            "contains no secret (only commas and spaces)",
+        );
+        return None;
+    }
+    Some(secrets)
+}
+
+fn validate_http_url(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let uri: http::Uri = trimmed
+        .parse()
+        .map_err(|_| format!("not a URL: {:?}", crate::types::truncate_for_error(raw)))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") if uri.host().is_some() => Ok(trimmed.to_owned()),
+        _ => Err(format!(
+            "must be an http(s) URL with a host, got {:?}",
+            crate::types::truncate_for_error(raw)
+        )),
+    }
+}
+
+/// Checks the URL parses for its backend, without connecting; never echoes it (passwords).
+pub fn check_database_url(url: &str) -> Result<DbKind, String> {
+    if url.starts_with("sqlite:") {
+        sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .map(|_| DbKind::Sqlite)
+            .map_err(|e| format!("not a valid SQLite URL ({e}); example: sqlite://gangway.db"))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        sqlx::postgres::PgConnectOptions::from_str(url)
+            .map(|_| DbKind::Postgres)
+            .map_err(|_| {
+                "not a valid PostgreSQL URL; example: postgres://gangway@127.0.0.1:5432/gangway"
+                    .to_owned()
+            })
+    } else {
+        Err("must start with sqlite: or postgres://".to_owned())
+    }
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,220 @@
+use super::*;
+
+const KEY: &str = include_str!("../fixtures/test-app-key.pem");
+
+fn src(pairs: &[(&str, &str)]) -> Source {
+    Source::from_env(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+fn minimal() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("APP_ID", "42"),
+        ("PRIVATE_KEY", KEY),
+        ("WEBHOOK_SECRET", "s3cret"),
+    ]
+}
+
+fn problems(pairs: &[(&str, &str)]) -> Vec<String> {
+    Settings::load(&src(pairs))
+        .unwrap_err()
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
+#[test]
+fn defaults_apply_with_only_the_three_required_settings() {
+    let s = Settings::load(&src(&minimal())).unwrap();
+    assert_eq!(s.app_id, 42);
+    assert_eq!(s.github_api_url, "https://api.github.com");
+    assert_eq!(s.database_url(), "sqlite://gangway.db");
+    assert_eq!(s.db_kind, DbKind::Sqlite);
+    assert_eq!(s.port, 3000);
+    assert_eq!(s.public_url, "http://localhost:3000");
+    assert_eq!(s.host_template, HostTemplate::default());
+    assert_eq!(s.queue.workers, 4);
+    assert_eq!(s.webhook_secrets.len(), 1);
+}
+
+#[test]
+fn every_problem_is_reported_at_once_and_names_its_setting() {
+    let got = problems(&[
+        ("PRIVATE_KEY_PATH", "/nonexistent/key.pem"),
+        ("GANGWAY_HOST_TEMPLATE", "{nope}.example.org"),
+        ("DATABASE_URL", "mysql://x"),
+        ("PORT", "http"),
+        ("GANGWAY_WORKERS", "0"),
+    ]);
+    let joined = got.join("\n");
+    for want in [
+        "APP_ID: missing",
+        "PRIVATE_KEY_PATH: cannot read /nonexistent/key.pem",
+        "WEBHOOK_SECRET: missing",
+        "GANGWAY_HOST_TEMPLATE: unknown placeholder {nope}",
+        "DATABASE_URL: must start with sqlite: or postgres://",
+        "PORT: must be a port number",
+        "GANGWAY_WORKERS: must be greater than 0",
+    ] {
+        assert!(joined.contains(want), "missing {want:?} in:\n{joined}");
+    }
+    assert_eq!(got.len(), 7, "{joined}");
+}
+
+#[test]
+fn a_bad_key_is_refused_without_quoting_it() {
+    let garbage = "-----BEGIN RSA PRIVATE KEY-----\nTOPSECRETBYTES\n-----END RSA PRIVATE KEY-----";
+    let mut pairs = minimal();
+    pairs[1] = ("PRIVATE_KEY", garbage);
+    let got = problems(&pairs).join("\n");
+    assert!(got.contains("PRIVATE_KEY: not an RSA private key"), "{got}");
+    assert!(!got.contains("TOPSECRET"), "{got}");
+}
+
+#[test]
+fn key_with_escaped_newlines_is_accepted() {
+    let escaped = KEY.replace('\n', "\\n");
+    let mut pairs = minimal();
+    pairs[1] = ("PRIVATE_KEY", &escaped);
+    assert!(Settings::load(&src(&pairs)).is_ok());
+}
+
+#[test]
+fn key_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key.pem");
+    std::fs::write(&path, KEY).unwrap();
+    let p = path.to_str().unwrap();
+    let s = Settings::load(&src(&[
+        ("APP_ID", "1"),
+        ("PRIVATE_KEY_PATH", p),
+        ("WEBHOOK_SECRET", "x"),
+    ]));
+    assert!(s.is_ok());
+    let both = problems(&[
+        ("APP_ID", "1"),
+        ("PRIVATE_KEY_PATH", p),
+        ("PRIVATE_KEY", KEY),
+        ("WEBHOOK_SECRET", "x"),
+    ]);
+    assert_eq!(
+        both,
+        vec!["PRIVATE_KEY: set either PRIVATE_KEY or PRIVATE_KEY_PATH, not both"]
+    );
+}
+
+#[test]
+fn webhook_secrets_rotate_and_blank_ones_are_refused() {
+    let mut pairs = minimal();
+    pairs[2] = ("WEBHOOK_SECRET", " new , old ,");
+    assert_eq!(
+        Settings::load(&src(&pairs)).unwrap().webhook_secrets.len(),
+        2
+    );
+    pairs[2] = ("WEBHOOK_SECRET", " , ,");
+    assert_eq!(
+        problems(&pairs),
+        vec!["WEBHOOK_SECRET: contains no secret (only commas and spaces)"]
+    );
+}
+
+#[test]
+fn postgres_urls_are_recognised_and_passwords_never_echoed() {
+    let mut pairs = minimal();
+    pairs.push(("DATABASE_URL", "postgres://gw:pw@127.0.0.1:5432/gangway"));
+    assert_eq!(
+        Settings::load(&src(&pairs)).unwrap().db_kind,
+        DbKind::Postgres
+    );
+    pairs.pop();
+    pairs.push(("DATABASE_URL", "postgres://gw:hunter2@host:notaport/db"));
+    let got = problems(&pairs).join("\n");
+    assert!(
+        got.starts_with("DATABASE_URL: not a valid PostgreSQL URL"),
+        "{got}"
+    );
+    assert!(!got.contains("hunter2"));
+}
+
+#[test]
+fn debug_output_redacts_secrets() {
+    let mut pairs = minimal();
+    pairs.push(("DATABASE_URL", "postgres://gw:hunter2@127.0.0.1/gangway"));
+    let s = Settings::load(&src(&pairs)).unwrap();
+    let dbg = format!("{s:?}");
+    assert!(
+        !dbg.contains("s3cret") && !dbg.contains("hunter2") && !dbg.contains("PRIVATE KEY"),
+        "{dbg}"
+    );
+}
+
+#[test]
+fn toml_file_supplies_settings_and_environment_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.pem");
+    std::fs::write(&key, KEY).unwrap();
+    let file = dir.path().join("gangway.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "app_id = 7\nprivate_key_path = {:?}\nwebhook_secret = [\"a\", \"b\"]\nport = 4000\nhost_template = \"pr-{{number}}-{{short_sha}}.preview.example.net\"\n",
+            key.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let s = Settings::load(&src(&[
+        ("GANGWAY_CONFIG", file.to_str().unwrap()),
+        ("PORT", "5000"),
+    ]))
+    .unwrap();
+    assert_eq!((s.app_id, s.port, s.webhook_secrets.len()), (7, 5000, 2));
+    assert_eq!(
+        s.host_template.to_string(),
+        "pr-{number}-{short_sha}.preview.example.net"
+    );
+}
+
+#[test]
+fn toml_file_errors_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "app_idd = 7\nport = true\n").unwrap();
+    let mut pairs = minimal();
+    let path = file.to_str().unwrap().to_owned();
+    pairs.push(("GANGWAY_CONFIG", &path));
+    let got = problems(&pairs).join("\n");
+    assert!(got.contains("unknown setting `app_idd`"), "{got}");
+    assert!(
+        got.contains("`port` must be a string or a number, found a boolean"),
+        "{got}"
+    );
+
+    std::fs::write(&file, "app_id = = 7").unwrap();
+    assert!(problems(&pairs).join("\n").contains("is not valid TOML"));
+    pairs.pop();
+    pairs.push(("GANGWAY_CONFIG", "/nonexistent.toml"));
+    assert!(problems(&pairs)[0].starts_with("GANGWAY_CONFIG: cannot read /nonexistent.toml"));
+}
+
+#[test]
+fn hostile_values_do_not_blow_up_messages() {
+    let huge = "9".repeat(1_000_000);
+    let mut pairs = minimal();
+    pairs.push(("PORT", &huge));
+    let got = problems(&pairs);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].len() < 300, "{}", got[0].len());
+}
+
+#[test]
+fn urls_must_be_http() {
+    let mut pairs = minimal();
+    pairs.push(("GITHUB_API_URL", "ftp://github.example.com"));
+    pairs.push(("GANGWAY_PUBLIC_URL", "not a url"));
+    let got = problems(&pairs).join("\n");
+    assert!(
+        got.contains("GITHUB_API_URL: must be an http(s) URL"),
+        "{got}"
+    );
+    assert!(got.contains("GANGWAY_PUBLIC_URL: not a URL"), "{got}");
+}

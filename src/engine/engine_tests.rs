@@ -1,0 +1,427 @@
+use super::*;
+use crate::model::{Approval, DriverKind, RepoRef, TeardownKind};
+use crate::types::{InstallationId, PrNumber, RepoId};
+
+fn sha(n: u8) -> CommitSha {
+    CommitSha::parse(&format!("{:040x}", n)).unwrap()
+}
+
+fn pr(head: u8) -> PullRequest {
+    PullRequest {
+        repo: RepoRef {
+            id: RepoId(1),
+            installation: InstallationId(1),
+            full_name: "o/r".into(),
+            default_branch: "main".into(),
+        },
+        number: PrNumber(7),
+        head_sha: sha(head),
+        head_ref: "feature".into(),
+        is_fork: false,
+        draft: false,
+        open: true,
+        merged: false,
+        author: "alice".into(),
+        gh_updated_at: "2026-01-01T00:00:00Z".into(),
+        head_since_ms: 0,
+    }
+}
+
+fn preview(id: i64, of: u8, state: PreviewState) -> Preview {
+    Preview {
+        id,
+        repo_id: RepoId(1),
+        pr_number: PrNumber(7),
+        sha: sha(of),
+        environment: "pr-7".into(),
+        host: format!("{}.staging.example.org", sha(of)),
+        driver: DriverKind::Command,
+        deployment_id: Some(100 + id as u64),
+        create_attempted: true,
+        adopted: false,
+        state,
+        last_status: None,
+        environment_url: None,
+        detail: None,
+        log_token: format!("tok{id}"),
+        requested_by: "gangway".into(),
+        created_at: 0,
+        deployed_at: None,
+        torn_down_at: None,
+        teardown_kind: None,
+    }
+}
+
+fn green() -> CheckSummary {
+    CheckSummary {
+        passed: vec!["build".into()],
+        ..Default::default()
+    }
+}
+
+fn valid() -> PolicyStatus {
+    PolicyStatus::Valid(Policy::default())
+}
+
+fn run(
+    pr: &PullRequest,
+    policy: &PolicyStatus,
+    checks: Option<&CheckSummary>,
+    previews: &[Preview],
+) -> (Gate, Vec<Action>) {
+    let s = Situation {
+        pr,
+        policy,
+        checks,
+        previews,
+        approvals: &[],
+        unstaged_by: None,
+        now_ms: 0,
+    };
+    (gate(&s), decide(&s))
+}
+
+fn needs(pr: &PullRequest, policy: &PolicyStatus, previews: &[Preview]) -> bool {
+    needs_checks(&Situation {
+        pr,
+        policy,
+        checks: None,
+        previews,
+        approvals: &[],
+        unstaged_by: None,
+        now_ms: 0,
+    })
+}
+
+#[test]
+fn green_head_is_staged_once() {
+    let (g, a) = run(&pr(1), &valid(), Some(&green()), &[]);
+    assert_eq!(g, Gate::Ready);
+    assert_eq!(a, vec![Action::Stage { sha: sha(1) }]);
+    // Live or failed: nothing more (a failed deploy is not retried on its own).
+    for state in [PreviewState::Live, PreviewState::Failed] {
+        let (_, a) = run(&pr(1), &valid(), Some(&green()), &[preview(1, 1, state)]);
+        assert!(a.is_empty(), "{state:?}: {a:?}");
+    }
+}
+
+#[test]
+fn an_interrupted_stage_is_resumed_but_an_external_deploy_is_awaited() {
+    for state in [PreviewState::Pending, PreviewState::Deploying] {
+        let (_, a) = run(&pr(1), &valid(), None, &[preview(1, 1, state)]);
+        assert_eq!(a, vec![Action::Stage { sha: sha(1) }], "{state:?}");
+    }
+    let mut external = preview(1, 1, PreviewState::Deploying);
+    external.driver = DriverKind::External;
+    assert!(run(&pr(1), &valid(), None, &[external]).1.is_empty());
+}
+
+#[test]
+fn pending_failed_or_missing_checks_do_not_stage() {
+    let pending = CheckSummary {
+        pending: vec!["test".into()],
+        passed: vec!["build".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        run(&pr(1), &valid(), Some(&pending), &[]),
+        (Gate::WaitingForChecks(vec!["test".into()]), vec![])
+    );
+    let failed = CheckSummary {
+        failed: vec![("test".into(), "failure".into())],
+        ..Default::default()
+    };
+    assert_eq!(
+        run(&pr(1), &valid(), Some(&failed), &[]).0,
+        Gate::ChecksFailed(vec![("test".into(), "failure".into())])
+    );
+    assert!(run(&pr(1), &valid(), Some(&failed), &[]).1.is_empty());
+    assert_eq!(
+        run(&pr(1), &valid(), Some(&CheckSummary::default()), &[]),
+        (Gate::NoChecks, vec![])
+    );
+}
+
+#[test]
+fn drafts_forks_and_invalid_policy_are_not_staged() {
+    let mut draft = pr(1);
+    draft.draft = true;
+    assert_eq!(
+        run(&draft, &valid(), Some(&green()), &[]),
+        (Gate::Draft, vec![])
+    );
+    let mut with_drafts = Policy::default();
+    with_drafts.preview.drafts = true;
+    assert_eq!(
+        run(
+            &draft,
+            &PolicyStatus::Valid(with_drafts),
+            Some(&green()),
+            &[]
+        )
+        .0,
+        Gate::Ready
+    );
+
+    let mut fork = pr(1);
+    fork.is_fork = true;
+    assert_eq!(
+        run(&fork, &valid(), Some(&green()), &[]),
+        (
+            Gate::Fork {
+                previously_approved: None
+            },
+            vec![]
+        )
+    );
+
+    let bad = PolicyStatus::Invalid("preview.trigger: unknown".into());
+    assert_eq!(run(&pr(1), &bad, Some(&green()), &[]).1, vec![]);
+}
+
+#[test]
+fn on_open_stages_without_checks() {
+    let mut p = Policy::default();
+    p.preview.trigger = Trigger::OnOpen;
+    let policy = PolicyStatus::Valid(p);
+    assert!(!needs(&pr(1), &policy, &[]));
+    assert_eq!(
+        run(&pr(1), &policy, None, &[]).1,
+        vec![Action::Stage { sha: sha(1) }]
+    );
+}
+
+#[test]
+fn checks_are_fetched_only_when_they_can_change_the_decision() {
+    assert!(needs(&pr(1), &valid(), &[]));
+    assert!(!needs(
+        &pr(1),
+        &valid(),
+        &[preview(1, 1, PreviewState::Live)]
+    ));
+    let mut closed = pr(1);
+    closed.open = false;
+    assert!(!needs(&closed, &valid(), &[]));
+}
+
+#[test]
+fn old_preview_stays_until_the_new_one_is_live() {
+    let old = preview(1, 1, PreviewState::Live);
+    // New head waiting for checks: old keeps serving.
+    let (_, a) = run(&pr(2), &valid(), None, std::slice::from_ref(&old));
+    assert!(a.is_empty(), "{a:?}");
+    // New head deploying: still.
+    let (_, a) = run(
+        &pr(2),
+        &valid(),
+        Some(&green()),
+        &[old.clone(), preview(2, 2, PreviewState::Deploying)],
+    );
+    assert!(
+        !a.iter().any(|a| matches!(a, Action::Teardown { .. })),
+        "{a:?}"
+    );
+    // New head live: old goes.
+    let (_, a) = run(
+        &pr(2),
+        &valid(),
+        Some(&green()),
+        &[old.clone(), preview(2, 2, PreviewState::Live)],
+    );
+    assert_eq!(
+        a,
+        vec![Action::Teardown {
+            preview_id: 1,
+            reason: TeardownReason::Superseded { by: sha(2) }
+        }]
+    );
+}
+
+#[test]
+fn old_preview_goes_at_once_when_the_new_head_cannot_deploy() {
+    let old = preview(1, 1, PreviewState::Live);
+    let failed = CheckSummary {
+        failed: vec![("test".into(), "failure".into())],
+        ..Default::default()
+    };
+    let (_, a) = run(&pr(2), &valid(), Some(&failed), std::slice::from_ref(&old));
+    assert_eq!(
+        a,
+        vec![Action::Teardown {
+            preview_id: 1,
+            reason: TeardownReason::Superseded { by: sha(2) }
+        }]
+    );
+    let (_, a) = run(
+        &pr(2),
+        &valid(),
+        Some(&green()),
+        &[old, preview(2, 2, PreviewState::Failed)],
+    );
+    assert_eq!(a.len(), 1);
+}
+
+#[test]
+fn closing_tears_everything_down_and_optionally_deletes_the_environment() {
+    let mut closed = pr(2);
+    closed.open = false;
+    closed.merged = true;
+    let previews = [
+        preview(1, 1, PreviewState::TornDown),
+        preview(2, 2, PreviewState::Live),
+        preview(3, 3, PreviewState::Failed),
+    ];
+    let (g, a) = run(&closed, &valid(), None, &previews);
+    assert_eq!(g, Gate::Closed);
+    let reason = TeardownReason::Closed { merged: true };
+    assert_eq!(
+        a,
+        vec![
+            Action::Teardown {
+                preview_id: 2,
+                reason: reason.clone()
+            },
+            Action::Teardown {
+                preview_id: 3,
+                reason: reason.clone()
+            }
+        ]
+    );
+    let mut p = Policy::default();
+    p.preview.delete_environment = true;
+    let (_, a) = run(&closed, &PolicyStatus::Valid(p.clone()), None, &previews);
+    assert_eq!(
+        a.last(),
+        Some(&Action::DeleteEnvironment {
+            environment: "pr-7".into()
+        })
+    );
+    // Once everything is down, deciding again does nothing.
+    let down = [
+        preview(1, 1, PreviewState::TornDown),
+        preview(2, 2, PreviewState::TornDown),
+    ];
+    assert!(
+        run(&closed, &PolicyStatus::Valid(p), None, &down)
+            .1
+            .is_empty()
+    );
+}
+
+#[test]
+fn reopened_pr_restages_its_torn_down_head_on_the_same_record() {
+    let (_, a) = run(
+        &pr(1),
+        &valid(),
+        Some(&green()),
+        &[preview(1, 1, PreviewState::TornDown)],
+    );
+    assert_eq!(a, vec![Action::Stage { sha: sha(1) }]);
+}
+
+#[test]
+fn an_interrupted_teardown_is_resumed() {
+    let (_, a) = run(
+        &pr(2),
+        &valid(),
+        None,
+        &[preview(1, 1, PreviewState::TearingDown)],
+    );
+    assert_eq!(
+        a,
+        vec![Action::Teardown {
+            preview_id: 1,
+            reason: TeardownReason::Resume
+        }]
+    );
+}
+
+fn at(pr: &PullRequest, previews: &[Preview], approvals: &[Approval], now_ms: i64) -> Vec<Action> {
+    let policy = valid();
+    decide(&Situation {
+        pr,
+        policy: &policy,
+        checks: Some(&green()),
+        previews,
+        approvals,
+        unstaged_by: None,
+        now_ms,
+    })
+}
+
+const HOUR: i64 = 3_600_000;
+
+#[test]
+fn an_idle_preview_expires_after_the_ttl_and_does_not_come_back_by_itself() {
+    let mut live = preview(1, 1, PreviewState::Live);
+    live.deployed_at = Some(0);
+    assert!(at(&pr(1), std::slice::from_ref(&live), &[], 71 * HOUR).is_empty());
+    assert_eq!(
+        at(&pr(1), std::slice::from_ref(&live), &[], 72 * HOUR),
+        vec![Action::Teardown {
+            preview_id: 1,
+            reason: TeardownReason::Expired { ttl_hours: 72 }
+        }]
+    );
+    // Once expired, green checks alone do not restage it...
+    let mut expired = live.clone();
+    expired.state = PreviewState::TornDown;
+    expired.teardown_kind = Some(TeardownKind::Expired);
+    expired.torn_down_at = Some(72 * HOUR);
+    assert!(at(&pr(1), std::slice::from_ref(&expired), &[], 73 * HOUR).is_empty());
+    // ...a /stage given afterwards does.
+    let approval = Approval {
+        sha: sha(1),
+        approver: "m".into(),
+        permission: "write".into(),
+        comment_url: String::new(),
+        approved_at: 73 * HOUR,
+    };
+    assert_eq!(
+        at(&pr(1), &[expired], &[approval], 73 * HOUR + 1),
+        vec![Action::Stage { sha: sha(1) }]
+    );
+}
+
+#[test]
+fn a_stage_renews_the_ttl() {
+    let mut live = preview(1, 1, PreviewState::Live);
+    live.deployed_at = Some(0);
+    let approval = Approval {
+        sha: sha(1),
+        approver: "m".into(),
+        permission: "write".into(),
+        comment_url: String::new(),
+        approved_at: 60 * HOUR,
+    };
+    assert!(at(&pr(1), &[live], &[approval], 100 * HOUR).is_empty());
+}
+
+#[test]
+fn a_superseded_preview_goes_after_the_grace_period_even_if_the_new_head_never_deploys() {
+    let mut p = pr(2);
+    p.head_since_ms = 10 * HOUR;
+    let old = preview(1, 1, PreviewState::Live);
+    let policy = valid();
+    let pending = CheckSummary {
+        pending: vec!["slow".into()],
+        ..Default::default()
+    };
+    let situation = |now_ms| Situation {
+        pr: &p,
+        policy: &policy,
+        checks: Some(&pending),
+        previews: std::slice::from_ref(&old),
+        approvals: &[],
+        unstaged_by: None,
+        now_ms,
+    };
+    assert!(decide(&situation(10 * HOUR + HOUR - 1)).is_empty());
+    assert_eq!(
+        decide(&situation(11 * HOUR)),
+        vec![Action::Teardown {
+            preview_id: 1,
+            reason: TeardownReason::Superseded { by: sha(2) }
+        }]
+    );
+}

@@ -1,0 +1,160 @@
+use super::*;
+use crate::engine::Gate;
+use crate::model::{DriverKind, RepoRef};
+use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
+
+const SHA: &str = "c0ffee0000000000000000000000000000000001";
+
+fn pr() -> PullRequest {
+    PullRequest {
+        repo: RepoRef {
+            id: RepoId(1),
+            installation: InstallationId(1),
+            full_name: "o/r".into(),
+            default_branch: "main".into(),
+        },
+        number: PrNumber(7),
+        head_sha: CommitSha::parse(SHA).unwrap(),
+        head_ref: "f".into(),
+        is_fork: false,
+        draft: false,
+        open: true,
+        merged: false,
+        author: "a".into(),
+        gh_updated_at: String::new(),
+        head_since_ms: 0,
+    }
+}
+
+fn preview(state: PreviewState) -> Preview {
+    Preview {
+        id: 1,
+        repo_id: RepoId(1),
+        pr_number: PrNumber(7),
+        sha: CommitSha::parse(SHA).unwrap(),
+        environment: "pr-7".into(),
+        host: format!("{SHA}.staging.example.org"),
+        driver: DriverKind::Command,
+        deployment_id: Some(5),
+        create_attempted: true,
+        adopted: false,
+        state,
+        last_status: None,
+        environment_url: None,
+        detail: Some("exit 3".into()),
+        log_token: "t0k".into(),
+        requested_by: "gangway".into(),
+        created_at: 0,
+        deployed_at: None,
+        torn_down_at: None,
+        teardown_kind: None,
+    }
+}
+
+fn body(gate: Gate, previews: &[Preview]) -> String {
+    let commands = command_help(None);
+    render(&StickyInput {
+        pr: &pr(),
+        gate: &gate,
+        previews,
+        approval: None,
+        expires_at_ms: None,
+        public_url: "https://gw.example.org/",
+        commands: &commands,
+    })
+}
+
+#[test]
+fn live_shows_the_link_commit_and_log() {
+    let b = body(Gate::Ready, &[preview(PreviewState::Live)]);
+    assert!(b.starts_with(MARKER));
+    assert!(
+        b.contains(&format!("https://{SHA}.staging.example.org")),
+        "{b}"
+    );
+    assert!(b.contains("`c0ffee0`"));
+    assert!(b.contains("(https://gw.example.org/logs/t0k)"));
+    assert!(b.contains("**Live**"));
+}
+
+#[test]
+fn each_state_says_what_is_happening() {
+    let cases = [
+        (
+            body(Gate::WaitingForChecks(vec!["build".into()]), &[]),
+            "Waiting for checks",
+        ),
+        (body(Gate::NoChecks, &[]), "none has reported yet"),
+        (
+            body(
+                Gate::ChecksFailed(vec![("test".into(), "failure".into())]),
+                &[],
+            ),
+            "`test (failure)`",
+        ),
+        (
+            body(Gate::Ready, &[preview(PreviewState::Deploying)]),
+            "**Deploying**",
+        ),
+        (
+            body(Gate::Ready, &[preview(PreviewState::Failed)]),
+            "**Deploy failed** for commit `c0ffee0`: exit 3",
+        ),
+        (body(Gate::Draft, &[]), "**Draft**"),
+        (
+            body(
+                Gate::Fork {
+                    previously_approved: None,
+                },
+                &[],
+            ),
+            "comments **/stage**",
+        ),
+        (
+            body(
+                Gate::Fork {
+                    previously_approved: Some(CommitSha::parse(&"a".repeat(40)).unwrap()),
+                },
+                &[],
+            ),
+            "approved `aaaaaaa`",
+        ),
+        (
+            body(Gate::Unstaged("maria".into()), &[]),
+            "@maria took the preview down",
+        ),
+        (body(Gate::Ready, &[]), "- `/stage`: "),
+        (
+            body(Gate::PolicyInvalid("preview.trigger at line 2".into()), &[]),
+            "> preview.trigger at line 2",
+        ),
+        (
+            body(Gate::Closed, &[preview(PreviewState::TornDown)]),
+            "**Torn down**",
+        ),
+    ];
+    for (b, want) in cases {
+        assert!(b.contains(want), "missing {want:?} in:\n{b}");
+    }
+}
+
+#[test]
+fn no_line_ever_starts_with_a_command() {
+    let hostile = Gate::PolicyInvalid("line one\n/stage\n  /promote production".into());
+    for gate in [
+        Gate::Fork {
+            previously_approved: None,
+        },
+        Gate::Ready,
+        hostile,
+        Gate::ChecksFailed(vec![("/stage".into(), "failure".into())]),
+    ] {
+        let b = body(gate, &[]);
+        for line in b.lines() {
+            assert!(
+                !line.trim_start().starts_with('/'),
+                "line starts with a command: {line:?}\n{b}"
+            );
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Maintainer commands from PR comments: acknowledge, authorize by GitHub's answer, act, answer.
+//!
+//! Owns: the permission check (collaborator permission API, never the payload's
+//! `author_association`), approvals pinned to the head commit read fresh from GitHub when the
+//! command runs, `/unstage`'s pause, the 👀 / 🚀 reactions and the replies, and the audit entry of
+//! every decision. A command comment is handled once, whatever redeliveries happen.
+
+use http::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tracing::info;
+
+use super::Executor;
+use crate::engine::commands::Command;
+use crate::engine::sticky::{self, defuse, required_permission};
+use crate::engine::{CheckSummary, PolicyStatus};
+use crate::model::{Approval, PreviewState, RepoRef};
+use crate::policy::Permission;
+use crate::queue::JobError;
+use crate::types::{InstallationId, PrNumber, RepoId};
+
+/// A command comment to handle, serialized on its PR's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandJob {
+    pub repo_id: RepoId,
+    pub installation: InstallationId,
+    pub full_name: String,
+    pub default_branch: Option<String>,
+    pub number: PrNumber,
+    pub comment_id: u64,
+    pub comment_url: String,
+    pub author: String,
+    /// The command's word, or the parser's explanation of what was wrong.
+    pub command: Result<String, String>,
+}
+
+#[derive(Deserialize)]
+struct PermissionAnswer {
+    #[serde(default)]
+    permission: Option<String>,
+    #[serde(default)]
+    role_name: Option<String>,
+}
+
+/// GitHub logins: letters, digits and single hyphens, at most 39 characters.
+fn valid_login(login: &str) -> bool {
+    !login.is_empty()
+        && login.len() <= 39
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+impl Executor {
+    pub async fn run_command(&self, job: &CommandJob) -> Result<(), JobError> {
+        let repo = self
+            .repo_of(
+                job.repo_id,
+                job.installation,
+                &job.full_name,
+                job.default_branch.as_deref(),
+            )
+            .await?;
+        let word = job.command.as_deref().unwrap_or("unknown");
+        let run = self
+            .store
+            .begin_command(
+                job.comment_id,
+                repo.id,
+                job.number,
+                &job.author,
+                word,
+                self.clock.now_ms(),
+            )
+            .await?;
+        if run.decision.is_some() {
+            info!(comment = job.comment_id, "command already handled");
+            return Ok(());
+        }
+        self.react(&repo, job.comment_id, "eyes").await?;
+        let command = match &job.command {
+            Ok(w) => Command::ALL.iter().copied().find(|c| c.word() == w),
+            Err(_) => None,
+        };
+        let Some(command) = command else {
+            let why = job
+                .command
+                .clone()
+                .err()
+                .unwrap_or_else(|| format!("unknown command `{word}`"));
+            return self
+                .finish(job, &repo, "refused", &why, Some(&why), false)
+                .await;
+        };
+        let policy = self.policy(&repo).await?;
+        let needs = required_permission(command, policy.valid());
+        let has = if needs == Permission::None {
+            Permission::None
+        } else {
+            self.permission_of(&repo, &job.author).await?
+        };
+        if has < needs {
+            let why = format!(
+                "`/{}` needs {} permission on {} or more; you have {}.",
+                command.word(),
+                needs.as_str(),
+                repo.full_name,
+                has.as_str()
+            );
+            return self
+                .finish(job, &repo, "refused", &why, Some(&why), false)
+                .await;
+        }
+        match command {
+            Command::Help => {
+                let mut text =
+                    vec!["Gangway commands (one per comment, on its own line):".to_owned()];
+                text.extend(sticky::help_lines(&sticky::command_help(policy.valid())));
+                let text = text.join("\n");
+                self.finish(job, &repo, "accepted", "help", Some(&text), false)
+                    .await
+            }
+            Command::Unstage => {
+                self.store
+                    .set_unstaged(repo.id, job.number, Some(&job.author))
+                    .await?;
+                self.evaluate(&repo, job.number, &job.author).await?;
+                self.finish(
+                    job,
+                    &repo,
+                    "accepted",
+                    "previews torn down; automatic staging paused",
+                    None,
+                    true,
+                )
+                .await
+            }
+            Command::Stage => self.stage_command(job, &repo, &policy, has).await,
+        }
+    }
+
+    async fn stage_command(
+        &self,
+        job: &CommandJob,
+        repo: &RepoRef,
+        policy: &PolicyStatus,
+        has: Permission,
+    ) -> Result<(), JobError> {
+        if let PolicyStatus::Invalid(e) = policy {
+            let why =
+                format!("nothing can be deployed while `.github/gangway.yml` is invalid: {e}");
+            return self
+                .finish(job, repo, "refused", &why, Some(&why), false)
+                .await;
+        }
+        // The head as GitHub says it is now, not as it was when the comment was written.
+        let Some(pr) = self.fetch_pull(repo, job.number).await? else {
+            let why = "GitHub no longer knows this pull request.".to_owned();
+            return self
+                .finish(job, repo, "refused", &why, Some(&why), false)
+                .await;
+        };
+        self.store.upsert_pull(&pr, self.clock.now_ms()).await?;
+        if !pr.open {
+            let why = "this pull request is closed; reopen it to stage it.".to_owned();
+            return self
+                .finish(job, repo, "refused", &why, Some(&why), false)
+                .await;
+        }
+        let approval = Approval {
+            sha: pr.head_sha.clone(),
+            approver: job.author.clone(),
+            permission: has.as_str().to_owned(),
+            comment_url: job.comment_url.clone(),
+            approved_at: self.clock.now_ms(),
+        };
+        self.store
+            .record_approval(repo.id, pr.number, &approval)
+            .await?;
+        self.store.set_unstaged(repo.id, pr.number, None).await?;
+        // A failed deploy of this commit is tried again: that is what /stage is for.
+        if let Some(mut p) = self
+            .store
+            .preview_for(repo.id, pr.number, &pr.head_sha)
+            .await?
+            && p.state == PreviewState::Failed
+        {
+            p.state = PreviewState::Pending;
+            p.last_status = None;
+            p.detail = None;
+            self.store.save_preview(&p, self.clock.now_ms()).await?;
+        }
+        self.evaluate(repo, pr.number, &job.author).await?;
+
+        let short = pr.head_sha.short().to_owned();
+        let preview = self
+            .store
+            .preview_for(repo.id, pr.number, &pr.head_sha)
+            .await?;
+        match preview.map(|p| (p.state, p)) {
+            Some((PreviewState::Live | PreviewState::Deploying, p)) => {
+                let mut note = None;
+                if !pr.is_fork {
+                    let items = self.fetch_checks(repo, &pr.head_sha).await?;
+                    let summary = CheckSummary::of(
+                        &items,
+                        &policy
+                            .valid()
+                            .map(|p| p.preview.required_checks.clone())
+                            .unwrap_or_default(),
+                    );
+                    if !summary.pending.is_empty() || !summary.failed.is_empty() {
+                        let mut unfinished: Vec<String> = summary
+                            .pending
+                            .iter()
+                            .map(|n| format!("`{n}` (pending)"))
+                            .collect();
+                        unfinished
+                            .extend(summary.failed.iter().map(|(n, c)| format!("`{n}` ({c})")));
+                        note = Some(format!(
+                            "deployed commit `{short}` without waiting for checks, as asked; not yet green: {}.",
+                            unfinished.join(", ")
+                        ));
+                    }
+                }
+                let reason = format!("approved and staged {short} ({})", p.state.as_str());
+                self.finish(job, repo, "accepted", &reason, note.as_deref(), true)
+                    .await
+            }
+            Some((_, p)) => {
+                let why = format!(
+                    "commit `{short}` could not be deployed: {}.",
+                    p.detail
+                        .unwrap_or_else(|| "see the deployment log".to_owned())
+                );
+                self.finish(job, repo, "accepted", &why, Some(&why), false)
+                    .await
+            }
+            None => {
+                let why = format!(
+                    "commit `{short}` was approved, but Gangway did not deploy it; see its comment on this pull request."
+                );
+                self.finish(job, repo, "accepted", &why, Some(&why), false)
+                    .await
+            }
+        }
+    }
+
+    /// Records the decision, answers (a reply, and 🚀 on success), once.
+    async fn finish(
+        &self,
+        job: &CommandJob,
+        repo: &RepoRef,
+        decision: &str,
+        reason: &str,
+        reply: Option<&str>,
+        rocket: bool,
+    ) -> Result<(), JobError> {
+        let now = self.clock.now_ms();
+        let subject = format!(
+            "command {} by @{} ({})",
+            job.command.as_deref().unwrap_or("?"),
+            job.author,
+            job.comment_url
+        );
+        self.store
+            .audit(repo.id, job.number, &subject, decision, reason, now)
+            .await?;
+        if let Some(text) = reply {
+            let body = format!("@{} {}", job.author, text)
+                .lines()
+                .map(defuse)
+                .collect::<Vec<_>>()
+                .join("\n");
+            let route = format!("/repos/{}/issues/{}/comments", repo.full_name, job.number);
+            self.github
+                .request(
+                    repo.installation,
+                    Method::POST,
+                    &route,
+                    Some(&json!({ "body": body })),
+                )
+                .await?;
+            self.store.command_replied(job.comment_id).await?;
+        }
+        if rocket {
+            self.react(repo, job.comment_id, "rocket").await?;
+        }
+        self.store
+            .finish_command(job.comment_id, decision, reason, now)
+            .await?;
+        info!(
+            comment = job.comment_id,
+            decision, reason, "command handled"
+        );
+        Ok(())
+    }
+
+    async fn react(&self, repo: &RepoRef, comment_id: u64, content: &str) -> Result<(), JobError> {
+        let route = format!(
+            "/repos/{}/issues/comments/{comment_id}/reactions",
+            repo.full_name
+        );
+        match self
+            .github
+            .request(
+                repo.installation,
+                Method::POST,
+                &route,
+                Some(&json!({ "content": content })),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // The comment was deleted meanwhile: nothing to react to, carry on.
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user's permission as GitHub answers now; a user GitHub does not know has none.
+    async fn permission_of(&self, repo: &RepoRef, login: &str) -> Result<Permission, JobError> {
+        if !valid_login(login) {
+            return Ok(Permission::None);
+        }
+        let route = format!("/repos/{}/collaborators/{login}/permission", repo.full_name);
+        match self
+            .github
+            .json::<PermissionAnswer, ()>(repo.installation, Method::GET, &route, None)
+            .await
+        {
+            Ok(a) => Ok(Permission::from_github(
+                a.role_name.as_deref(),
+                a.permission.as_deref(),
+            )),
+            Err(e) if e.status() == Some(404) => Ok(Permission::None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

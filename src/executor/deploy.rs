@@ -1,0 +1,386 @@
+//! Staging and tearing down one preview: the GitHub deployment, its statuses, and the driver.
+//!
+//! Each step is recorded on the preview row, so a retry after a crash resumes where it stopped:
+//! the deployment is created once (a lost answer is looked up, not re-created), statuses move
+//! forward only, and the driver runs again only for a stage that never finished.
+
+use http::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use super::Executor;
+use crate::driver::command;
+use crate::driver::{DeploySpec, DriverAction};
+use crate::engine::TeardownReason;
+use crate::model::{DriverKind, Preview, PreviewState, PullRequest, RepoRef};
+use crate::policy::Policy;
+use crate::queue::JobError;
+use crate::store::NewPreview;
+use crate::types::CommitSha;
+
+#[derive(Deserialize)]
+struct DeploymentBrief {
+    id: u64,
+    #[serde(default)]
+    payload: Value,
+}
+
+/// GitHub caps status descriptions at 140 characters.
+fn description(s: &str) -> String {
+    s.chars().take(140).collect()
+}
+
+fn random_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+impl Executor {
+    fn log_url(&self, p: &Preview) -> String {
+        format!(
+            "{}/logs/{}",
+            self.settings.public_url.trim_end_matches('/'),
+            p.log_token
+        )
+    }
+
+    fn spec(&self, pr: &PullRequest, p: &Preview, action: DriverAction) -> DeploySpec {
+        DeploySpec {
+            action,
+            repository: pr.repo.full_name.clone(),
+            pr_number: pr.number.0,
+            sha: p.sha.to_string(),
+            host: p.host.clone(),
+            url: format!("https://{}", p.host),
+            environment: p.environment.clone(),
+            deployment_id: p.deployment_id.unwrap_or(0),
+        }
+    }
+
+    /// Stages `sha` of `pr`: records the preview, creates its deployment (or adopts `adopt`,
+    /// one created by someone else), posts `queued`, runs the driver with `in_progress`, and ends
+    /// with `success` (URL and log link) or `failure` (log link).
+    pub(crate) async fn stage(
+        &self,
+        pr: &PullRequest,
+        policy: &Policy,
+        sha: &CommitSha,
+        requested_by: &str,
+        adopt: Option<u64>,
+    ) -> Result<(), JobError> {
+        let now = self.clock.now_ms();
+        let environment = policy.preview.environment.render(pr.number.0);
+        let host = self
+            .settings
+            .host_template
+            .render(sha, pr.number, pr.repo.name())
+            .map_err(|e| JobError::Permanent(format!("preview host: {e}")))?;
+        let token = random_token();
+        let mut p = self
+            .store
+            .insert_preview(
+                &NewPreview {
+                    repo_id: pr.repo.id,
+                    pr_number: pr.number,
+                    sha,
+                    environment: &environment,
+                    host: &host,
+                    driver: self.settings.driver,
+                    deployment_id: adopt,
+                    log_token: &token,
+                    requested_by,
+                },
+                now,
+            )
+            .await?;
+        if p.state == PreviewState::TornDown {
+            // The PR was reopened on a commit that was previewed before: same deployment, new run.
+            p.state = PreviewState::Pending;
+            p.last_status = None;
+            p.detail = None;
+            p.torn_down_at = None;
+            p.teardown_kind = None;
+            self.store.save_preview(&p, now).await?;
+        }
+        if p.deployment_id.is_none() {
+            self.create_deployment(pr, &mut p, requested_by).await?;
+            if p.state == PreviewState::Failed {
+                return Ok(());
+            }
+        }
+        if p.last_status.is_none() {
+            self.post_status(&pr.repo, &mut p, "queued", "Queued by Gangway", None)
+                .await?;
+        }
+        match p.driver {
+            DriverKind::External => {
+                // Something else deploys; its deployment_status events tell us how it went.
+                p.state = PreviewState::Deploying;
+                self.store.save_preview(&p, self.clock.now_ms()).await?;
+                Ok(())
+            }
+            DriverKind::Command => self.run_deploy(pr, &mut p).await,
+        }
+    }
+
+    async fn create_deployment(
+        &self,
+        pr: &PullRequest,
+        p: &mut Preview,
+        requested_by: &str,
+    ) -> Result<(), JobError> {
+        let repo = &pr.repo;
+        if p.create_attempted
+            && let Some(id) = self.find_deployment(repo, p).await?
+        {
+            p.deployment_id = Some(id);
+            self.store.save_preview(p, self.clock.now_ms()).await?;
+            return Ok(());
+        }
+        p.create_attempted = true;
+        self.store.save_preview(p, self.clock.now_ms()).await?;
+        // Who approved this exact commit (a maintainer's /stage), for the deployment's record.
+        let approval = self
+            .store
+            .approvals_of(repo.id, pr.number)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|a| a.sha == p.sha);
+        let approved_by = approval.map(|a| {
+            json!({ "login": a.approver, "permission": a.permission, "comment": a.comment_url, "at_ms": a.approved_at })
+        });
+        let body = json!({
+            "ref": p.sha.as_str(),
+            "task": "deploy",
+            "auto_merge": false,
+            "required_contexts": [],
+            "environment": p.environment,
+            "transient_environment": true,
+            "production_environment": false,
+            "description": description(&format!("Preview of #{} at {}", pr.number, p.sha.short())),
+            "payload": {
+                "gangway": {
+                    "preview_id": p.id,
+                    "pull_request": pr.number.0,
+                    "sha": p.sha.as_str(),
+                    "requested_by": requested_by,
+                    "approved_by": approved_by,
+                }
+            },
+        });
+        let route = format!("/repos/{}/deployments", repo.full_name);
+        let created: DeploymentBrief = match self
+            .github
+            .json(repo.installation, Method::POST, &route, Some(&body))
+            .await
+        {
+            Ok(c) => c,
+            // GitHub cannot resolve the commit (a deleted fork's commits can vanish): say so on the
+            // preview instead of retrying what cannot succeed.
+            Err(e) if e.status() == Some(422) => {
+                p.state = PreviewState::Failed;
+                p.detail = Some(format!(
+                    "GitHub cannot create a deployment of commit {} ({e}); if the pull request's fork was deleted, \
+                     its commits may be gone: push the branch again to a live fork or to this repository",
+                    p.sha.short()
+                ));
+                self.store.save_preview(p, self.clock.now_ms()).await?;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        info!(deployment = created.id, sha = %p.sha, environment = %p.environment, "deployment created");
+        p.deployment_id = Some(created.id);
+        self.store.save_preview(p, self.clock.now_ms()).await?;
+        Ok(())
+    }
+
+    /// A deployment we created whose answer was lost: it carries this preview's id.
+    async fn find_deployment(&self, repo: &RepoRef, p: &Preview) -> Result<Option<u64>, JobError> {
+        let route = format!(
+            "/repos/{}/deployments?sha={}&environment={}&per_page=100",
+            repo.full_name, p.sha, p.environment
+        );
+        let list: Vec<DeploymentBrief> = self
+            .github
+            .json::<_, ()>(repo.installation, Method::GET, &route, None)
+            .await?;
+        Ok(list
+            .into_iter()
+            .find(|d| {
+                d.payload
+                    .pointer("/gangway/preview_id")
+                    .and_then(Value::as_i64)
+                    == Some(p.id)
+            })
+            .map(|d| d.id))
+    }
+
+    async fn post_status(
+        &self,
+        repo: &RepoRef,
+        p: &mut Preview,
+        state: &str,
+        what: &str,
+        environment_url: Option<&str>,
+    ) -> Result<(), JobError> {
+        let Some(id) = p.deployment_id else {
+            return Ok(());
+        };
+        let mut body = json!({
+            "state": state,
+            "log_url": self.log_url(p),
+            "description": description(what),
+            // Gangway marks superseded deployments inactive itself (transient environments are
+            // skipped by GitHub's auto_inactive anyway).
+            "auto_inactive": false,
+        });
+        if let Some(url) = environment_url {
+            body["environment_url"] = json!(url);
+        }
+        let route = format!("/repos/{}/deployments/{id}/statuses", repo.full_name);
+        self.github
+            .request(repo.installation, Method::POST, &route, Some(&body))
+            .await?;
+        p.last_status = Some(state.to_owned());
+        self.store.save_preview(p, self.clock.now_ms()).await?;
+        Ok(())
+    }
+
+    async fn run_deploy(&self, pr: &PullRequest, p: &mut Preview) -> Result<(), JobError> {
+        p.state = PreviewState::Deploying;
+        self.store.save_preview(p, self.clock.now_ms()).await?;
+        if p.last_status.as_deref() != Some("in_progress") {
+            self.post_status(&pr.repo, p, "in_progress", "Deploying", None)
+                .await?;
+        }
+        let outcome = command::run(
+            &self.settings.command,
+            &self.spec(pr, p, DriverAction::Deploy),
+        )
+        .await;
+        self.store.append_preview_log(p.id, &outcome.log).await?;
+        let now = self.clock.now_ms();
+        if outcome.success {
+            let url = format!("https://{}", p.host);
+            p.state = PreviewState::Live;
+            p.environment_url = Some(url.clone());
+            p.deployed_at = Some(now);
+            p.detail = None;
+            self.store.save_preview(p, now).await?;
+            self.post_status(&pr.repo, p, "success", "Preview is live", Some(&url))
+                .await?;
+            info!(sha = %p.sha, %url, "preview live");
+        } else {
+            p.state = PreviewState::Failed;
+            p.detail = Some(outcome.summary.clone());
+            self.store.save_preview(p, now).await?;
+            self.post_status(
+                &pr.repo,
+                p,
+                "failure",
+                &format!("Deploy failed: {}", outcome.summary),
+                None,
+            )
+            .await?;
+            warn!(sha = %p.sha, summary = %outcome.summary, "preview deploy failed");
+        }
+        Ok(())
+    }
+
+    /// Driver teardown (once), then the deployment marked `inactive`. A failing teardown is
+    /// retried by the job queue until it succeeds or the job is dead: never silently half-alive.
+    pub(crate) async fn teardown(
+        &self,
+        pr: &PullRequest,
+        preview_id: i64,
+        reason: &TeardownReason,
+    ) -> Result<(), JobError> {
+        let previews = self.store.previews_of(pr.repo.id, pr.number).await?;
+        let Some(mut p) = previews.into_iter().find(|p| p.id == preview_id) else {
+            return Ok(());
+        };
+        if p.state == PreviewState::TornDown {
+            return Ok(());
+        }
+        if p.state != PreviewState::TearingDown {
+            // Whether the driver ever ran for it decides whether there is anything to tear down.
+            p.detail = Some(match (&p.detail, reason) {
+                (Some(d), TeardownReason::Resume) => d.clone(),
+                _ => reason.describe(),
+            });
+            if let Some(kind) = reason.kind() {
+                p.teardown_kind = Some(kind);
+            }
+            let ran = p.last_status.as_deref().is_some_and(|s| s != "queued");
+            p.state = PreviewState::TearingDown;
+            if !ran {
+                p.last_status = Some("queued".into());
+            }
+            self.store.save_preview(&p, self.clock.now_ms()).await?;
+        }
+        let driver_ran = p
+            .last_status
+            .as_deref()
+            .is_some_and(|s| s != "queued" && s != "inactive");
+        if p.driver == DriverKind::Command && driver_ran {
+            let outcome = command::run(
+                &self.settings.command,
+                &self.spec(pr, &p, DriverAction::Teardown),
+            )
+            .await;
+            self.store
+                .append_preview_log(p.id, &format!("\n{}", outcome.log))
+                .await?;
+            if !outcome.success {
+                return Err(JobError::transient(format!(
+                    "teardown of {} failed: {}",
+                    p.host, outcome.summary
+                )));
+            }
+        }
+        if p.last_status.as_deref() != Some("inactive") {
+            let what = format!("Torn down: {}", p.detail.clone().unwrap_or_default());
+            self.post_status(&pr.repo, &mut p, "inactive", &what, None)
+                .await?;
+        }
+        p.state = PreviewState::TornDown;
+        p.torn_down_at = Some(self.clock.now_ms());
+        self.store.save_preview(&p, self.clock.now_ms()).await?;
+        info!(sha = %p.sha, reason = %reason.describe(), "preview torn down");
+        Ok(())
+    }
+
+    /// Deletes the PR's GitHub environment. Without the Administration permission GitHub says
+    /// 403: Gangway says so once in its log and carries on.
+    pub(crate) async fn delete_environment(
+        &self,
+        repo: &RepoRef,
+        environment: &str,
+    ) -> Result<(), JobError> {
+        let route = format!("/repos/{}/environments/{environment}", repo.full_name);
+        match self
+            .github
+            .request::<()>(repo.installation, Method::DELETE, &route, None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) if e.status() == Some(403) => {
+                let first = self
+                    .admin_warned
+                    .lock()
+                    .map(|mut s| s.insert(repo.id))
+                    .unwrap_or(false);
+                if first {
+                    warn!(repo = %repo.full_name, %environment,
+                        "cannot delete the environment: the App lacks the Administration (write) permission; \
+                         grant it or turn off preview.delete_environment. Not repeated for this repository.");
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

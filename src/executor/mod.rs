@@ -1,0 +1,306 @@
+//! The executor: carries out the engine's actions. The only place that combines GitHub, the
+//! driver and the store.
+//!
+//! Owns: reading the situation (store, GitHub), asking the engine, performing each action
+//! idempotently (every step is recorded before or after it happens, so a retried job resumes
+//! instead of repeating: one deployment per PR commit, one sticky comment per PR), and deciding
+//! again until the engine asks for nothing more. Never decides what should exist: that is the
+//! engine's.
+
+pub mod background;
+pub mod commands;
+mod deploy;
+pub mod reads;
+mod work;
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use http::Method;
+use serde::Deserialize;
+use serde_json::json;
+use tracing::{info, warn};
+
+use crate::clock::SharedClock;
+use crate::driver::command::CommandDriverConfig;
+use crate::engine::sticky::{self, StickyInput};
+use crate::engine::{self, Action, CheckSummary, PolicyStatus, Situation};
+use crate::github::GitHub;
+use crate::hosts::HostTemplate;
+use crate::model::{DriverKind, PullRequest, RepoRef, Sticky};
+use crate::queue::JobError;
+use crate::store::Store;
+use crate::types::{PrNumber, RepoId};
+
+/// The operator's choices the executor needs.
+#[derive(Debug, Clone)]
+pub struct ExecSettings {
+    pub public_url: String,
+    pub host_template: HostTemplate,
+    pub driver: DriverKind,
+    pub command: CommandDriverConfig,
+    pub policy_ttl: Duration,
+}
+
+pub struct Executor {
+    pub store: Store,
+    pub github: GitHub,
+    pub clock: SharedClock,
+    pub settings: ExecSettings,
+    /// Repositories where deleting an environment was refused: said once, then quiet.
+    admin_warned: Mutex<HashSet<RepoId>>,
+}
+
+/// The most rounds of decide-and-act for one evaluation: stage, then replace the old preview,
+/// then nothing. More means the engine and the world disagree; stop and let a retry look again.
+const MAX_ROUNDS: usize = 4;
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct CommentBrief {
+    id: u64,
+    #[serde(default)]
+    body: String,
+    user: crate::webhook::events::Actor,
+}
+
+impl Executor {
+    pub fn new(
+        store: Store,
+        github: GitHub,
+        clock: SharedClock,
+        settings: ExecSettings,
+    ) -> Executor {
+        Executor {
+            store,
+            github,
+            clock,
+            settings,
+            admin_warned: Mutex::default(),
+        }
+    }
+
+    /// Brings one PR's previews in line with the situation, then updates its sticky comment.
+    /// `requested_by` names who caused this evaluation (recorded in new deployments).
+    pub async fn evaluate(
+        &self,
+        repo: &RepoRef,
+        number: PrNumber,
+        requested_by: &str,
+    ) -> Result<(), JobError> {
+        let pr = match self.store.pull(repo.id, number).await? {
+            Some((pr, _)) => pr,
+            None => match self.fetch_pull(repo, number).await? {
+                Some(pr) => {
+                    self.store.upsert_pull(&pr, self.clock.now_ms()).await?;
+                    pr
+                }
+                None => {
+                    info!(pr = %number, "pull request not found on GitHub; nothing to do");
+                    return Ok(());
+                }
+            },
+        };
+        let policy = self.policy(repo).await?;
+        let approvals = self.store.approvals_of(repo.id, number).await?;
+        let unstaged_by = self.store.unstaged_by(repo.id, number).await?;
+        let mut checks: Option<CheckSummary> = None;
+        for round in 0..MAX_ROUNDS {
+            let previews = self.store.previews_of(repo.id, number).await?;
+            let mut situation = Situation {
+                pr: &pr,
+                policy: &policy,
+                checks: None,
+                previews: &previews,
+                approvals: &approvals,
+                unstaged_by: unstaged_by.as_deref(),
+                now_ms: self.clock.now_ms(),
+            };
+            if checks.is_none() && engine::needs_checks(&situation) {
+                let items = self.fetch_checks(repo, &pr.head_sha).await?;
+                let required = policy
+                    .valid()
+                    .map(|p| p.preview.required_checks.clone())
+                    .unwrap_or_default();
+                checks = Some(CheckSummary::of(&items, &required));
+            }
+            situation.checks = checks.as_ref();
+            let actions = engine::decide(&situation);
+            if actions.is_empty() {
+                break;
+            }
+            info!(round, ?actions, gate = ?engine::gate(&situation), "acting");
+            for action in actions {
+                self.perform(&pr, &policy, action, requested_by).await?;
+            }
+            if round + 1 == MAX_ROUNDS {
+                warn!(
+                    "still acting after {MAX_ROUNDS} rounds; leaving the rest to the next evaluation"
+                );
+            }
+        }
+        self.update_sticky(&pr, &policy, checks.as_ref()).await
+    }
+
+    async fn perform(
+        &self,
+        pr: &PullRequest,
+        policy: &PolicyStatus,
+        action: Action,
+        requested_by: &str,
+    ) -> Result<(), JobError> {
+        let (subject, decision, reason) = match &action {
+            Action::Stage { sha } => (
+                format!("commit {}", sha.short()),
+                "stage",
+                format!("ready; requested by {requested_by}"),
+            ),
+            Action::Teardown { preview_id, reason } => (
+                format!("preview {preview_id}"),
+                "teardown",
+                reason.describe(),
+            ),
+            Action::DeleteEnvironment { environment } => (
+                format!("environment {environment}"),
+                "delete",
+                "pull request closed; policy deletes environments".into(),
+            ),
+        };
+        self.store
+            .audit(
+                pr.repo.id,
+                pr.number,
+                &subject,
+                decision,
+                &reason,
+                self.clock.now_ms(),
+            )
+            .await?;
+        match action {
+            Action::Stage { sha } => {
+                let Some(policy) = policy.valid() else {
+                    return Ok(());
+                };
+                self.stage(pr, policy, &sha, requested_by, None).await
+            }
+            Action::Teardown { preview_id, reason } => self.teardown(pr, preview_id, &reason).await,
+            Action::DeleteEnvironment { environment } => {
+                self.delete_environment(&pr.repo, &environment).await
+            }
+        }
+    }
+
+    /// Renders the sticky comment and writes it if it changed: created once, then edited.
+    async fn update_sticky(
+        &self,
+        pr: &PullRequest,
+        policy: &PolicyStatus,
+        checks: Option<&CheckSummary>,
+    ) -> Result<(), JobError> {
+        let previews = self.store.previews_of(pr.repo.id, pr.number).await?;
+        let approvals = self.store.approvals_of(pr.repo.id, pr.number).await?;
+        let unstaged_by = self.store.unstaged_by(pr.repo.id, pr.number).await?;
+        let situation = Situation {
+            pr,
+            policy,
+            checks,
+            previews: &previews,
+            approvals: &approvals,
+            unstaged_by: unstaged_by.as_deref(),
+            now_ms: self.clock.now_ms(),
+        };
+        let gate = engine::gate(&situation);
+        let commands = sticky::command_help(policy.valid());
+        let body = sticky::render(&StickyInput {
+            pr,
+            gate: &gate,
+            previews: &previews,
+            approval: situation.head_approval(),
+            expires_at_ms: engine::expires_at(&situation),
+            public_url: &self.settings.public_url,
+            commands: &commands,
+        });
+        let sticky = self
+            .store
+            .pull(pr.repo.id, pr.number)
+            .await?
+            .map(|(_, s)| s)
+            .unwrap_or_default();
+        if sticky.body.as_deref() == Some(body.as_str()) {
+            return Ok(());
+        }
+        let id = self.write_sticky(pr, &sticky, &body).await?;
+        self.store
+            .set_sticky(pr.repo.id, pr.number, id, &body)
+            .await?;
+        Ok(())
+    }
+
+    async fn write_sticky(
+        &self,
+        pr: &PullRequest,
+        sticky: &Sticky,
+        body: &str,
+    ) -> Result<u64, JobError> {
+        let repo = &pr.repo;
+        let existing = match sticky.comment_id {
+            Some(id) => Some(id),
+            // A create was sent before and its answer lost: find it instead of posting again.
+            None if sticky.create_attempted => self.find_sticky(pr).await?,
+            None => None,
+        };
+        if let Some(id) = existing {
+            let route = format!("/repos/{}/issues/comments/{id}", repo.full_name);
+            match self
+                .github
+                .request(
+                    repo.installation,
+                    Method::PATCH,
+                    &route,
+                    Some(&json!({ "body": body })),
+                )
+                .await
+            {
+                Ok(_) => return Ok(id),
+                // Someone deleted it: post a new one.
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.store.sticky_attempted(repo.id, pr.number).await?;
+        let route = format!("/repos/{}/issues/{}/comments", repo.full_name, pr.number);
+        let created: IdOnly = self
+            .github
+            .json(
+                repo.installation,
+                Method::POST,
+                &route,
+                Some(&json!({ "body": body })),
+            )
+            .await?;
+        Ok(created.id)
+    }
+
+    async fn find_sticky(&self, pr: &PullRequest) -> Result<Option<u64>, JobError> {
+        let route = format!(
+            "/repos/{}/issues/{}/comments?per_page=100",
+            pr.repo.full_name, pr.number
+        );
+        let comments: Vec<CommentBrief> = self
+            .github
+            .json::<_, ()>(pr.repo.installation, Method::GET, &route, None)
+            .await?;
+        Ok(comments
+            .into_iter()
+            .find(|c| {
+                c.user.kind == crate::webhook::events::ActorKind::Bot
+                    && c.body.starts_with(sticky::MARKER)
+            })
+            .map(|c| c.id))
+    }
+}

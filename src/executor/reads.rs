@@ -1,0 +1,223 @@
+//! What the executor reads from GitHub: a pull request, a commit's checks, the repository policy.
+
+use base64::Engine;
+use http::Method;
+use serde::Deserialize;
+
+use super::Executor;
+use crate::engine::{CheckItem, Outcome, PolicyStatus};
+use crate::github::GitHubError;
+use crate::model::{PullRequest, RepoRef};
+use crate::policy::{self, POLICY_PATH};
+use crate::queue::JobError;
+use crate::store::CachedPolicy;
+use crate::types::{CommitSha, PrNumber};
+use crate::webhook::events;
+
+/// Our record of a PR from GitHub's object (webhook payload or REST answer: the same shape).
+pub fn pull_from(api: &events::PullRequest, repo: &RepoRef) -> PullRequest {
+    PullRequest {
+        repo: repo.clone(),
+        number: api.number,
+        head_sha: api.head.sha.clone(),
+        head_ref: api.head.ref_name.clone(),
+        is_fork: api.is_fork(),
+        draft: api.draft,
+        open: api.state == "open",
+        merged: api.merged,
+        author: api.user.login.clone(),
+        gh_updated_at: api.updated_at.clone().unwrap_or_default(),
+        head_since_ms: 0,
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckRuns {
+    #[serde(default)]
+    total_count: u64,
+    #[serde(default)]
+    check_runs: Vec<CheckRun>,
+}
+
+#[derive(Deserialize)]
+struct CheckRun {
+    id: u64,
+    name: String,
+    status: String,
+    #[serde(default)]
+    conclusion: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Combined {
+    #[serde(default)]
+    statuses: Vec<StatusItem>,
+}
+
+#[derive(Deserialize)]
+struct StatusItem {
+    context: String,
+    state: String,
+}
+
+#[derive(Deserialize)]
+struct CommitRef {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct Contents {
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    encoding: String,
+}
+
+impl Executor {
+    /// The PR as GitHub says it is now; `None` if GitHub does not know it.
+    pub async fn fetch_pull(
+        &self,
+        repo: &RepoRef,
+        number: PrNumber,
+    ) -> Result<Option<PullRequest>, JobError> {
+        let route = format!("/repos/{}/pulls/{}", repo.full_name, number);
+        match self
+            .github
+            .json::<events::PullRequest, ()>(repo.installation, Method::GET, &route, None)
+            .await
+        {
+            Ok(api) => Ok(Some(pull_from(&api, repo))),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every check run (latest of each, oldest first) and commit status of a commit.
+    pub async fn fetch_checks(
+        &self,
+        repo: &RepoRef,
+        sha: &CommitSha,
+    ) -> Result<Vec<CheckItem>, JobError> {
+        let mut runs: Vec<CheckRun> = Vec::new();
+        for page in 1..=10 {
+            let route = format!(
+                "/repos/{}/commits/{}/check-runs?per_page=100&page={page}",
+                repo.full_name, sha
+            );
+            let answer: CheckRuns = self
+                .github
+                .json::<_, ()>(repo.installation, Method::GET, &route, None)
+                .await?;
+            let got = answer.check_runs.len();
+            runs.extend(answer.check_runs);
+            if got < 100 || runs.len() as u64 >= answer.total_count {
+                break;
+            }
+        }
+        runs.sort_by_key(|r| r.id);
+        let mut items: Vec<CheckItem> = runs
+            .into_iter()
+            .map(|r| CheckItem {
+                outcome: Outcome::of_check_run(&r.status, r.conclusion.as_deref()),
+                name: r.name,
+            })
+            .collect();
+        let route = format!(
+            "/repos/{}/commits/{}/status?per_page=100",
+            repo.full_name, sha
+        );
+        let combined: Combined = self
+            .github
+            .json::<_, ()>(repo.installation, Method::GET, &route, None)
+            .await?;
+        items.extend(combined.statuses.into_iter().map(|s| CheckItem {
+            outcome: Outcome::of_status(&s.state),
+            name: s.context,
+        }));
+        Ok(items)
+    }
+
+    /// The repository policy from the default branch, cached by that branch's head commit and
+    /// re-checked after the policy TTL.
+    pub async fn policy(&self, repo: &RepoRef) -> Result<PolicyStatus, JobError> {
+        let now = self.clock.now_ms();
+        let ttl = i64::try_from(self.settings.policy_ttl.as_millis()).unwrap_or(i64::MAX);
+        let cached = self.store.cached_policy(repo.id).await?;
+        if let Some(c) = &cached
+            && now - c.checked_at < ttl
+        {
+            return Ok(parse_policy(c.body.as_deref()));
+        }
+        let route = format!("/repos/{}/commits/{}", repo.full_name, repo.default_branch);
+        let head: CommitRef = self
+            .github
+            .json::<_, ()>(repo.installation, Method::GET, &route, None)
+            .await?;
+        let body = match &cached {
+            Some(c) if c.branch_sha == head.sha => c.body.clone(),
+            _ => match self.fetch_policy_file(repo, &head.sha).await? {
+                Ok(body) => body,
+                // Not cached: it is re-read (and re-reported) until it is fixed.
+                Err(invalid) => return Ok(invalid),
+            },
+        };
+        let fresh = CachedPolicy {
+            branch_sha: head.sha,
+            body,
+            checked_at: now,
+        };
+        self.store.store_policy(repo.id, &fresh).await?;
+        Ok(parse_policy(fresh.body.as_deref()))
+    }
+
+    /// The file's text (`None`: no file), or why it cannot be used.
+    async fn fetch_policy_file(
+        &self,
+        repo: &RepoRef,
+        at: &str,
+    ) -> Result<Result<Option<String>, PolicyStatus>, JobError> {
+        let route = format!(
+            "/repos/{}/contents/{}?ref={}",
+            repo.full_name, POLICY_PATH, at
+        );
+        let file: Contents = match self
+            .github
+            .json::<_, ()>(repo.installation, Method::GET, &route, None)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) if e.status() == Some(404) => return Ok(Ok(None)),
+            Err(e) => return Err(e.into()),
+        };
+        if file.encoding != "base64" {
+            // GitHub inlines files up to 1 MB; a larger one arrives with encoding "none".
+            return Ok(Err(PolicyStatus::Invalid(format!(
+                "{POLICY_PATH} is too large to read (over 1 MB); it must be under {} bytes",
+                policy::MAX_POLICY_BYTES
+            ))));
+        }
+        let compact: String = file.content.split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .map_err(|e| {
+                JobError::from(GitHubError::Decode {
+                    what: route.clone(),
+                    message: e.to_string(),
+                })
+            })?;
+        // Kept as text; a file that is not UTF-8 is stored lossily and fails to parse with a reason.
+        Ok(Ok(Some(String::from_utf8(bytes).unwrap_or_else(|e| {
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }))))
+    }
+}
+
+fn parse_policy(body: Option<&str>) -> PolicyStatus {
+    match body {
+        None => PolicyStatus::Valid(policy::Policy::default()),
+        Some(text) => match policy::parse(text.as_bytes()) {
+            Ok(p) => PolicyStatus::Valid(p),
+            Err(e) => PolicyStatus::Invalid(e.to_string()),
+        },
+    }
+}

@@ -1,0 +1,311 @@
+//! Seeding: accounts, installations, repositories, commits and files, permissions. No webhook is
+//! sent for any of these.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+
+use super::model::{Installation, Issue, Repo, Role, UserKind};
+use super::state::State;
+use super::{FakeError, FakeGitHub};
+
+/// What [`FakeGitHub::add_repo`] created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoSeed {
+    /// Repository id.
+    pub id: u64,
+    /// Sha of the initial commit (head of the default branch).
+    pub head_sha: String,
+}
+
+pub(super) fn repo_of(st: &State, full_name: &str) -> Result<u64, FakeError> {
+    st.repo_by_full_name(full_name)
+        .ok_or_else(|| FakeError::UnknownRepo(full_name.to_string()))
+}
+
+/// Commits `files` (path, content; `None` deletes) on top of `branch` of `repo`, creating the
+/// branch from the default branch if needed. Returns the new sha.
+pub(super) fn commit_on_branch(
+    st: &mut State,
+    repo: u64,
+    branch: &str,
+    files: &[(String, Option<Bytes>)],
+    message: &str,
+    author: &str,
+) -> String {
+    let r = &st.repos[&repo];
+    let parent = r
+        .branches
+        .get(branch)
+        .or_else(|| r.branches.get(&r.default_branch))
+        .cloned();
+    let mut tree: BTreeMap<String, Bytes> = parent
+        .as_deref()
+        .map(|p| (*st.tree_of(p)).clone())
+        .unwrap_or_default();
+    for (path, content) in files {
+        match content {
+            Some(c) => tree.insert(path.clone(), c.clone()),
+            None => tree.remove(path),
+        };
+    }
+    let sha = st.new_commit(
+        parent.into_iter().collect(),
+        message,
+        author,
+        Arc::new(tree),
+    );
+    if let Some(r) = st.repos.get_mut(&repo) {
+        r.branches.insert(branch.to_string(), sha.clone());
+    }
+    sha
+}
+
+/// Creates a repository record (no commits).
+pub(super) fn insert_repo(
+    st: &mut State,
+    full_name: &str,
+    default_branch: &str,
+    installation: Option<u64>,
+    fork_of: Option<u64>,
+) -> Result<u64, FakeError> {
+    let (owner, name) = full_name
+        .split_once('/')
+        .ok_or_else(|| FakeError::Invalid(format!("not owner/name: {full_name}")))?;
+    if st.repo_id(owner, name).is_some() {
+        return Err(FakeError::Invalid(format!("{full_name} already exists")));
+    }
+    st.ensure_user(owner, UserKind::User);
+    let id = st.next_id();
+    st.repos.insert(
+        id,
+        Repo {
+            id,
+            owner: owner.to_string(),
+            name: name.to_string(),
+            default_branch: default_branch.to_string(),
+            installation,
+            fork_of,
+            branches: BTreeMap::new(),
+            created_at: Utc::now(),
+        },
+    );
+    Ok(id)
+}
+
+/// The fork of `parent` owned by `owner`, created (with the parent's branches) if missing.
+pub(super) fn ensure_fork(st: &mut State, parent: u64, owner: &str) -> Result<u64, FakeError> {
+    let p = st.repos[&parent].clone();
+    if let Some(id) = st.repo_id(owner, &p.name) {
+        return Ok(id);
+    }
+    let full = format!("{owner}/{}", p.name);
+    let id = insert_repo(st, &full, &p.default_branch, None, Some(parent))?;
+    if let Some(r) = st.repos.get_mut(&id) {
+        r.branches = p.branches;
+    }
+    Ok(id)
+}
+
+fn owned(files: &[(&str, &str)]) -> Vec<(String, Option<Bytes>)> {
+    files
+        .iter()
+        .map(|(p, c)| (p.to_string(), Some(Bytes::from(c.to_string()))))
+        .collect()
+}
+
+impl FakeGitHub {
+    /// Adds (or re-types) an account. Accounts are otherwise created as `User` on first use.
+    pub fn add_user(&self, login: &str, kind: UserKind) {
+        let mut st = self.shared.lock();
+        st.ensure_user(login, kind);
+        if let Some(u) = st.users.get_mut(login) {
+            u.kind = kind;
+        }
+    }
+
+    /// Installs the App on `account` with this installation id.
+    pub fn add_installation(&self, id: u64, account: &str) {
+        let mut st = self.shared.lock();
+        st.ensure_user(account, UserKind::User);
+        st.installations.insert(
+            id,
+            Installation {
+                id,
+                account: account.to_string(),
+                created_at: Utc::now(),
+            },
+        );
+    }
+
+    /// Adds `owner/name` to an installation, with one initial commit (containing `README.md`)
+    /// on `default_branch`.
+    pub fn add_repo(
+        &self,
+        installation: u64,
+        full_name: &str,
+        default_branch: &str,
+    ) -> Result<RepoSeed, FakeError> {
+        let mut st = self.shared.lock();
+        if !st.installations.contains_key(&installation) {
+            return Err(FakeError::UnknownInstallation(installation));
+        }
+        let id = insert_repo(&mut st, full_name, default_branch, Some(installation), None)?;
+        let owner = st.repos[&id].owner.clone();
+        let readme = vec![(
+            "README.md".to_string(),
+            Some(Bytes::from(format!("# {full_name}\n"))),
+        )];
+        let head_sha = commit_on_branch(
+            &mut st,
+            id,
+            default_branch,
+            &readme,
+            "Initial commit",
+            &owner,
+        );
+        Ok(RepoSeed { id, head_sha })
+    }
+
+    /// Creates a fork `owner/<name of parent>` (not visible to the App's installation), sharing
+    /// the parent's commits and branches. Returns the fork's id; existing forks are returned.
+    pub fn add_fork(&self, parent: &str, owner: &str) -> Result<u64, FakeError> {
+        let mut st = self.shared.lock();
+        let parent_id = repo_of(&st, parent)?;
+        ensure_fork(&mut st, parent_id, owner)
+    }
+
+    /// Adds a commit on `branch` (created from the default branch if missing) without file
+    /// changes. Returns its sha.
+    pub fn add_commit(&self, repo: &str, branch: &str, message: &str) -> Result<String, FakeError> {
+        self.put_files(repo, branch, &[], message)
+    }
+
+    /// Commits one file on `branch`. Returns the new sha.
+    pub fn put_file(
+        &self,
+        repo: &str,
+        branch: &str,
+        path: &str,
+        content: &str,
+    ) -> Result<String, FakeError> {
+        self.put_files(repo, branch, &[(path, content)], &format!("Update {path}"))
+    }
+
+    /// Commits several files (path, content) on `branch`. Returns the new sha.
+    pub fn put_files(
+        &self,
+        repo: &str,
+        branch: &str,
+        files: &[(&str, &str)],
+        message: &str,
+    ) -> Result<String, FakeError> {
+        let mut st = self.shared.lock();
+        let id = repo_of(&st, repo)?;
+        let owner = st.repos[&id].owner.clone();
+        Ok(commit_on_branch(
+            &mut st,
+            id,
+            branch,
+            &owned(files),
+            message,
+            &owner,
+        ))
+    }
+
+    /// Deletes a file on `branch` with a new commit. Returns the new sha.
+    pub fn delete_file(&self, repo: &str, branch: &str, path: &str) -> Result<String, FakeError> {
+        let mut st = self.shared.lock();
+        let id = repo_of(&st, repo)?;
+        let owner = st.repos[&id].owner.clone();
+        let files = vec![(path.to_string(), None)];
+        Ok(commit_on_branch(
+            &mut st,
+            id,
+            branch,
+            &files,
+            &format!("Delete {path}"),
+            &owner,
+        ))
+    }
+
+    /// Adds a commit with explicit parents (not on any branch; its tree is the first parent's).
+    pub fn add_commit_with_parents(
+        &self,
+        repo: &str,
+        parents: &[&str],
+        message: &str,
+    ) -> Result<String, FakeError> {
+        let mut st = self.shared.lock();
+        let id = repo_of(&st, repo)?;
+        for p in parents {
+            if !st.commits.contains_key(*p) {
+                return Err(FakeError::UnknownRef((*p).to_string()));
+            }
+        }
+        let tree = parents.first().map(|p| st.tree_of(p)).unwrap_or_default();
+        let owner = st.repos[&id].owner.clone();
+        let parents = parents.iter().map(|p| (*p).to_string()).collect();
+        Ok(st.new_commit(parents, message, &owner, tree))
+    }
+
+    /// Points `branch` at a known commit (creating the branch).
+    pub fn set_branch(&self, repo: &str, branch: &str, sha: &str) -> Result<(), FakeError> {
+        let mut st = self.shared.lock();
+        let id = repo_of(&st, repo)?;
+        if !st.commits.contains_key(sha) {
+            return Err(FakeError::UnknownRef(sha.to_string()));
+        }
+        if let Some(r) = st.repos.get_mut(&id) {
+            r.branches.insert(branch.to_string(), sha.to_string());
+        }
+        Ok(())
+    }
+
+    /// Head sha of a branch.
+    pub fn branch_head(&self, repo: &str, branch: &str) -> Option<String> {
+        let st = self.shared.lock();
+        let id = st.repo_by_full_name(repo)?;
+        st.repos[&id].branches.get(branch).cloned()
+    }
+
+    /// Grants `user` a role on the repository (the owner is always admin).
+    pub fn set_permission(&self, repo: &str, user: &str, role: Role) -> Result<(), FakeError> {
+        let mut st = self.shared.lock();
+        let id = repo_of(&st, repo)?;
+        st.ensure_user(user, UserKind::User);
+        st.roles.insert((id, user.to_ascii_lowercase()), role);
+        Ok(())
+    }
+
+    /// Removes a user's role (the user stays known: permission `none`).
+    pub fn remove_permission(&self, repo: &str, user: &str) -> Result<(), FakeError> {
+        let mut st = self.shared.lock();
+        let id = repo_of(&st, repo)?;
+        st.roles.remove(&(id, user.to_ascii_lowercase()));
+        Ok(())
+    }
+
+    /// Opens a plain issue (no webhook). Returns its number.
+    pub fn open_issue(&self, repo: &str, author: &str, title: &str) -> Result<u64, FakeError> {
+        let mut st = self.shared.lock();
+        let id = repo_of(&st, repo)?;
+        st.ensure_user(author, UserKind::User);
+        let number = st.next_number(id);
+        let issue_id = st.next_id();
+        st.issues.insert(
+            (id, number),
+            Issue {
+                id: issue_id,
+                repo: id,
+                number,
+                title: title.to_string(),
+                user: author.to_string(),
+                created_at: Utc::now(),
+            },
+        );
+        Ok(number)
+    }
+}

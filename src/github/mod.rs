@@ -1,0 +1,510 @@
+//! GitHub REST client for the App: JWT → installation tokens (cached), calls, error classification.
+//!
+//! Owns: authentication (octocrab signs RS256 JWTs and caches each installation's token until
+//! shortly before it expires; we keep one client per installation so the cache is shared), the
+//! retry classification of every failure, and counting calls by status. Octocrab's own retries
+//! are off: the durable job queue retries. Never logs a token or the private key.
+
+pub mod pacing;
+pub mod ratelimit;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::BodyExt;
+use octocrab::Octocrab;
+use octocrab::models::{AppId, InstallationId as OctoInstallationId};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::metrics::Metrics;
+use crate::queue::JobError;
+use crate::types::InstallationId;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitHubError {
+    /// Worth retrying: 5xx, 429, secondary or primary rate limit, network trouble.
+    #[error("GitHub {what}: {message} (transient)")]
+    Transient {
+        what: String,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Will not get better by retrying (4xx).
+    #[error("GitHub {what}: HTTP {status}: {message}")]
+    Rejected {
+        what: String,
+        status: u16,
+        message: String,
+    },
+    /// The answer was not what GitHub documents.
+    #[error("GitHub {what}: unexpected answer: {message}")]
+    Decode { what: String, message: String },
+    /// Our own configuration is wrong (bad key, bad URL).
+    #[error("GitHub client setup: {0}")]
+    Setup(String),
+}
+
+impl GitHubError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            GitHubError::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl From<GitHubError> for JobError {
+    fn from(e: GitHubError) -> Self {
+        match e {
+            GitHubError::Transient { retry_after, .. } => JobError::Transient {
+                message: e.to_string(),
+                retry_after,
+            },
+            other => JobError::Permanent(other.to_string()),
+        }
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, GitHubError> {
+        serde_json::from_slice(&self.body).map_err(|e| GitHubError::Decode {
+            what: what.to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// The App's view of GitHub: one per process, shared.
+#[derive(Clone)]
+pub struct GitHub {
+    app: Octocrab,
+    installations: Arc<Mutex<HashMap<InstallationId, Arc<InstallationClient>>>>,
+    budgets: Arc<ratelimit::Budgets>,
+    /// Keeps each installation under GitHub's secondary rate limits (see `pacing`).
+    pacing: Arc<pacing::Pacing>,
+    metrics: Metrics,
+}
+
+/// One installation's client. Octocrab keeps the token cache inside the client value and a clone
+/// copies it, so the client is shared behind an `Arc`, never cloned; `minting` makes concurrent
+/// first calls wait for one token request instead of each making their own.
+struct InstallationClient {
+    client: Octocrab,
+    minting: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHub").finish_non_exhaustive()
+    }
+}
+
+impl GitHub {
+    pub fn new(
+        api_url: &str,
+        app_id: u64,
+        private_key: &SecretString,
+        metrics: Metrics,
+    ) -> Result<GitHub, GitHubError> {
+        // The key was checked at config load; the parser's error is never repeated (it could quote the key).
+        let key = octocrab::EncodingKey::from_rsa_pem(private_key.expose_secret().as_bytes())
+            .map_err(|_| {
+                GitHubError::Setup("the App private key is not a valid RSA PEM key".into())
+            })?;
+        let app = Octocrab::builder()
+            .base_uri(api_url)
+            .map_err(|e| GitHubError::Setup(format!("GITHUB_API_URL {api_url:?}: {e}")))?
+            .app(AppId(app_id), key)
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| GitHubError::Setup(e.to_string()))?;
+        Ok(GitHub {
+            app,
+            installations: Arc::default(),
+            budgets: Arc::default(),
+            pacing: Arc::new(pacing::Pacing::new(pacing::default_for(api_url))),
+            metrics,
+        })
+    }
+
+    /// The installation's rate-limit budget as GitHub last reported it.
+    pub fn budget(&self, installation: InstallationId) -> Option<ratelimit::Budget> {
+        self.budgets.get(installation)
+    }
+
+    /// The client for one installation, created once so its token cache is shared by every call.
+    fn installation(&self, id: InstallationId) -> Result<Arc<InstallationClient>, GitHubError> {
+        let mut map = self
+            .installations
+            .lock()
+            .map_err(|_| GitHubError::Setup("client cache poisoned".into()))?;
+        if let Some(c) = map.get(&id) {
+            return Ok(c.clone());
+        }
+        let client = self
+            .app
+            .installation(OctoInstallationId(id.0))
+            .map_err(|e| GitHubError::Setup(format!("installation {id}: {e}")))?;
+        let shared = Arc::new(InstallationClient {
+            client,
+            minting: tokio::sync::Mutex::new(()),
+        });
+        map.insert(id, shared.clone());
+        Ok(shared)
+    }
+
+    /// The installation's client with a token valid for 30 s more (one caller mints, the others
+    /// wait for it), and this call's pacing permit, held until the answer is read.
+    async fn ready(
+        &self,
+        installation: InstallationId,
+        method: &Method,
+        what: &str,
+    ) -> Result<(Arc<InstallationClient>, pacing::Permit), GitHubError> {
+        let shared = self.installation(installation)?;
+        {
+            let _one_at_a_time = shared.minting.lock().await;
+            shared
+                .client
+                .installation_token()
+                .await
+                .map_err(|e| classify_client_error(what, e))?;
+        }
+        let permit = self.pacing.admit(installation, method).await;
+        Ok((shared, permit))
+    }
+
+    /// One REST call as the installation. `route` is relative (`/repos/o/r/...`): octocrab only
+    /// sends credentials to relative routes. Non-2xx answers become classified errors.
+    pub async fn request<B: Serialize + ?Sized>(
+        &self,
+        installation: InstallationId,
+        method: Method,
+        route: &str,
+        body: Option<&B>,
+    ) -> Result<Response, GitHubError> {
+        let what = format!("{method} {}", route.split('?').next().unwrap_or(route));
+        let (shared, _paced) = self.ready(installation, &method, &what).await?;
+        let client = &shared.client;
+        let sent = match method {
+            Method::GET => client._get(route).await,
+            Method::POST => client._post(route, body).await,
+            Method::PATCH => client._patch(route, body).await,
+            Method::PUT => client._put(route, body).await,
+            Method::DELETE => client._delete(route, body).await,
+            other => return Err(GitHubError::Setup(format!("unsupported method {other}"))),
+        };
+        self.answer(&what, Some(installation), sent, false).await
+    }
+
+    /// Reads an answer: counts it, records the rate-limit budget, and turns non-2xx into a
+    /// classified error (`304 Not Modified` is an answer when `not_modified_ok`).
+    async fn answer(
+        &self,
+        what: &str,
+        installation: Option<InstallationId>,
+        sent: Result<
+            http::Response<http_body_util::combinators::BoxBody<Bytes, octocrab::Error>>,
+            octocrab::Error,
+        >,
+        not_modified_ok: bool,
+    ) -> Result<Response, GitHubError> {
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                self.metrics.github_call(None);
+                return Err(classify_client_error(what, e));
+            }
+        };
+        let status = response.status();
+        self.metrics.github_call(Some(status.as_u16()));
+        let headers = response.headers().clone();
+        if let Some(i) = installation {
+            self.budgets.record(i, &headers);
+        }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| GitHubError::Transient {
+                what: what.to_owned(),
+                message: format!("reading the answer: {e}"),
+                retry_after: None,
+            })?
+            .to_bytes();
+        if status.is_success() || (not_modified_ok && status == StatusCode::NOT_MODIFIED) {
+            return Ok(Response {
+                status,
+                headers,
+                body,
+            });
+        }
+        Err(classify_status(
+            what,
+            status,
+            &headers,
+            &body,
+            chrono::Utc::now().timestamp(),
+        ))
+    }
+
+    /// A conditional GET: with the ETag of a cached answer, GitHub answers `304 Not Modified`
+    /// (which costs no rate limit) when nothing changed. `Ok(None)` means "unchanged".
+    pub async fn get_if_changed(
+        &self,
+        installation: InstallationId,
+        route: &str,
+        etag: Option<&str>,
+    ) -> Result<Option<(Option<String>, Bytes)>, GitHubError> {
+        let what = format!("GET {}", route.split('?').next().unwrap_or(route));
+        let (shared, _paced) = self.ready(installation, &Method::GET, &what).await?;
+        let mut headers = HeaderMap::new();
+        if let Some(tag) = etag.and_then(|t| http::HeaderValue::from_str(t).ok()) {
+            headers.insert(http::header::IF_NONE_MATCH, tag);
+        }
+        let sent = shared.client._get_with_headers(route, Some(headers)).await;
+        let answer = self.answer(&what, Some(installation), sent, true).await?;
+        if answer.status == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let tag = answer
+            .headers
+            .get(http::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Some((tag, answer.body)))
+    }
+
+    /// A call as the App itself (JWT), e.g. listing installations or webhook deliveries.
+    pub async fn app_json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        route: &str,
+        body: Option<&B>,
+    ) -> Result<T, GitHubError> {
+        let what = format!("{method} {}", route.split('?').next().unwrap_or(route));
+        let sent = match method {
+            Method::GET => self.app._get(route).await,
+            Method::POST => self.app._post(route, body).await,
+            other => return Err(GitHubError::Setup(format!("unsupported method {other}"))),
+        };
+        let answer = self.answer(&what, None, sent, false).await?;
+        if answer.body.iter().all(u8::is_ascii_whitespace) {
+            // `202 Accepted` with no body (redelivery requests): read as JSON null.
+            return serde_json::from_str("null").map_err(|e| GitHubError::Decode {
+                what,
+                message: e.to_string(),
+            });
+        }
+        answer.json(&what)
+    }
+
+    /// A call whose answer is JSON of type `T`.
+    pub async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        installation: InstallationId,
+        method: Method,
+        route: &str,
+        body: Option<&B>,
+    ) -> Result<T, GitHubError> {
+        let what = format!("{method} {route}");
+        self.request(installation, method, route, body)
+            .await?
+            .json(&what)
+    }
+}
+
+/// Errors before any answer: token minting refused, network, timeouts.
+fn classify_client_error(what: &str, e: octocrab::Error) -> GitHubError {
+    match e {
+        // The installation-token request itself was answered with an error.
+        octocrab::Error::GitHub { source, .. } => {
+            let status = source.status_code.as_u16();
+            let message = format!("installation token request: {}", source.message);
+            if status >= 500 || status == 429 {
+                GitHubError::Transient {
+                    what: what.to_owned(),
+                    message,
+                    retry_after: None,
+                }
+            } else {
+                GitHubError::Rejected {
+                    what: what.to_owned(),
+                    status,
+                    message,
+                }
+            }
+        }
+        other => GitHubError::Transient {
+            what: what.to_owned(),
+            message: other.to_string(),
+            retry_after: None,
+        },
+    }
+}
+
+/// Turns a non-2xx answer into an error, deciding whether it is worth retrying and when.
+pub fn classify_status(
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    now_secs: i64,
+) -> GitHubError {
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| crate::types::truncate_long(&String::from_utf8_lossy(body), 300));
+    let header_num = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    let retry_after =
+        header_num("retry-after").map(|s| Duration::from_secs(s.max(0).unsigned_abs()));
+    let primary_exhausted = header_num("x-ratelimit-remaining") == Some(0);
+    let reset_in = header_num("x-ratelimit-reset")
+        .map(|reset| Duration::from_secs((reset - now_secs).max(1).unsigned_abs()));
+    let secondary = message
+        .to_ascii_lowercase()
+        .contains("secondary rate limit");
+    let code = status.as_u16();
+    let transient = status.is_server_error()
+        || code == 429
+        || (code == 403 && (retry_after.is_some() || primary_exhausted || secondary));
+    if transient {
+        // GitHub: honour retry-after; else, when the primary limit is spent, wait for its reset;
+        // else (secondary limit without a header) wait at least a minute.
+        let retry_after = retry_after
+            .or(if primary_exhausted { reset_in } else { None })
+            .or(if secondary {
+                Some(Duration::from_secs(60))
+            } else {
+                None
+            });
+        GitHubError::Transient {
+            what: what.to_owned(),
+            message: format!("HTTP {code}: {message}"),
+            retry_after,
+        }
+    } else {
+        GitHubError::Rejected {
+            what: what.to_owned(),
+            status: code,
+            message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn server_errors_are_transient() {
+        let e = classify_status(
+            "GET /x",
+            StatusCode::BAD_GATEWAY,
+            &HeaderMap::new(),
+            b"<html>",
+            0,
+        );
+        assert!(
+            matches!(
+                e,
+                GitHubError::Transient {
+                    retry_after: None,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        let e = classify_status(
+            "POST /x",
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers(&[("retry-after", "7")]),
+            b"{}",
+            0,
+        );
+        assert!(
+            matches!(e, GitHubError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn secondary_rate_limit_403_is_transient() {
+        let body = br#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#;
+        let e = classify_status("POST /x", StatusCode::FORBIDDEN, &HeaderMap::new(), body, 0);
+        assert!(
+            matches!(e, GitHubError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(60)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn primary_rate_limit_waits_for_reset() {
+        let h = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1000"),
+        ]);
+        let e = classify_status(
+            "GET /x",
+            StatusCode::FORBIDDEN,
+            &h,
+            b"{\"message\":\"API rate limit exceeded\"}",
+            900,
+        );
+        assert!(
+            matches!(e, GitHubError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(100)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn other_client_errors_are_permanent_with_githubs_message() {
+        let e = classify_status(
+            "POST /x",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &HeaderMap::new(),
+            br#"{"message":"No ref found for: nope"}"#,
+            0,
+        );
+        assert_eq!(e.status(), Some(422));
+        assert!(e.to_string().contains("No ref found for: nope"));
+        let e = classify_status(
+            "GET /x",
+            StatusCode::FORBIDDEN,
+            &HeaderMap::new(),
+            br#"{"message":"Resource not accessible by integration"}"#,
+            0,
+        );
+        assert_eq!(e.status(), Some(403));
+    }
+}

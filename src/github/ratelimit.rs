@@ -1,0 +1,94 @@
+//! What GitHub says is left of each installation's rate limit, from every answer's
+//! `X-RateLimit-*` headers. Timers read it to slow down before the budget runs out; webhooks and
+//! commands never wait for it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use http::HeaderMap;
+
+use crate::types::InstallationId;
+
+/// An installation's primary rate-limit budget as last reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Unix seconds when the budget refills.
+    pub reset: i64,
+}
+
+impl Budget {
+    /// Whether background work should wait: less than `reserve_percent` of the limit is left.
+    pub fn is_low(&self, reserve_percent: u64) -> bool {
+        self.remaining.saturating_mul(100) < self.limit.saturating_mul(reserve_percent)
+    }
+
+    pub fn from_headers(h: &HeaderMap) -> Option<Budget> {
+        let num = |n: &str| h.get(n)?.to_str().ok()?.trim().parse::<i64>().ok();
+        Some(Budget {
+            limit: u64::try_from(num("x-ratelimit-limit")?).ok()?,
+            remaining: u64::try_from(num("x-ratelimit-remaining")?).ok()?,
+            reset: num("x-ratelimit-reset")?,
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Budgets(Mutex<HashMap<InstallationId, Budget>>);
+
+impl Budgets {
+    pub fn record(&self, installation: InstallationId, headers: &HeaderMap) {
+        if let (Some(b), Ok(mut map)) = (Budget::from_headers(headers), self.0.lock()) {
+            map.insert(installation, b);
+        }
+    }
+
+    pub fn get(&self, installation: InstallationId) -> Option<Budget> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&installation).copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn low_means_under_the_reserve() {
+        let b = Budget {
+            limit: 5000,
+            remaining: 499,
+            reset: 0,
+        };
+        assert!(b.is_low(10));
+        assert!(
+            !Budget {
+                remaining: 500,
+                ..b
+            }
+            .is_low(10)
+        );
+    }
+
+    #[test]
+    fn headers_parse_or_nothing() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-limit", "5000".parse().unwrap());
+        h.insert("x-ratelimit-remaining", "42".parse().unwrap());
+        assert_eq!(Budget::from_headers(&h), None);
+        h.insert("x-ratelimit-reset", "1700000000".parse().unwrap());
+        assert_eq!(
+            Budget::from_headers(&h),
+            Some(Budget {
+                limit: 5000,
+                remaining: 42,
+                reset: 1_700_000_000
+            })
+        );
+        h.insert("x-ratelimit-remaining", "lots".parse().unwrap());
+        assert_eq!(Budget::from_headers(&h), None);
+    }
+}

@@ -1,0 +1,318 @@
+//! The `gangway` command line.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use gangway::clock::SystemClock;
+use gangway::config::{LogFormat, SETTINGS, Settings, Source};
+use gangway::queue::Queue;
+use gangway::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "gangway",
+    version,
+    about = "A GitHub App that turns pull requests into deployments"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Try Gangway on this machine: a fake GitHub, Gangway and a deploy driver play a pull
+    /// request's life; then it keeps running with a live preview to open.
+    Demo {
+        /// Gangway's port.
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// Your own driver executable (called with GANGWAY_ACTION=deploy|teardown and the other
+        /// GANGWAY_* variables) instead of the built-in one.
+        #[arg(long)]
+        driver_command: Option<std::path::PathBuf>,
+        /// Exit after the timeline instead of serving on.
+        #[arg(long)]
+        exit: bool,
+    },
+    /// The demo's built-in driver (run by Gangway's command driver, not by hand).
+    #[command(hide = true)]
+    DemoDriver { pages: std::path::PathBuf },
+    /// Run the service: webhooks, workers, timers.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Validate the configuration; print every problem; exit non-zero if any.
+    CheckConfig,
+    /// List preview environments: state, age, time left before the idle TTL.
+    Envs {
+        /// Include torn-down previews.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Tear down the preview at HOST (as `gangway envs` shows it).
+    Teardown { host: String },
+    /// List jobs (default: dead ones), or retry a dead job.
+    Jobs {
+        #[command(subcommand)]
+        action: Option<JobsAction>,
+        /// Which state to list: queued, running, done, dead, or all.
+        #[arg(long, default_value = "dead")]
+        state: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Queue a dead job again with a fresh set of attempts.
+    Retry { id: i64 },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn load() -> Result<Settings, ExitCode> {
+    Settings::load(&Source::from_process_env()).map_err(|e| {
+        eprint!("{e}");
+        ExitCode::from(2)
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo {
+            port,
+            driver_command,
+            exit,
+        } => {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init();
+            let opts = gangway::demo::DemoOptions {
+                port,
+                driver_command,
+                exit_after_timeline: exit,
+            };
+            match gangway::demo::run(opts).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::DemoDriver { pages } => match gangway::demo::driver_main(&pages) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("demo-driver: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::CheckConfig => match Settings::load(&Source::from_process_env()) {
+            Ok(s) => {
+                println!("configuration OK");
+                println!(
+                    "  app id {}, API {}, database {:?}, listening on {}:{}",
+                    s.app_id, s.github_api_url, s.db_kind, s.host, s.port
+                );
+                println!("  preview hosts: {}", s.host_template);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprint!("{e}");
+                eprintln!(
+                    "\nSettings (environment, or lower-case keys in the GANGWAY_CONFIG TOML file):"
+                );
+                for (name, default, help) in SETTINGS {
+                    eprintln!(
+                        "  {name:<30} {help}{}",
+                        default
+                            .map(|d| format!(" [default: {d}]"))
+                            .unwrap_or_default()
+                    );
+                }
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve => {
+            let settings = match load() {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            init_logging(settings.log_format);
+            match gangway::server::serve(settings, Arc::new(SystemClock)).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "gangway stopped with an error");
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Migrate => {
+            let settings = match load() {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            init_logging(settings.log_format);
+            match Store::open(settings.database_url()).await {
+                Ok(_) => {
+                    println!("database is up to date");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Envs { all } => {
+            let (store, _) = match open_store().await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match gangway::operator::envs(&store, chrono::Utc::now().timestamp_millis(), all).await
+            {
+                Ok(rows) => {
+                    println!(
+                        "{:<28} {:>5}  {:<8} {:<12} {:<10} {:>7} {:>8}  host",
+                        "repository", "pr", "commit", "state", "env", "age", "ttl"
+                    );
+                    for r in &rows {
+                        println!(
+                            "{:<28} {:>5}  {:<8} {:<12} {:<10} {:>7} {:>8}  {}",
+                            r.repo, r.pr, r.sha, r.state, r.environment, r.age, r.ttl_left, r.host
+                        );
+                    }
+                    println!("{} preview(s)", rows.len());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Teardown { host } => {
+            let (store, settings) = match open_store().await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let queue = Queue::new(
+                store.clone(),
+                Arc::new(SystemClock),
+                "cli",
+                settings.queue.clone(),
+            );
+            match gangway::operator::teardown(
+                &store,
+                &queue,
+                &host,
+                chrono::Utc::now().timestamp_millis(),
+            )
+            .await
+            {
+                Ok(Ok(msg)) => {
+                    println!("{msg}");
+                    ExitCode::SUCCESS
+                }
+                Ok(Err(msg)) => {
+                    eprintln!("{msg}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Jobs { action, state } => {
+            let settings = match load() {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let store = match Store::open(settings.database_url()).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let queue = Queue::new(store, Arc::new(SystemClock), "cli", settings.queue.clone());
+            jobs_command(&queue, action, &state).await
+        }
+    }
+}
+
+async fn open_store() -> Result<(Store, Settings), ExitCode> {
+    let settings = load()?;
+    match Store::open(settings.database_url()).await {
+        Ok(s) => Ok((s, settings)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn jobs_command(queue: &Queue, action: Option<JobsAction>, state: &str) -> ExitCode {
+    match action {
+        Some(JobsAction::Retry { id }) => match queue.retry_dead(id).await {
+            Ok(true) => {
+                println!("job {id} queued again");
+                ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                eprintln!("job {id} is not dead (or does not exist): nothing to retry");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        None => {
+            let filter = (state != "all").then_some(state);
+            match queue.jobs(filter).await {
+                Ok(jobs) => {
+                    println!(
+                        "{:>8}  {:<8}  {:<10}  {:>8}  {:<24}  last error",
+                        "id", "state", "kind", "attempts", "key"
+                    );
+                    for j in &jobs {
+                        println!(
+                            "{:>8}  {:<8}  {:<10}  {:>8}  {:<24}  {}",
+                            j.id,
+                            j.state,
+                            j.kind,
+                            j.attempts,
+                            j.key,
+                            j.last_error.as_deref().unwrap_or("")
+                        );
+                    }
+                    println!("{} job(s)", jobs.len());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

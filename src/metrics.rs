@@ -1,0 +1,137 @@
+//! Prometheus metrics: what `/metrics` shows. One registry per running instance (tests run many).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Mutex<Registry>,
+    deliveries: Family<Labels, Counter>,
+    jobs_finished: Family<Labels, Counter>,
+    job_seconds: Family<Labels, Histogram>,
+    jobs: Family<Labels, Gauge>,
+    github_calls: Family<Labels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("gangway");
+        let deliveries = Family::<Labels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook deliveries received, by event and outcome",
+            deliveries.clone(),
+        );
+        let jobs_finished = Family::<Labels, Counter>::default();
+        registry.register(
+            "jobs_finished",
+            "Job attempts finished, by kind and outcome (done, retry, dead)",
+            jobs_finished.clone(),
+        );
+        let job_seconds = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 2.0, 16))
+        });
+        registry.register(
+            "job_duration_seconds",
+            "Time one job attempt took, by kind",
+            job_seconds.clone(),
+        );
+        let jobs = Family::<Labels, Gauge>::default();
+        registry.register(
+            "jobs",
+            "Jobs in the queue by state (queued is the queue depth)",
+            jobs.clone(),
+        );
+        let github_calls = Family::<Labels, Counter>::default();
+        registry.register(
+            "github_api_calls",
+            "GitHub API calls by HTTP status (error = no answer)",
+            github_calls.clone(),
+        );
+        Metrics {
+            inner: Arc::new(Inner {
+                registry: Mutex::new(registry),
+                deliveries,
+                jobs_finished,
+                job_seconds,
+                jobs,
+                github_calls,
+            }),
+        }
+    }
+
+    pub fn delivery(&self, event: &str, outcome: &str) {
+        self.inner
+            .deliveries
+            .get_or_create(&vec![
+                ("event", event.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
+    }
+
+    pub fn job_finished(&self, kind: &str, outcome: &str, took: Duration) {
+        self.inner
+            .jobs_finished
+            .get_or_create(&vec![
+                ("kind", kind.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
+        self.inner
+            .job_seconds
+            .get_or_create(&vec![("kind", kind.to_owned())])
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn github_call(&self, status: Option<u16>) {
+        let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+        self.inner
+            .github_calls
+            .get_or_create(&vec![("status", status)])
+            .inc();
+    }
+
+    /// Sets the per-state job gauges (read from the database at scrape time).
+    pub fn set_job_counts(&self, counts: &[(String, i64)]) {
+        for state in ["queued", "running", "done", "dead"] {
+            let n = counts
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            self.inner
+                .jobs
+                .get_or_create(&vec![("state", state.to_owned())])
+                .set(n);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Ok(registry) = self.inner.registry.lock() {
+            // Writing into a String cannot fail.
+            let _ = encode(&mut out, &registry);
+        }
+        out
+    }
+}

@@ -1,0 +1,206 @@
+//! The records Gangway keeps about pull requests and their previews: plain data shared by the
+//! store (which persists them), the engine (which decides from them) and the executor.
+
+use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
+
+/// A repository as Gangway addresses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRef {
+    pub id: RepoId,
+    pub installation: InstallationId,
+    /// `owner/name`.
+    pub full_name: String,
+    pub default_branch: String,
+}
+
+impl RepoRef {
+    /// The name without the owner.
+    pub fn name(&self) -> &str {
+        self.full_name.rsplit('/').next().unwrap_or(&self.full_name)
+    }
+}
+
+/// A pull request as last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub repo: RepoRef,
+    pub number: PrNumber,
+    pub head_sha: CommitSha,
+    pub head_ref: String,
+    pub is_fork: bool,
+    pub draft: bool,
+    pub open: bool,
+    pub merged: bool,
+    pub author: String,
+    /// GitHub's `updated_at` (RFC 3339) of the state above, to order late events.
+    pub gh_updated_at: String,
+    /// When Gangway first saw the current head commit (0 when not recorded yet).
+    pub head_since_ms: i64,
+}
+
+/// The sticky comment's bookkeeping.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sticky {
+    pub comment_id: Option<u64>,
+    pub body: Option<String>,
+    pub create_attempted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PreviewState {
+    /// Recorded; the GitHub deployment may not exist yet.
+    Pending,
+    /// The driver is running (or, for the external driver, we await its status).
+    Deploying,
+    Live,
+    Failed,
+    /// Teardown decided; the driver's teardown has not finished yet.
+    TearingDown,
+    TornDown,
+}
+
+impl PreviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PreviewState::Pending => "pending",
+            PreviewState::Deploying => "deploying",
+            PreviewState::Live => "live",
+            PreviewState::Failed => "failed",
+            PreviewState::TearingDown => "tearing_down",
+            PreviewState::TornDown => "torn_down",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => PreviewState::Pending,
+            "deploying" => PreviewState::Deploying,
+            "live" => PreviewState::Live,
+            "failed" => PreviewState::Failed,
+            "tearing_down" => PreviewState::TearingDown,
+            "torn_down" => PreviewState::TornDown,
+            _ => return None,
+        })
+    }
+
+    /// Still standing somewhere (or about to be): needs a teardown eventually.
+    pub fn is_up(self) -> bool {
+        matches!(
+            self,
+            PreviewState::Pending
+                | PreviewState::Deploying
+                | PreviewState::Live
+                | PreviewState::Failed
+        )
+    }
+}
+
+/// Why a preview was torn down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TeardownKind {
+    Closed,
+    Superseded,
+    Unstaged,
+    /// Idle longer than the repository's TTL.
+    Expired,
+    /// The repository had more previews than its capacity.
+    Evicted,
+    /// Gangway lost access to the repository.
+    LostAccess,
+    /// An operator ran `gangway teardown`.
+    Operator,
+}
+
+impl TeardownKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeardownKind::Closed => "closed",
+            TeardownKind::Superseded => "superseded",
+            TeardownKind::Unstaged => "unstaged",
+            TeardownKind::Expired => "expired",
+            TeardownKind::Evicted => "evicted",
+            TeardownKind::LostAccess => "lost_access",
+            TeardownKind::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            TeardownKind::Closed,
+            TeardownKind::Superseded,
+            TeardownKind::Unstaged,
+            TeardownKind::Expired,
+            TeardownKind::Evicted,
+            TeardownKind::LostAccess,
+            TeardownKind::Operator,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// A preview taken down for this reason comes back only by a new commit or `/stage`, not by
+    /// the next green check.
+    pub fn needs_stage_to_return(self) -> bool {
+        !matches!(self, TeardownKind::Closed | TeardownKind::Superseded)
+    }
+}
+
+/// Which driver stands a preview up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverKind {
+    Command,
+    External,
+}
+
+impl DriverKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriverKind::Command => "command",
+            DriverKind::External => "external",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "command" => Some(DriverKind::Command),
+            "external" => Some(DriverKind::External),
+            _ => None,
+        }
+    }
+}
+
+/// One preview environment: one commit of one PR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub id: i64,
+    pub repo_id: RepoId,
+    pub pr_number: PrNumber,
+    pub sha: CommitSha,
+    pub environment: String,
+    pub host: String,
+    pub driver: DriverKind,
+    pub deployment_id: Option<u64>,
+    pub create_attempted: bool,
+    pub adopted: bool,
+    pub state: PreviewState,
+    pub last_status: Option<String>,
+    pub environment_url: Option<String>,
+    pub detail: Option<String>,
+    pub log_token: String,
+    pub requested_by: String,
+    pub created_at: i64,
+    pub deployed_at: Option<i64>,
+    pub torn_down_at: Option<i64>,
+    pub teardown_kind: Option<TeardownKind>,
+}
+
+/// A maintainer's `/stage`: approval of exactly one commit of a PR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub sha: CommitSha,
+    pub approver: String,
+    /// The approver's permission as GitHub answered when the command ran.
+    pub permission: String,
+    pub comment_url: String,
+    pub approved_at: i64,
+}

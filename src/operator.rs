@@ -1,0 +1,110 @@
+//! What operators see and do from the command line: `gangway envs` and `gangway teardown`.
+
+use crate::model::{PreviewState, TeardownKind};
+use crate::policy;
+use crate::processor::Evaluate;
+use crate::queue::Queue;
+use crate::store::{Store, StoreError};
+
+/// One line of `gangway envs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvRow {
+    pub repo: String,
+    pub pr: u64,
+    pub sha: String,
+    pub state: String,
+    pub environment: String,
+    pub host: String,
+    pub age: String,
+    /// Time left before the idle TTL tears it down (live previews only).
+    pub ttl_left: String,
+}
+
+fn human(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=172_799 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// Previews, newest first; with `all`, torn-down ones too.
+pub async fn envs(store: &Store, now_ms: i64, all: bool) -> Result<Vec<EnvRow>, StoreError> {
+    let mut rows = Vec::new();
+    for (p, repo) in store.all_previews().await?.into_iter().rev() {
+        if !all && p.state == PreviewState::TornDown {
+            continue;
+        }
+        let ttl = match store.cached_policy(p.repo_id).await?.and_then(|c| c.body) {
+            Some(body) => policy::parse(body.as_bytes())
+                .map(|p| p.preview.ttl)
+                .unwrap_or_default(),
+            None => policy::PreviewPolicy::default().ttl,
+        };
+        let ttl_left = match (p.state, p.deployed_at) {
+            (PreviewState::Live, Some(at)) => {
+                human(at + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4) - now_ms)
+            }
+            _ => "-".into(),
+        };
+        rows.push(EnvRow {
+            repo,
+            pr: p.pr_number.0,
+            sha: p.sha.short().to_owned(),
+            state: p.state.as_str().to_owned(),
+            environment: p.environment.clone(),
+            host: p.host.clone(),
+            age: human(now_ms - p.created_at),
+            ttl_left,
+        });
+    }
+    Ok(rows)
+}
+
+/// Starts the teardown of the standing preview at `host`; the workers finish it (driver
+/// teardown, deployment marked inactive). Returns what was done, for the operator.
+pub async fn teardown(
+    store: &Store,
+    queue: &Queue,
+    host: &str,
+    now_ms: i64,
+) -> Result<Result<String, String>, StoreError> {
+    let found = store
+        .all_previews()
+        .await?
+        .into_iter()
+        .find(|(p, _)| p.host == host && p.state.is_up());
+    let Some((mut p, repo)) = found else {
+        return Ok(Err(format!(
+            "no standing preview at {host} (see `gangway envs`)"
+        )));
+    };
+    let Some((pr, _)) = store.pull(p.repo_id, p.pr_number).await? else {
+        return Ok(Err(format!("the pull request of {host} is unknown")));
+    };
+    p.state = PreviewState::TearingDown;
+    p.teardown_kind = Some(TeardownKind::Operator);
+    p.detail = Some("torn down by an operator".into());
+    store.save_preview(&p, now_ms).await?;
+    let job = Evaluate {
+        repo_id: pr.repo.id,
+        installation: pr.repo.installation,
+        full_name: pr.repo.full_name.clone(),
+        default_branch: Some(pr.repo.default_branch.clone()),
+        number: pr.number,
+        requested_by: "operator".into(),
+        refresh: false,
+        external_status: None,
+        adopt: None,
+        evict: None,
+        priority: 0,
+    }
+    .job();
+    queue.enqueue(&job).await?;
+    Ok(Ok(format!(
+        "teardown of {host} ({repo}#{}) queued; a running `gangway serve` finishes it",
+        pr.number
+    )))
+}

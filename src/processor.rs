@@ -1,0 +1,481 @@
+//! The job handler: turns stored deliveries into typed events, records what they say, and routes
+//! the work to the pull requests they concern.
+//!
+//! Owns: dispatch by job kind and the mapping from events to per-PR evaluations. A `delivery` job
+//! decodes and records (never calls GitHub, so a delivery is processed even while GitHub is
+//! down); the `evaluate` job, serialized per PR, asks the executor to bring the PR in line.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+use crate::clock::SharedClock;
+use crate::engine::commands;
+use crate::executor::Executor;
+use crate::executor::background::{
+    OFFLINE_TEARDOWN_JOB, OfflineTeardown, RECONCILE_JOB, RECONCILE_REPO_JOB, REDELIVER_JOB,
+    ReconcileRepo,
+};
+use crate::executor::commands::CommandJob;
+use crate::executor::reads::pull_from;
+use crate::model::{DriverKind, RepoRef};
+use crate::queue::{Handler, HandlerFuture, Job, JobError, NewJob, Queue};
+use crate::store::Store;
+use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
+use crate::webhook::DELIVERY_JOB;
+use crate::webhook::events::{
+    self, CheckSuiteAction, Event, InstallationAction, InstallationReposAction,
+};
+
+pub const EVALUATE_JOB: &str = "evaluate";
+pub const COMMAND_JOB: &str = "command";
+
+/// Comments that can never run a command: by any bot, or posted through any App (Gangway's own
+/// included). The one place that decides it.
+pub fn runs_nothing(comment: &events::Comment) -> bool {
+    comment.user.kind == events::ActorKind::Bot
+        || comment.user.login.ends_with("[bot]")
+        || comment.performed_via_github_app.is_some()
+}
+
+/// The command job for a comment, if it is a newly created comment on a pull request, by a
+/// person, that holds a command (or something that looks like one and needs an answer).
+/// Edits and deletions run nothing.
+pub fn command_job(e: &events::IssueCommentEvent) -> Option<NewJob> {
+    if e.action != events::CommentAction::Created
+        || !e.issue.pull_request
+        || runs_nothing(&e.comment)
+    {
+        return None;
+    }
+    let command = match commands::parse(&e.comment.body) {
+        Ok(None) => return None,
+        Ok(Some(c)) => Ok(c.word().to_owned()),
+        Err(err) => Err(err.to_string()),
+    };
+    let job = CommandJob {
+        repo_id: e.repository.id,
+        installation: e.installation.as_ref()?.id,
+        full_name: e.repository.full_name.clone(),
+        default_branch: e.repository.default_branch.clone(),
+        number: e.issue.number,
+        comment_id: e.comment.id,
+        comment_url: e.comment.html_url.clone().unwrap_or_default(),
+        author: e.comment.user.login.clone(),
+        command,
+    };
+    Some(NewJob {
+        kind: COMMAND_JOB.into(),
+        key: format!("{}#{}", e.repository.id, e.issue.number),
+        payload: serde_json::to_string(&job).ok()?,
+        run_at_ms: None,
+        priority: 0,
+    })
+}
+
+pub struct Processor {
+    pub store: Store,
+    pub queue: Queue,
+    pub executor: Arc<Executor>,
+    pub clock: SharedClock,
+}
+
+#[derive(Deserialize)]
+struct DeliveryJob {
+    delivery_id: String,
+}
+
+/// A status an outside deployer posted on a deployment we follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalStatus {
+    pub deployment_id: u64,
+    pub state: String,
+    pub environment_url: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A deployment someone else created in a PR's environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adoption {
+    pub deployment_id: u64,
+    pub sha: CommitSha,
+    pub environment: String,
+    pub creator: String,
+}
+
+/// Work for one PR, serialized on its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluate {
+    pub repo_id: RepoId,
+    pub installation: InstallationId,
+    pub full_name: String,
+    pub default_branch: Option<String>,
+    pub number: PrNumber,
+    pub requested_by: String,
+    /// The event may be older than what is on record: read the PR from GitHub first.
+    #[serde(default)]
+    pub refresh: bool,
+    #[serde(default)]
+    pub external_status: Option<ExternalStatus>,
+    #[serde(default)]
+    pub adopt: Option<Adoption>,
+    /// Capacity eviction decided by the reaper: this preview goes, and the PR is told why.
+    #[serde(default)]
+    pub evict: Option<Eviction>,
+    /// 0 for webhook and command work; background (timer) work waits for rate-limit budget.
+    #[serde(default)]
+    pub priority: i64,
+}
+
+/// The reaper's capacity decision for one preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Eviction {
+    pub preview_id: i64,
+    pub max_previews: u32,
+}
+
+impl Evaluate {
+    pub fn job(&self) -> NewJob {
+        NewJob {
+            kind: EVALUATE_JOB.into(),
+            key: format!("{}#{}", self.repo_id, self.number),
+            payload: serde_json::to_string(self).unwrap_or_default(),
+            run_at_ms: None,
+            priority: self.priority,
+        }
+    }
+}
+
+impl Handler for Processor {
+    fn handle<'a>(&'a self, job: &'a Job) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            match job.kind.as_str() {
+                DELIVERY_JOB => self.process_delivery(job).await,
+                EVALUATE_JOB => {
+                    let e: Evaluate = serde_json::from_str(&job.payload).map_err(|e| {
+                        JobError::Permanent(format!("bad evaluate job payload: {e}"))
+                    })?;
+                    self.executor.run_evaluation(&e).await
+                }
+                RECONCILE_JOB => {
+                    let jobs = self.executor.reconcile_installations().await?;
+                    self.enqueue_all(&jobs).await
+                }
+                RECONCILE_REPO_JOB => {
+                    let r: ReconcileRepo = serde_json::from_str(&job.payload).map_err(|e| {
+                        JobError::Permanent(format!("bad reconcile job payload: {e}"))
+                    })?;
+                    let jobs = self.executor.reconcile_repo(&r).await?;
+                    self.enqueue_all(&jobs).await
+                }
+                OFFLINE_TEARDOWN_JOB => {
+                    let t: OfflineTeardown = serde_json::from_str(&job.payload).map_err(|e| {
+                        JobError::Permanent(format!("bad teardown job payload: {e}"))
+                    })?;
+                    self.executor.offline_teardown(&t).await
+                }
+                REDELIVER_JOB => {
+                    let since: i64 = job.payload.parse().unwrap_or(0);
+                    self.executor.redeliver_failed(since).await.map(|_| ())
+                }
+                COMMAND_JOB => {
+                    let c: CommandJob = serde_json::from_str(&job.payload).map_err(|e| {
+                        JobError::Permanent(format!("bad command job payload: {e}"))
+                    })?;
+                    self.executor.run_command(&c).await
+                }
+                other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
+            }
+        })
+    }
+}
+
+fn repo_of(
+    r: &events::Repository,
+    installation: Option<&events::InstallationRef>,
+) -> Option<RepoRef> {
+    Some(RepoRef {
+        id: r.id,
+        installation: installation?.id,
+        full_name: r.full_name.clone(),
+        default_branch: r.default_branch.clone().unwrap_or_default(),
+    })
+}
+
+impl Processor {
+    pub fn new(
+        store: Store,
+        queue: Queue,
+        executor: Arc<Executor>,
+        clock: SharedClock,
+    ) -> Arc<Self> {
+        Arc::new(Processor {
+            store,
+            queue,
+            executor,
+            clock,
+        })
+    }
+
+    async fn process_delivery(&self, job: &Job) -> Result<(), JobError> {
+        let DeliveryJob { delivery_id } = serde_json::from_str(&job.payload)
+            .map_err(|e| JobError::Permanent(format!("bad delivery job payload: {e}")))?;
+        let Some(delivery) = self.store.delivery(&delivery_id).await? else {
+            return Err(JobError::Permanent(format!(
+                "delivery {delivery_id} is not in the database"
+            )));
+        };
+        let now = self.clock.now_ms();
+        let event = match events::decode(&delivery.event, delivery.payload.as_bytes()) {
+            Ok(Some(event)) => event,
+            Ok(None) => {
+                self.store
+                    .set_delivery_outcome(
+                        &delivery_id,
+                        "ignored",
+                        "event not handled by Gangway",
+                        now,
+                    )
+                    .await?;
+                return Ok(());
+            }
+            Err(e) => {
+                // Kept, with the reason, so an operator can see what GitHub sent that we could not read.
+                self.store
+                    .set_delivery_outcome(&delivery_id, "failed", &e.to_string(), now)
+                    .await?;
+                return Err(JobError::Permanent(e.to_string()));
+            }
+        };
+        let summary = event.summary();
+        info!(%summary, "processing");
+        let routed = self.route(&event, now).await?;
+        let detail = if routed.is_empty() {
+            summary
+        } else {
+            format!("{summary} → {}", routed.join(", "))
+        };
+        self.store
+            .set_delivery_outcome(&delivery_id, "processed", &detail, self.clock.now_ms())
+            .await?;
+        Ok(())
+    }
+
+    async fn enqueue_all(&self, jobs: &[NewJob]) -> Result<(), JobError> {
+        for j in jobs {
+            if !self.store.job_waiting(&j.kind, &j.key).await? {
+                self.queue.enqueue(j).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tears down, with the driver only, every standing preview of repositories Gangway can no
+    /// longer reach (`repos`: ids; `None`: all of the installation's).
+    async fn teardown_unreachable(
+        &self,
+        installation: i64,
+        repos: Option<&[i64]>,
+    ) -> Result<Vec<String>, JobError> {
+        let mut routed = Vec::new();
+        for (p, _, inst, full_name) in self.store.standing_previews().await? {
+            let hit = match repos {
+                Some(ids) => ids.contains(&p.repo_id.as_db()),
+                None => inst == installation,
+            };
+            if hit {
+                let t = OfflineTeardown {
+                    preview_id: p.id,
+                    repo_id: p.repo_id,
+                    pr_number: p.pr_number,
+                    full_name,
+                };
+                self.queue.enqueue(&t.job()).await?;
+                routed.push(format!("offline teardown of {}", p.host));
+            }
+        }
+        Ok(routed)
+    }
+
+    async fn enqueue(&self, e: &Evaluate) -> Result<String, JobError> {
+        self.queue.enqueue(&e.job()).await?;
+        Ok(format!("evaluate #{}", e.number))
+    }
+
+    fn evaluation(repo: &RepoRef, number: PrNumber, requested_by: &str) -> Evaluate {
+        Evaluate {
+            repo_id: repo.id,
+            installation: repo.installation,
+            full_name: repo.full_name.clone(),
+            default_branch: Some(repo.default_branch.clone()).filter(|b| !b.is_empty()),
+            number,
+            requested_by: requested_by.to_owned(),
+            refresh: false,
+            external_status: None,
+            adopt: None,
+            evict: None,
+            priority: 0,
+        }
+    }
+
+    /// Records what the event says and enqueues the evaluations it calls for; returns a note
+    /// of each for the deliveries table.
+    async fn route(&self, event: &Event, now: i64) -> Result<Vec<String>, JobError> {
+        let mut routed = Vec::new();
+        match event {
+            Event::PullRequest(e) => {
+                let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
+                    return Ok(routed);
+                };
+                let incoming = pull_from(&e.pull_request, &repo);
+                let on_record = self.store.pull(repo.id, e.number).await?.map(|(p, _)| p);
+                // A late delivery (older than the record, or as old) must not roll the PR back:
+                // the evaluation reads the truth from GitHub instead.
+                let newer = on_record
+                    .as_ref()
+                    .is_none_or(|r| incoming.gh_updated_at > r.gh_updated_at);
+                if newer {
+                    self.store.upsert_pull(&incoming, now).await?;
+                }
+                let mut ev = Self::evaluation(&repo, e.number, &e.sender.login);
+                ev.refresh = !newer;
+                routed.push(self.enqueue(&ev).await?);
+            }
+            Event::CheckSuite(e) => {
+                let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
+                    return Ok(routed);
+                };
+                // GitHub creates an empty suite per App on every push; it may never run.
+                if e.action != CheckSuiteAction::Completed
+                    || e.check_suite.latest_check_runs_count == Some(0)
+                {
+                    return Ok(routed);
+                }
+                let mut numbers = self
+                    .store
+                    .open_pulls_with_head(repo.id, &e.check_suite.head_sha)
+                    .await?;
+                for p in &e.check_suite.pull_requests {
+                    if !numbers.contains(&p.number) {
+                        numbers.push(p.number);
+                    }
+                }
+                for n in numbers {
+                    routed.push(self.enqueue(&Self::evaluation(&repo, n, "checks")).await?);
+                }
+            }
+            Event::Status(e) => {
+                let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
+                    return Ok(routed);
+                };
+                for n in self.store.open_pulls_with_head(repo.id, &e.sha).await? {
+                    routed.push(self.enqueue(&Self::evaluation(&repo, n, "checks")).await?);
+                }
+            }
+            Event::Deployment(e) => {
+                let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
+                    return Ok(routed);
+                };
+                // Ours carry our marker: they are already being run.
+                if e.deployment.payload.pointer("/gangway").is_some() {
+                    return Ok(routed);
+                }
+                for n in self
+                    .store
+                    .open_pulls_with_head(repo.id, &e.deployment.sha)
+                    .await?
+                {
+                    let mut ev = Self::evaluation(&repo, n, &e.sender.login);
+                    ev.adopt = Some(Adoption {
+                        deployment_id: e.deployment.id,
+                        sha: e.deployment.sha.clone(),
+                        environment: e.deployment.environment.clone(),
+                        creator: e.sender.login.clone(),
+                    });
+                    routed.push(self.enqueue(&ev).await?);
+                }
+            }
+            Event::DeploymentStatus(e) => {
+                let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
+                    return Ok(routed);
+                };
+                let Some(preview) = self
+                    .store
+                    .preview_by_deployment(repo.id, e.deployment.id)
+                    .await?
+                else {
+                    return Ok(routed);
+                };
+                // Statuses on command-driver previews are our own: nothing to follow.
+                if preview.driver == DriverKind::External {
+                    let mut ev = Self::evaluation(&repo, preview.pr_number, "deployer");
+                    ev.external_status = Some(ExternalStatus {
+                        deployment_id: e.deployment.id,
+                        state: e.deployment_status.state.clone(),
+                        environment_url: e.deployment_status.environment_url.clone(),
+                        description: e.deployment_status.description.clone(),
+                    });
+                    routed.push(self.enqueue(&ev).await?);
+                }
+            }
+            Event::IssueComment(e) => {
+                if let Some(job) = command_job(e) {
+                    self.queue.enqueue(&job).await?;
+                    routed.push(format!("command #{}", e.issue.number));
+                }
+            }
+            Event::Installation(e) => {
+                let id = e.installation.id.as_db();
+                match e.action {
+                    InstallationAction::Deleted => {
+                        self.store.delete_installation(id, now).await?;
+                        routed.extend(self.teardown_unreachable(id, None).await?);
+                    }
+                    _ => {
+                        self.store
+                            .upsert_installation(id, &e.installation.account.login, now)
+                            .await?;
+                        for r in &e.repositories {
+                            self.store
+                                .add_repository(id, r.id.as_db(), &r.full_name, now)
+                                .await?;
+                        }
+                    }
+                }
+            }
+            Event::InstallationRepositories(e) => {
+                let id = e.installation.id.as_db();
+                self.store
+                    .upsert_installation(id, &e.installation.account.login, now)
+                    .await?;
+                if e.action != InstallationReposAction::Other {
+                    for r in &e.repositories_added {
+                        self.store
+                            .add_repository(id, r.id.as_db(), &r.full_name, now)
+                            .await?;
+                        let job = ReconcileRepo {
+                            repo_id: r.id,
+                            installation: e.installation.id,
+                            full_name: r.full_name.clone(),
+                        };
+                        self.queue.enqueue(&job.job()).await?;
+                        routed.push(format!("reconcile {}", r.full_name));
+                    }
+                    for r in &e.repositories_removed {
+                        self.store.remove_repository(r.id.as_db(), now).await?;
+                    }
+                    let removed: Vec<i64> = e
+                        .repositories_removed
+                        .iter()
+                        .map(|r| r.id.as_db())
+                        .collect();
+                    if !removed.is_empty() {
+                        routed.extend(self.teardown_unreachable(id, Some(&removed)).await?);
+                    }
+                }
+            }
+        }
+        Ok(routed)
+    }
+}

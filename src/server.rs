@@ -1,0 +1,222 @@
+//! Assembles a running Gangway: store, GitHub client, workers and HTTP server; and stops it.
+//!
+//! Owns: start-up order (migrate before serving), the process identity in job leases, and the
+//! graceful shutdown sequence (stop accepting → drain requests → let jobs finish within the
+//! grace period → release leases → close the database).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::executor::{ExecSettings, Executor};
+use crate::github::{GitHub, GitHubError};
+use crate::http::{HttpState, router};
+use crate::metrics::Metrics;
+use crate::processor::Processor;
+use crate::queue::{Queue, WorkerPool};
+use crate::store::{Store, StoreError};
+use crate::timers::Timers;
+use crate::webhook::Ingress;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running instance.
+pub struct Running {
+    addr: SocketAddr,
+    store: Store,
+    queue: Queue,
+    metrics: Metrics,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<(), std::io::Error>>,
+    workers: WorkerPool,
+    grace: Duration,
+    timers: Arc<Timers>,
+    timer_task: JoinHandle<()>,
+}
+
+/// A name for this process in job leases: host, pid and a random suffix.
+pub fn process_identity() -> String {
+    let host = std::env::var("HOSTNAME")
+        .or_else(|_| std::env::var("FLY_MACHINE_ID"))
+        .unwrap_or_else(|_| "gangway".into());
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+impl Running {
+    /// Opens the database (migrating it), starts the workers and serves on `listener`.
+    pub async fn start(
+        settings: &Settings,
+        listener: TcpListener,
+        clock: SharedClock,
+    ) -> Result<Running, ServeError> {
+        let store = Store::open(settings.database_url()).await?;
+        let metrics = Metrics::new();
+        let github = GitHub::new(
+            &settings.github_api_url,
+            settings.app_id,
+            &settings.private_key,
+            metrics.clone(),
+        )?;
+        let queue = Queue::new(
+            store.clone(),
+            clock.clone(),
+            process_identity(),
+            settings.queue.clone(),
+        );
+        let wake = Arc::new(Notify::new());
+        let executor = Arc::new(Executor::new(
+            store.clone(),
+            github,
+            clock.clone(),
+            ExecSettings {
+                public_url: settings.public_url.clone(),
+                host_template: settings.host_template.clone(),
+                driver: settings.driver,
+                command: settings.command_driver.clone(),
+                policy_ttl: settings.policy_ttl,
+            },
+        ));
+        let processor = Processor::new(store.clone(), queue.clone(), executor, clock.clone());
+        let timers = Timers::new(
+            store.clone(),
+            queue.clone(),
+            clock.clone(),
+            queue.owner().to_owned(),
+            settings.timers.clone(),
+        );
+        let workers = WorkerPool::start(queue.clone(), processor, wake.clone(), metrics.clone());
+
+        let ingress = Ingress {
+            store: store.clone(),
+            secrets: Arc::new(settings.webhook_secrets.clone()),
+            metrics: metrics.clone(),
+            clock,
+            wake,
+            max_attempts: queue.max_attempts(),
+        };
+        let app = router(HttpState {
+            ingress,
+            store: store.clone(),
+            metrics: metrics.clone(),
+            queue: queue.clone(),
+        });
+        let addr = listener.local_addr()?;
+        let (stop, mut stop_rx) = watch::channel(false);
+        let timer_task = timers.clone().spawn(stop_rx.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        info!(%addr, db = ?store.kind(), "gangway serving");
+        Ok(Running {
+            addr,
+            store,
+            queue,
+            metrics,
+            stop,
+            task,
+            workers,
+            grace: settings.shutdown_grace,
+            timers,
+            timer_task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The timers (tests run a sweep at once with `tick`, after moving their clock).
+    pub fn timers(&self) -> &Timers {
+        &self.timers
+    }
+
+    /// Graceful stop: no new connections, in-flight requests answered, jobs given `grace` to
+    /// finish, unfinished ones released for another process.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(true);
+        let _ = self.timer_task.await;
+        let served = self
+            .task
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.workers.shutdown(self.grace).await;
+        self.store.close().await;
+        info!("gangway stopped");
+        served.map_err(ServeError::from)
+    }
+}
+
+/// `gangway serve`: runs until SIGTERM or SIGINT.
+pub async fn serve(settings: Settings, clock: SharedClock) -> Result<(), ServeError> {
+    let addr = SocketAddr::new(settings.host, settings.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let running = Running::start(&settings, listener, clock).await?;
+    shutdown_signal().await;
+    info!("shutdown requested; finishing running jobs");
+    running.shutdown().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

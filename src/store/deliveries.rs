@@ -1,0 +1,268 @@
+//! Deliveries: one row per `X-GitHub-Delivery`, stored together with its job in one transaction.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+use crate::queue::NewJob;
+use crate::types::DeliveryId;
+
+/// What ingress knows about a verified delivery.
+#[derive(Debug, Clone)]
+pub struct NewDelivery<'a> {
+    pub id: &'a DeliveryId,
+    pub event: &'a str,
+    pub action: Option<&'a str>,
+    pub installation_id: Option<i64>,
+    pub repo_id: Option<i64>,
+    /// The raw body, already known to be JSON.
+    pub payload: &'a str,
+    /// `queued` when a job goes with it, `ignored` otherwise.
+    pub outcome: &'a str,
+    pub detail: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    Stored,
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub event: String,
+    pub action: Option<String>,
+    pub payload: String,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+impl Store {
+    /// Stores the delivery and (if any) its job atomically. A delivery id seen before changes
+    /// nothing and reports `Duplicate`.
+    pub async fn ingest(
+        &self,
+        d: &NewDelivery<'_>,
+        job: Option<&NewJob>,
+        max_attempts: i64,
+        now_ms: i64,
+    ) -> Result<IngestOutcome, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO deliveries (id, event, action, installation_id, repo_id, received_at, payload, outcome, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(d.id.as_str())
+        .bind(d.event)
+        .bind(d.action)
+        .bind(d.installation_id)
+        .bind(d.repo_id)
+        .bind(now_ms)
+        .bind(d.payload)
+        .bind(d.outcome)
+        .bind(d.detail)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Ok(IngestOutcome::Duplicate);
+        }
+        if let Some(job) = job {
+            crate::queue::insert_job(&mut tx, job, Some(d.id.as_str()), now_ms, max_attempts)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(IngestOutcome::Stored)
+    }
+
+    /// Group commit: stores several `(delivery, job, max_attempts, now_ms)` in one transaction,
+    /// one outcome per item in order. An id stored before, or earlier in `items`, is
+    /// `Duplicate`. Any error rolls the whole batch back.
+    ///
+    /// Rows go in multi-row `INSERT`s of 1, 2, 4, … 128 rows (a handful of statements per
+    /// batch, and few distinct statements for the prepared-statement caches).
+    pub async fn ingest_many(
+        &self,
+        items: &[(NewDelivery<'_>, Option<&NewJob>, i64, i64)],
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        // The first of each id is written; a repeat within the batch is a duplicate of it.
+        let mut seen = std::collections::HashSet::new();
+        let fresh: Vec<usize> = (0..items.len())
+            .filter(|i| seen.insert(items[*i].0.id.as_str()))
+            .collect();
+        let mut tx = self.pool().begin().await?;
+        let mut inserted: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for chunk in power_of_two_chunks(&fresh) {
+            let sql = multi_row(
+                "INSERT INTO deliveries (id, event, action, installation_id, repo_id, received_at, payload, outcome, detail) VALUES ",
+                9,
+                chunk.len(),
+                " ON CONFLICT (id) DO NOTHING RETURNING id",
+            );
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for i in chunk {
+                let (d, _, _, now_ms) = &items[*i];
+                q = q
+                    .bind(d.id.as_str())
+                    .bind(d.event)
+                    .bind(d.action)
+                    .bind(d.installation_id)
+                    .bind(d.repo_id)
+                    .bind(*now_ms)
+                    .bind(d.payload)
+                    .bind(d.outcome)
+                    .bind(d.detail);
+            }
+            inserted.extend(q.fetch_all(&mut *tx).await?);
+        }
+        // Keep in step with `queue::insert_job` (the same columns and values).
+        let jobs: Vec<usize> = fresh
+            .iter()
+            .copied()
+            .filter(|i| items[*i].1.is_some() && inserted.contains(items[*i].0.id.as_str()))
+            .collect();
+        for chunk in power_of_two_chunks(&jobs) {
+            let sql = multi_row(
+                "INSERT INTO jobs (state, attempts, kind, key, payload, run_at, max_attempts, delivery_id, created_at, priority) VALUES ",
+                8,
+                chunk.len(),
+                "",
+            )
+            .replace("($", "('queued', 0, $");
+            // state, attempts: as `insert_job`; then its 8 bound values in its order.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for i in chunk {
+                let (d, job, max_attempts, now_ms) = &items[*i];
+                let Some(job) = job else { continue };
+                q = q
+                    .bind(&job.kind)
+                    .bind(&job.key)
+                    .bind(&job.payload)
+                    .bind(job.run_at_ms.unwrap_or(*now_ms))
+                    .bind(*max_attempts)
+                    .bind(d.id.as_str())
+                    .bind(*now_ms)
+                    .bind(job.priority);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        let mut written = std::collections::HashSet::new();
+        Ok(items
+            .iter()
+            .map(|(d, ..)| {
+                let id = d.id.as_str();
+                if inserted.contains(id) && written.insert(id) {
+                    IngestOutcome::Stored
+                } else {
+                    IngestOutcome::Duplicate
+                }
+            })
+            .collect())
+    }
+
+    pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, event, action, payload, outcome, detail FROM deliveries WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(DeliveryRecord {
+                id: r.try_get("id")?,
+                event: r.try_get("event")?,
+                action: r.try_get("action")?,
+                payload: r.try_get("payload")?,
+                outcome: r.try_get("outcome")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records how processing ended (`processed` or `failed`) and why.
+    pub async fn set_delivery_outcome(
+        &self,
+        id: &str,
+        outcome: &str,
+        detail: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE deliveries SET outcome = $1, detail = $2, processed_at = $3 WHERE id = $4",
+        )
+        .bind(outcome)
+        .bind(detail)
+        .bind(now_ms)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Deliveries by outcome, for tests and operators.
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT event, outcome, COUNT(*) AS n FROM deliveries GROUP BY event, outcome ORDER BY event, outcome")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("event")?, r.try_get("outcome")?, r.try_get("n")?)))
+            .collect()
+    }
+}
+
+/// `head (…), (…) tail` with `rows` groups of `per_row` numbered placeholders.
+fn multi_row(head: &str, per_row: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * per_row * 5);
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..per_row {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * per_row + c + 1));
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// `items` cut into runs of 128, 64, … 1 (largest first).
+fn power_of_two_chunks<T>(items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    let mut size = 128;
+    while !rest.is_empty() {
+        while size > rest.len() {
+            size /= 2;
+        }
+        let (head, tail) = rest.split_at(size);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_statements_number_their_placeholders_row_by_row() {
+        assert_eq!(
+            multi_row("INSERT INTO t (a, b) VALUES ", 2, 3, " RETURNING a"),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6) RETURNING a"
+        );
+        let sizes: Vec<usize> = power_of_two_chunks(&[0; 203])
+            .iter()
+            .map(|c| c.len())
+            .collect();
+        assert_eq!(sizes, [128, 64, 8, 2, 1]);
+        assert!(power_of_two_chunks::<u8>(&[]).is_empty());
+    }
+}

@@ -1,0 +1,334 @@
+//! Group commit for ingress: the deliveries that arrive while a commit is in progress are
+//! written together, in one transaction, by one writer (a few on PostgreSQL), and each request
+//! is answered only after that transaction has committed.
+//!
+//! Owns: batching concurrent `Store::ingest` calls of one database. Never answers before the
+//! commit (a 202 is durable), never decides what a delivery is (ingress did), never holds a
+//! request back to wait for company: a lone request is written at once, and only requests that
+//! arrive while a commit is running wait for the next one. Under load, one commit (one WAL sync
+//! on SQLite, one WAL flush on PostgreSQL) and one write lock serve a whole batch instead of one
+//! request each, and SQLite's writers stop queueing on `busy_timeout`.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+
+use sqlx::any::AnyConnectOptions;
+use tokio::sync::oneshot;
+
+use crate::queue::NewJob;
+use crate::store::{DbKind, IngestOutcome, NewDelivery, Store, StoreError};
+use crate::types::DeliveryId;
+
+/// The most deliveries one transaction takes (≈ 7 MB of 28 KB `pull_request` payloads); the
+/// rest wait for the next commit, which starts right after.
+pub const MAX_BATCH: usize = 256;
+
+/// Transactions in flight at once. SQLite has one write lock: one writer, and the batches grow
+/// instead. PostgreSQL commits concurrent transactions in parallel (and flushes their WAL
+/// together): a few writers keep it busy while each still takes what waits.
+pub const WRITERS_SQLITE: usize = 1;
+pub const WRITERS_POSTGRES: usize = 4;
+
+/// One database's group-commit writer. Cheap to clone; clones share the queue.
+#[derive(Clone, Default)]
+pub struct GroupCommit {
+    shared: Arc<Mutex<Waiting>>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    queue: Vec<Pending>,
+    /// Flusher tasks running; each takes from the queue until it is empty.
+    flushing: usize,
+}
+
+struct Pending {
+    item: OwnedItem,
+    reply: oneshot::Sender<Result<IngestOutcome, StoreError>>,
+}
+
+/// A delivery and its job, owned so that the writer may outlive the request's borrow.
+struct OwnedItem {
+    id: DeliveryId,
+    event: String,
+    action: Option<String>,
+    installation_id: Option<i64>,
+    repo_id: Option<i64>,
+    payload: String,
+    outcome: String,
+    detail: Option<String>,
+    job: Option<NewJob>,
+    max_attempts: i64,
+    now_ms: i64,
+}
+
+impl OwnedItem {
+    /// `(delivery, job, max_attempts, now_ms)`, as [`Store::ingest_many`] takes them.
+    fn view(&self) -> (NewDelivery<'_>, Option<&NewJob>, i64, i64) {
+        let delivery = NewDelivery {
+            id: &self.id,
+            event: &self.event,
+            action: self.action.as_deref(),
+            installation_id: self.installation_id,
+            repo_id: self.repo_id,
+            payload: &self.payload,
+            outcome: &self.outcome,
+            detail: self.detail.as_deref(),
+        };
+        (delivery, self.job.as_ref(), self.max_attempts, self.now_ms)
+    }
+}
+
+impl GroupCommit {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Same contract as [`Store::ingest`]: `Ok` only once the delivery (and its job) is
+    /// committed, `Duplicate` for an id stored before or earlier in the same batch.
+    pub async fn ingest(
+        &self,
+        store: &Store,
+        d: &NewDelivery<'_>,
+        job: Option<&NewJob>,
+        max_attempts: i64,
+        now_ms: i64,
+    ) -> Result<IngestOutcome, StoreError> {
+        let item = OwnedItem {
+            id: d.id.clone(),
+            event: d.event.to_owned(),
+            action: d.action.map(str::to_owned),
+            installation_id: d.installation_id,
+            repo_id: d.repo_id,
+            payload: d.payload.to_owned(),
+            outcome: d.outcome.to_owned(),
+            detail: d.detail.map(str::to_owned),
+            job: job.cloned(),
+            max_attempts,
+            now_ms,
+        };
+        let writers = match store.kind() {
+            DbKind::Sqlite => WRITERS_SQLITE,
+            DbKind::Postgres => WRITERS_POSTGRES,
+        };
+        let (reply, answer) = oneshot::channel();
+        let start_flusher = {
+            let mut w = self.lock();
+            w.queue.push(Pending { item, reply });
+            // Another writer only when every running one is busy with a batch.
+            let start = w.flushing < writers.max(1);
+            w.flushing += usize::from(start);
+            start
+        };
+        if start_flusher {
+            // A task of its own: a client that hangs up mid-commit cancels its request's
+            // future, never the transaction that other requests are waiting on.
+            tokio::spawn(flush(self.clone(), store.clone()));
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Invalid(
+                "the delivery writer stopped before committing".into(),
+            ))
+        })
+    }
+}
+
+/// If the flusher ends abnormally (panic, runtime shutting down), counts it out and, if it was
+/// the last, drops whatever still waits, so those requests answer 503 instead of hanging.
+struct FlushGuard {
+    group: GroupCommit,
+    armed: bool,
+}
+
+impl Drop for FlushGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut w = self.group.lock();
+            w.flushing = w.flushing.saturating_sub(1);
+            if w.flushing == 0 {
+                w.queue.clear();
+            }
+        }
+    }
+}
+
+async fn flush(group: GroupCommit, store: Store) {
+    let mut guard = FlushGuard {
+        group: group.clone(),
+        armed: true,
+    };
+    loop {
+        let batch: Vec<Pending> = {
+            let mut w = group.lock();
+            if w.queue.is_empty() {
+                // Under the lock: a request that comes after this starts the next flusher.
+                w.flushing -= 1;
+                guard.armed = false;
+                return;
+            }
+            let n = w.queue.len().min(MAX_BATCH);
+            w.queue.drain(..n).collect()
+        };
+        write(&store, batch).await;
+    }
+}
+
+async fn write(store: &Store, batch: Vec<Pending>) {
+    let items: Vec<_> = batch.iter().map(|p| p.item.view()).collect();
+    match store.ingest_many(&items).await {
+        Ok(outcomes) => {
+            drop(items);
+            for (p, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = p.reply.send(Ok(outcome));
+            }
+        }
+        // The database is unavailable: every request says so (503, GitHub may redeliver).
+        Err(e) if e.is_transient() || batch.len() == 1 => {
+            drop(items);
+            let message = e.to_string();
+            let mut batch = batch.into_iter();
+            if let Some(first) = batch.next() {
+                let _ = first.reply.send(Err(e));
+            }
+            for p in batch {
+                let _ = p.reply.send(Err(StoreError::Invalid(message.clone())));
+            }
+        }
+        // Something in one delivery was refused: one bad delivery must not sink the others,
+        // so each is written on its own and gets its own answer.
+        Err(_) => {
+            drop(items);
+            for p in batch {
+                let (d, job, max_attempts, now_ms) = p.item.view();
+                let r = store.ingest(&d, job, max_attempts, now_ms).await;
+                let _ = p.reply.send(r);
+            }
+        }
+    }
+}
+
+/// The writers of the databases this process has open, by pool (each `Store` clone shares its
+/// pool's connect options, so their address names the pool). Entries go with their pool.
+type Registry = Vec<(Weak<AnyConnectOptions>, GroupCommit)>;
+static WRITERS: Mutex<Registry> = Mutex::new(Vec::new());
+
+/// The group-commit writer of `store`'s database pool, created on first use.
+pub fn for_store(store: &Store) -> GroupCommit {
+    let options = store.pool().connect_options();
+    let mut writers = WRITERS.lock().unwrap_or_else(PoisonError::into_inner);
+    writers.retain(|(pool, _)| pool.strong_count() > 0);
+    if let Some((_, group)) = writers
+        .iter()
+        .find(|(pool, _)| std::ptr::eq(pool.as_ptr(), Arc::as_ptr(&options)))
+    {
+        return group.clone();
+    }
+    let group = GroupCommit::new();
+    writers.push((Arc::downgrade(&options), group.clone()));
+    group
+}
+
+/// Stores a delivery through its database's group-commit writer (see [`GroupCommit::ingest`]).
+pub async fn ingest(
+    store: &Store,
+    d: &NewDelivery<'_>,
+    job: Option<&NewJob>,
+    max_attempts: i64,
+    now_ms: i64,
+) -> Result<IngestOutcome, StoreError> {
+    for_store(store)
+        .ingest(store, d, job, max_attempts, now_ms)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(id: &DeliveryId) -> NewDelivery<'_> {
+        NewDelivery {
+            id,
+            event: "pull_request",
+            action: Some("opened"),
+            installation_id: Some(1),
+            repo_id: Some(2),
+            payload: "{}",
+            outcome: "queued",
+            detail: None,
+        }
+    }
+
+    fn job(n: usize) -> NewJob {
+        NewJob {
+            kind: "delivery".into(),
+            key: format!("2#{n}"),
+            payload: "{}".into(),
+            run_at_ms: None,
+            priority: 0,
+        }
+    }
+
+    async fn count(store: &Store, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_deliveries_share_commits_and_duplicates_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let store = Store::open(&url).await.unwrap();
+        // 300 requests for 200 distinct ids: 100 repeat an id, some within one batch.
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..300usize {
+            let store = store.clone();
+            tasks.spawn(async move {
+                let id = DeliveryId::parse(&format!("d-{}", n % 200)).unwrap();
+                let job = job(n % 200);
+                let r = ingest(&store, &delivery(&id), Some(&job), 8, 1).await;
+                (n % 200, r.unwrap())
+            });
+        }
+        let mut stored = std::collections::HashMap::new();
+        let mut duplicates = 0;
+        while let Some(r) = tasks.join_next().await {
+            let (id, outcome) = r.unwrap();
+            match outcome {
+                IngestOutcome::Stored => *stored.entry(id).or_insert(0) += 1,
+                IngestOutcome::Duplicate => duplicates += 1,
+            }
+        }
+        assert_eq!(stored.len(), 200, "every id stored");
+        assert!(stored.values().all(|n| *n == 1), "each id stored once");
+        assert_eq!(duplicates, 100);
+        assert_eq!(count(&store, "deliveries").await, 200);
+        assert_eq!(count(&store, "jobs").await, 200);
+        // The same database through another pool (a restarted process) gets its own writer.
+        let again = Store::open(&url).await.unwrap();
+        let id = DeliveryId::parse("d-7").unwrap();
+        assert_eq!(
+            ingest(&again, &delivery(&id), Some(&job(7)), 8, 2)
+                .await
+                .unwrap(),
+            IngestOutcome::Duplicate
+        );
+        store.close().await;
+        again.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_closed_database_is_an_error_for_every_waiting_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let store = Store::open(&url).await.unwrap();
+        store.close().await;
+        let id = DeliveryId::parse("x").unwrap();
+        let r = ingest(&store, &delivery(&id), Some(&job(0)), 8, 1).await;
+        assert!(r.is_err(), "{r:?}");
+    }
+}

@@ -1,0 +1,467 @@
+//! Typed webhook events: GitHub's JSON turned into our own small structs at the edge.
+//!
+//! Owns: which fields Gangway reads from each event. Lenient by design: unknown fields are
+//! ignored, unknown actions decode as `Other`, optional fields may be missing or null. Strict only
+//! where a wrong value would be dangerous (a commit sha must be 40 hex digits). Past this module no
+//! code looks at raw JSON.
+
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny};
+
+use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
+
+/// Events Gangway acts on. Anything else is acknowledged and recorded as ignored.
+pub const HANDLED_EVENTS: &[&str] = &[
+    "pull_request",
+    "check_suite",
+    "status",
+    "deployment",
+    "deployment_status",
+    "issue_comment",
+    "installation",
+    "installation_repositories",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot decode {event} payload: {reason}")]
+pub struct DecodeError {
+    pub event: String,
+    pub reason: String,
+}
+
+/// A decoded delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    PullRequest(PullRequestEvent),
+    CheckSuite(CheckSuiteEvent),
+    Status(StatusEvent),
+    Deployment(DeploymentEvent),
+    DeploymentStatus(DeploymentStatusEvent),
+    IssueComment(IssueCommentEvent),
+    Installation(InstallationEvent),
+    InstallationRepositories(InstallationRepositoriesEvent),
+}
+
+impl Event {
+    /// One line for logs and the deliveries table.
+    pub fn summary(&self) -> String {
+        match self {
+            Event::PullRequest(e) => format!(
+                "pull_request {} {}#{} head {}",
+                e.action.as_str(),
+                e.repository.full_name,
+                e.number,
+                e.pull_request.head.sha.short()
+            ),
+            Event::CheckSuite(e) => format!(
+                "check_suite {} {} {} conclusion {}",
+                e.action.as_str(),
+                e.repository.full_name,
+                e.check_suite.head_sha.short(),
+                e.check_suite.conclusion.as_deref().unwrap_or("none")
+            ),
+            Event::Status(e) => format!(
+                "status {} {} {} {}",
+                e.repository.full_name,
+                e.sha.short(),
+                e.context,
+                e.state
+            ),
+            Event::Deployment(e) => format!(
+                "deployment created {} #{} {} {}",
+                e.repository.full_name,
+                e.deployment.id,
+                e.deployment.environment,
+                e.deployment.sha.short()
+            ),
+            Event::DeploymentStatus(e) => format!(
+                "deployment_status {} #{} {}",
+                e.repository.full_name, e.deployment.id, e.deployment_status.state
+            ),
+            Event::IssueComment(e) => format!(
+                "issue_comment {} {}#{} by {}",
+                e.action.as_str(),
+                e.repository.full_name,
+                e.issue.number,
+                e.comment.user.login
+            ),
+            Event::Installation(e) => {
+                format!("installation {} {}", e.action.as_str(), e.installation.id)
+            }
+            Event::InstallationRepositories(e) => format!(
+                "installation_repositories {} {} (+{} -{})",
+                e.action.as_str(),
+                e.installation.id,
+                e.repositories_added.len(),
+                e.repositories_removed.len()
+            ),
+        }
+    }
+}
+
+/// Decodes a handled event's body. `Ok(None)` for events Gangway does not handle.
+pub fn decode(event: &str, body: &[u8]) -> Result<Option<Event>, DecodeError> {
+    fn de<T: for<'de> Deserialize<'de>>(event: &str, body: &[u8]) -> Result<T, DecodeError> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| DecodeError {
+            event: event.to_owned(),
+            reason: format!("at `{}`: {}", e.path(), e.inner()),
+        })
+    }
+    Ok(Some(match event {
+        "pull_request" => Event::PullRequest(de(event, body)?),
+        "check_suite" => Event::CheckSuite(de(event, body)?),
+        "status" => Event::Status(de(event, body)?),
+        "deployment" => Event::Deployment(de(event, body)?),
+        "deployment_status" => Event::DeploymentStatus(de(event, body)?),
+        "issue_comment" => Event::IssueComment(de(event, body)?),
+        "installation" => Event::Installation(de(event, body)?),
+        "installation_repositories" => Event::InstallationRepositories(de(event, body)?),
+        _ => return Ok(None),
+    }))
+}
+
+/// The few fields ingress reads to file a delivery (one cheap pass over the body, which also
+/// proves it is JSON). Every field is optional: a missing one is not ingress's problem.
+#[derive(Debug, Default, Deserialize)]
+pub struct Envelope {
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub installation: Option<IdOnly>,
+    #[serde(default)]
+    pub repository: Option<IdOnly>,
+    #[serde(default)]
+    pub number: Option<u64>,
+    #[serde(default)]
+    pub issue: Option<NumberOnly>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdOnly {
+    pub id: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NumberOnly {
+    pub number: u64,
+}
+
+macro_rules! actions {
+    ($name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        /// Known actions; anything else is `Other` and never fails a delivery.
+        #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($variant,)*
+            #[serde(other)]
+            Other,
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Other => "other",
+                }
+            }
+        }
+    };
+}
+
+actions!(PullRequestAction {
+    Opened = "opened",
+    Reopened = "reopened",
+    Synchronize = "synchronize",
+    Closed = "closed",
+    ReadyForReview = "ready_for_review",
+    ConvertedToDraft = "converted_to_draft",
+    Edited = "edited",
+});
+actions!(CheckSuiteAction { Completed = "completed", Requested = "requested", Rerequested = "rerequested" });
+actions!(CommentAction { Created = "created", Edited = "edited", Deleted = "deleted" });
+actions!(InstallationAction {
+    Created = "created",
+    Deleted = "deleted",
+    Suspend = "suspend",
+    Unsuspend = "unsuspend",
+    NewPermissionsAccepted = "new_permissions_accepted",
+});
+actions!(InstallationReposAction { Added = "added", Removed = "removed" });
+
+/// `"User"`, `"Bot"`, `"Organization"`; anything else kept as `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum ActorKind {
+    User,
+    Bot,
+    Organization,
+    #[default]
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Actor {
+    pub login: String,
+    pub id: u64,
+    #[serde(rename = "type", default)]
+    pub kind: ActorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Repository {
+    pub id: RepoId,
+    pub name: String,
+    pub full_name: String,
+    #[serde(default)]
+    pub default_branch: Option<String>,
+    #[serde(default)]
+    pub fork: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InstallationRef {
+    pub id: InstallationId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PullRequestEvent {
+    pub action: PullRequestAction,
+    pub number: PrNumber,
+    pub pull_request: PullRequest,
+    pub repository: Repository,
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+    pub sender: Actor,
+    /// On `synchronize`: the previous head.
+    #[serde(default, deserialize_with = "lenient_sha")]
+    pub before: Option<CommitSha>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PullRequest {
+    pub number: PrNumber,
+    pub state: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub draft: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub merged: bool,
+    pub head: Branch,
+    pub base: Branch,
+    pub user: Actor,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    /// Orders late deliveries: an event older than what is on record is not trusted.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+impl PullRequest {
+    /// From a fork: the head repository differs from the base, or no longer exists.
+    pub fn is_fork(&self) -> bool {
+        match (&self.head.repo, &self.base.repo) {
+            (Some(head), Some(base)) => head.id != base.id,
+            _ => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Branch {
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub sha: CommitSha,
+    /// `null` when the fork was deleted.
+    #[serde(default)]
+    pub repo: Option<Repository>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CheckSuiteEvent {
+    pub action: CheckSuiteAction,
+    pub check_suite: CheckSuite,
+    pub repository: Repository,
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CheckSuite {
+    pub id: u64,
+    pub head_sha: CommitSha,
+    #[serde(default)]
+    pub head_branch: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub latest_check_runs_count: Option<u64>,
+    #[serde(default)]
+    pub app: Option<AppRef>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub pull_requests: Vec<SuitePr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AppRef {
+    pub id: u64,
+    #[serde(default)]
+    pub slug: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SuitePr {
+    pub number: PrNumber,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StatusEvent {
+    pub sha: CommitSha,
+    pub context: String,
+    pub state: String,
+    #[serde(default)]
+    pub target_url: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub repository: Repository,
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DeploymentEvent {
+    pub deployment: Deployment,
+    pub repository: Repository,
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+    pub sender: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Deployment {
+    pub id: u64,
+    pub sha: CommitSha,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub environment: String,
+    #[serde(default)]
+    pub task: Option<String>,
+    /// GitHub sends an object, or a string when the creator sent one.
+    #[serde(default)]
+    pub payload: serde_json::Value,
+    #[serde(default)]
+    pub creator: Option<Actor>,
+    #[serde(default)]
+    pub performed_via_github_app: Option<AppRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DeploymentStatusEvent {
+    pub deployment_status: DeploymentStatus,
+    pub deployment: Deployment,
+    pub repository: Repository,
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DeploymentStatus {
+    pub id: u64,
+    pub state: String,
+    /// Empty strings (seen in real payloads) become `None`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub environment_url: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub log_url: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub target_url: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub creator: Option<Actor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct IssueCommentEvent {
+    pub action: CommentAction,
+    pub issue: Issue,
+    pub comment: Comment,
+    pub repository: Repository,
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+    pub sender: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Issue {
+    pub number: PrNumber,
+    /// Present (with any content) only when the issue is a pull request.
+    #[serde(default, deserialize_with = "present")]
+    pub pull_request: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Comment {
+    pub id: u64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub body: String,
+    pub user: Actor,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub performed_via_github_app: Option<AppRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InstallationEvent {
+    pub action: InstallationAction,
+    pub installation: Installation,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub repositories: Vec<RepoBrief>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Installation {
+    pub id: InstallationId,
+    pub account: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RepoBrief {
+    pub id: RepoId,
+    pub full_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InstallationRepositoriesEvent {
+    pub action: InstallationReposAction,
+    pub installation: Installation,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub repositories_added: Vec<RepoBrief>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub repositories_removed: Vec<RepoBrief>,
+}
+
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<IgnoredAny>::deserialize(d)?.is_some())
+}
+
+/// `before` on synchronize is a sha; on other actions it may be absent, null, or all zeros.
+fn lenient_sha<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CommitSha>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.and_then(|s| CommitSha::parse(&s).ok()))
+}
+
+#[cfg(test)]
+#[path = "events_tests.rs"]
+mod tests;
