@@ -113,7 +113,7 @@ pub async fn run(config: &CommandDriverConfig, spec: &DeploySpec) -> RunOutcome 
         redactor: Redactor::new(&config.redact),
     };
     sink.push(format!("$ {}", display_argv(argv)).as_bytes());
-    let (summary, exit_code, timed_out) = match spawn(config, spec, argv) {
+    let (summary, exit_code, timed_out) = match spawn(config, spec, argv).await {
         Err(summary) => (summary, None, false),
         Ok(child) => supervise(config, child, &sink).await,
     };
@@ -143,13 +143,54 @@ pub async fn run(config: &CommandDriverConfig, spec: &DeploySpec) -> RunOutcome 
     }
 }
 
-fn spawn(
+/// How often a start refused with "text file busy" is tried again, and the first pause.
+const BUSY_ATTEMPTS: u32 = 8;
+const BUSY_PAUSE: Duration = Duration::from_millis(5);
+
+/// Starts the program. A script that was just written can be refused with ETXTBSY while any
+/// other thread of this process is between fork and exec (the child briefly holds the
+/// writer's descriptor); that passes within milliseconds, so it is tried again a few times.
+async fn spawn(
     config: &CommandDriverConfig,
     spec: &DeploySpec,
     argv: &[String],
 ) -> Result<Child, String> {
+    let mut pause = BUSY_PAUSE;
+    for _ in 1..BUSY_ATTEMPTS {
+        match start(config, spec, argv) {
+            Err(Started::Busy(_)) => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            other => return other.map_err(Started::into_message),
+        }
+    }
+    start(config, spec, argv).map_err(Started::into_message)
+}
+
+/// Why a start failed: busy (worth another try) or anything else, with the message to log.
+enum Started {
+    Busy(String),
+    Failed(String),
+}
+
+impl Started {
+    fn into_message(self) -> String {
+        match self {
+            Started::Busy(message) | Started::Failed(message) => message,
+        }
+    }
+}
+
+fn start(
+    config: &CommandDriverConfig,
+    spec: &DeploySpec,
+    argv: &[String],
+) -> Result<Child, Started> {
     let Some((program, args)) = argv.split_first() else {
-        return Err("could not start the command: no program is configured".to_owned());
+        return Err(Started::Failed(
+            "could not start the command: no program is configured".to_owned(),
+        ));
     };
     let mut command = Command::new(program);
     let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
@@ -176,9 +217,16 @@ fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command.process_group(0).kill_on_drop(true);
-    command.spawn().map_err(|error| match &config.working_dir {
-        Some(dir) => format!("could not start {program} in {}: {error}", dir.display()),
-        None => format!("could not start {program}: {error}"),
+    command.spawn().map_err(|error| {
+        let message = match &config.working_dir {
+            Some(dir) => format!("could not start {program} in {}: {error}", dir.display()),
+            None => format!("could not start {program}: {error}"),
+        };
+        if error.raw_os_error() == Some(libc::ETXTBSY) {
+            Started::Busy(message)
+        } else {
+            Started::Failed(message)
+        }
     })
 }
 

@@ -34,7 +34,7 @@ fn config(deploy: Vec<String>) -> CommandDriverConfig {
 }
 
 fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(15);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         std::thread::sleep(Duration::from_millis(20));
@@ -498,7 +498,7 @@ async fn cancelling_the_run_kills_the_group() {
     );
     let cfg = config(vec![deploy, pid_file.to_string_lossy().into_owned()]);
     let task = tokio::spawn(async move { run(&cfg, &spec(DriverAction::Deploy)).await });
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(15);
     while !pid_file.exists() {
         assert!(Instant::now() < deadline, "script never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -537,4 +537,36 @@ async fn output_held_open_by_an_escaped_process_does_not_hang_the_run() {
         "{}",
         outcome.log
     );
+}
+
+#[tokio::test]
+async fn a_script_still_open_for_writing_briefly_is_started_once_released() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deploy = script(dir.path(), "deploy", "echo started\nexit 0");
+    // Another thread forking while the script is being written holds a writer like this one.
+    let writer = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&deploy)
+        .expect("open for writing");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        drop(writer);
+    });
+    let outcome = run(&config(vec![deploy]), &spec(DriverAction::Deploy)).await;
+    release.join().expect("release thread");
+    assert!(outcome.success, "{outcome:?}");
+    assert!(outcome.log.contains("started"), "{}", outcome.log);
+}
+
+#[tokio::test]
+async fn a_script_held_open_for_writing_fails_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deploy = script(dir.path(), "deploy", "exit 0");
+    let _writer = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&deploy)
+        .expect("open for writing");
+    let outcome = run(&config(vec![deploy]), &spec(DriverAction::Deploy)).await;
+    assert!(!outcome.success);
+    assert!(outcome.summary.contains("busy"), "{}", outcome.summary);
 }
