@@ -108,6 +108,8 @@ pub struct Settings {
     /// Where Gangway is reachable from outside (for log links).
     pub public_url: String,
     pub host_template: HostTemplate,
+    /// Host of a long-lived environment (staging, production): `{environment}`, `{repo}`.
+    pub environment_host: String,
     pub queue: QueueSettings,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
@@ -183,6 +185,11 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "GANGWAY_HOST_TEMPLATE",
         Some("{sha}.staging.example.org"),
         "preview host; {sha} {short_sha} {number} {repo}",
+    ),
+    (
+        "GANGWAY_ENVIRONMENT_HOST",
+        Some("{environment}.example.org"),
+        "staging/production host; {environment} {repo}",
     ),
     ("GANGWAY_WORKERS", Some("4"), "concurrent jobs"),
     (
@@ -521,6 +528,16 @@ impl Settings {
                     }
                 });
 
+        let environment_host =
+            r.string("GANGWAY_ENVIRONMENT_HOST")
+                .and_then(|t| match check_environment_host(&t) {
+                    Ok(()) => Some(t),
+                    Err(e) => {
+                        r.problem("GANGWAY_ENVIRONMENT_HOST", e);
+                        None
+                    }
+                });
+
         let workers = r.positive("GANGWAY_WORKERS");
         let max_attempts = r.positive("GANGWAY_JOB_MAX_ATTEMPTS");
         let lease = r.positive("GANGWAY_JOB_LEASE_SECS");
@@ -643,6 +660,7 @@ impl Settings {
                 port: port?,
                 public_url: public_url?,
                 host_template: host_template?,
+                environment_host: environment_host?,
                 queue: QueueSettings {
                     workers: usize::try_from(workers?).ok()?,
                     max_attempts: u32::try_from(max_attempts?).ok()?,
@@ -822,6 +840,31 @@ pub fn check_database_url(url: &str) -> Result<DbKind, String> {
     } else {
         Err("must start with sqlite: or postgres://".to_owned())
     }
+}
+
+/// A long-lived environment's host template: only `{environment}` and `{repo}`, and a valid
+/// DNS name once they are filled (with the longest label each can become).
+fn check_environment_host(template: &str) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            return Err(format!("{template:?}: `{{` without `}}`"));
+        };
+        let name = &rest[open + 1..open + close];
+        if name != "environment" && name != "repo" {
+            return Err(format!(
+                "{template:?}: unknown placeholder {{{name}}} (allowed: {{environment}}, {{repo}})"
+            ));
+        }
+        rest = &rest[open + close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!("{template:?}: `}}` without `{{`"));
+    }
+    let sample = template
+        .replace("{environment}", "production")
+        .replace("{repo}", "repository");
+    crate::hosts::validate_dns_name(&sample).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -62,6 +62,31 @@ fn every_problem_is_reported_at_once_and_names_its_setting() {
 }
 
 #[test]
+fn environment_hosts_allow_two_placeholders_and_must_be_dns_names() {
+    let mut pairs = minimal();
+    pairs.push((
+        "GANGWAY_ENVIRONMENT_HOST",
+        "{environment}.{repo}.example.org",
+    ));
+    let s = Settings::load(&src(&pairs)).expect("valid");
+    assert_eq!(s.environment_host, "{environment}.{repo}.example.org");
+    for (bad, want) in [
+        ("{sha}.example.org", "unknown placeholder {sha}"),
+        ("{environment.example.org", "without"),
+        ("environment}.example.org", "without"),
+        ("under_score.example.org", "only a-z"),
+    ] {
+        let mut pairs = minimal();
+        pairs.push(("GANGWAY_ENVIRONMENT_HOST", bad));
+        let got = problems(&pairs).join("\n");
+        assert!(
+            got.contains("GANGWAY_ENVIRONMENT_HOST") && got.contains(want),
+            "{bad:?}: {got}"
+        );
+    }
+}
+
+#[test]
 fn a_bad_key_is_refused_without_quoting_it() {
     let garbage = "-----BEGIN RSA PRIVATE KEY-----\nTOPSECRETBYTES\n-----END RSA PRIVATE KEY-----";
     let mut pairs = minimal();

@@ -97,7 +97,39 @@ async fn deploy_log(State(s): State<HttpState>, Path(token): Path<String>) -> Re
             )
                 .into_response()
         }
-        Ok(None) => (StatusCode::NOT_FOUND, headers, "no such log\n").into_response(),
+        Ok(None) => match s.store.env_log(&token).await {
+            Ok(Some((d, log))) => {
+                let from = d
+                    .pr_number
+                    .map(|n| format!(", PR #{n}"))
+                    .unwrap_or_default();
+                let head = format!(
+                    "Gangway {} of commit {} to {} ({} by {}{from}): {}\n\n",
+                    d.kind.as_str(),
+                    d.sha,
+                    d.environment,
+                    d.kind.as_str(),
+                    d.requested_by,
+                    d.state.as_str()
+                );
+                let log = if log.is_empty() {
+                    "(no output yet)\n".to_owned()
+                } else {
+                    log
+                };
+                (StatusCode::OK, headers, head + &log).into_response()
+            }
+            Ok(None) => (StatusCode::NOT_FOUND, headers, "no such log\n").into_response(),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a deploy log failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    headers,
+                    "log temporarily unavailable\n",
+                )
+                    .into_response()
+            }
+        },
         Err(e) => {
             tracing::warn!(error = %e, "reading a deploy log failed");
             (

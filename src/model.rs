@@ -204,3 +204,118 @@ pub struct Approval {
     pub comment_url: String,
     pub approved_at: i64,
 }
+
+/// Where a deployment to a long-lived environment (staging, production) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnvState {
+    /// Recorded and holding the environment; the GitHub deployment may not exist yet.
+    Pending,
+    /// The driver is running.
+    Deploying,
+    /// Deployed; the newest live one is what the environment runs.
+    Live,
+    Failed,
+    /// Was live, since replaced by a newer deployment.
+    Inactive,
+}
+
+impl EnvState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvState::Pending => "pending",
+            EnvState::Deploying => "deploying",
+            EnvState::Live => "live",
+            EnvState::Failed => "failed",
+            EnvState::Inactive => "inactive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            EnvState::Pending,
+            EnvState::Deploying,
+            EnvState::Live,
+            EnvState::Failed,
+            EnvState::Inactive,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Holds the environment: no other deployment may start until it ends.
+    pub fn is_running(self) -> bool {
+        matches!(self, EnvState::Pending | EnvState::Deploying)
+    }
+}
+
+/// What started a deployment to an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnvKind {
+    /// `/promote`.
+    Promote,
+    /// `/rollback`, or an automatic one after a commit was marked bad.
+    Rollback,
+    /// The timed train.
+    Train,
+}
+
+impl EnvKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvKind::Promote => "promote",
+            EnvKind::Rollback => "rollback",
+            EnvKind::Train => "train",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [EnvKind::Promote, EnvKind::Rollback, EnvKind::Train]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One deployment of one commit to a long-lived environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvDeployment {
+    pub id: i64,
+    pub repo_id: RepoId,
+    pub environment: String,
+    pub sha: CommitSha,
+    pub kind: EnvKind,
+    pub requested_by: String,
+    pub pr_number: Option<PrNumber>,
+    /// Why, for people: "rollback by @ann: abc1234 marked bad".
+    pub reason: Option<String>,
+    pub state: EnvState,
+    /// GitHub's deployment id, once created.
+    pub deployment_id: Option<u64>,
+    pub create_attempted: bool,
+    /// Why it failed or went inactive.
+    pub detail: Option<String>,
+    pub log_token: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub live_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// A `/hold` on an environment: nothing deploys there until it is released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub environment: String,
+    pub held_by: String,
+    pub reason: Option<String>,
+    pub held_at: i64,
+}
+
+/// A commit marked bad: never deployed again, skipped by rollbacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadSha {
+    pub sha: CommitSha,
+    /// Where it was found bad.
+    pub environment: String,
+    pub marked_by: String,
+    pub reason: Option<String>,
+    pub marked_at: i64,
+}

@@ -21,15 +21,33 @@
 //!   drafts: false
 //!   delete_environment: false
 //!   environment: "pr-{number}"
+//!   ttl: 72h                   # an idle preview is torn down after this long
+//!   superseded_grace: 1h       # how long an older commit's preview outlives a newer head
+//!   max_previews: 10           # 1 to 1000; beyond, the least recently deployed go
 //! permissions:                 # least GitHub permission needed to run each command:
 //!   stage: write               # none | read | triage | write | maintain | admin
 //!   unstage: write
+//!   promote: maintain
+//!   hold: write                # the panic button, so anyone who can push may press it
+//!   unhold: maintain
+//!   rollback: maintain
 //! forks:
 //!   on_push: keep              # keep | teardown: when an approved fork PR gets a new push
+//! environments: [production]   # long-lived, in promotion order; the last is production
+//! promotion:
+//!   merge: false               # merge the PR once its production deployment succeeds
+//!   merge_method: merge        # merge | squash | rebase
+//!   auto_rollback: false       # a failed production deploy rolls back to the last good commit
+//! # train:                     # no train by default; `train: {}` runs it with these defaults
+//! #   delay: 30m               # quiet period after the default branch's head goes green
+//! #   bake: 60m                # how long a commit runs in one environment before the next
 //! ```
+//! `train:` alone (YAML null) is "unset", like any other section: no train.
+//!
 //! Adding a section is a field in [`Policy`] and `RawPolicy`, a line in [`SECTIONS`] (in
 //! field order), its key list, and its `expected_at` entries. `permissions:` lives in
-//! `policy_permissions.rs`, which says how to add a command.
+//! `policy_permissions.rs`, which says how to add a command; `environments:`, `promotion:`
+//! and `train:` live in `policy_promotion.rs`.
 
 use serde::Deserialize;
 use serde_path_to_error::{Path, Segment};
@@ -46,9 +64,22 @@ pub const MAX_REQUIRED_CHECKS: usize = 100;
 #[path = "policy_permissions.rs"]
 mod permissions;
 pub use permissions::{PERMISSIONS_KEYS, Permission, Permissions};
+#[path = "policy_promotion.rs"]
+mod promotion;
+pub use promotion::{
+    Environments, MAX_ENVIRONMENTS, MergeMethod, PROMOTION_KEYS, PromotionPolicy, TRAIN_KEYS,
+    TrainPolicy,
+};
 
 /// The top-level sections, named in error messages (a test keeps this in step with serde).
-pub const SECTIONS: &[&str] = &["preview", "permissions", "forks"];
+pub const SECTIONS: &[&str] = &[
+    "preview",
+    "permissions",
+    "forks",
+    "environments",
+    "promotion",
+    "train",
+];
 /// The keys of `preview:`, named in error messages (a test keeps this in step with serde).
 pub const PREVIEW_KEYS: &[&str] = &[
     "trigger",
@@ -71,6 +102,12 @@ pub struct Policy {
     pub permissions: Permissions,
     /// How previews of pull requests from forks are treated.
     pub forks: ForkPolicy,
+    /// The long-lived environments a merged commit is promoted through; production last.
+    pub environments: Environments,
+    /// What happens around a commit's production deployment.
+    pub promotion: PromotionPolicy,
+    /// The release train; `None` (the default) when the policy has no `train:` mapping.
+    pub train: Option<TrainPolicy>,
 }
 
 /// How pull requests become preview deployments. `Default` is the documented defaults.
@@ -357,12 +394,16 @@ fn expected_at(shape: &str) -> Option<String> {
                                   `{…}` as a mapping)"
             .to_owned(),
         "permissions" => format!("a mapping; allowed keys: {}", one_of(PERMISSIONS_KEYS)),
-        "permissions.stage" | "permissions.unstage" => {
+        command
+            if command
+                .strip_prefix("permissions.")
+                .is_some_and(|key| PERMISSIONS_KEYS.contains(&key)) =>
+        {
             values(&Permission::ALL.map(Permission::as_str))
         }
         "forks" => format!("a mapping; allowed keys: {}", one_of(FORKS_KEYS)),
         "forks.on_push" => "`keep` or `teardown`".to_owned(),
-        _ => return None,
+        _ => return promotion::expected_at(shape),
     })
 }
 
@@ -446,6 +487,9 @@ struct RawPolicy {
     preview: Option<RawPreview>,
     permissions: Option<permissions::RawPermissions>,
     forks: Option<RawForks>,
+    environments: Option<promotion::RawEnvironments>,
+    promotion: Option<promotion::RawPromotion>,
+    train: Option<promotion::RawTrain>,
 }
 
 /// Every field is optional, and YAML null (`drafts:` with nothing after it) means "unset",
@@ -494,10 +538,18 @@ impl RawPolicy {
             Some(RawForkPush::Keep) => ForkPush::Keep,
             Some(RawForkPush::Teardown) => ForkPush::Teardown,
         };
+        // After `preview`: no long-lived environment may have a preview's name.
+        let environments = match self.environments {
+            Some(raw) => promotion::validate_environments(raw, &preview.environment)?,
+            None => Environments::default(),
+        };
         Ok(Policy {
             preview,
             permissions: self.permissions.unwrap_or_default().validate(),
             forks: ForkPolicy { on_push },
+            environments,
+            promotion: self.promotion.unwrap_or_default().validate(),
+            train: self.train.map(promotion::RawTrain::validate).transpose()?,
         })
     }
 }

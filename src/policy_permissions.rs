@@ -3,19 +3,24 @@
 //!
 //! ```yaml
 //! permissions:
-//!   stage: write      # default write
-//!   unstage: write    # default write
+//!   stage: write        # default write
+//!   unstage: write      # default write
+//!   promote: maintain   # default maintain
+//!   hold: write         # default write: the panic button
+//!   unhold: maintain    # default maintain
+//!   rollback: maintain  # default maintain
 //! ```
 //!
-//! Adding a command (`promote`, `hold`, `rollback`, …) is a field in [`Permissions`] with its
-//! default in `Permissions::default`, the same field in `RawPermissions` and in
-//! `RawPermissions::validate`, and its key in [`PERMISSIONS_KEYS`] (in field order).
+//! Adding a command is a field in [`Permissions`] with its default in `Permissions::default`,
+//! the same field in `RawPermissions` and in `RawPermissions::validate`, and its key in
+//! [`PERMISSIONS_KEYS`] (in field order); `expected_at` follows that list on its own.
 
 use serde::Deserialize;
 use std::fmt;
 
 /// The keys of `permissions:`, named in error messages (a test keeps this in step with serde).
-pub const PERMISSIONS_KEYS: &[&str] = &["stage", "unstage"];
+pub const PERMISSIONS_KEYS: &[&str] =
+    &["stage", "unstage", "promote", "hold", "unhold", "rollback"];
 
 /// A GitHub repository permission level, lowest to highest; `Ord` follows that order, so
 /// "may run" is `person >= required`.
@@ -90,6 +95,15 @@ pub struct Permissions {
     pub stage: Permission,
     /// To tear a preview down by command. Default `write`.
     pub unstage: Permission,
+    /// To promote a commit to the next environment by command. Default `maintain`.
+    pub promote: Permission,
+    /// To hold promotions (the panic button), by command. Default `write`, so anyone who
+    /// can push can stop a bad release.
+    pub hold: Permission,
+    /// To lift a hold by command. Default `maintain`.
+    pub unhold: Permission,
+    /// To roll an environment back to its last good commit by command. Default `maintain`.
+    pub rollback: Permission,
 }
 
 impl Default for Permissions {
@@ -97,6 +111,10 @@ impl Default for Permissions {
         Self {
             stage: Permission::Write,
             unstage: Permission::Write,
+            promote: Permission::Maintain,
+            hold: Permission::Write,
+            unhold: Permission::Maintain,
+            rollback: Permission::Maintain,
         }
     }
 }
@@ -109,6 +127,10 @@ impl Default for Permissions {
 pub(super) struct RawPermissions {
     stage: Option<RawPermission>,
     unstage: Option<RawPermission>,
+    promote: Option<RawPermission>,
+    hold: Option<RawPermission>,
+    unhold: Option<RawPermission>,
+    rollback: Option<RawPermission>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -143,6 +165,10 @@ impl RawPermissions {
         Permissions {
             stage: or_default(self.stage, defaults.stage),
             unstage: or_default(self.unstage, defaults.unstage),
+            promote: or_default(self.promote, defaults.promote),
+            hold: or_default(self.hold, defaults.hold),
+            unhold: or_default(self.unhold, defaults.unhold),
+            rollback: or_default(self.rollback, defaults.rollback),
         }
     }
 }

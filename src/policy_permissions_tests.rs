@@ -75,17 +75,42 @@ fn github_answers_map_to_levels() {
     }
 }
 
+/// Reads one command's field.
+type Field = fn(&Permissions) -> Permission;
+
+/// `(key, field)` for every command, in `PERMISSIONS_KEYS` order.
+fn commands() -> [(&'static str, Field); 6] {
+    [
+        ("stage", |p| p.stage),
+        ("unstage", |p| p.unstage),
+        ("promote", |p| p.promote),
+        ("hold", |p| p.hold),
+        ("unhold", |p| p.unhold),
+        ("rollback", |p| p.rollback),
+    ]
+}
+
+const ALL_KEYS: &str = "`stage`, `unstage`, `promote`, `hold`, `unhold` or `rollback`";
+
 #[test]
-fn defaults_are_write_for_every_command() {
+fn defaults_are_write_to_stage_and_hold_and_maintain_to_promote_and_undo() {
     let defaults = Permissions::default();
     assert_eq!(defaults.stage, Permission::Write);
     assert_eq!(defaults.unstage, Permission::Write);
+    assert_eq!(defaults.promote, Permission::Maintain);
+    // The panic button: anyone who can push may stop a release; lifting it needs more.
+    assert_eq!(defaults.hold, Permission::Write);
+    assert_eq!(defaults.unhold, Permission::Maintain);
+    assert_eq!(defaults.rollback, Permission::Maintain);
+    let keys: Vec<&str> = commands().map(|(key, _)| key).to_vec();
+    assert_eq!(keys, PERMISSIONS_KEYS);
     for yaml in [
         "",
         "permissions:\n",
         "permissions: {}\n",
         "permissions:\n  stage:\n  unstage: ~\n",
         "permissions:\n  stage: null\n",
+        "permissions:\n  promote:\n  hold: ~\n  unhold:\n  rollback: null\n",
     ] {
         assert_eq!(permissions(yaml), defaults, "{yaml:?}");
     }
@@ -113,6 +138,19 @@ fn every_level_is_accepted_for_every_command() {
             "left out: the default"
         );
         assert_eq!(only_unstage.unstage, level);
+        for (key, field) in commands() {
+            let only = permissions(&format!("permissions:\n  {key}: {name}\n"));
+            assert_eq!(field(&only), level, "{key}: {name}");
+            for (other, other_field) in commands() {
+                if other != key {
+                    assert_eq!(
+                        other_field(&only),
+                        other_field(&Permissions::default()),
+                        "{other} left out: the default"
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -141,6 +179,22 @@ fn an_unknown_level_names_the_key_position_and_every_level() {
         (
             "permissions: {stage: all}\n",
             "permissions.stage at line 1 column 22",
+        ),
+        (
+            "permissions:\n  promote: maintainer\n",
+            "permissions.promote at line 2 column 12",
+        ),
+        (
+            "permissions:\n  hold: anyone\n",
+            "permissions.hold at line 2 column 9",
+        ),
+        (
+            "permissions:\n  unhold: owner\n",
+            "permissions.unhold at line 2 column 11",
+        ),
+        (
+            "permissions:\n  rollback: Admin\n",
+            "permissions.rollback at line 2 column 13",
         ),
     ] {
         let message = message(yaml);
@@ -175,6 +229,22 @@ fn wrong_types_in_permissions_say_what_was_expected() {
             "permissions:\n  unstage: {write: 1}\n",
             "permissions.unstage at line 2 column 20",
         ),
+        (
+            "permissions:\n  promote: 3\n",
+            "permissions.promote at line 2 column 12",
+        ),
+        (
+            "permissions:\n  hold: true\n",
+            "permissions.hold at line 2 column 9",
+        ),
+        (
+            "permissions:\n  unhold: [maintain]\n",
+            "permissions.unhold at line 2 column 11",
+        ),
+        (
+            "permissions:\n  rollback: {admin: 1}\n",
+            "permissions.rollback at line 2 column 21",
+        ),
     ] {
         let message = message(yaml);
         assert!(
@@ -185,8 +255,10 @@ fn wrong_types_in_permissions_say_what_was_expected() {
     }
     assert_eq!(
         message("permissions: write\n"),
-        "permissions at line 1 column 14: wrong type: expected a mapping; \
-         allowed keys: `stage` or `unstage`"
+        format!(
+            "permissions at line 1 column 14: wrong type: expected a mapping; \
+             allowed keys: {ALL_KEYS}"
+        )
     );
 }
 
@@ -194,8 +266,10 @@ fn wrong_types_in_permissions_say_what_was_expected() {
 fn unknown_and_duplicate_permission_keys_are_refused() {
     assert_eq!(
         message("permissions:\n  stage: write\n  deploy: admin\n"),
-        "permissions.deploy at line 3 column 3: unknown key `deploy`; \
-         allowed keys: `stage` or `unstage`"
+        format!(
+            "permissions.deploy at line 3 column 3: unknown key `deploy`; \
+             allowed keys: {ALL_KEYS}"
+        )
     );
     let duplicate = message("permissions:\n  stage: write\n  stage: admin\n");
     assert!(

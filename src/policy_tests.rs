@@ -48,6 +48,7 @@ fn no_settings_means_the_documented_defaults() {
         "forks: {}\n",
         "forks:\n  on_push:\n",
         "preview:\npermissions: {}\nforks:\n",
+        "environments:\npromotion: {}\ntrain:\n",
     ] {
         assert_eq!(parse(yaml.as_bytes()), Ok(Policy::default()), "{yaml:?}");
     }
@@ -55,6 +56,9 @@ fn no_settings_means_the_documented_defaults() {
         preview: defaults,
         permissions,
         forks,
+        environments,
+        promotion,
+        train,
     } = Policy::default();
     assert_eq!(defaults.trigger, Trigger::Checks);
     assert!(defaults.required_checks.is_empty());
@@ -64,6 +68,10 @@ fn no_settings_means_the_documented_defaults() {
     assert_eq!(permissions.stage, Permission::Write);
     assert_eq!(permissions.unstage, Permission::Write);
     assert_eq!(forks.on_push, ForkPush::Keep);
+    assert_eq!(environments.names(), ["production"]);
+    assert_eq!(promotion, PromotionPolicy::default());
+    assert_eq!(train, None, "no train unless `train:` is a mapping");
+    // The rest of the defaults are checked in the sections' own test files.
 }
 
 #[test]
@@ -79,8 +87,17 @@ fn a_full_valid_file_is_read_into_every_field() {
                   stage: triage  # trusted triagers may deploy\n  \
                   unstage: maintain\n\
                 forks:\n  \
-                  on_push: teardown\n";
+                  on_push: teardown\n\
+                environments: [staging, production]\n\
+                promotion:\n  \
+                  merge: true\n  \
+                  merge_method: rebase\n\
+                train: {}\n";
     let policy = parse(yaml.as_bytes()).unwrap();
+    assert_eq!(policy.environments.names(), ["staging", "production"]);
+    assert!(policy.promotion.merge);
+    assert_eq!(policy.promotion.merge_method, MergeMethod::Rebase);
+    assert_eq!(policy.train, Some(TrainPolicy::default()));
     assert_eq!(policy.permissions.stage, Permission::Triage);
     assert_eq!(policy.permissions.unstage, Permission::Maintain);
     assert_eq!(policy.forks.on_push, ForkPush::Teardown);
@@ -155,7 +172,7 @@ fn an_unknown_section_is_refused_with_the_allowed_sections() {
     assert_eq!(
         message("preview: {}\nfork:\n  on_push: keep\n"),
         "fork at line 2 column 1: unknown section `fork`; allowed sections: `preview`, \
-         `permissions` or `forks`"
+         `permissions`, `forks`, `environments`, `promotion` or `train`"
     );
 }
 
@@ -202,7 +219,39 @@ fn the_key_lists_in_messages_match_the_schema() {
     assert!(
         message("forks: {nope: 1}\n").ends_with(&format!("allowed keys: {}", one_of(FORKS_KEYS)))
     );
-    // PERMISSIONS_KEYS is checked in policy_permissions_tests.rs.
+    assert!(
+        message("promotion: {nope: 1}\n")
+            .ends_with(&format!("allowed keys: {}", one_of(PROMOTION_KEYS)))
+    );
+    assert!(
+        message("train: {nope: 1}\n").ends_with(&format!("allowed keys: {}", one_of(TRAIN_KEYS)))
+    );
+    // Every key of every section has its own "wrong type" message.
+    let sections: &[(&str, &[&str])] = &[
+        ("preview", PREVIEW_KEYS),
+        ("permissions", PERMISSIONS_KEYS),
+        ("forks", FORKS_KEYS),
+        ("promotion", PROMOTION_KEYS),
+        ("train", TRAIN_KEYS),
+    ];
+    assert_eq!(
+        sections.len() + 1,
+        SECTIONS.len(),
+        "every section but `environments` (a list) has keys"
+    );
+    for (section, keys) in sections {
+        assert!(SECTIONS.contains(section), "{section}");
+        assert!(expected_at(section).is_some(), "{section}");
+        for key in *keys {
+            assert!(
+                expected_at(&format!("{section}.{key}")).is_some(),
+                "{section}.{key}"
+            );
+        }
+    }
+    assert!(expected_at("environments").is_some() && expected_at("environments[]").is_some());
+    assert_eq!(expected_at("permissions.deploy"), None);
+    // PERMISSIONS_KEYS is checked in policy_permissions_tests.rs as well.
 }
 
 #[test]
@@ -492,6 +541,8 @@ proptest! {
         prefix in prop::sample::select(vec![
             "", "preview:\n  ", "preview:\n  required_checks: ", "preview:\n  environment: ",
             "permissions:\n  ", "permissions:\n  stage: ", "forks:\n  on_push: ",
+            "environments: ", "environments:\n  - ", "promotion:\n  ", "train:\n  ",
+            "train:\n  bake: ", "promotion:\n  merge_method: ",
         ]),
     ) {
         let _ = parse(format!("{prefix}{body}").as_bytes());

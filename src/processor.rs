@@ -18,7 +18,9 @@ use crate::executor::background::{
     ReconcileRepo,
 };
 use crate::executor::commands::CommandJob;
+use crate::executor::environments::{ENV_DEPLOY_JOB, EnvJob};
 use crate::executor::reads::pull_from;
+use crate::executor::train::{TRAIN_JOB, TrainJob};
 use crate::model::{DriverKind, RepoRef};
 use crate::queue::{Handler, HandlerFuture, Job, JobError, NewJob, Queue};
 use crate::store::Store;
@@ -49,10 +51,10 @@ pub fn command_job(e: &events::IssueCommentEvent) -> Option<NewJob> {
     {
         return None;
     }
-    let command = match commands::parse(&e.comment.body) {
+    let (command, args) = match commands::parse(&e.comment.body) {
         Ok(None) => return None,
-        Ok(Some(c)) => Ok(c.word().to_owned()),
-        Err(err) => Err(err.to_string()),
+        Ok(Some(inv)) => (Ok(inv.command.word().to_owned()), inv.args()),
+        Err(err) => (Err(err.to_string()), String::new()),
     };
     let job = CommandJob {
         repo_id: e.repository.id,
@@ -64,6 +66,7 @@ pub fn command_job(e: &events::IssueCommentEvent) -> Option<NewJob> {
         comment_url: e.comment.html_url.clone().unwrap_or_default(),
         author: e.comment.user.login.clone(),
         command,
+        args,
     };
     Some(NewJob {
         kind: COMMAND_JOB.into(),
@@ -185,6 +188,17 @@ impl Handler for Processor {
                     })?;
                     self.executor.run_command(&c).await
                 }
+                ENV_DEPLOY_JOB => {
+                    let e: EnvJob = serde_json::from_str(&job.payload).map_err(|e| {
+                        JobError::Permanent(format!("bad environment job payload: {e}"))
+                    })?;
+                    self.executor.run_env_deployment(&e).await
+                }
+                TRAIN_JOB => {
+                    let t: TrainJob = serde_json::from_str(&job.payload)
+                        .map_err(|e| JobError::Permanent(format!("bad train job payload: {e}")))?;
+                    self.executor.run_train(&t).await
+                }
                 other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
             }
         })
@@ -303,20 +317,14 @@ impl Processor {
         Ok(format!("evaluate #{}", e.number))
     }
 
+    /// The train looks at the default branch (it does nothing where the policy has no train).
+    async fn wake_train(&self, repo: &RepoRef) -> Result<String, JobError> {
+        self.queue.enqueue(&TrainJob::of(repo).job(None)).await?;
+        Ok("train".to_owned())
+    }
+
     fn evaluation(repo: &RepoRef, number: PrNumber, requested_by: &str) -> Evaluate {
-        Evaluate {
-            repo_id: repo.id,
-            installation: repo.installation,
-            full_name: repo.full_name.clone(),
-            default_branch: Some(repo.default_branch.clone()).filter(|b| !b.is_empty()),
-            number,
-            requested_by: requested_by.to_owned(),
-            refresh: false,
-            external_status: None,
-            adopt: None,
-            evict: None,
-            priority: 0,
-        }
+        Evaluate::of(repo, number, requested_by)
     }
 
     /// Records what the event says and enqueues the evaluations it calls for; returns a note
@@ -337,6 +345,13 @@ impl Processor {
                     .is_none_or(|r| incoming.gh_updated_at > r.gh_updated_at);
                 if newer {
                     self.store.upsert_pull(&incoming, now).await?;
+                }
+                if let (true, Some(merge)) =
+                    (e.pull_request.merged, &e.pull_request.merge_commit_sha)
+                {
+                    self.store
+                        .record_merge(repo.id, e.number, merge, now)
+                        .await?;
                 }
                 let mut ev = Self::evaluation(&repo, e.number, &e.sender.login);
                 ev.refresh = !newer;
@@ -364,6 +379,11 @@ impl Processor {
                 for n in numbers {
                     routed.push(self.enqueue(&Self::evaluation(&repo, n, "checks")).await?);
                 }
+                if e.check_suite.head_branch.is_some()
+                    && e.check_suite.head_branch == e.repository.default_branch
+                {
+                    routed.push(self.wake_train(&repo).await?);
+                }
             }
             Event::Status(e) => {
                 let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
@@ -371,6 +391,12 @@ impl Processor {
                 };
                 for n in self.store.open_pulls_with_head(repo.id, &e.sha).await? {
                     routed.push(self.enqueue(&Self::evaluation(&repo, n, "checks")).await?);
+                }
+                if e.branches
+                    .iter()
+                    .any(|b| Some(&b.name) == e.repository.default_branch.as_ref())
+                {
+                    routed.push(self.wake_train(&repo).await?);
                 }
             }
             Event::Deployment(e) => {
@@ -400,6 +426,24 @@ impl Processor {
                 let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
                     return Ok(routed);
                 };
+                if let Some(d) = self
+                    .store
+                    .env_deployment_by_github(repo.id, e.deployment.id)
+                    .await?
+                {
+                    // An outside deployer ends a long-lived environment's deployment; with the
+                    // command driver the statuses are our own.
+                    let state = e.deployment_status.state.as_str();
+                    if self.executor.settings.driver == DriverKind::External
+                        && matches!(state, "success" | "failure" | "error")
+                    {
+                        let mut job = EnvJob::new(&repo, &d);
+                        job.external = Some(state.to_owned());
+                        self.queue.enqueue(&job.job()).await?;
+                        routed.push(format!("{} deployment {}", d.environment, d.id));
+                    }
+                    return Ok(routed);
+                }
                 let Some(preview) = self
                     .store
                     .preview_by_deployment(repo.id, e.deployment.id)
@@ -475,7 +519,34 @@ impl Processor {
                     }
                 }
             }
+            Event::Push(e) => {
+                // The default branch moved: the train's quiet period starts again.
+                if e.is_default_branch()
+                    && let Some(repo) = repo_of(&e.repository, e.installation.as_ref())
+                {
+                    routed.push(self.wake_train(&repo).await?);
+                }
+            }
         }
         Ok(routed)
+    }
+}
+
+impl Evaluate {
+    /// A plain evaluation of one PR (nothing to evict, adopt or report).
+    pub fn of(repo: &RepoRef, number: PrNumber, requested_by: &str) -> Evaluate {
+        Evaluate {
+            repo_id: repo.id,
+            installation: repo.installation,
+            full_name: repo.full_name.clone(),
+            default_branch: Some(repo.default_branch.clone()).filter(|b| !b.is_empty()),
+            number,
+            requested_by: requested_by.to_owned(),
+            refresh: false,
+            external_status: None,
+            adopt: None,
+            evict: None,
+            priority: 0,
+        }
     }
 }

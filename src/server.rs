@@ -97,10 +97,12 @@ impl Running {
             ExecSettings {
                 public_url: settings.public_url.clone(),
                 host_template: settings.host_template.clone(),
+                environment_host: settings.environment_host.clone(),
                 driver: settings.driver,
                 command: settings.command_driver.clone(),
                 policy_ttl: settings.policy_ttl,
             },
+            queue.clone(),
         ));
         let processor = Processor::new(store.clone(), queue.clone(), executor, clock.clone());
         let timers = Timers::new(

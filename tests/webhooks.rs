@@ -380,23 +380,23 @@ async fn ping_and_unhandled_events_are_acknowledged() {
     assert_eq!(ping.status(), StatusCode::OK);
     assert!(ping.text().await.unwrap().contains("pong"));
 
-    let push = app
+    let star = app
         .deliver(
-            "push",
-            "push-1",
-            br#"{"ref":"refs/heads/main","repository":{"id":5}}"#,
+            "star",
+            "star-1",
+            br#"{"action":"created","repository":{"id":5}}"#,
         )
         .await;
-    assert_eq!(push.status(), StatusCode::OK);
-    assert!(push.text().await.unwrap().contains("ignored"));
-    let rec = app.store().delivery("push-1").await.unwrap().unwrap();
+    assert_eq!(star.status(), StatusCode::OK);
+    assert!(star.text().await.unwrap().contains("ignored"));
+    let rec = app.store().delivery("star-1").await.unwrap().unwrap();
     assert_eq!(
         (
             rec.event.as_str(),
             rec.outcome.as_str(),
             rec.payload.as_str()
         ),
-        ("push", "ignored", "")
+        ("star", "ignored", "")
     );
     assert_eq!(total_jobs(&app).await, 0, "ignored events make no job");
     app.stop().await;

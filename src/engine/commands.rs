@@ -2,14 +2,16 @@
 //!
 //! Owns which commands exist, what each one means in one line, and how a comment body is read.
 //! A command is a line of its own (`/stage`), outside code blocks, block quotes and HTML
-//! comments, so quoting, documenting or hiding a command never runs it. A parse error's `Display`
-//! is the reply the maintainer reads. Pure: no I/O, no clock; who may run a command, and what
+//! comments, so quoting, documenting or hiding a command never runs it. What may follow the word
+//! on its line is the command's [`Shape`] (`/promote staging --force`, `/hold staging outage`);
+//! the arguments are checked here, their meaning (does the environment exist?) elsewhere. A
+//! parse error's `Display` is the reply the maintainer reads. Pure: no I/O, no clock; who may run a command, and what
 //! running it does, is decided elsewhere.
 
 /// Declares the commands from one table, so that adding a command is one entry: the enum,
-/// [`Command::ALL`], the words and the summaries cannot drift apart.
+/// [`Command::ALL`], the words, the argument shapes and the summaries cannot drift apart.
 macro_rules! commands {
-    ($($(#[$doc:meta])* $variant:ident => $word:literal, $summary:literal;)+) => {
+    ($($(#[$doc:meta])* $variant:ident => $word:literal, $shape:expr, $summary:literal;)+) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Command {
             $($(#[$doc])* $variant,)+
@@ -24,6 +26,11 @@ macro_rules! commands {
                 match self { $(Command::$variant => $word,)+ }
             }
 
+            /// What may follow the word on its line.
+            pub fn shape(self) -> Shape {
+                match self { $(Command::$variant => $shape,)+ }
+            }
+
             /// One line for `/help` and the sticky comment.
             pub fn summary(self) -> &'static str {
                 match self { $(Command::$variant => $summary,)+ }
@@ -34,12 +41,116 @@ macro_rules! commands {
 
 commands! {
     /// Approve the PR's current head commit and deploy it now.
-    Stage => "stage", "approve this pull request's current head commit and deploy it now";
+    Stage => "stage", Shape::None,
+        "approve this pull request's current head commit and deploy it now";
     /// Tear the PR's preview down now, and stage nothing automatically until the next `/stage`.
-    Unstage => "unstage",
+    Unstage => "unstage", Shape::None,
         "tear this pull request's preview down now and stop automatic staging until `/stage`";
+    /// Deploy the PR's staged head commit to an environment.
+    Promote => "promote", Shape::Environment { force: true },
+        "deploy this pull request's staged head commit to an environment (default: production)";
+    /// Stop every promotion into an environment, with an optional reason.
+    Hold => "hold", Shape::Text { what: "reason", usage: "[environment] [reason…]" },
+        "stop every promotion into an environment (default: production) until `/unhold`";
+    /// Allow promotions into an environment again.
+    Unhold => "unhold", Shape::Environment { force: false },
+        "allow promotions into an environment again";
+    /// Mark the commit an environment runs as bad and redeploy the last good one.
+    Rollback => "rollback", Shape::Environment { force: false },
+        "mark the commit an environment runs as bad and redeploy the last good one";
     /// List the commands and who may use them.
-    Help => "help", "list the commands and who may use them";
+    Help => "help", Shape::None, "list the commands and who may use them";
+}
+
+/// What may follow a command's word on its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Nothing.
+    None,
+    /// At most one environment name (see [`ENVIRONMENT_CHARS`]); with `force`, also the flag
+    /// `--force`, anywhere among the words.
+    Environment { force: bool },
+    /// Free text, trimmed, at most [`TEXT_CHARS`] characters. The parser cannot know the
+    /// repository's environments, so any structure in it (e.g. a leading environment name) is
+    /// for the command to read. `what` names the text in errors, `usage` shows it in `/help`.
+    Text {
+        what: &'static str,
+        usage: &'static str,
+    },
+}
+
+impl Shape {
+    /// The options (words starting with `-`) allowed.
+    pub fn options(self) -> &'static [&'static str] {
+        match self {
+            Shape::Environment { force: true } => &[FORCE],
+            _ => &[],
+        }
+    }
+
+    /// The arguments as `/help` shows them, e.g. `[environment] [--force]`; empty for none.
+    pub fn usage(self) -> &'static str {
+        match self {
+            Shape::None => "",
+            Shape::Environment { force: false } => "[environment]",
+            Shape::Environment { force: true } => "[environment] [--force]",
+            Shape::Text { usage, .. } => usage,
+        }
+    }
+}
+
+impl Command {
+    /// The command as `/help` shows it, e.g. `/promote [environment] [--force]`.
+    pub fn usage(self) -> String {
+        match self.shape().usage() {
+            "" => format!("/{}", self.word()),
+            args => format!("/{} {args}", self.word()),
+        }
+    }
+
+    fn by_word(word: &str) -> Option<Command> {
+        Command::ALL.iter().copied().find(|c| c.word() == word)
+    }
+}
+
+/// A command with its arguments, as read from a comment (or from a stored job).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub command: Command,
+    /// The environment named, for [`Shape::Environment`]; `None`: the command's default.
+    pub environment: Option<String>,
+    /// `--force` was given ([`Shape::Environment`] with `force` only).
+    pub force: bool,
+    /// The free text, trimmed and not empty, for [`Shape::Text`].
+    pub text: Option<String>,
+}
+
+impl Invocation {
+    /// The command alone, without arguments.
+    pub fn bare(command: Command) -> Self {
+        Self {
+            command,
+            environment: None,
+            force: false,
+            text: None,
+        }
+    }
+
+    /// The arguments written back as text, so that
+    /// `invocation(inv.command.word(), &inv.args()) == Ok(inv)`; empty for none.
+    pub fn args(&self) -> String {
+        let mut words: Vec<&str> = Vec::new();
+        if let Some(environment) = &self.environment {
+            words.push(environment);
+        }
+        if self.force {
+            words.push(FORCE);
+        }
+        if let Some(text) = &self.text {
+            words.push(text);
+        }
+        words.join(" ")
+    }
 }
 
 /// Why a comment's command cannot be run. Words are stored without their `/`.
@@ -62,6 +173,47 @@ pub enum ParseError {
         rest: String,
     },
     #[error(
+        "{} takes at most one environment name{} (found {}); e.g. {}",
+        quote_word(.command.word()),
+        and_options(*.command),
+        quote(.rest),
+        example(*.command)
+    )]
+    TooManyArguments {
+        command: Command,
+        /// The arguments, trimmed.
+        rest: String,
+    },
+    #[error(
+        "unknown option {} for {}: {}",
+        quote(.option),
+        quote_word(.command.word()),
+        option_hint(*.command, *.suggestion)
+    )]
+    UnknownOption {
+        command: Command,
+        option: String,
+        /// The closest allowed option, when it is close enough to be a typo.
+        suggestion: Option<&'static str>,
+    },
+    #[error(
+        "{} takes an environment name of 1 to {ENVIRONMENT_CHARS} characters without control \
+         characters (found {}); e.g. {}",
+        quote_word(.command.word()),
+        quote(.name),
+        example(*.command)
+    )]
+    BadEnvironment { command: Command, name: String },
+    #[error(
+        "the {what} for {} is longer than {TEXT_CHARS} characters (found {chars}); shorten it",
+        quote_word(.command.word())
+    )]
+    TextTooLong {
+        command: Command,
+        what: &'static str,
+        chars: usize,
+    },
+    #[error(
         "one command per comment: found {}; post each command in a comment of its own",
         list_found(.found)
     )]
@@ -77,11 +229,19 @@ const MAX_SUGGESTION_DISTANCE: usize = 2;
 const QUOTE_CHARS: usize = 40;
 /// How many of several commands a reply names before "and N more".
 const LISTED_FOUND: usize = 5;
+/// The longest environment name, in characters (GitHub's limit).
+pub const ENVIRONMENT_CHARS: usize = 255;
+/// The longest free text ([`Shape::Text`]), in characters.
+pub const TEXT_CHARS: usize = 500;
+/// The flag of [`Shape::Environment`] with `force`.
+const FORCE: &str = "--force";
+/// The environment the examples in replies name.
+const EXAMPLE_ENVIRONMENT: &str = "production";
 
 /// Reads the command in a comment body.
 ///
 /// `Ok(None)`: the comment holds no command (the common case: most comments are conversation).
-pub fn parse(body: &str) -> Result<Option<Command>, ParseError> {
+pub fn parse(body: &str) -> Result<Option<Invocation>, ParseError> {
     let body = body.strip_prefix('\u{FEFF}').unwrap_or(body);
     let mut state = State::default();
     // (word, arguments) of every command-like line.
@@ -95,21 +255,91 @@ pub fn parse(body: &str) -> Result<Option<Command>, ParseError> {
     }
     match found.as_slice() {
         [] => Ok(None),
-        [(word, rest)] => match Command::ALL.iter().find(|c| c.word() == *word) {
-            None => Err(ParseError::Unknown {
-                word: (*word).to_owned(),
-                suggestion: closest(word),
-            }),
-            Some(&command) if rest.is_empty() => Ok(Some(command)),
-            Some(command) => Err(ParseError::UnexpectedArguments {
-                command: command.word(),
-                rest: rest.clone(),
-            }),
-        },
+        [(word, rest)] => invocation(word, rest).map(Some),
         several => Err(ParseError::SeveralCommands {
             found: several.iter().map(|(w, _)| (*w).to_owned()).collect(),
         }),
     }
+}
+
+/// Reads a command's word (without its `/`) and its arguments, as stored apart: the same rules
+/// as [`parse`] applies to a command line, HTML comments aside (`args` has none left).
+pub fn invocation(word: &str, args: &str) -> Result<Invocation, ParseError> {
+    let Some(command) = Command::by_word(word) else {
+        return Err(ParseError::Unknown {
+            word: word.to_owned(),
+            suggestion: closest(word),
+        });
+    };
+    let args = args.trim();
+    let mut inv = Invocation::bare(command);
+    match command.shape() {
+        Shape::None if args.is_empty() => {}
+        Shape::None => {
+            return Err(ParseError::UnexpectedArguments {
+                command: command.word(),
+                rest: args.to_owned(),
+            });
+        }
+        Shape::Environment { .. } => {
+            let (environment, force) = environment_args(command, args)?;
+            inv.environment = environment;
+            inv.force = force;
+        }
+        Shape::Text { what, .. } => {
+            let chars = args.chars().count();
+            if chars > TEXT_CHARS {
+                return Err(ParseError::TextTooLong {
+                    command,
+                    what,
+                    chars,
+                });
+            }
+            inv.text = (!args.is_empty()).then(|| args.to_owned());
+        }
+    }
+    Ok(inv)
+}
+
+/// The environment and `--force` of a [`Shape::Environment`] command's trimmed arguments.
+fn environment_args(command: Command, args: &str) -> Result<(Option<String>, bool), ParseError> {
+    let options = command.shape().options();
+    let mut force = false;
+    let mut names = Vec::new();
+    for word in args.split_whitespace() {
+        if !word.starts_with('-') {
+            names.push(word);
+        } else if options.contains(&word) {
+            force = true;
+        } else {
+            return Err(ParseError::UnknownOption {
+                command,
+                option: word.to_owned(),
+                suggestion: closest_in(word, options.iter().copied()),
+            });
+        }
+    }
+    match names.as_slice() {
+        [] => Ok((None, force)),
+        [name] if is_environment_name(name) => Ok((Some((*name).to_owned()), force)),
+        [name] => Err(ParseError::BadEnvironment {
+            command,
+            name: (*name).to_owned(),
+        }),
+        _ => Err(ParseError::TooManyArguments {
+            command,
+            rest: args.to_owned(),
+        }),
+    }
+}
+
+/// 1 to [`ENVIRONMENT_CHARS`] characters, no control characters, not starting with `-` (an
+/// option). Whether the repository has it is for the command to find out.
+fn is_environment_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name.chars().count() <= ENVIRONMENT_CHARS
+        && !name.chars().any(char::is_control)
 }
 
 /// Where the previous lines left us in the Markdown block structure. Reading a body line by
@@ -231,13 +461,17 @@ fn command_word(text: &str) -> Option<(&str, &str)> {
 
 /// The known word closest to `word` (ignoring case: `/STAGE` means `/stage`), if close.
 fn closest(word: &str) -> Option<&'static str> {
+    closest_in(word, Command::ALL.iter().map(|c| c.word()))
+}
+
+/// The candidate closest to `word`, ignoring case, if close enough to be a typo.
+fn closest_in(word: &str, candidates: impl Iterator<Item = &'static str>) -> Option<&'static str> {
     let word = word.to_ascii_lowercase();
-    Command::ALL
-        .iter()
-        .map(|c| (distance(&word, c.word()), c.word()))
+    candidates
+        .map(|c| (distance(&word, c), c))
         .filter(|(d, _)| *d <= MAX_SUGGESTION_DISTANCE)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, w)| w)
+        .map(|(_, c)| c)
 }
 
 /// Edit distance where swapping two adjacent letters is one edit (optimal string alignment), so
@@ -298,6 +532,33 @@ fn unknown_hint(suggestion: Option<&str>) -> String {
             let all: Vec<String> = Command::ALL.iter().map(|c| quote_word(c.word())).collect();
             format!("write one of {}", join(&all, "or"))
         }
+    }
+}
+
+/// ` and `--force`` for a command with options; nothing otherwise.
+fn and_options(command: Command) -> String {
+    let options: Vec<String> = command.shape().options().iter().map(|o| quote(o)).collect();
+    if options.is_empty() {
+        String::new()
+    } else {
+        format!(" and {}", join(&options, "and"))
+    }
+}
+
+/// A valid use of the command, for a reply: `` `/promote production` ``.
+fn example(command: Command) -> String {
+    match command.shape() {
+        Shape::None => quote_word(command.word()),
+        Shape::Environment { .. } | Shape::Text { .. } => {
+            quote(&format!("/{} {EXAMPLE_ENVIRONMENT}", command.word()))
+        }
+    }
+}
+
+fn option_hint(command: Command, suggestion: Option<&str>) -> String {
+    match suggestion {
+        Some(option) => format!("did you mean {}?", quote(option)),
+        None => format!("write {}", quote(&command.usage())),
     }
 }
 

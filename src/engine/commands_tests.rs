@@ -6,7 +6,29 @@ fn none(body: &str) {
 }
 
 fn some(body: &str, command: Command) {
-    assert_eq!(parse(body), Ok(Some(command)), "{body:?}");
+    assert_eq!(parse(body), Ok(Some(Invocation::bare(command))), "{body:?}");
+}
+
+fn inv(body: &str) -> Invocation {
+    match parse(body) {
+        Ok(Some(inv)) => inv,
+        other => panic!("{body:?} parsed as {other:?}"),
+    }
+}
+
+fn with_env(command: Command, environment: Option<&str>, force: bool) -> Invocation {
+    Invocation {
+        environment: environment.map(Into::into),
+        force,
+        ..Invocation::bare(command)
+    }
+}
+
+fn with_text(command: Command, text: &str) -> Invocation {
+    Invocation {
+        text: Some(text.into()),
+        ..Invocation::bare(command)
+    }
 }
 
 fn err(body: &str) -> ParseError {
@@ -28,7 +50,12 @@ fn unknown(word: &str, suggestion: Option<&'static str>) -> ParseError {
 #[test]
 fn the_table_has_each_word_once_in_lower_case() {
     let words: Vec<&str> = Command::ALL.iter().map(|c| c.word()).collect();
-    assert_eq!(words, ["stage", "unstage", "help"]);
+    assert_eq!(
+        words,
+        [
+            "stage", "unstage", "promote", "hold", "unhold", "rollback", "help"
+        ]
+    );
     for c in Command::ALL {
         assert!(!c.summary().is_empty() && !c.summary().starts_with('/'));
         assert!(
@@ -196,6 +223,338 @@ fn a_comment_opener_in_inline_code_still_hides_what_follows() {
     some("write `<!-- -->` to hide text\n/stage", Command::Stage);
 }
 
+// Arguments.
+
+#[test]
+fn usage_shows_the_arguments() {
+    let usage: Vec<String> = Command::ALL.iter().map(|c| c.usage()).collect();
+    assert_eq!(
+        usage,
+        [
+            "/stage",
+            "/unstage",
+            "/promote [environment] [--force]",
+            "/hold [environment] [reason…]",
+            "/unhold [environment]",
+            "/rollback [environment]",
+            "/help",
+        ]
+    );
+}
+
+#[test]
+fn promote_takes_an_environment_and_force_in_any_order() {
+    some("/promote", Command::Promote);
+    let promote = |env, force| with_env(Command::Promote, env, force);
+    assert_eq!(inv("/promote staging"), promote(Some("staging"), false));
+    assert_eq!(inv("/promote --force"), promote(None, true));
+    assert_eq!(
+        inv("/promote staging --force"),
+        promote(Some("staging"), true)
+    );
+    assert_eq!(
+        inv("/promote --force staging"),
+        promote(Some("staging"), true)
+    );
+    assert_eq!(
+        inv("/promote \t staging   --force  \r\n"),
+        promote(Some("staging"), true)
+    );
+    assert_eq!(inv("/promote --force --force"), promote(None, true));
+    assert_eq!(
+        inv("Ship it.\n\n/promote eu-west/prod.2"),
+        promote(Some("eu-west/prod.2"), false)
+    );
+    assert_eq!(inv("/promote préprod"), promote(Some("préprod"), false));
+}
+
+#[test]
+fn unhold_and_rollback_take_an_environment() {
+    some("/unhold", Command::Unhold);
+    some("/rollback", Command::Rollback);
+    assert_eq!(
+        inv("/unhold staging"),
+        with_env(Command::Unhold, Some("staging"), false)
+    );
+    assert_eq!(
+        inv("/rollback production"),
+        with_env(Command::Rollback, Some("production"), false)
+    );
+}
+
+#[test]
+fn comments_are_not_arguments() {
+    assert_eq!(
+        inv("/promote staging <!-- after the fix -->"),
+        with_env(Command::Promote, Some("staging"), false)
+    );
+    assert_eq!(
+        inv("/promote <!-- staging --> --force"),
+        with_env(Command::Promote, None, true)
+    );
+    assert_eq!(
+        inv("/hold <!-- x --> outage <!--\nmore\n-->"),
+        with_text(Command::Hold, "outage")
+    );
+    some("/rollback <!-- staging -->", Command::Rollback);
+}
+
+#[test]
+fn an_environment_command_inside_code_or_quotes_is_nothing() {
+    none("```\n/promote production --force\n```");
+    none("> /rollback production");
+    none("<!-- /hold production -->");
+    none("    /unhold production");
+}
+
+#[test]
+fn too_many_environments() {
+    let e = err("/promote a b");
+    assert_eq!(
+        e,
+        ParseError::TooManyArguments {
+            command: Command::Promote,
+            rest: "a b".into()
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "`/promote` takes at most one environment name and `--force` (found `a b`); \
+         e.g. `/promote production`"
+    );
+    assert_eq!(
+        err("/promote a --force b"),
+        ParseError::TooManyArguments {
+            command: Command::Promote,
+            rest: "a --force b".into()
+        }
+    );
+    assert_eq!(
+        err("/rollback a  b").to_string(),
+        "`/rollback` takes at most one environment name (found `a  b`); \
+         e.g. `/rollback production`"
+    );
+    assert_eq!(
+        err("/unhold staging please").to_string(),
+        "`/unhold` takes at most one environment name (found `staging please`); \
+         e.g. `/unhold production`"
+    );
+}
+
+#[test]
+fn unknown_options() {
+    let e = err("/promote staging --forse");
+    assert_eq!(
+        e,
+        ParseError::UnknownOption {
+            command: Command::Promote,
+            option: "--forse".into(),
+            suggestion: Some("--force")
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "unknown option `--forse` for `/promote`: did you mean `--force`?"
+    );
+    assert_eq!(
+        err("/promote --FORCE"),
+        ParseError::UnknownOption {
+            command: Command::Promote,
+            option: "--FORCE".into(),
+            suggestion: Some("--force")
+        }
+    );
+    assert_eq!(
+        err("/promote -f").to_string(),
+        "unknown option `-f` for `/promote`: write `/promote [environment] [--force]`"
+    );
+    // Only `/promote` can be forced.
+    assert_eq!(
+        err("/rollback --force").to_string(),
+        "unknown option `--force` for `/rollback`: write `/rollback [environment]`"
+    );
+    assert_eq!(
+        err("/unhold -"),
+        ParseError::UnknownOption {
+            command: Command::Unhold,
+            option: "-".into(),
+            suggestion: None
+        }
+    );
+    // An option error comes before a count error: it is the likelier typo.
+    assert!(matches!(
+        err("/promote a b --forse"),
+        ParseError::UnknownOption { .. }
+    ));
+}
+
+#[test]
+fn environment_names_are_bounded() {
+    let longest = "e".repeat(ENVIRONMENT_CHARS);
+    assert_eq!(
+        inv(&format!("/promote {longest}")),
+        with_env(Command::Promote, Some(&longest), false)
+    );
+    let wide = "é".repeat(ENVIRONMENT_CHARS);
+    assert_eq!(
+        inv(&format!("/rollback {wide}")),
+        with_env(Command::Rollback, Some(&wide), false)
+    );
+    let too_long = "e".repeat(ENVIRONMENT_CHARS + 1);
+    let e = err(&format!("/promote {too_long}"));
+    assert_eq!(
+        e,
+        ParseError::BadEnvironment {
+            command: Command::Promote,
+            name: too_long
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "`/promote` takes an environment name of 1 to 255 characters without control \
+             characters (found `{}…`); e.g. `/promote production`",
+            "e".repeat(40)
+        )
+    );
+    assert_eq!(
+        err("/unhold st\u{7}aging"),
+        ParseError::BadEnvironment {
+            command: Command::Unhold,
+            name: "st\u{7}aging".into()
+        }
+    );
+    assert!(matches!(
+        err("/rollback a\u{1b}[31m"),
+        ParseError::BadEnvironment { .. }
+    ));
+}
+
+#[test]
+fn hold_takes_free_text() {
+    some("/hold", Command::Hold);
+    some("/hold   \t ", Command::Hold);
+    assert_eq!(
+        inv("/hold staging  the database is migrating  "),
+        with_text(Command::Hold, "staging  the database is migrating")
+    );
+    // Anything goes in the text, options included: it is the reason.
+    assert_eq!(
+        inv("/hold --force `x` <b> @team #12 /stage"),
+        with_text(Command::Hold, "--force `x` <b> @team #12 /stage")
+    );
+    // Only its line: the rest of the comment is conversation.
+    assert_eq!(
+        inv("/hold staging outage\nmore details below"),
+        with_text(Command::Hold, "staging outage")
+    );
+}
+
+#[test]
+fn hold_text_is_bounded() {
+    let longest = "é".repeat(TEXT_CHARS);
+    assert_eq!(
+        inv(&format!("/hold  {longest}  ")),
+        with_text(Command::Hold, &longest)
+    );
+    let e = err(&format!("/hold {}x", longest));
+    assert_eq!(
+        e,
+        ParseError::TextTooLong {
+            command: Command::Hold,
+            what: "reason",
+            chars: TEXT_CHARS + 1
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "the reason for `/hold` is longer than 500 characters (found 501); shorten it"
+    );
+}
+
+#[test]
+fn arguments_to_commands_without_any_are_still_an_error() {
+    for word in ["stage", "unstage", "help"] {
+        assert_eq!(
+            err(&format!("/{word} production")),
+            ParseError::UnexpectedArguments {
+                command: Command::ALL
+                    .iter()
+                    .map(|c| c.word())
+                    .find(|w| *w == word)
+                    .unwrap(),
+                rest: "production".into()
+            }
+        );
+    }
+}
+
+#[test]
+fn new_words_get_suggestions() {
+    assert_eq!(err("/promot"), unknown("promot", Some("promote")));
+    assert_eq!(err("/Promote"), unknown("Promote", Some("promote")));
+    assert_eq!(err("/hodl"), unknown("hodl", Some("hold")));
+    assert_eq!(err("/unhodl"), unknown("unhodl", Some("unhold")));
+    assert_eq!(err("/un-hold"), unknown("un-hold", Some("unhold")));
+    assert_eq!(err("/rollbak"), unknown("rollbak", Some("rollback")));
+    assert_eq!(err("/roll-back"), unknown("roll-back", Some("rollback")));
+    assert_eq!(
+        err("/promot staging").to_string(),
+        "unknown command `/promot`: did you mean `/promote`?"
+    );
+}
+
+#[test]
+fn invocation_reads_a_stored_word_and_arguments() {
+    assert_eq!(
+        invocation("promote", " staging --force "),
+        Ok(with_env(Command::Promote, Some("staging"), true))
+    );
+    assert_eq!(
+        invocation("stage", ""),
+        Ok(Invocation::bare(Command::Stage))
+    );
+    assert_eq!(
+        invocation("hold", "outage"),
+        Ok(with_text(Command::Hold, "outage"))
+    );
+    assert_eq!(invocation("nope", ""), Err(unknown("nope", None)));
+    assert_eq!(invocation("", ""), Err(unknown("", None)));
+    assert!(matches!(
+        invocation("help", "x"),
+        Err(ParseError::UnexpectedArguments { .. })
+    ));
+    assert!(matches!(
+        invocation("rollback", "a b"),
+        Err(ParseError::TooManyArguments { .. })
+    ));
+}
+
+#[test]
+fn args_render_back() {
+    for body in [
+        "/stage",
+        "/promote",
+        "/promote staging",
+        "/promote --force",
+        "/promote --force staging",
+        "/hold",
+        "/hold staging the db is migrating",
+        "/hold --force",
+        "/unhold staging",
+        "/rollback",
+    ] {
+        let i = inv(body);
+        assert_eq!(
+            invocation(i.command.word(), &i.args()),
+            Ok(i.clone()),
+            "{body}"
+        );
+    }
+    assert_eq!(inv("/promote --force staging").args(), "staging --force");
+    assert_eq!(inv("/stage").args(), "");
+}
+
 // Not commands at all.
 
 #[test]
@@ -241,7 +600,8 @@ fn far_off_unknown_lists_the_commands() {
     assert_eq!(e, unknown("deploy-everything", None));
     assert_eq!(
         e.to_string(),
-        "unknown command `/deploy-everything`: write one of `/stage`, `/unstage` or `/help`"
+        "unknown command `/deploy-everything`: write one of `/stage`, `/unstage`, `/promote`, \
+         `/hold`, `/unhold`, `/rollback` or `/help`"
     );
 }
 
@@ -276,6 +636,16 @@ fn arguments_are_an_error() {
         err("/help\u{a0}me"),
         ParseError::UnexpectedArguments { .. }
     ));
+}
+
+#[test]
+fn a_command_with_arguments_is_two_commands_too() {
+    assert_eq!(
+        err("/promote staging\n/hold"),
+        ParseError::SeveralCommands {
+            found: vec!["promote".into(), "hold".into()]
+        }
+    );
 }
 
 #[test]
@@ -328,7 +698,18 @@ fn quoted_user_text_is_cleaned_and_cut() {
 
 #[test]
 fn no_message_starts_with_a_slash() {
-    for body in ["/x", "/stage x", "/stage\n/help", "/Stage", "/stage `/x`"] {
+    for body in [
+        "/x",
+        "/stage x",
+        "/stage\n/help",
+        "/Stage",
+        "/stage `/x`",
+        "/promote /a /b",
+        "/promote -/x",
+        "/rollback --force",
+        "/unhold /\u{7}",
+        &format!("/hold {}", "/".repeat(600)),
+    ] {
         let text = err(body).to_string();
         assert!(!text.starts_with('/'), "{text}");
         assert!(
@@ -365,6 +746,23 @@ fn a_huge_body_parses() {
     );
 }
 
+#[test]
+fn huge_arguments_get_short_answers() {
+    let huge = [
+        format!("/hold {}", "reason ".repeat(10_000)),
+        format!("/promote {}", "a ".repeat(30_000)),
+        format!("/promote {}", "a".repeat(65_000)),
+        format!("/promote -{}", "f".repeat(65_000)),
+        format!("/rollback {}", "--force ".repeat(8_000)),
+        format!("/unhold {}", "\u{7}".repeat(65_000)),
+        format!("/stage {}", "é".repeat(30_000)),
+    ];
+    for body in &huge {
+        let text = err(body).to_string();
+        assert!(text.chars().count() < 200, "{text}");
+    }
+}
+
 // Properties.
 
 /// Bodies biased to the characters the parser cares about.
@@ -374,6 +772,15 @@ fn markdownish() -> impl Strategy<Value = String> {
         Just("/stage"),
         Just("/unstage"),
         Just("/help"),
+        Just("/promote"),
+        Just("/hold"),
+        Just("/unhold"),
+        Just("/rollback"),
+        Just("--force"),
+        Just("--forse"),
+        Just("production"),
+        Just(" a"),
+        Just("\u{7}"),
         Just("`"),
         Just("```"),
         Just("~~~"),
@@ -400,6 +807,60 @@ fn any_body() -> impl Strategy<Value = String> {
     prop_oneof![any::<String>(), markdownish()]
 }
 
+/// The arguments of an environment command, biased to the words it cares about.
+fn argumentish() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("production".to_owned()),
+        Just("--force".to_owned()),
+        Just("--forse".to_owned()),
+        Just("-".to_owned()),
+        Just(" ".to_owned()),
+        Just("\t".to_owned()),
+        Just("\r".to_owned()),
+        Just("\u{a0}".to_owned()),
+        Just("\u{7}".to_owned()),
+        Just("<!--".to_owned()),
+        Just("-->".to_owned()),
+        Just("`".to_owned()),
+        "[a-zé/._-]{1,6}",
+        "e{250,260}",
+        any::<String>(),
+    ];
+    prop::collection::vec(piece, 0..8).prop_map(|v| v.concat())
+}
+
+fn a_word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(Command::ALL.iter().map(|c| c.word()).collect::<Vec<_>>())
+            .prop_map(str::to_owned),
+        "[a-zA-Z-]{0,10}",
+    ]
+}
+
+/// An invocation fits its command's shape.
+fn fits_its_shape(inv: &Invocation) -> bool {
+    match inv.command.shape() {
+        Shape::None => inv.environment.is_none() && !inv.force && inv.text.is_none(),
+        Shape::Environment { force } => {
+            inv.text.is_none()
+                && (force || !inv.force)
+                && inv.environment.as_deref().is_none_or(|e| {
+                    !e.is_empty()
+                        && e.chars().count() <= ENVIRONMENT_CHARS
+                        && !e.starts_with('-')
+                        && !e.chars().any(|c| c.is_control() || c.is_whitespace())
+                })
+        }
+        Shape::Text { .. } => {
+            inv.environment.is_none()
+                && !inv.force
+                && inv.text.as_deref().is_none_or(|t| {
+                    !t.is_empty() && t.trim() == t && t.chars().count() <= TEXT_CHARS
+                })
+        }
+    }
+}
+
 /// What [`parse`] promises for a command it returns: it is at a line's start.
 fn has_command_line(body: &str, command: Command) -> bool {
     let body = body.strip_prefix('\u{FEFF}').unwrap_or(body);
@@ -420,9 +881,72 @@ proptest! {
 
     #[test]
     fn a_command_is_at_a_line_start(body in any_body()) {
-        if let Ok(Some(command)) = parse(&body) {
-            prop_assert!(has_command_line(&body, command), "{:?}", body);
+        if let Ok(Some(inv)) = parse(&body) {
+            prop_assert!(has_command_line(&body, inv.command), "{:?}", body);
         }
+    }
+
+    #[test]
+    fn what_parses_fits_and_round_trips(body in any_body()) {
+        if let Ok(Some(inv)) = parse(&body) {
+            prop_assert!(fits_its_shape(&inv), "{:?}", inv);
+            prop_assert_eq!(invocation(inv.command.word(), &inv.args()), Ok(inv));
+        }
+    }
+
+    #[test]
+    fn arguments_never_panic_and_round_trip(
+        word in a_word(),
+        args in argumentish(),
+    ) {
+        match parse(&format!("/{word} {args}")) {
+            Ok(Some(inv)) => {
+                prop_assert!(fits_its_shape(&inv), "{:?}", inv);
+                prop_assert_eq!(invocation(inv.command.word(), &inv.args()), Ok(inv));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let text = e.to_string();
+                prop_assert!(!text.starts_with('/') && !text.contains('\n'), "{}", text);
+            }
+        }
+        match invocation(&word, &args) {
+            Ok(inv) => {
+                prop_assert!(fits_its_shape(&inv), "{:?}", inv);
+                prop_assert_eq!(invocation(inv.command.word(), &inv.args()), Ok(inv));
+            }
+            Err(e) => {
+                let text = e.to_string();
+                prop_assert!(!text.starts_with('/') && !text.contains('\n'), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn any_single_line_reason_is_held(text in "[^\n<]{0,500}") {
+        let want = match text.trim() {
+            "" => Invocation::bare(Command::Hold),
+            t => with_text(Command::Hold, t),
+        };
+        prop_assert_eq!(parse(&format!("/hold {text}")), Ok(Some(want)));
+    }
+
+    #[test]
+    fn any_plausible_environment_name_is_read(
+        name in prop::collection::vec(any::<char>(), 1..40),
+        force in any::<bool>(),
+    ) {
+        // Any characters but those that end a word, hide text, or start an option.
+        let name: String = name
+            .into_iter()
+            .map(|c| if c.is_control() || c.is_whitespace() || c == '<' { 'x' } else { c })
+            .collect();
+        let name = if name.starts_with('-') { format!("x{name}") } else { name };
+        let flag = if force { " --force" } else { "" };
+        prop_assert_eq!(
+            parse(&format!("/promote {name}{flag}")),
+            Ok(Some(with_env(Command::Promote, Some(&name), force)))
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 
 pub mod checks;
 pub mod commands;
+pub mod promotion;
 pub mod sticky;
+pub mod train;
 
 use crate::model::{Approval, DriverKind, Preview, PreviewState, PullRequest, TeardownKind};
 use crate::policy::{ForkPush, Policy, Trigger};

@@ -5,7 +5,7 @@
 
 use super::Gate;
 use super::commands::Command;
-use crate::model::{Approval, Preview, PreviewState, PullRequest};
+use crate::model::{Approval, Hold, Preview, PreviewState, PullRequest};
 use crate::policy::{Permission, Policy};
 
 /// Marks Gangway's sticky comment, so a retried job finds it instead of posting a second one.
@@ -26,6 +26,10 @@ pub fn required_permission(command: Command, policy: Option<&Policy>) -> Permiss
     match command {
         Command::Stage => p.permissions.stage,
         Command::Unstage => p.permissions.unstage,
+        Command::Promote => p.permissions.promote,
+        Command::Hold => p.permissions.hold,
+        Command::Unhold => p.permissions.unhold,
+        Command::Rollback => p.permissions.rollback,
         Command::Help => Permission::None,
     }
 }
@@ -41,7 +45,8 @@ pub fn command_help(policy: Option<&Policy>) -> Vec<CommandHelp> {
         .collect()
 }
 
-/// One line per command, for the comment and the `/help` reply. Never starts with `/`.
+/// One line per command with its arguments, for the comment and the `/help` reply, e.g.
+/// ``- `/promote [environment] [--force]`: … (maintain access or more)``. Never starts with `/`.
 pub fn help_lines(commands: &[CommandHelp]) -> Vec<String> {
     commands
         .iter()
@@ -50,7 +55,7 @@ pub fn help_lines(commands: &[CommandHelp]) -> Vec<String> {
                 Permission::None => "anyone".to_owned(),
                 p => format!("{} access or more", p.as_str()),
             };
-            format!("- `/{}`: {} ({who})", c.command.word(), c.command.summary())
+            format!("- `{}`: {} ({who})", c.command.usage(), c.command.summary())
         })
         .collect()
 }
@@ -66,6 +71,8 @@ pub struct StickyInput<'a> {
     /// Gangway's external base URL (for log links).
     pub public_url: &'a str,
     pub commands: &'a [CommandHelp],
+    /// Holds on the repository's long-lived environments: every PR's comment shows them.
+    pub holds: &'a [Hold],
 }
 
 fn log_link(public_url: &str, p: &Preview) -> String {
@@ -240,6 +247,15 @@ pub fn render(input: &StickyInput<'_>) -> String {
                 p.sha.short()
             ));
         }
+    }
+
+    for hold in input.holds {
+        out.push(String::new());
+        out.push(format!(
+            "⛔ **{} is held**{}: nothing is promoted into it until **/unhold**.",
+            hold.environment,
+            crate::engine::promotion::held_by(hold)
+        ));
     }
 
     if !input.commands.is_empty() && pr.open {

@@ -61,6 +61,7 @@ fn body(gate: Gate, previews: &[Preview]) -> String {
         expires_at_ms: None,
         public_url: "https://gw.example.org/",
         commands: &commands,
+        holds: &[],
     })
 }
 
@@ -157,4 +158,28 @@ fn no_line_ever_starts_with_a_command() {
             );
         }
     }
+}
+
+#[test]
+fn holds_show_who_why_and_how_to_lift_them() {
+    let commands = command_help(None);
+    let holds = [crate::model::Hold {
+        environment: "production".into(),
+        held_by: "ann".into(),
+        reason: Some("incident 7".into()),
+        held_at: 0,
+    }];
+    let b = render(&StickyInput {
+        pr: &pr(),
+        gate: &Gate::Ready,
+        previews: &[],
+        approval: None,
+        expires_at_ms: None,
+        public_url: "https://gw.example.org/",
+        commands: &commands,
+        holds: &holds,
+    });
+    assert!(b.contains("**production is held** by @ann"), "{b}");
+    assert!(b.contains("incident 7") && b.contains("**/unhold**"), "{b}");
+    assert!(b.lines().all(|l| !l.trim_start().starts_with('/')), "{b}");
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use tracing::info;
 
 use super::Executor;
-use crate::engine::commands::Command;
+use crate::engine::commands::{self, Command};
 use crate::engine::sticky::{self, defuse, required_permission};
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::model::{Approval, PreviewState, RepoRef};
@@ -32,6 +32,10 @@ pub struct CommandJob {
     pub author: String,
     /// The command's word, or the parser's explanation of what was wrong.
     pub command: Result<String, String>,
+    /// The command's arguments as text (`Invocation::args`), read again with
+    /// `commands::invocation`; empty for none, and in jobs stored before commands took any.
+    #[serde(default)]
+    pub args: String,
 }
 
 #[derive(Deserialize)]
@@ -78,20 +82,19 @@ impl Executor {
             return Ok(());
         }
         self.react(&repo, job.comment_id, "eyes").await?;
-        let command = match &job.command {
-            Ok(w) => Command::ALL.iter().copied().find(|c| c.word() == w),
-            Err(_) => None,
+        let invocation = match &job.command {
+            Ok(w) => commands::invocation(w, &job.args).map_err(|e| e.to_string()),
+            Err(why) => Err(why.clone()),
         };
-        let Some(command) = command else {
-            let why = job
-                .command
-                .clone()
-                .err()
-                .unwrap_or_else(|| format!("unknown command `{word}`"));
-            return self
-                .finish(job, &repo, "refused", &why, Some(&why), false)
-                .await;
+        let invocation = match invocation {
+            Ok(invocation) => invocation,
+            Err(why) => {
+                return self
+                    .finish(job, &repo, "refused", &why, Some(&why), false)
+                    .await;
+            }
         };
+        let command = invocation.command;
         let policy = self.policy(&repo).await?;
         let needs = required_permission(command, policy.valid());
         let has = if needs == Permission::None {
@@ -136,6 +139,13 @@ impl Executor {
                 .await
             }
             Command::Stage => self.stage_command(job, &repo, &policy, has).await,
+            Command::Promote => self.promote_command(job, &repo, &policy, &invocation).await,
+            Command::Hold => self.hold_command(job, &repo, &policy, &invocation).await,
+            Command::Unhold => self.unhold_command(job, &repo, &policy, &invocation).await,
+            Command::Rollback => {
+                self.rollback_command(job, &repo, &policy, &invocation)
+                    .await
+            }
         }
     }
 
@@ -247,7 +257,7 @@ impl Executor {
     }
 
     /// Records the decision, answers (a reply, and 🚀 on success), once.
-    async fn finish(
+    pub(super) async fn finish(
         &self,
         job: &CommandJob,
         repo: &RepoRef,

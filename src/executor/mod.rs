@@ -10,7 +10,10 @@
 pub mod background;
 pub mod commands;
 mod deploy;
+pub mod environments;
+mod promotion;
 pub mod reads;
+pub mod train;
 mod work;
 
 use std::collections::HashSet;
@@ -29,7 +32,7 @@ use crate::engine::{self, Action, CheckSummary, PolicyStatus, Situation};
 use crate::github::GitHub;
 use crate::hosts::HostTemplate;
 use crate::model::{DriverKind, PullRequest, RepoRef, Sticky};
-use crate::queue::JobError;
+use crate::queue::{JobError, Queue};
 use crate::store::Store;
 use crate::types::{PrNumber, RepoId};
 
@@ -38,6 +41,8 @@ use crate::types::{PrNumber, RepoId};
 pub struct ExecSettings {
     pub public_url: String,
     pub host_template: HostTemplate,
+    /// Host of a long-lived environment: `{environment}`, `{repo}`.
+    pub environment_host: String,
     pub driver: DriverKind,
     pub command: CommandDriverConfig,
     pub policy_ttl: Duration,
@@ -48,6 +53,9 @@ pub struct Executor {
     pub github: GitHub,
     pub clock: SharedClock,
     pub settings: ExecSettings,
+    /// For follow-up work that must not be lost between two jobs (an environment deployment
+    /// once claimed, the train's next wake-up).
+    pub queue: Queue,
     /// Repositories where deleting an environment was refused: said once, then quiet.
     admin_warned: Mutex<HashSet<RepoId>>,
 }
@@ -75,12 +83,14 @@ impl Executor {
         github: GitHub,
         clock: SharedClock,
         settings: ExecSettings,
+        queue: Queue,
     ) -> Executor {
         Executor {
             store,
             github,
             clock,
             settings,
+            queue,
             admin_warned: Mutex::default(),
         }
     }
@@ -216,6 +226,7 @@ impl Executor {
         };
         let gate = engine::gate(&situation);
         let commands = sticky::command_help(policy.valid());
+        let holds = self.store.holds(pr.repo.id).await?;
         let body = sticky::render(&StickyInput {
             pr,
             gate: &gate,
@@ -224,6 +235,7 @@ impl Executor {
             expires_at_ms: engine::expires_at(&situation),
             public_url: &self.settings.public_url,
             commands: &commands,
+            holds: &holds,
         });
         let sticky = self
             .store

@@ -5,6 +5,7 @@ use http::Method;
 use serde::Deserialize;
 
 use super::Executor;
+use crate::engine::promotion::Ancestry;
 use crate::engine::{CheckItem, Outcome, PolicyStatus};
 use crate::github::GitHubError;
 use crate::model::{PullRequest, RepoRef};
@@ -13,6 +14,21 @@ use crate::queue::JobError;
 use crate::store::CachedPolicy;
 use crate::types::{CommitSha, PrNumber};
 use crate::webhook::events;
+
+/// GitHub's compare of two commits, as promotion needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    pub ancestry: Ancestry,
+    /// Commits in head but not in base, oldest first.
+    pub commits: Vec<CommitSha>,
+}
+
+#[derive(Deserialize)]
+struct CompareAnswer {
+    status: String,
+    #[serde(default)]
+    commits: Vec<CommitRef>,
+}
 
 /// Our record of a PR from GitHub's object (webhook payload or REST answer: the same shape).
 pub fn pull_from(api: &events::PullRequest, repo: &RepoRef) -> PullRequest {
@@ -135,6 +151,54 @@ impl Executor {
             name: s.context,
         }));
         Ok(items)
+    }
+
+    /// The default branch's head commit now.
+    pub async fn branch_head(&self, repo: &RepoRef) -> Result<CommitSha, JobError> {
+        let route = format!("/repos/{}/commits/{}", repo.full_name, repo.default_branch);
+        let head: CommitRef = self
+            .github
+            .json::<_, ()>(repo.installation, Method::GET, &route, None)
+            .await?;
+        CommitSha::parse(&head.sha).map_err(|e| {
+            JobError::Permanent(format!("GitHub answered {route} with a bad sha: {e}"))
+        })
+    }
+
+    /// How `head` relates to `base`; `None` when GitHub knows one of them no more (404).
+    pub async fn compare(
+        &self,
+        repo: &RepoRef,
+        base: &CommitSha,
+        head: &CommitSha,
+    ) -> Result<Option<Comparison>, JobError> {
+        let route = format!(
+            "/repos/{}/compare/{base}...{head}?per_page=100",
+            repo.full_name
+        );
+        let answer: CompareAnswer = match self
+            .github
+            .json::<_, ()>(repo.installation, Method::GET, &route, None)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) if e.status() == Some(404) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(ancestry) = Ancestry::parse(&answer.status) else {
+            return Err(JobError::Permanent(format!(
+                "GitHub's compare answered an unknown status {:?}",
+                answer.status
+            )));
+        };
+        Ok(Some(Comparison {
+            ancestry,
+            commits: answer
+                .commits
+                .iter()
+                .filter_map(|c| CommitSha::parse(&c.sha).ok())
+                .collect(),
+        }))
     }
 
     /// The repository policy from the default branch, cached by that branch's head commit and

@@ -22,6 +22,7 @@ pub(super) struct Comparison {
 }
 
 impl State {
+    /// Creates a commit and returns its sha (deterministic from the counter and content).
     pub(super) fn new_commit(
         &mut self,
         parents: Vec<String>,
@@ -52,6 +53,7 @@ impl State {
         sha
     }
 
+    /// Tree of a commit (empty for unknown shas).
     pub(super) fn tree_of(&self, sha: &str) -> Tree {
         self.commits
             .get(sha)
@@ -59,6 +61,7 @@ impl State {
             .unwrap_or_default()
     }
 
+    /// Resolves a branch (`x`, `refs/heads/x`) of the repository or a (prefix of a) known sha.
     pub(super) fn resolve_ref(&self, repo: u64, r: &str) -> Option<String> {
         let branch = r.strip_prefix("refs/heads/").unwrap_or(r);
         if let Some(sha) = self.repos.get(&repo).and_then(|x| x.branches.get(branch)) {
@@ -76,6 +79,7 @@ impl State {
         None
     }
 
+    /// All ancestors of `sha`, itself included.
     pub(super) fn ancestors(&self, sha: &str) -> HashSet<String> {
         let mut seen = HashSet::new();
         let mut stack = vec![sha.to_string()];
@@ -90,6 +94,8 @@ impl State {
         seen
     }
 
+    /// Compares two known commits like `GET /compare/{base}...{head}`; `None` without a common
+    /// ancestor.
     pub(super) fn compare(&self, base: &str, head: &str) -> Option<Comparison> {
         let anc_base = self.ancestors(base);
         let anc_head = self.ancestors(head);
@@ -127,7 +133,8 @@ impl State {
         })
     }
 
-    fn topo_oldest_first(&self, head: &str, set: &HashSet<&String>) -> Vec<String> {
+    /// Commits of `set` reachable from `head`, parents before children.
+    pub(super) fn topo_oldest_first(&self, head: &str, set: &HashSet<&String>) -> Vec<String> {
         let mut out = Vec::new();
         let mut done = HashSet::new();
         // Iterative post-order DFS: (sha, parents pushed?)
@@ -151,6 +158,7 @@ impl State {
         out
     }
 
+    /// Three-way merge of trees where `head` wins every path it changed since `merge_base`.
     pub(super) fn merge_tree(&self, base: &str, head: &str) -> Tree {
         let mb = self
             .compare(base, head)

@@ -7,8 +7,8 @@ use tokio::time::Instant;
 
 use super::FakeGitHub;
 use super::model::{
-    ApiCall, CheckRun, Comment, Commit, CommitStatus, Deployment, Environment, PullRequest,
-    Reaction, Token,
+    ApiCall, CheckRun, Comment, Commit, CommitStatus, Deployment, DeploymentStatus, Environment,
+    PullRequest, Reaction, Token,
 };
 use super::webhooks::Delivery;
 
@@ -44,6 +44,28 @@ impl FakeGitHub {
             .filter(|d| d.repo == id)
             .cloned()
             .collect()
+    }
+
+    /// Deployments of a repository to one environment (its current name), oldest first, so the
+    /// newest is last.
+    pub fn deployments_in(&self, repo: &str, environment: &str) -> Vec<Deployment> {
+        let mut all = self.deployments(repo);
+        all.retain(|d| d.environment == environment);
+        all
+    }
+
+    /// Statuses of a deployment in the order they were created (`inactive` ones included, e.g.
+    /// those `auto_inactive` added); empty for an unknown deployment.
+    pub fn deployment_statuses(&self, repo: &str, deployment_id: u64) -> Vec<DeploymentStatus> {
+        let st = self.shared.lock();
+        let Some(id) = st.repo_by_full_name(repo) else {
+            return Vec::new();
+        };
+        st.deployments
+            .get(&deployment_id)
+            .filter(|d| d.repo == id)
+            .map(|d| d.statuses.clone())
+            .unwrap_or_default()
     }
 
     /// Comments of an issue/PR, oldest first (`edits()` = number of edits).

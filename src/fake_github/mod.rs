@@ -1,15 +1,16 @@
 //! A stateful fake of the GitHub REST API and webhook sender, for integration tests and demos.
 //!
 //! [`FakeGitHub`] serves, on `127.0.0.1` (random port), the endpoints a GitHub App uses
-//! (installation tokens, pulls, compare, contents, statuses, check runs/suites, deployments and
-//! their statuses, environments, issue comments, reactions, collaborator permissions,
-//! `/rate_limit`, App webhook deliveries), answering with GitHub's JSON shapes and status codes.
+//! (installation tokens, pulls and their merge, compare, contents, statuses, check runs/suites,
+//! deployments and their statuses, environments, issue comments, reactions, collaborator
+//! permissions, `/rate_limit`, App webhook deliveries), answering with GitHub's JSON shapes and
+//! status codes.
 //! App auth is real: RS256 JWTs are verified against the App's public key, and installation
 //! tokens are scoped to their installation's repositories (404 elsewhere, as GitHub does).
 //!
 //! It owns: the fake's state (installations, repositories with a commit graph and file trees,
-//! pull requests, ...), the scenario API that plays users and CI and delivers signed webhooks to
-//! the App, the inspection API tests assert on, and fault injection (5xx, 429/403 with
+//! pull requests, ...), the scenario API that plays users, CI and pushes and delivers signed
+//! webhooks to the App, the inspection API tests assert on, and fault injection (5xx, 429/403 with
 //! `Retry-After`, latency).
 //!
 //! Typical use (App id 4242, installation 1):
@@ -44,6 +45,7 @@ mod routes_issues;
 mod routes_repo;
 mod scenario;
 mod scenario_ci;
+mod scenario_git;
 mod secondary;
 mod seed;
 mod state;
@@ -67,8 +69,9 @@ pub use model::{
     ApiCall, CheckRun, CheckSuite, Comment, Commit, CommitStatus, Deployment, DeploymentStatus,
     Environment, Installation, Issue, PullRequest, Reaction, Repo, Role, Token, User, UserKind,
 };
-pub use scenario::{PrOpened, PrSpec, Pushed};
+pub use scenario::{PrOpened, PrSpec};
 pub use scenario_ci::CommentPosted;
+pub use scenario_git::Pushed;
 pub use secondary::{SecondaryLimits, SecondaryReport};
 pub use seed::RepoSeed;
 pub use webhooks::{Delivery, WebhookTarget, sign};

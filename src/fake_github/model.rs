@@ -172,6 +172,9 @@ pub struct PullRequest {
     pub state: String,
     /// Draft flag.
     pub draft: bool,
+    /// Whether the head merges cleanly into the base (`false`: conflicts, set with
+    /// `FakeGitHub::set_mergeable`; the merge API then answers 405).
+    pub mergeable: bool,
     /// Merged flag.
     pub merged: bool,
     /// Merge time.

@@ -234,6 +234,7 @@ impl Render<'_> {
             "deployment_status",
             "issue_comment",
             "pull_request",
+            "push",
             "status"
         ])
     }
@@ -346,10 +347,12 @@ impl Render<'_> {
             .values()
             .filter(|c| c.repo == pr.repo && c.issue_number == n)
             .count();
-        let mergeable_state = match (pr.state.as_str(), pr.draft) {
-            ("open", true) => "draft",
-            ("open", false) => "clean",
-            _ => "unknown",
+        let open = pr.state == "open";
+        let mergeable_state = match (open, pr.draft, pr.mergeable) {
+            (true, true, _) => "draft",
+            (true, false, false) => "dirty",
+            (true, false, true) => "clean",
+            (false, _, _) => "unknown",
         };
         let mut v = json!({
             "url": format!("{api}/pulls/{n}"), "id": pr.id, "node_id": node_id("PR", pr.id),
@@ -389,8 +392,8 @@ impl Render<'_> {
             "head": head, "base": base, "_links": links,
             "author_association": self.association(pr.repo, &pr.user), "auto_merge": null,
             "draft": pr.draft, "merged": pr.merged,
-            "mergeable": if pr.state == "open" { Value::Bool(true) } else { Value::Null },
-            "rebaseable": if pr.state == "open" { Value::Bool(true) } else { Value::Null },
+            "mergeable": if open { Value::Bool(pr.mergeable) } else { Value::Null },
+            "rebaseable": if open { Value::Bool(pr.mergeable) } else { Value::Null },
             "mergeable_state": mergeable_state,
             "merged_by": pr.merged_by.as_deref().map_or(Value::Null, |u| self.user(u)),
             "comments": comments, "review_comments": 0, "maintainer_can_modify": false,

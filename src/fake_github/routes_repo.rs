@@ -20,7 +20,7 @@ use super::http::{
 };
 use super::model::{PullRequest, Role};
 use super::render::WEB;
-use super::scenario::merge_pr;
+use super::scenario_git::{MergeMethod, MergeSpec, merge_pr};
 use super::state::State;
 use super::webhooks;
 
@@ -43,7 +43,8 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
             "/repos/{owner}/{repo}/pulls/{number}/merge",
             get(is_merged).put(merge),
         )
-        .route("/repos/{owner}/{repo}/compare/{basehead}", get(compare))
+        // A wildcard: branch names may contain `/`.
+        .route("/repos/{owner}/{repo}/compare/{*basehead}", get(compare))
         .route("/repos/{owner}/{repo}/commits/{ref}", get(get_commit))
         .route("/repos/{owner}/{repo}/contents/{*path}", get(contents))
         .route(
@@ -247,34 +248,49 @@ async fn merge(
     body: Bytes,
 ) -> ApiResult {
     let req = parse_body(&body)?;
+    let text = |k: &str| -> Result<Option<String>, ApiError> {
+        match req.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ApiError::invalid_field("PullRequest", k, "invalid")),
+        }
+    };
+    let method = match text("merge_method")? {
+        None => MergeMethod::Merge,
+        Some(m) => MergeMethod::parse(&m)
+            .ok_or_else(|| ApiError::invalid_field("PullRequest", "merge_method", "invalid"))?,
+    };
+    let spec = MergeSpec {
+        method,
+        title: text("commit_title")?,
+        message: text("commit_message")?,
+    };
+    let expected_sha = text("sha")?;
     let mut st = sh.lock();
     let pr = pull_of(&st, &inst, &o, &r, &n)?.clone();
-    if pr.state != "open" || pr.draft {
+    if pr.state != "open" || pr.draft || !pr.mergeable {
         return Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "Pull Request is not mergeable",
         ));
     }
-    if req
-        .get("sha")
-        .and_then(Value::as_str)
-        .is_some_and(|s| s != pr.head_sha)
-    {
+    if expected_sha.is_some_and(|s| s != pr.head_sha) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "Head branch was modified. Review and try the merge again.",
         ));
     }
     let bot = st.bot_login();
-    let sha = merge_pr(&mut st, pr.repo, pr.number, &bot).ok_or_else(ApiError::not_found)?;
-    let merged = st.pulls[&(pr.repo, pr.number)].clone();
+    let merged =
+        merge_pr(&mut st, pr.repo, pr.number, &bot, &spec).ok_or_else(ApiError::not_found)?;
+    let closed = st.pulls[&(pr.repo, pr.number)].clone();
     let r = sh.render(&st);
-    let payload = events::pull_request(&r, &merged, "closed", &bot, json!({}));
+    let payload = events::pull_request(&r, &closed, "closed", &bot, json!({}));
     webhooks::enqueue(&sh, "pull_request", &payload);
-    ok(json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}))
+    webhooks::enqueue(&sh, "push", &merged.push_event(&r, &bot));
+    ok(json!({"sha": merged.sha, "merged": true, "message": "Pull Request successfully merged"}))
 }
 
-/// Resolves one side of `base...head` (`ref` or `owner:ref`, the latter in that owner's fork).
 /// `GET /repos/{o}/{r}/commits/{ref}`: a branch name or sha, resolved to its commit.
 async fn get_commit(
     AxState(sh): Sh,
@@ -292,6 +308,7 @@ async fn get_commit(
     ok(sh.render(&st).commit(id, &sha))
 }
 
+/// Resolves one side of `base...head` (`ref` or `owner:ref`, the latter in that owner's fork).
 fn side(st: &State, repo: u64, spec: &str) -> Option<String> {
     match spec.split_once(':') {
         Some((owner, r)) => {
@@ -345,8 +362,9 @@ async fn compare(
         "patch_url": format!("{WEB}/{full}/compare/{basehead}.patch"),
         "base_commit": rd.commit(id, &base), "merge_base_commit": rd.commit(id, &cmp.merge_base),
         "status": cmp.status, "ahead_by": cmp.ahead_by, "behind_by": cmp.behind_by,
+        // GitHub lists at most 250 commits; `total_commits` counts them all.
         "total_commits": cmp.commits.len(),
-        "commits": cmp.commits.iter().map(|s| rd.commit(id, s)).collect::<Vec<_>>(),
+        "commits": cmp.commits.iter().take(250).map(|s| rd.commit(id, s)).collect::<Vec<_>>(),
         "files": files,
     }))
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::events;
 use super::model::{PullRequest, UserKind};
+use super::scenario_git::{MergeSpec, Pushed, merge_pr};
 use super::seed::{commit_on_branch, ensure_fork, repo_of};
 use super::state::State;
 use super::webhooks::{self, Delivery, Outgoing};
@@ -88,47 +89,6 @@ pub struct PrOpened {
     pub head_sha: String,
     /// The `pull_request` `opened` delivery.
     pub delivery: Delivery,
-}
-
-/// What [`FakeGitHub::push_pr`] did.
-#[derive(Clone, Debug)]
-pub struct Pushed {
-    /// Previous head sha.
-    pub before: String,
-    /// New head sha.
-    pub after: String,
-    /// The `pull_request` `synchronize` delivery.
-    pub delivery: Delivery,
-}
-
-/// Merges a PR: merge commit on the base branch (parents: base head, PR head).
-pub(super) fn merge_pr(st: &mut State, repo: u64, number: u64, by: &str) -> Option<String> {
-    let pr = st.pulls.get(&(repo, number))?.clone();
-    let r = st.repos.get(&repo)?;
-    let base_head = r.branches.get(&pr.base_ref)?.clone();
-    let full = r.full_name();
-    let tree = st.merge_tree(&base_head, &pr.head_sha);
-    let message = format!(
-        "Merge pull request #{number} from {}/{}",
-        pr.head_owner, pr.head_ref
-    );
-    let parents = vec![base_head, pr.head_sha.clone()];
-    let sha = st.new_commit(parents, &message, by, tree);
-    let now = Utc::now();
-    if let Some(r) = st.repos.get_mut(&repo) {
-        r.branches.insert(pr.base_ref.clone(), sha.clone());
-    }
-    if let Some(p) = st.pulls.get_mut(&(repo, number)) {
-        p.state = "closed".into();
-        p.merged = true;
-        p.merged_at = Some(now);
-        p.merged_by = Some(by.to_string());
-        p.merge_commit_sha = Some(sha.clone());
-        p.closed_at = Some(now);
-        p.updated_at = now;
-    }
-    tracing::debug!(repo = %full, number, merge = %sha, "fake GitHub merged a pull request");
-    Some(sha)
 }
 
 impl FakeGitHub {
@@ -214,6 +174,7 @@ impl FakeGitHub {
                 user: spec.author.clone(),
                 state: "open".into(),
                 draft: spec.draft,
+                mergeable: true,
                 merged: false,
                 merged_at: None,
                 merged_by: None,
@@ -284,29 +245,45 @@ impl FakeGitHub {
         })
     }
 
-    /// Closes a PR (merged: merge commit on the base branch, `merged`/`merged_at`/`merged_by`
-    /// set) and delivers `closed`. The repository owner acts.
+    /// Closes a PR and delivers `closed`. The repository owner acts. Merged: a merge commit on
+    /// the base branch, `merged`/`merged_at`/`merged_by` set, and `push` of the base branch
+    /// delivered after `closed` (the returned delivery is the `closed` one); refused while the PR
+    /// is not mergeable (see [`FakeGitHub::set_mergeable`]).
     pub async fn close_pr(
         &self,
         repo: &str,
         number: u64,
         merged: bool,
     ) -> Result<Delivery, FakeError> {
+        let mut merge = None;
         let payload = self.pr_event(repo, number, "closed", |st, id| {
             let owner = st.repos[&id].owner.clone();
-            if st.pulls[&(id, number)].state != "open" {
+            let pr = &st.pulls[&(id, number)];
+            if pr.state != "open" {
                 return Err(FakeError::Invalid(format!("#{number} is not open")));
             }
+            if merged && !pr.mergeable {
+                return Err(FakeError::Invalid(format!("#{number} has conflicts")));
+            }
             if merged {
-                merge_pr(st, id, number, &owner)
+                let m = merge_pr(st, id, number, &owner, &MergeSpec::default())
                     .ok_or_else(|| FakeError::Invalid("base branch is gone".into()))?;
+                merge = Some((m, owner.clone()));
             } else if let Some(p) = st.pulls.get_mut(&(id, number)) {
                 p.state = "closed".into();
                 p.closed_at = Some(Utc::now());
             }
             Ok((owner, json!({})))
         })?;
-        Ok(self.deliver("pull_request", payload).await)
+        let push = merge.map(|(m, by)| {
+            let st = self.shared.lock();
+            m.push_event(&self.shared.render(&st), &by)
+        });
+        let closed = self.deliver("pull_request", payload).await;
+        if let Some(push) = push {
+            self.deliver("push", push).await;
+        }
+        Ok(closed)
     }
 
     /// Reopens a closed, unmerged PR and delivers `reopened`.

@@ -109,7 +109,8 @@ pub(super) fn ensure_fork(st: &mut State, parent: u64, owner: &str) -> Result<u6
     Ok(id)
 }
 
-fn owned(files: &[(&str, &str)]) -> Vec<(String, Option<Bytes>)> {
+/// `(path, content)` pairs as commit changes (every file written).
+pub(super) fn owned(files: &[(&str, &str)]) -> Vec<(String, Option<Bytes>)> {
     files
         .iter()
         .map(|(p, c)| (p.to_string(), Some(Bytes::from(c.to_string()))))

@@ -143,14 +143,6 @@ impl State {
         *n
     }
 
-    /// Creates a commit and returns its sha (deterministic from the counter and content).
-    /// Tree of a commit (empty for unknown shas).
-    /// Resolves a branch (`x`, `refs/heads/x`) of the repository or a (prefix of a) known sha.
-    /// All ancestors of `sha`, itself included.
-    /// Compares two known commits like `GET /compare/{base}...{head}`; `None` without a common
-    /// ancestor.
-    /// Commits of `set` reachable from `head`, parents before children.
-    /// Three-way merge of trees where `head` wins every path it changed since `merge_base`.
     /// Role of a user on a repository (the owner is admin).
     pub(super) fn role_of(&self, repo: u64, login: &str) -> Option<Role> {
         let r = self.repos.get(&repo)?;
@@ -239,20 +231,50 @@ impl State {
         );
     }
 
-    /// Branch of the repository whose head is `sha` (PR head branches preferred).
+    /// The branch a sha is reported on (`check_suite.head_branch`): the head branch of an open
+    /// pull request with that head, else a branch whose head it is, else a branch that contains
+    /// it (the default branch first in both cases), so that a suite completed on an older commit
+    /// of `main` still names `main`.
     pub(super) fn branch_at(&self, repo: u64, sha: &str) -> Option<String> {
-        if let Some(pr) = self
-            .pulls
-            .values()
-            .find(|p| p.head_repo == Some(repo) && p.head_sha == sha)
-        {
-            return Some(pr.head_ref.clone());
+        let at_head = |open_only: bool| {
+            self.pulls
+                .values()
+                .filter(|p| !open_only || p.state == "open")
+                .find(|p| p.head_repo == Some(repo) && p.head_sha == sha)
+                .map(|p| p.head_ref.clone())
+        };
+        if let Some(b) = at_head(true) {
+            return Some(b);
         }
-        self.repos
-            .get(&repo)?
-            .branches
-            .iter()
-            .find(|(_, s)| s.as_str() == sha)
+        let r = self.repos.get(&repo)?;
+        let default_first = || {
+            r.branches
+                .get_key_value(&r.default_branch)
+                .into_iter()
+                .chain(r.branches.iter().filter(|(b, _)| **b != r.default_branch))
+        };
+        if let Some((b, _)) = default_first().find(|(_, head)| head.as_str() == sha) {
+            return Some(b.clone());
+        }
+        if let Some(b) = at_head(false) {
+            return Some(b);
+        }
+        default_first()
+            .find(|(_, head)| self.ancestors(head).contains(sha))
             .map(|(b, _)| b.clone())
+    }
+
+    /// Branches of the repository whose history contains `sha`, by name, at most 10 (the
+    /// `branches` of a `status` event).
+    pub(super) fn branches_containing(&self, repo: u64, sha: &str) -> Vec<(String, String)> {
+        let Some(r) = self.repos.get(&repo) else {
+            return Vec::new();
+        };
+        r.branches
+            .iter()
+            .filter(|(_, head)| head.as_str() == sha || self.ancestors(head).contains(sha))
+            .take(10)
+            .map(|(b, head)| (b.clone(), head.clone()))
+            .collect()
     }
 }

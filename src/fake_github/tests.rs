@@ -1,7 +1,9 @@
 //! Tests of the fake GitHub, driven the way the App drives GitHub: octocrab authenticated as
 //! the App (JWT) and as an installation (token), plus raw HTTP for malformed credentials.
 
+mod deploy;
 mod flows;
+mod git;
 mod webhooks;
 
 use std::time::Duration;
@@ -552,6 +554,7 @@ async fn handle_and_scenario_futures_are_send() {
     send_sync(&f);
     send(&f.open_pr(PrSpec::new(REPO, "x", "alice")));
     send(&f.push_pr(REPO, 1));
+    send(&f.push_branch(REPO, "main", "m"));
     send(&f.close_pr(REPO, 1, true));
     send(&f.comment(REPO, 1, "alice", "hi"));
     send(&f.complete_check_suite(REPO, "main", "github-actions"));

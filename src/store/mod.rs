@@ -8,6 +8,7 @@
 mod audit;
 mod commands;
 mod deliveries;
+mod environments;
 mod installations;
 mod policies;
 mod previews;
@@ -24,6 +25,7 @@ use sqlx::{AnyPool, Executor, SqlSafeStr};
 pub use crate::config::DbKind;
 pub use commands::CommandRun;
 pub use deliveries::{DeliveryRecord, IngestOutcome, NewDelivery};
+pub use environments::NewEnvDeployment;
 pub use policies::CachedPolicy;
 pub use previews::NewPreview;
 
@@ -75,12 +77,16 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     2 "previews" "0002_previews.sql",
     3 "commands" "0003_commands.sql",
     4 "timers" "0004_timers.sql",
+    5 "environments" "0005_environments.sql",
+    6 "merges" "0006_merges.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
     2 "previews" "0002_previews.sql",
     3 "commands" "0003_commands.sql",
     4 "timers" "0004_timers.sql",
+    5 "environments" "0005_environments.sql",
+    6 "merges" "0006_merges.sql",
 );
 
 #[derive(Clone)]

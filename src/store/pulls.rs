@@ -121,6 +121,50 @@ impl Store {
         Ok(rows.into_iter().map(|(n,)| PrNumber::from_db(n)).collect())
     }
 
+    /// Records the commit a merged PR became on its base branch (the latest word wins).
+    pub async fn record_merge(
+        &self,
+        repo: RepoId,
+        number: PrNumber,
+        merge_sha: &CommitSha,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO merged_pulls (repo_id, pr_number, merge_sha, merged_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (repo_id, pr_number) DO UPDATE SET merge_sha = excluded.merge_sha",
+        )
+        .bind(repo.as_db())
+        .bind(number.as_db())
+        .bind(merge_sha.as_str())
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The merged PRs that became one of `shas`, in PR order.
+    pub async fn merged_pulls_with(
+        &self,
+        repo: RepoId,
+        shas: &[CommitSha],
+    ) -> Result<Vec<PrNumber>, StoreError> {
+        let mut found = Vec::new();
+        // A train carries tens of commits at most; one indexed lookup each.
+        for sha in shas {
+            let rows: Vec<(i64,)> = sqlx::query_as(
+                "SELECT pr_number FROM merged_pulls WHERE repo_id = $1 AND merge_sha = $2",
+            )
+            .bind(repo.as_db())
+            .bind(sha.as_str())
+            .fetch_all(self.pool())
+            .await?;
+            found.extend(rows.into_iter().map(|(n,)| PrNumber::from_db(n)));
+        }
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+
     /// Marks that a sticky comment is about to be created, so a retry looks for it first.
     pub async fn sticky_attempted(&self, repo: RepoId, number: PrNumber) -> Result<(), StoreError> {
         sqlx::query(

@@ -11,8 +11,10 @@ use serde::de::{Deserializer, IgnoredAny};
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
 
 /// Events Gangway acts on. Anything else is acknowledged and recorded as ignored.
+///
 pub const HANDLED_EVENTS: &[&str] = &[
     "pull_request",
+    "push",
     "check_suite",
     "status",
     "deployment",
@@ -40,6 +42,7 @@ pub enum Event {
     IssueComment(IssueCommentEvent),
     Installation(InstallationEvent),
     InstallationRepositories(InstallationRepositoriesEvent),
+    Push(PushEvent),
 }
 
 impl Event {
@@ -95,6 +98,27 @@ impl Event {
                 e.repositories_added.len(),
                 e.repositories_removed.len()
             ),
+            Event::Push(e) => {
+                fn short(s: Option<&CommitSha>) -> &str {
+                    s.map_or("0000000", CommitSha::short)
+                }
+                let flag = if e.deleted {
+                    " (deleted)"
+                } else if e.created {
+                    " (created)"
+                } else if e.forced {
+                    " (forced)"
+                } else {
+                    ""
+                };
+                format!(
+                    "push {} {} {}..{}{flag}",
+                    e.repository.full_name,
+                    e.r#ref,
+                    short(e.before.as_ref()),
+                    short(e.after.as_ref())
+                )
+            }
         }
     }
 }
@@ -117,6 +141,7 @@ pub fn decode(event: &str, body: &[u8]) -> Result<Option<Event>, DecodeError> {
         "issue_comment" => Event::IssueComment(de(event, body)?),
         "installation" => Event::Installation(de(event, body)?),
         "installation_repositories" => Event::InstallationRepositories(de(event, body)?),
+        "push" => Event::Push(de(event, body)?),
         _ => return Ok(None),
     }))
 }
@@ -254,6 +279,9 @@ pub struct PullRequest {
     /// Orders late deliveries: an event older than what is on record is not trusted.
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// Once merged: the commit the PR became on its base branch.
+    #[serde(default, deserialize_with = "lenient_sha")]
+    pub merge_commit_sha: Option<CommitSha>,
 }
 
 impl PullRequest {
@@ -320,6 +348,9 @@ pub struct StatusEvent {
     pub sha: CommitSha,
     pub context: String,
     pub state: String,
+    /// The branches whose head is this commit.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub branches: Vec<StatusBranch>,
     #[serde(default)]
     pub target_url: Option<String>,
     #[serde(default)]
@@ -327,6 +358,11 @@ pub struct StatusEvent {
     pub repository: Repository,
     #[serde(default)]
     pub installation: Option<InstallationRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StatusBranch {
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -443,6 +479,54 @@ pub struct InstallationRepositoriesEvent {
     pub repositories_removed: Vec<RepoBrief>,
 }
 
+/// `push`: a ref (branch or tag) moved, was created, or was deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PushEvent {
+    /// The full ref: `refs/heads/<branch>` or `refs/tags/<tag>`.
+    #[serde(rename = "ref")]
+    pub r#ref: String,
+    /// The previous tip; `None` when the ref was created (GitHub sends 40 zeros).
+    #[serde(default, deserialize_with = "zeros_as_none")]
+    pub before: Option<CommitSha>,
+    /// The new tip; `None` when the ref was deleted (GitHub sends 40 zeros).
+    #[serde(default, deserialize_with = "zeros_as_none")]
+    pub after: Option<CommitSha>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub created: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub deleted: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub forced: bool,
+    /// The new tip's commit; `None` on delete.
+    #[serde(default)]
+    pub head_commit: Option<PushCommit>,
+    pub repository: Repository,
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+    pub sender: Actor,
+}
+
+impl PushEvent {
+    /// The branch name when a branch was pushed (`None` for tags and other refs).
+    pub fn branch(&self) -> Option<&str> {
+        self.r#ref.strip_prefix("refs/heads/")
+    }
+
+    /// Whether this push moved the repository's default branch (a delete does not count).
+    pub fn is_default_branch(&self) -> bool {
+        self.after.is_some()
+            && self.branch().is_some()
+            && self.branch() == self.repository.default_branch.as_deref()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PushCommit {
+    pub id: CommitSha,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub message: String,
+}
+
 fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
     d: D,
 ) -> Result<T, D::Error> {
@@ -460,6 +544,18 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 /// `before` on synchronize is a sha; on other actions it may be absent, null, or all zeros.
 fn lenient_sha<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CommitSha>, D::Error> {
     Ok(Option::<String>::deserialize(d)?.and_then(|s| CommitSha::parse(&s).ok()))
+}
+
+/// A sha that GitHub spells as 40 zeros when there is none (push `before` on create, `after` on
+/// delete). Missing, null or zeros are `None`; anything else must be a real sha.
+fn zeros_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CommitSha>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b == b'0') => Ok(None),
+        Some(s) => CommitSha::parse(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ fn missing_required_fields_are_named() {
 
 #[test]
 fn unhandled_events_decode_to_none() {
-    assert_eq!(decode("push", b"{}"), Ok(None));
+    assert_eq!(decode("release", b"{}"), Ok(None));
     assert_eq!(decode("ping", b"{}"), Ok(None));
 }
 
@@ -138,4 +138,150 @@ fn installation_timestamps_as_integers_are_fine() {
         let event = f.split('.').next().unwrap();
         assert!(matches!(decode(event, &fixture(f)), Ok(Some(_))), "{f}");
     }
+}
+
+fn push_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/fixtures/github-webhooks-push/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn push_event(body: &[u8]) -> PushEvent {
+    match decode("push", body) {
+        Ok(Some(Event::Push(e))) => e,
+        other => panic!("not a push event: {other:?}"),
+    }
+}
+
+#[test]
+fn a_branch_push_decodes_with_a_created_ref() {
+    let e = push_event(&push_fixture("push.json"));
+    assert_eq!(e.r#ref, "refs/heads/master");
+    assert_eq!(e.branch(), Some("master"));
+    assert_eq!(e.before, None, "40 zeros: the branch was created");
+    assert_eq!(
+        e.after.as_ref().map(CommitSha::as_str),
+        Some("6113728f27ae82c7b1a177c8d03f9e96e0adf246")
+    );
+    assert!(e.created && !e.deleted && !e.forced);
+    assert_eq!(e.head_commit.as_ref().map(|c| c.id.clone()), e.after);
+    assert_eq!(
+        e.head_commit.as_ref().map(|c| c.message.as_str()),
+        Some("Initial commit")
+    );
+    assert_eq!(e.repository.default_branch.as_deref(), Some("master"));
+    assert!(e.is_default_branch());
+    assert_eq!(
+        e.installation,
+        Some(InstallationRef {
+            id: InstallationId(1)
+        })
+    );
+    assert_eq!(e.sender.login, "Codertocat");
+    assert_eq!(
+        Event::Push(e).summary(),
+        "push Codertocat/Hello-World refs/heads/master 0000000..6113728 (created)"
+    );
+}
+
+#[test]
+fn a_deleted_ref_has_no_after() {
+    let e = push_event(&push_fixture("push.tag_deleted.json"));
+    assert_eq!(e.r#ref, "refs/tags/simple-tag");
+    assert_eq!(e.branch(), None);
+    assert!(e.deleted && !e.created);
+    assert_eq!(e.after, None);
+    assert_eq!(
+        e.before.as_ref().map(CommitSha::as_str),
+        Some("6113728f27ae82c7b1a177c8d03f9e96e0adf246")
+    );
+    assert_eq!(e.head_commit, None);
+    assert!(!e.is_default_branch());
+
+    // A deleted default branch is not a push to it.
+    let body = edit_push("push.json", |v| {
+        v["after"] = "0".repeat(40).into();
+        v["deleted"] = true.into();
+        v["created"] = false.into();
+        v["head_commit"] = serde_json::Value::Null;
+    });
+    let e = push_event(&body);
+    assert!(e.deleted && e.after.is_none() && e.before.is_none());
+    assert!(!e.is_default_branch());
+}
+
+fn edit_push(name: &str, f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&push_fixture(name)).unwrap();
+    f(&mut v);
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[test]
+fn push_is_lenient_about_extras_and_strict_about_shas() {
+    let body = edit_push("push.json", |v| {
+        v["brand_new_field"] = serde_json::json!({"nested": true});
+        v["forced"] = serde_json::Value::Null;
+        v.as_object_mut().unwrap().remove("created");
+        v.as_object_mut().unwrap().remove("installation");
+        v["repository"]["custom_properties"] = serde_json::json!({});
+    });
+    let e = push_event(&body);
+    assert!(!e.forced && !e.created);
+    assert_eq!(e.installation, None);
+
+    let body = edit_push("push.json", |v| v["after"] = "HEAD".into());
+    let err = decode("push", &body).unwrap_err();
+    assert!(err.reason.contains("after"), "{err}");
+    assert!(err.reason.contains("40 lowercase hex"), "{err}");
+
+    let body = edit_push("push.json", |v| v["before"] = "0".repeat(12).into());
+    assert_eq!(
+        push_event(&body).before,
+        None,
+        "any run of zeros means none"
+    );
+}
+
+/// What the fake GitHub sends for a push and a merge decodes too (the tests drive the train
+/// with them).
+#[tokio::test]
+async fn the_fakes_pushes_decode() {
+    use crate::fake_github::{FakeConfig, FakeGitHub, PrSpec};
+    let key = include_str!("../../fixtures/test-app-key.pub.pem");
+    let f = FakeGitHub::start(FakeConfig::new(4242, key)).await.unwrap();
+    f.add_installation(1, "octo");
+    f.add_repo(1, "octo/app", "main").unwrap();
+    let pushed = f.push_branch("octo/app", "main", "Ship").await.unwrap();
+    let e = push_event(&pushed.delivery.body);
+    assert_eq!(e.branch(), Some("main"));
+    assert!(e.is_default_branch() && !e.created && !e.forced);
+    assert_eq!(
+        e.before.as_ref().map(CommitSha::as_str),
+        Some(pushed.before.as_str())
+    );
+    assert_eq!(
+        e.after.as_ref().map(CommitSha::as_str),
+        Some(pushed.after.as_str())
+    );
+    assert_eq!(e.installation.map(|i| i.id), Some(InstallationId(1)));
+
+    let created = f.push_branch("octo/app", "topic", "New").await.unwrap();
+    let e = push_event(&created.delivery.body);
+    assert!(e.created && e.before.is_none() && !e.is_default_branch());
+
+    let pr = f
+        .open_pr(PrSpec::new("octo/app", "fix", "alice"))
+        .await
+        .unwrap();
+    f.close_pr("octo/app", pr.number, true).await.unwrap();
+    let merged = f.deliveries_of("push").pop().unwrap();
+    let e = push_event(&merged.body);
+    assert!(e.is_default_branch());
+    assert_eq!(
+        e.head_commit.map(|c| c.id.as_str().to_string()),
+        f.branch_head("octo/app", "main")
+    );
+    f.shutdown().await;
 }

@@ -281,6 +281,35 @@ impl World {
     }
 }
 
+impl World {
+    /// As [`World::settle`], for tests on a manual clock: jobs queued for later (by the test's
+    /// clock) do not count, since they wait for the test to move the clock.
+    pub async fn settle_due(&self) {
+        let queue = self.app.running.as_ref().expect("running").queue().clone();
+        for round in ["gangway idle (due jobs)", "gangway idle again (due jobs)"] {
+            assert!(
+                self.fake.wait_webhooks_idle(Duration::from_secs(30)).await,
+                "fake webhooks never drained"
+            );
+            let now = self.clock.now_ms();
+            super::wait_for(round, Duration::from_secs(30), || {
+                let queue = queue.clone();
+                async move {
+                    let jobs = queue.jobs(None).await.ok()?;
+                    jobs.iter()
+                        .all(|j| {
+                            j.state == "done"
+                                || j.state == "dead"
+                                || (j.state == "queued" && j.run_at > now)
+                        })
+                        .then_some(())
+                }
+            })
+            .await;
+        }
+    }
+}
+
 pub fn write_script(path: &std::path::Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, body).expect("write script");

@@ -14,10 +14,10 @@ use super::{REPO, call, fake, inst_client};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+pub(super) type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
 /// A webhook receiver on 127.0.0.1:0 that records what it gets and answers 202.
-async fn receiver() -> (String, Received) {
+pub(super) async fn receiver() -> (String, Received) {
     let got: Received = Arc::default();
     let sink = got.clone();
     let app = axum::Router::new().route(

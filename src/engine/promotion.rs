@@ -1,0 +1,349 @@
+//! Promotion rules: whether a commit may be deployed to a long-lived environment, and if not,
+//! which rule refused it and what would make it pass.
+//!
+//! Owns the rules of DESIGN §4 for `/promote`, `/rollback` and the train: the environment is
+//! known, not held, not busy; the commit is not marked bad (unless forced); its preview
+//! succeeded; its checks are green; it equals or descends from what the environment runs now.
+//! Pure: the executor gathers the facts (store, GitHub) and carries out the verdict. The
+//! ancestry rule is separate ([`check_ancestry`]) because it costs a GitHub call, which is only
+//! worth making once every other rule holds.
+
+use crate::engine::CheckSummary;
+use crate::model::{BadSha, EnvDeployment, Hold};
+use crate::types::CommitSha;
+
+/// How the commit's preview went, as far as promotion cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewOutcome {
+    /// No preview of this commit was ever recorded.
+    NeverStaged,
+    /// Recorded, still on its way (the state's name, e.g. `deploying`).
+    InProgress(&'static str),
+    /// The deployment failed; GitHub's or the driver's reason when known.
+    Failed(Option<String>),
+    /// It went live (it may have been torn down since).
+    Succeeded,
+    /// Not needed: the commit comes from the default branch (the train), where the previous
+    /// environment's success stands in for a preview.
+    NotRequired,
+}
+
+/// GitHub's compare `status` of the environment's current commit (base) against ours (head).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ancestry {
+    Identical,
+    Ahead,
+    Behind,
+    Diverged,
+}
+
+impl Ancestry {
+    /// GitHub's word; `None` for anything else.
+    pub fn parse(status: &str) -> Option<Ancestry> {
+        Some(match status {
+            "identical" => Ancestry::Identical,
+            "ahead" => Ancestry::Ahead,
+            "behind" => Ancestry::Behind,
+            "diverged" => Ancestry::Diverged,
+            _ => return None,
+        })
+    }
+}
+
+/// The facts one promotion is judged on.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The target environment as asked for.
+    pub environment: &'a str,
+    /// The policy's environments, in order.
+    pub known: &'a [String],
+    pub sha: &'a CommitSha,
+    /// `--force`: promote a commit marked bad.
+    pub force: bool,
+    pub preview: &'a PreviewOutcome,
+    /// The commit's checks (required ones only when the policy names them).
+    pub checks: &'a CheckSummary,
+    /// Whether at least one check must have reported (the policy does not stage on open).
+    pub checks_required: bool,
+    pub hold: Option<&'a Hold>,
+    /// A deployment into the environment still running.
+    pub running: Option<&'a EnvDeployment>,
+    pub bad: Option<&'a BadSha>,
+}
+
+/// Why a promotion is refused. `Display` is the answer a maintainer reads: the rule, then the
+/// way out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "there is no environment `{name}` here; this repository promotes to {}. Name one of \
+         them, or add it under `environments:` in .github/gangway.yml.",
+        list(.known)
+    )]
+    UnknownEnvironment { name: String, known: Vec<String> },
+    #[error("{environment} is held{}: nothing is promoted into it until someone with enough access comments **/unhold{}**.", held_by(.hold), unhold_arg(.environment, .production))]
+    Held {
+        environment: String,
+        hold: Box<Hold>,
+        production: bool,
+    },
+    #[error(
+        "{environment} is busy: {} is still running. Wait for it to finish, then promote again.",
+        describe_running(.running)
+    )]
+    Busy {
+        environment: String,
+        running: Box<EnvDeployment>,
+    },
+    #[error(
+        "commit `{}` is marked bad ({}). Fix forward with a new commit, or promote it anyway \
+         with **/promote {} --force**.",
+        .bad.sha.short(), marked(.bad), .environment
+    )]
+    Bad {
+        environment: String,
+        bad: Box<BadSha>,
+    },
+    #[error(
+        "commit `{}` was never staged: only a commit whose preview succeeded can be promoted. \
+         Stage it (its checks going green, or **/stage**), then promote.",
+        .sha.short()
+    )]
+    NeverStaged { sha: CommitSha },
+    #[error(
+        "the preview of commit `{}` has not succeeded yet (it is {state}): wait for it to go \
+         live, then promote.",
+        .sha.short()
+    )]
+    PreviewInProgress { sha: CommitSha, state: &'static str },
+    #[error(
+        "the preview of commit `{}` failed{}: push a fix, let it stage, then promote.",
+        .sha.short(), detail_text(.detail)
+    )]
+    PreviewFailed {
+        sha: CommitSha,
+        detail: Option<String>,
+    },
+    #[error(
+        "checks on commit `{}` are not green: {}. Fix them (or re-run them), then promote.",
+        .sha.short(), failed_list(.failed)
+    )]
+    ChecksFailed {
+        sha: CommitSha,
+        failed: Vec<(String, String)>,
+    },
+    #[error(
+        "checks on commit `{}` are still running: {}. Wait for them, then promote.",
+        .sha.short(), name_list(.pending)
+    )]
+    ChecksPending {
+        sha: CommitSha,
+        pending: Vec<String>,
+    },
+    #[error(
+        "no check has reported on commit `{}`: promotion needs green checks. Run them, then \
+         promote.",
+        .sha.short()
+    )]
+    NoChecks { sha: CommitSha },
+    #[error(
+        "{environment} runs `{}`, which this branch does not contain ({}): update the branch, \
+         let it stage, then promote.",
+        .current.short(), ancestry_word(*.ancestry)
+    )]
+    NotDescendant {
+        environment: String,
+        current: CommitSha,
+        ancestry: Ancestry,
+    },
+}
+
+impl Refusal {
+    /// The rule's short name, for the audit trail and metrics.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Refusal::UnknownEnvironment { .. } => "unknown environment",
+            Refusal::Held { .. } => "held",
+            Refusal::Busy { .. } => "busy",
+            Refusal::Bad { .. } => "bad commit",
+            Refusal::NeverStaged { .. } => "never staged",
+            Refusal::PreviewInProgress { .. } => "preview not live",
+            Refusal::PreviewFailed { .. } => "preview failed",
+            Refusal::ChecksFailed { .. } => "checks failed",
+            Refusal::ChecksPending { .. } => "checks pending",
+            Refusal::NoChecks { .. } => "no checks",
+            Refusal::NotDescendant { .. } => "not a descendant",
+        }
+    }
+}
+
+/// Every rule but ancestry, cheapest first.
+pub fn check(r: &Request<'_>) -> Result<(), Refusal> {
+    if !r.known.iter().any(|k| k == r.environment) {
+        return Err(Refusal::UnknownEnvironment {
+            name: r.environment.to_owned(),
+            known: r.known.to_vec(),
+        });
+    }
+    if let Some(hold) = r.hold {
+        return Err(Refusal::Held {
+            environment: r.environment.to_owned(),
+            hold: Box::new(hold.clone()),
+            production: r.known.last().is_some_and(|p| p == r.environment),
+        });
+    }
+    if let Some(running) = r.running {
+        return Err(Refusal::Busy {
+            environment: r.environment.to_owned(),
+            running: Box::new(running.clone()),
+        });
+    }
+    if let Some(bad) = r.bad
+        && !r.force
+    {
+        return Err(Refusal::Bad {
+            environment: r.environment.to_owned(),
+            bad: Box::new(bad.clone()),
+        });
+    }
+    let sha = r.sha.clone();
+    match r.preview {
+        PreviewOutcome::Succeeded | PreviewOutcome::NotRequired => {}
+        PreviewOutcome::NeverStaged => return Err(Refusal::NeverStaged { sha }),
+        PreviewOutcome::InProgress(state) => {
+            return Err(Refusal::PreviewInProgress { sha, state });
+        }
+        PreviewOutcome::Failed(detail) => {
+            return Err(Refusal::PreviewFailed {
+                sha,
+                detail: detail.clone(),
+            });
+        }
+    }
+    if !r.checks.failed.is_empty() {
+        return Err(Refusal::ChecksFailed {
+            sha,
+            failed: r.checks.failed.clone(),
+        });
+    }
+    if !r.checks.pending.is_empty() {
+        return Err(Refusal::ChecksPending {
+            sha,
+            pending: r.checks.pending.clone(),
+        });
+    }
+    if r.checks_required && r.checks.passed.is_empty() {
+        return Err(Refusal::NoChecks { sha });
+    }
+    Ok(())
+}
+
+/// The descendant rule: the commit must equal or contain what the environment runs now.
+pub fn check_ancestry(
+    environment: &str,
+    current: &CommitSha,
+    ancestry: Ancestry,
+) -> Result<(), Refusal> {
+    match ancestry {
+        Ancestry::Identical | Ancestry::Ahead => Ok(()),
+        Ancestry::Behind | Ancestry::Diverged => Err(Refusal::NotDescendant {
+            environment: environment.to_owned(),
+            current: current.clone(),
+            ancestry,
+        }),
+    }
+}
+
+/// A UTC time for a message, to the minute.
+pub fn utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || "an unknown time".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+/// One line about a hold, for refusals and sticky comments: ` by @ann since … ("reason")`.
+pub fn held_by(hold: &Hold) -> String {
+    let reason = hold
+        .reason
+        .as_deref()
+        .map(|r| format!(": \"{r}\""))
+        .unwrap_or_default();
+    format!(" by @{} since {}{reason}", hold.held_by, utc(hold.held_at))
+}
+
+fn unhold_arg(environment: &str, production: &bool) -> String {
+    if *production {
+        String::new()
+    } else {
+        format!(" {environment}")
+    }
+}
+
+fn describe_running(d: &EnvDeployment) -> String {
+    let from = d
+        .pr_number
+        .map(|n| format!(" from #{n}"))
+        .unwrap_or_default();
+    format!(
+        "the {} of `{}`{from} requested by @{} at {}",
+        match d.kind {
+            crate::model::EnvKind::Promote => "promotion",
+            crate::model::EnvKind::Rollback => "rollback",
+            crate::model::EnvKind::Train => "train deployment",
+        },
+        d.sha.short(),
+        d.requested_by,
+        utc(d.created_at)
+    )
+}
+
+fn marked(bad: &BadSha) -> String {
+    let reason = bad
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    format!(
+        "by @{} in {} at {}{reason}",
+        bad.marked_by,
+        bad.environment,
+        utc(bad.marked_at)
+    )
+}
+
+fn detail_text(d: &Option<String>) -> String {
+    d.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+}
+
+fn name_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn failed_list(failed: &[(String, String)]) -> String {
+    failed
+        .iter()
+        .map(|(n, c)| format!("`{n}` ({c})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list(known: &[String]) -> String {
+    name_list(known)
+}
+
+fn ancestry_word(a: Ancestry) -> &'static str {
+    match a {
+        Ancestry::Behind => "this commit is behind it",
+        Ancestry::Diverged => "the two have diverged",
+        Ancestry::Identical | Ancestry::Ahead => "it is contained",
+    }
+}
+
+#[cfg(test)]
+#[path = "promotion_tests.rs"]
+mod tests;

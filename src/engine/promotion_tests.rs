@@ -1,0 +1,232 @@
+use super::*;
+use crate::model::{EnvKind, EnvState};
+use crate::types::{PrNumber, RepoId};
+
+fn sha(c: char) -> CommitSha {
+    CommitSha::parse(&c.to_string().repeat(40)).expect("sha")
+}
+
+fn green() -> CheckSummary {
+    CheckSummary {
+        passed: vec!["build".into()],
+        pending: vec![],
+        failed: vec![],
+    }
+}
+
+fn envs() -> Vec<String> {
+    vec!["staging".into(), "production".into()]
+}
+
+fn running() -> EnvDeployment {
+    EnvDeployment {
+        id: 7,
+        repo_id: RepoId::from_db(1),
+        environment: "production".into(),
+        sha: sha('b'),
+        kind: EnvKind::Promote,
+        requested_by: "bob".into(),
+        pr_number: Some(PrNumber::from_db(12)),
+        reason: None,
+        state: EnvState::Deploying,
+        deployment_id: Some(99),
+        create_attempted: true,
+        detail: None,
+        log_token: "t".into(),
+        created_at: 0,
+        updated_at: 0,
+        live_at: None,
+        finished_at: None,
+    }
+}
+
+struct Facts {
+    known: Vec<String>,
+    sha: CommitSha,
+    preview: PreviewOutcome,
+    checks: CheckSummary,
+    hold: Option<Hold>,
+    running: Option<EnvDeployment>,
+    bad: Option<BadSha>,
+    force: bool,
+}
+
+impl Facts {
+    fn ok() -> Facts {
+        Facts {
+            known: envs(),
+            sha: sha('a'),
+            preview: PreviewOutcome::Succeeded,
+            checks: green(),
+            hold: None,
+            running: None,
+            bad: None,
+            force: false,
+        }
+    }
+
+    fn check(&self, env: &str) -> Result<(), Refusal> {
+        check(&Request {
+            environment: env,
+            known: &self.known,
+            sha: &self.sha,
+            force: self.force,
+            preview: &self.preview,
+            checks: &self.checks,
+            checks_required: true,
+            hold: self.hold.as_ref(),
+            running: self.running.as_ref(),
+            bad: self.bad.as_ref(),
+        })
+    }
+}
+
+fn refused(f: &Facts, env: &str) -> (String, String) {
+    let r = f.check(env).expect_err("refused");
+    (r.rule().to_owned(), r.to_string())
+}
+
+#[test]
+fn a_staged_green_commit_may_go_anywhere_known() {
+    let f = Facts::ok();
+    assert_eq!(f.check("production"), Ok(()));
+    assert_eq!(f.check("staging"), Ok(()));
+}
+
+#[test]
+fn an_unknown_environment_names_the_known_ones() {
+    let (rule, text) = refused(&Facts::ok(), "prod");
+    assert_eq!(rule, "unknown environment");
+    assert!(text.contains("`staging`, `production`"), "{text}");
+}
+
+#[test]
+fn held_names_who_why_and_the_way_out() {
+    let mut f = Facts::ok();
+    f.hold = Some(Hold {
+        environment: "production".into(),
+        held_by: "ann".into(),
+        reason: Some("incident 42".into()),
+        held_at: 0,
+    });
+    let (rule, text) = refused(&f, "production");
+    assert_eq!(rule, "held");
+    assert!(text.contains("@ann"), "{text}");
+    assert!(text.contains("incident 42"), "{text}");
+    assert!(text.contains("**/unhold**"), "{text}");
+    f.known = vec!["staging".into(), "production".into()];
+    let (_, text) = refused(&f, "staging");
+    assert!(text.contains("**/unhold staging**"), "{text}");
+}
+
+#[test]
+fn busy_names_the_running_deployment() {
+    let mut f = Facts::ok();
+    f.running = Some(running());
+    let (rule, text) = refused(&f, "production");
+    assert_eq!(rule, "busy");
+    assert!(text.contains("`bbbbbbb`"), "{text}");
+    assert!(text.contains("#12"), "{text}");
+    assert!(text.contains("@bob"), "{text}");
+}
+
+#[test]
+fn a_bad_commit_needs_force() {
+    let mut f = Facts::ok();
+    f.bad = Some(BadSha {
+        sha: sha('a'),
+        environment: "production".into(),
+        marked_by: "ann".into(),
+        reason: Some("rollback".into()),
+        marked_at: 0,
+    });
+    let (rule, text) = refused(&f, "production");
+    assert_eq!(rule, "bad commit");
+    assert!(text.contains("--force"), "{text}");
+    f.force = true;
+    assert_eq!(f.check("production"), Ok(()));
+}
+
+#[test]
+fn previews_must_have_succeeded() {
+    let mut f = Facts::ok();
+    f.preview = PreviewOutcome::NeverStaged;
+    assert_eq!(refused(&f, "production").0, "never staged");
+    f.preview = PreviewOutcome::InProgress("deploying");
+    let (rule, text) = refused(&f, "production");
+    assert_eq!(rule, "preview not live");
+    assert!(text.contains("deploying"), "{text}");
+    f.preview = PreviewOutcome::Failed(Some("deploy script exited with 3".into()));
+    let (rule, text) = refused(&f, "production");
+    assert_eq!(rule, "preview failed");
+    assert!(text.contains("exited with 3"), "{text}");
+    f.preview = PreviewOutcome::NotRequired;
+    assert_eq!(f.check("production"), Ok(()));
+}
+
+#[test]
+fn checks_must_be_green() {
+    let mut f = Facts::ok();
+    f.checks.failed = vec![("test".into(), "failure".into())];
+    let (rule, text) = refused(&f, "production");
+    assert_eq!(rule, "checks failed");
+    assert!(text.contains("`test` (failure)"), "{text}");
+    f.checks.failed.clear();
+    f.checks.pending = vec!["lint".into()];
+    assert_eq!(refused(&f, "production").0, "checks pending");
+    f.checks = CheckSummary::default();
+    assert_eq!(refused(&f, "production").0, "no checks");
+}
+
+#[test]
+fn rules_are_checked_in_order_held_before_busy_before_bad() {
+    let mut f = Facts::ok();
+    f.running = Some(running());
+    f.hold = Some(Hold {
+        environment: "production".into(),
+        held_by: "ann".into(),
+        reason: None,
+        held_at: 0,
+    });
+    f.preview = PreviewOutcome::NeverStaged;
+    assert_eq!(refused(&f, "production").0, "held");
+    f.hold = None;
+    assert_eq!(refused(&f, "production").0, "busy");
+}
+
+#[test]
+fn only_identical_or_ahead_descends() {
+    let current = sha('c');
+    for (status, ok) in [
+        ("identical", true),
+        ("ahead", true),
+        ("behind", false),
+        ("diverged", false),
+    ] {
+        let a = Ancestry::parse(status).expect("known status");
+        let verdict = check_ancestry("production", &current, a);
+        assert_eq!(verdict.is_ok(), ok, "{status}");
+        if let Err(r) = verdict {
+            let text = r.to_string();
+            assert!(
+                text.contains("production runs `ccccccc`, which this branch does not contain"),
+                "{text}"
+            );
+            assert!(text.contains("update the branch"), "{text}");
+        }
+    }
+    assert_eq!(Ancestry::parse("weird"), None);
+}
+
+#[test]
+fn no_refusal_starts_a_line_with_a_command() {
+    let mut f = Facts::ok();
+    f.hold = Some(Hold {
+        environment: "production".into(),
+        held_by: "ann".into(),
+        reason: Some("x".into()),
+        held_at: 0,
+    });
+    let text = f.check("production").expect_err("held").to_string();
+    assert!(text.lines().all(|l| !l.trim_start().starts_with('/')));
+}

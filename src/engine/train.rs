@@ -1,0 +1,191 @@
+//! The train: the default branch's newest green head travels through the long-lived
+//! environments on a timetable.
+//!
+//! Owns the timetable (DESIGN §1 "scheduler"): once the head is green, wait `delay` (a newer head
+//! restarts the wait), deploy it to the first environment; once it is live there and `bake` has
+//! passed with no hold and no failure, deploy it to the next, up to production. The state is a
+//! small record the executor stores after every step, so a restart resumes where it stopped and
+//! never repeats a step. Pure: the time is an argument; waking up at the right time is the job
+//! queue's `run_at`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{EnvDeployment, EnvState, Hold};
+use crate::policy::TrainPolicy;
+use crate::types::CommitSha;
+
+/// Where the train is, as stored between steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Train {
+    /// The head commit the train carries.
+    #[serde(default)]
+    pub sha: Option<CommitSha>,
+    /// When that commit was first seen green: the quiet period counts from here.
+    #[serde(default)]
+    pub green_at: Option<i64>,
+    /// The index of the next environment to deploy to.
+    #[serde(default)]
+    pub next: usize,
+    /// When the current wait (delay, then bake) ends.
+    #[serde(default)]
+    pub due: Option<i64>,
+    /// The deployment the train started and waits for (`env_deployments.id`).
+    #[serde(default)]
+    pub awaiting: Option<i64>,
+    /// Why the train stopped carrying this commit (a failure, a refusal); a newer head restarts it.
+    #[serde(default)]
+    pub stopped: Option<String>,
+    /// Whether the merged pull requests were told the timetable.
+    #[serde(default)]
+    pub notified: bool,
+}
+
+/// The head commit's checks, as the train needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadChecks {
+    Green,
+    Pending,
+    /// Not green; the reason for the log.
+    Red(String),
+}
+
+/// What the train looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    pub policy: &'a TrainPolicy,
+    /// The policy's environments, in order.
+    pub environments: &'a [String],
+    /// The default branch's head now.
+    pub head: &'a CommitSha,
+    pub checks: &'a HeadChecks,
+    pub now_ms: i64,
+    pub holds: &'a [Hold],
+    /// What each environment runs now, in the order of `environments`.
+    pub current: &'a [Option<CommitSha>],
+    /// The deployment `Train::awaiting` names, as stored now.
+    pub awaited: Option<&'a EnvDeployment>,
+    /// Whether the head is marked bad.
+    pub bad: bool,
+}
+
+/// What the executor does after a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Run the train again at this time (nothing else will wake it before).
+    WakeAt(i64),
+    /// Deploy the carried commit to this environment, under the promotion rules; the executor
+    /// records the deployment in `awaiting`.
+    Deploy { environment: String },
+    /// Tell the pull requests merged since production's commit when their change arrives:
+    /// (environment, expected time) in order.
+    Notify { schedule: Vec<(String, i64)> },
+}
+
+/// One step: the new state and what to do. The same state and view give the same answer, and
+/// once its steps are done, stepping again gives nothing new.
+pub fn step(train: &Train, v: &View<'_>) -> (Train, Vec<Step>) {
+    let mut t = train.clone();
+    let mut steps = Vec::new();
+    let last = v.environments.len();
+    if t.sha.as_ref() != Some(v.head) {
+        // A newer head: the quiet period starts again, whatever the train carried.
+        t = Train {
+            sha: Some(v.head.clone()),
+            ..Train::default()
+        };
+    }
+    if t.stopped.is_some() || last == 0 {
+        return (t, steps);
+    }
+    if let Some(id) = t.awaiting {
+        match v.awaited.filter(|d| d.id == id) {
+            Some(d) if matches!(d.state, EnvState::Pending | EnvState::Deploying) => {
+                // Its end wakes the train.
+                return (t, steps);
+            }
+            Some(d) if d.state == EnvState::Live || d.live_at.is_some() => {
+                t.awaiting = None;
+                t.next += 1;
+                t.due = Some(d.live_at.unwrap_or(v.now_ms) + ms(v.policy.bake));
+            }
+            Some(d) => {
+                t.awaiting = None;
+                t.stopped = Some(format!(
+                    "the deployment of `{}` to {} failed",
+                    d.sha.short(),
+                    d.environment
+                ));
+                return (t, steps);
+            }
+            // Not recorded (it was never created): deploy again below.
+            None => t.awaiting = None,
+        }
+    }
+    if t.green_at.is_none() {
+        if *v.checks != HeadChecks::Green {
+            return (t, steps);
+        }
+        t.green_at = Some(v.now_ms);
+        t.due = Some(v.now_ms + ms(v.policy.delay));
+    }
+    // Already where it is going (promoted by hand, or an earlier run of this step).
+    while t.next < last && v.current.get(t.next).and_then(Option::as_ref) == Some(v.head) {
+        t.next += 1;
+        if t.due.is_none_or(|d| d < v.now_ms) {
+            t.due = Some(v.now_ms + ms(v.policy.bake));
+        }
+    }
+    if t.next >= last {
+        return (t, steps);
+    }
+    if !t.notified {
+        t.notified = true;
+        let first = t.due.unwrap_or(v.now_ms);
+        let schedule = (t.next..last)
+            .zip(0i64..)
+            .filter_map(|(i, n)| {
+                let name = v.environments.get(i)?;
+                Some((name.clone(), first + n * ms(v.policy.bake)))
+            })
+            .collect();
+        steps.push(Step::Notify { schedule });
+    }
+    if *v.checks != HeadChecks::Green {
+        // Red after green (a re-run): hold still until it is green again.
+        return (t, steps);
+    }
+    if v.bad {
+        t.stopped = Some(format!("commit `{}` is marked bad", v.head.short()));
+        return (t, steps);
+    }
+    if t.next > 0 && v.current.get(t.next - 1).and_then(Option::as_ref) != Some(v.head) {
+        let previous = v.environments.get(t.next - 1).map_or("", String::as_str);
+        t.stopped = Some(format!(
+            "{previous} no longer runs `{}` (rolled back or replaced)",
+            v.head.short()
+        ));
+        return (t, steps);
+    }
+    let due = t.due.unwrap_or(v.now_ms);
+    if v.now_ms < due {
+        steps.push(Step::WakeAt(due));
+        return (t, steps);
+    }
+    let environment = &v.environments[t.next];
+    if v.holds.iter().any(|h| h.environment == *environment) {
+        // `/unhold` wakes the train.
+        return (t, steps);
+    }
+    steps.push(Step::Deploy {
+        environment: environment.clone(),
+    });
+    (t, steps)
+}
+
+fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+#[cfg(test)]
+#[path = "train_tests.rs"]
+mod tests;

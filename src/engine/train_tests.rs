@@ -1,0 +1,289 @@
+use super::*;
+use crate::model::EnvKind;
+use crate::types::{PrNumber, RepoId};
+
+const MIN: i64 = 60_000;
+
+fn sha(c: char) -> CommitSha {
+    CommitSha::parse(&c.to_string().repeat(40)).expect("sha")
+}
+
+fn policy() -> TrainPolicy {
+    TrainPolicy {
+        delay: std::time::Duration::from_secs(30 * 60),
+        bake: std::time::Duration::from_secs(60 * 60),
+    }
+}
+
+fn envs() -> Vec<String> {
+    vec!["staging".into(), "production".into()]
+}
+
+fn deployment(
+    id: i64,
+    env: &str,
+    sha: CommitSha,
+    state: EnvState,
+    live_at: Option<i64>,
+) -> EnvDeployment {
+    EnvDeployment {
+        id,
+        repo_id: RepoId::from_db(1),
+        environment: env.into(),
+        sha,
+        kind: EnvKind::Train,
+        requested_by: "gangway".into(),
+        pr_number: None::<PrNumber>,
+        reason: None,
+        state,
+        deployment_id: Some(id as u64),
+        create_attempted: true,
+        detail: None,
+        log_token: "t".into(),
+        created_at: 0,
+        updated_at: 0,
+        live_at,
+        finished_at: None,
+    }
+}
+
+/// The world the train looks at, moved by the test.
+struct Line {
+    policy: TrainPolicy,
+    envs: Vec<String>,
+    head: CommitSha,
+    checks: HeadChecks,
+    now: i64,
+    holds: Vec<Hold>,
+    current: Vec<Option<CommitSha>>,
+    awaited: Option<EnvDeployment>,
+    bad: bool,
+}
+
+impl Line {
+    fn new() -> Line {
+        Line {
+            policy: policy(),
+            envs: envs(),
+            head: sha('a'),
+            checks: HeadChecks::Green,
+            now: 1_000 * MIN,
+            holds: vec![],
+            current: vec![None, Some(sha('0'))],
+            awaited: None,
+            bad: false,
+        }
+    }
+
+    fn step(&self, t: &Train) -> (Train, Vec<Step>) {
+        step(
+            t,
+            &View {
+                policy: &self.policy,
+                environments: &self.envs,
+                head: &self.head,
+                checks: &self.checks,
+                now_ms: self.now,
+                holds: &self.holds,
+                current: &self.current,
+                awaited: self.awaited.as_ref(),
+                bad: self.bad,
+            },
+        )
+    }
+}
+
+fn deploys(steps: &[Step]) -> Vec<&str> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Deploy { environment } => Some(environment.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn green_head_waits_the_delay_then_goes_to_staging_then_bakes_into_production() {
+    let mut line = Line::new();
+    let start = line.now;
+    let (t, steps) = line.step(&Train::default());
+    assert_eq!(t.sha, Some(sha('a')));
+    assert_eq!(t.due, Some(start + 30 * MIN));
+    assert!(
+        matches!(&steps[0], Step::Notify { schedule } if schedule == &vec![
+            ("staging".to_owned(), start + 30 * MIN),
+            ("production".to_owned(), start + 90 * MIN),
+        ])
+    );
+    assert_eq!(steps[1], Step::WakeAt(start + 30 * MIN));
+    // Stepping again at the same time: nothing new (the notice is not repeated).
+    let (t2, steps) = line.step(&t);
+    assert_eq!(t2, t);
+    assert_eq!(steps, vec![Step::WakeAt(start + 30 * MIN)]);
+
+    line.now = start + 30 * MIN;
+    let (mut t, steps) = line.step(&t);
+    assert_eq!(deploys(&steps), ["staging"]);
+    t.awaiting = Some(5);
+    line.awaited = Some(deployment(
+        5,
+        "staging",
+        sha('a'),
+        EnvState::Deploying,
+        None,
+    ));
+    let (t, steps) = line.step(&t);
+    assert!(steps.is_empty(), "{steps:?}");
+
+    let live = start + 31 * MIN;
+    line.now = live;
+    line.awaited = Some(deployment(
+        5,
+        "staging",
+        sha('a'),
+        EnvState::Live,
+        Some(live),
+    ));
+    line.current[0] = Some(sha('a'));
+    let (t, steps) = line.step(&t);
+    assert_eq!(t.next, 1);
+    assert_eq!(steps, vec![Step::WakeAt(live + 60 * MIN)]);
+
+    line.now = live + 60 * MIN;
+    let (mut t, steps) = line.step(&t);
+    assert_eq!(deploys(&steps), ["production"]);
+    t.awaiting = Some(6);
+    line.awaited = Some(deployment(
+        6,
+        "production",
+        sha('a'),
+        EnvState::Live,
+        Some(line.now),
+    ));
+    line.current[1] = Some(sha('a'));
+    let (t, steps) = line.step(&t);
+    assert_eq!(t.next, 2);
+    assert!(steps.is_empty(), "{steps:?}");
+}
+
+#[test]
+fn a_new_head_during_the_delay_restarts_it() {
+    let mut line = Line::new();
+    let (t, _) = line.step(&Train::default());
+    line.now += 20 * MIN;
+    line.head = sha('b');
+    line.checks = HeadChecks::Pending;
+    let (t, steps) = line.step(&t);
+    assert_eq!(t.sha, Some(sha('b')));
+    assert_eq!(t.due, None);
+    assert!(steps.is_empty(), "{steps:?}");
+    line.now += 5 * MIN;
+    line.checks = HeadChecks::Green;
+    let (t, steps) = line.step(&t);
+    assert_eq!(t.due, Some(line.now + 30 * MIN));
+    assert!(steps.contains(&Step::WakeAt(line.now + 30 * MIN)));
+    assert!(deploys(&steps).is_empty());
+}
+
+#[test]
+fn a_hold_stops_the_next_deployment_until_lifted() {
+    let mut line = Line::new();
+    let (t, _) = line.step(&Train::default());
+    line.now += 30 * MIN;
+    line.holds = vec![Hold {
+        environment: "staging".into(),
+        held_by: "ann".into(),
+        reason: None,
+        held_at: 0,
+    }];
+    let (t, steps) = line.step(&t);
+    assert!(
+        steps.is_empty(),
+        "held: no deploy and no wake-up: {steps:?}"
+    );
+    line.holds.clear();
+    let (_, steps) = line.step(&t);
+    assert_eq!(deploys(&steps), ["staging"]);
+}
+
+#[test]
+fn a_failed_deployment_stops_the_train_until_a_newer_head() {
+    let mut line = Line::new();
+    let (mut t, _) = line.step(&Train::default());
+    line.now += 30 * MIN;
+    t.awaiting = Some(5);
+    line.awaited = Some(deployment(5, "staging", sha('a'), EnvState::Failed, None));
+    let (t, steps) = line.step(&t);
+    assert!(t.stopped.as_deref().is_some_and(|s| s.contains("failed")));
+    assert!(steps.is_empty());
+    line.now += 100 * MIN;
+    assert!(line.step(&t).1.is_empty());
+    line.head = sha('b');
+    let (t, steps) = line.step(&t);
+    assert_eq!(t.stopped, None);
+    assert!(steps.contains(&Step::WakeAt(line.now + 30 * MIN)));
+}
+
+#[test]
+fn a_rollback_of_staging_during_the_bake_stops_production() {
+    let mut line = Line::new();
+    let (mut t, _) = line.step(&Train::default());
+    line.now += 30 * MIN;
+    t.awaiting = Some(5);
+    line.awaited = Some(deployment(
+        5,
+        "staging",
+        sha('a'),
+        EnvState::Live,
+        Some(line.now),
+    ));
+    line.current[0] = Some(sha('a'));
+    let (t, _) = line.step(&t);
+    line.now += 60 * MIN;
+    line.current[0] = Some(sha('9'));
+    let (t, steps) = line.step(&t);
+    assert!(deploys(&steps).is_empty());
+    assert!(
+        t.stopped
+            .as_deref()
+            .is_some_and(|s| s.contains("staging no longer runs"))
+    );
+}
+
+#[test]
+fn red_or_bad_heads_do_not_travel() {
+    let mut line = Line::new();
+    line.checks = HeadChecks::Red("test failed".into());
+    let (t, steps) = line.step(&Train::default());
+    assert_eq!(t.green_at, None);
+    assert!(steps.is_empty());
+    line.checks = HeadChecks::Green;
+    line.bad = true;
+    let (t, _) = line.step(&t);
+    line.now += 30 * MIN;
+    let (t, steps) = line.step(&t);
+    assert!(deploys(&steps).is_empty());
+    assert!(t.stopped.is_some());
+}
+
+#[test]
+fn a_head_production_already_runs_needs_nothing() {
+    let mut line = Line::new();
+    line.current = vec![Some(sha('a')), Some(sha('a'))];
+    let (t, steps) = line.step(&Train::default());
+    assert_eq!(t.next, 2);
+    assert!(steps.is_empty(), "{steps:?}");
+}
+
+#[test]
+fn state_survives_a_round_trip_through_json() {
+    let line = Line::new();
+    let (t, _) = line.step(&Train::default());
+    let text = serde_json::to_string(&t).expect("json");
+    let back: Train = serde_json::from_str(&text).expect("back");
+    assert_eq!(back, t);
+    // Older or partial records read as defaults.
+    let empty: Train = serde_json::from_str("{}").expect("empty");
+    assert_eq!(empty, Train::default());
+}

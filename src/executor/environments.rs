@@ -1,0 +1,565 @@
+//! Long-lived environments (staging, production): deploying one commit into one, and what
+//! follows from how it ends.
+//!
+//! Owns one environment deployment from claim to end: the GitHub deployment (production ones
+//! `production_environment: true`, none transient), `queued → in_progress → success | failure`,
+//! the driver run, the previous deployment marked `inactive` once the new one is live (GitHub's
+//! `auto_inactive` skips production environments), the PR merged after production when the
+//! policy says so, and the automatic rollback of a failed production deployment. A claim
+//! (`Store::claim_environment`) makes the environment busy; only this job ends that. Each step
+//! is recorded on the row, so a retried job resumes instead of repeating.
+
+use http::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use super::Executor;
+use crate::driver::{DeploySpec, DriverAction, command};
+use crate::engine::sticky::defuse;
+use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
+use crate::policy::Policy;
+use crate::queue::{JobError, NewJob};
+use crate::store::NewEnvDeployment;
+use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
+
+pub const ENV_DEPLOY_JOB: &str = "env_deploy";
+
+/// Carry out one claimed environment deployment, serialized on its environment's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvJob {
+    pub repo_id: RepoId,
+    pub installation: InstallationId,
+    pub full_name: String,
+    pub default_branch: Option<String>,
+    pub environment: String,
+    /// `env_deployments.id`.
+    pub deployment: i64,
+    /// An outside deployer's final status (`success`, `failure`, `error`), external driver only.
+    #[serde(default)]
+    pub external: Option<String>,
+}
+
+impl EnvJob {
+    pub fn new(repo: &RepoRef, d: &EnvDeployment) -> EnvJob {
+        EnvJob {
+            repo_id: repo.id,
+            installation: repo.installation,
+            full_name: repo.full_name.clone(),
+            default_branch: Some(repo.default_branch.clone()).filter(|b| !b.is_empty()),
+            environment: d.environment.clone(),
+            deployment: d.id,
+            external: None,
+        }
+    }
+
+    pub fn job(&self) -> NewJob {
+        NewJob {
+            kind: ENV_DEPLOY_JOB.into(),
+            key: format!("{}#env:{}", self.repo_id, self.environment),
+            payload: serde_json::to_string(self).unwrap_or_default(),
+            run_at_ms: None,
+            priority: 0,
+        }
+    }
+}
+
+/// What to deploy where, and on whose word.
+pub struct Claim<'a> {
+    pub environment: &'a str,
+    pub sha: &'a CommitSha,
+    pub kind: EnvKind,
+    pub requested_by: &'a str,
+    pub pr_number: Option<PrNumber>,
+    pub reason: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct DeploymentBrief {
+    id: u64,
+    #[serde(default)]
+    payload: Value,
+}
+
+/// GitHub caps status descriptions at 140 characters.
+fn description(s: &str) -> String {
+    s.chars().take(140).collect()
+}
+
+fn random_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+impl Executor {
+    /// Makes the environment busy with a new deployment and queues its job; `Err` holds the
+    /// deployment already running there.
+    pub(crate) async fn claim_and_queue(
+        &self,
+        repo: &RepoRef,
+        c: &Claim<'_>,
+    ) -> Result<Result<EnvDeployment, EnvDeployment>, JobError> {
+        let token = random_token();
+        let claimed = self
+            .store
+            .claim_environment(
+                &NewEnvDeployment {
+                    repo_id: repo.id,
+                    environment: c.environment,
+                    sha: c.sha,
+                    kind: c.kind,
+                    requested_by: c.requested_by,
+                    pr_number: c.pr_number,
+                    reason: c.reason,
+                    log_token: &token,
+                },
+                self.clock.now_ms(),
+            )
+            .await?;
+        if let Ok(d) = &claimed {
+            self.queue
+                .enqueue(&EnvJob::new(repo, d).job())
+                .await
+                .map_err(JobError::from)?;
+            info!(environment = %d.environment, sha = %d.sha, kind = d.kind.as_str(), "environment deployment claimed");
+        }
+        Ok(claimed)
+    }
+
+    fn env_log_url(&self, d: &EnvDeployment) -> String {
+        format!(
+            "{}/logs/{}",
+            self.settings.public_url.trim_end_matches('/'),
+            d.log_token
+        )
+    }
+
+    /// `https://{host}` of a long-lived environment.
+    pub(crate) fn env_host(&self, repo: &RepoRef, environment: &str) -> String {
+        let label: String = environment
+            .chars()
+            .map(|c| {
+                let c = c.to_ascii_lowercase();
+                if c.is_ascii_alphanumeric() { c } else { '-' }
+            })
+            .collect();
+        let label = label.trim_matches('-');
+        let label = if label.is_empty() { "env" } else { label };
+        self.settings
+            .environment_host
+            .replace("{environment}", label)
+            .replace("{repo}", &repo.name().to_ascii_lowercase())
+    }
+
+    pub async fn run_env_deployment(&self, job: &EnvJob) -> Result<(), JobError> {
+        let Some(mut d) = self.store.env_deployment(job.deployment).await? else {
+            return Ok(());
+        };
+        if !matches!(d.state, EnvState::Pending | EnvState::Deploying) {
+            return Ok(());
+        }
+        let repo = self
+            .repo_of(
+                job.repo_id,
+                job.installation,
+                &job.full_name,
+                job.default_branch.as_deref(),
+            )
+            .await?;
+        let policy = self.policy(&repo).await?;
+        let policy = policy.valid().cloned().unwrap_or_default();
+        if let Some(state) = &job.external {
+            if d.state != EnvState::Deploying {
+                return Ok(());
+            }
+            let success = state == "success";
+            let why = (!success).then(|| format!("the deployer reported {state}"));
+            return self
+                .env_finished(&repo, &policy, &mut d, success, why.as_deref())
+                .await;
+        }
+        if d.deployment_id.is_none() {
+            self.create_env_deployment(&repo, &policy, &mut d).await?;
+            if d.state == EnvState::Failed {
+                return self.env_failed(&repo, &policy, &d).await;
+            }
+        }
+        if d.state == EnvState::Pending {
+            self.env_status(&repo, &d, "queued", &queued_text(&d), None)
+                .await?;
+            d.state = EnvState::Deploying;
+            self.store
+                .save_env_deployment(&d, self.clock.now_ms())
+                .await?;
+            if self.settings.driver == DriverKind::Command {
+                self.env_status(&repo, &d, "in_progress", "Deploying", None)
+                    .await?;
+            }
+        }
+        match self.settings.driver {
+            // Something else deploys; its deployment_status events end this deployment.
+            DriverKind::External => Ok(()),
+            DriverKind::Command => {
+                let host = self.env_host(&repo, &d.environment);
+                let outcome = command::run(
+                    &self.settings.command,
+                    &DeploySpec {
+                        action: DriverAction::Deploy,
+                        repository: repo.full_name.clone(),
+                        pr_number: d.pr_number.map_or(0, |n| n.0),
+                        sha: d.sha.to_string(),
+                        host: host.clone(),
+                        url: format!("https://{host}"),
+                        environment: d.environment.clone(),
+                        deployment_id: d.deployment_id.unwrap_or(0),
+                    },
+                )
+                .await;
+                self.store.append_env_log(d.id, &outcome.log).await?;
+                self.env_finished(
+                    &repo,
+                    &policy,
+                    &mut d,
+                    outcome.success,
+                    (!outcome.success).then_some(outcome.summary.as_str()),
+                )
+                .await
+            }
+        }
+    }
+
+    /// The end of a deployment, from our driver or from an outside deployer's status.
+    pub(crate) async fn env_finished(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        d: &mut EnvDeployment,
+        success: bool,
+        why: Option<&str>,
+    ) -> Result<(), JobError> {
+        let now = self.clock.now_ms();
+        if success {
+            let url = format!("https://{}", self.env_host(repo, &d.environment));
+            d.state = EnvState::Live;
+            d.live_at = Some(now);
+            d.finished_at = Some(now);
+            d.detail = None;
+            self.store.save_env_deployment(d, now).await?;
+            if self.settings.driver == DriverKind::Command {
+                let what = format!("{} is live", d.environment);
+                self.env_status(repo, d, "success", &what, Some(&url))
+                    .await?;
+            }
+            info!(environment = %d.environment, sha = %d.sha, "environment deployment live");
+            self.retire_previous(repo, d).await?;
+            self.after_live(repo, policy, d).await?;
+        } else {
+            d.state = EnvState::Failed;
+            d.finished_at = Some(now);
+            d.detail = why.map(str::to_owned);
+            self.store.save_env_deployment(d, now).await?;
+            if self.settings.driver == DriverKind::Command {
+                let what = format!("Deploy failed: {}", why.unwrap_or("see the log"));
+                self.env_status(repo, d, "failure", &what, None).await?;
+            }
+            warn!(environment = %d.environment, sha = %d.sha, why = why.unwrap_or(""), "environment deployment failed");
+            self.env_failed(repo, policy, d).await?;
+        }
+        self.wake_train(repo, policy).await
+    }
+
+    async fn create_env_deployment(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        d: &mut EnvDeployment,
+    ) -> Result<(), JobError> {
+        if d.create_attempted
+            && let Some(id) = self.find_env_deployment(repo, d).await?
+        {
+            d.deployment_id = Some(id);
+            self.store
+                .save_env_deployment(d, self.clock.now_ms())
+                .await?;
+            return Ok(());
+        }
+        d.create_attempted = true;
+        self.store
+            .save_env_deployment(d, self.clock.now_ms())
+            .await?;
+        let production = policy.environments.is_production(&d.environment);
+        let body = json!({
+            "ref": d.sha.as_str(),
+            "task": "deploy",
+            "auto_merge": false,
+            "required_contexts": [],
+            "environment": d.environment,
+            "transient_environment": false,
+            "production_environment": production,
+            "description": description(&queued_text(d)),
+            "payload": {
+                "gangway": {
+                    "env_deployment_id": d.id,
+                    "kind": d.kind.as_str(),
+                    "pull_request": d.pr_number.map(|n| n.0),
+                    "sha": d.sha.as_str(),
+                    "requested_by": d.requested_by,
+                    "reason": d.reason,
+                }
+            },
+        });
+        let route = format!("/repos/{}/deployments", repo.full_name);
+        match self
+            .github
+            .json::<DeploymentBrief, _>(repo.installation, Method::POST, &route, Some(&body))
+            .await
+        {
+            Ok(created) => {
+                info!(deployment = created.id, environment = %d.environment, sha = %d.sha, "environment deployment created");
+                d.deployment_id = Some(created.id);
+            }
+            Err(e) if e.status() == Some(422) => {
+                d.state = EnvState::Failed;
+                d.finished_at = Some(self.clock.now_ms());
+                d.detail = Some(format!(
+                    "GitHub cannot create a deployment of commit {}: {e}",
+                    d.sha.short()
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.store
+            .save_env_deployment(d, self.clock.now_ms())
+            .await?;
+        Ok(())
+    }
+
+    async fn find_env_deployment(
+        &self,
+        repo: &RepoRef,
+        d: &EnvDeployment,
+    ) -> Result<Option<u64>, JobError> {
+        let route = format!(
+            "/repos/{}/deployments?sha={}&environment={}&per_page=100",
+            repo.full_name, d.sha, d.environment
+        );
+        let list: Vec<DeploymentBrief> = self
+            .github
+            .json::<_, ()>(repo.installation, Method::GET, &route, None)
+            .await?;
+        Ok(list
+            .into_iter()
+            .find(|b| {
+                b.payload
+                    .pointer("/gangway/env_deployment_id")
+                    .and_then(Value::as_i64)
+                    == Some(d.id)
+            })
+            .map(|b| b.id))
+    }
+
+    async fn env_status(
+        &self,
+        repo: &RepoRef,
+        d: &EnvDeployment,
+        state: &str,
+        what: &str,
+        environment_url: Option<&str>,
+    ) -> Result<(), JobError> {
+        let Some(id) = d.deployment_id else {
+            return Ok(());
+        };
+        let mut body = json!({
+            "state": state,
+            "log_url": self.env_log_url(d),
+            "description": description(what),
+            "auto_inactive": false,
+        });
+        if let Some(url) = environment_url {
+            body["environment_url"] = json!(url);
+        }
+        let route = format!("/repos/{}/deployments/{id}/statuses", repo.full_name);
+        self.github
+            .request(repo.installation, Method::POST, &route, Some(&body))
+            .await?;
+        Ok(())
+    }
+
+    /// Every other deployment still live in the environment is now replaced: `inactive`.
+    async fn retire_previous(&self, repo: &RepoRef, d: &EnvDeployment) -> Result<(), JobError> {
+        for mut old in self
+            .store
+            .live_env_deployments(repo.id, &d.environment)
+            .await?
+        {
+            if old.id == d.id {
+                continue;
+            }
+            let what = format!("Replaced by {} ({})", d.sha.short(), d.kind.as_str());
+            self.env_status(repo, &old, "inactive", &what, None).await?;
+            old.state = EnvState::Inactive;
+            self.store
+                .save_env_deployment(&old, self.clock.now_ms())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After a live deployment: the PR merged (production, `/promote`, `merge: true`) and told.
+    async fn after_live(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        d: &EnvDeployment,
+    ) -> Result<(), JobError> {
+        let Some(number) = d.pr_number else {
+            return Ok(());
+        };
+        let url = format!("https://{}", self.env_host(repo, &d.environment));
+        let mut text = format!(
+            "commit `{}` is live in {}: {url}",
+            d.sha.short(),
+            d.environment
+        );
+        if d.kind == EnvKind::Promote
+            && policy.promotion.merge
+            && policy.environments.is_production(&d.environment)
+        {
+            let route = format!("/repos/{}/pulls/{}/merge", repo.full_name, number.0);
+            let body = json!({
+                "sha": d.sha.as_str(),
+                "merge_method": policy.promotion.merge_method.as_str(),
+            });
+            match self
+                .github
+                .request(repo.installation, Method::PUT, &route, Some(&body))
+                .await
+            {
+                Ok(_) => text.push_str(&format!(
+                    "; merged ({}), as the policy says.",
+                    policy.promotion.merge_method.as_str()
+                )),
+                Err(e) if matches!(e.status(), Some(405 | 409 | 422)) => text.push_str(&format!(
+                    ". It could not be merged ({e}): merge it by hand once GitHub allows."
+                )),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.env_reply(repo, number, &format!("@{} {text}", d.requested_by))
+            .await
+    }
+
+    /// A failed deployment: told on its PR; in production with `auto_rollback`, the commit is
+    /// marked bad and the last good one redeployed.
+    async fn env_failed(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        d: &EnvDeployment,
+    ) -> Result<(), JobError> {
+        if let Some(number) = d.pr_number {
+            let text = format!(
+                "@{} the deployment of `{}` to {} failed: {}. See its log: {}",
+                d.requested_by,
+                d.sha.short(),
+                d.environment,
+                d.detail.as_deref().unwrap_or("no reason given"),
+                self.env_log_url(d)
+            );
+            self.env_reply(repo, number, &text).await?;
+        }
+        if !(policy.promotion.auto_rollback
+            && policy.environments.is_production(&d.environment)
+            && d.kind != EnvKind::Rollback)
+        {
+            return Ok(());
+        }
+        let reason = format!(
+            "automatic rollback: the deployment of {} failed",
+            d.sha.short()
+        );
+        self.store
+            .mark_bad(
+                repo.id,
+                &d.sha,
+                &d.environment,
+                "gangway",
+                Some(&reason),
+                self.clock.now_ms(),
+            )
+            .await?;
+        self.store
+            .audit(
+                repo.id,
+                d.pr_number.unwrap_or(PrNumber(0)),
+                &format!("{} in {}", d.sha.short(), d.environment),
+                "rollback",
+                &reason,
+                self.clock.now_ms(),
+            )
+            .await?;
+        let Some(good) = self
+            .store
+            .last_good_env_deployment(repo.id, &d.environment, &d.sha)
+            .await?
+        else {
+            warn!(environment = %d.environment, "automatic rollback: no earlier good deployment");
+            return Ok(());
+        };
+        let claim = Claim {
+            environment: &d.environment,
+            sha: &good.sha,
+            kind: EnvKind::Rollback,
+            requested_by: "gangway",
+            pr_number: d.pr_number,
+            reason: Some(&reason),
+        };
+        if let Err(running) = self.claim_and_queue(repo, &claim).await? {
+            warn!(environment = %d.environment, running = running.id, "automatic rollback: the environment is busy");
+        }
+        Ok(())
+    }
+
+    async fn env_reply(
+        &self,
+        repo: &RepoRef,
+        number: PrNumber,
+        text: &str,
+    ) -> Result<(), JobError> {
+        let body = text.lines().map(defuse).collect::<Vec<_>>().join("\n");
+        let route = format!("/repos/{}/issues/{}/comments", repo.full_name, number.0);
+        self.github
+            .request(
+                repo.installation,
+                Method::POST,
+                &route,
+                Some(&json!({ "body": body })),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// The first status's words: who asked for what.
+fn queued_text(d: &EnvDeployment) -> String {
+    let from = d
+        .pr_number
+        .map(|n| format!(" from #{}", n.0))
+        .unwrap_or_default();
+    match d.kind {
+        EnvKind::Promote => format!("Promoted by @{}{from}: {}", d.requested_by, d.sha.short()),
+        EnvKind::Rollback => format!(
+            "Rollback by @{}: {}{}",
+            d.requested_by,
+            d.sha.short(),
+            d.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        EnvKind::Train => format!(
+            "Train: {} after {}",
+            d.sha.short(),
+            d.reason.as_deref().unwrap_or("its wait")
+        ),
+    }
+}

@@ -1,0 +1,382 @@
+//! The environment commands: `/promote`, `/hold`, `/unhold`, `/rollback`.
+//!
+//! Owns gathering the facts the promotion rules need (the PR's head read fresh, its preview,
+//! its checks, the environment's hold, running deployment and current commit, bad marks, and
+//! GitHub's compare), then claiming the environment and answering. The permission check and the
+//! acknowledgement happen before (commands.rs); the deployment itself is an environment job
+//! (environments.rs).
+
+use tracing::info;
+
+use super::Executor;
+use super::commands::CommandJob;
+use super::environments::Claim;
+use crate::engine::commands::Invocation;
+use crate::engine::promotion::{self, Ancestry, PreviewOutcome, Refusal};
+use crate::engine::{CheckSummary, PolicyStatus};
+use crate::model::{EnvKind, PreviewState, RepoRef};
+use crate::policy::{Policy, Trigger};
+use crate::queue::JobError;
+
+impl Executor {
+    fn valid_policy<'a>(&self, policy: &'a PolicyStatus) -> Result<&'a Policy, String> {
+        match policy {
+            PolicyStatus::Valid(p) => Ok(p),
+            PolicyStatus::Invalid(e) => Err(format!(
+                "nothing can be promoted while `.github/gangway.yml` is invalid: {e}"
+            )),
+        }
+    }
+
+    pub(super) async fn promote_command(
+        &self,
+        job: &CommandJob,
+        repo: &RepoRef,
+        policy: &PolicyStatus,
+        inv: &Invocation,
+    ) -> Result<(), JobError> {
+        let policy = match self.valid_policy(policy) {
+            Ok(p) => p,
+            Err(why) => return self.refuse(job, repo, &why).await,
+        };
+        let environment = environment_of(policy, inv.environment.as_deref());
+        // The head as GitHub says it is now: the commit that is promoted is the one read here.
+        let Some(pr) = self.fetch_pull(repo, job.number).await? else {
+            return self
+                .refuse(job, repo, "GitHub no longer knows this pull request.")
+                .await;
+        };
+        let sha = pr.head_sha.clone();
+        let preview = match self.store.preview_for(repo.id, pr.number, &sha).await? {
+            None => PreviewOutcome::NeverStaged,
+            Some(p) => match p.state {
+                PreviewState::Live => PreviewOutcome::Succeeded,
+                PreviewState::Failed => PreviewOutcome::Failed(p.detail.clone()),
+                PreviewState::Pending | PreviewState::Deploying => {
+                    PreviewOutcome::InProgress(p.state.as_str())
+                }
+                // Torn down since (closed, expired): it counts if it ever went live.
+                PreviewState::TearingDown | PreviewState::TornDown => {
+                    if p.deployed_at.is_some() {
+                        PreviewOutcome::Succeeded
+                    } else {
+                        PreviewOutcome::NeverStaged
+                    }
+                }
+            },
+        };
+        let hold = self.store.hold(repo.id, &environment).await?;
+        let running = self
+            .store
+            .running_env_deployment(repo.id, &environment)
+            .await?;
+        let bad = self.store.bad_sha(repo.id, &sha).await?;
+        // Checks cost a call: only asked when the cheaper rules pass.
+        let cheap = promotion::check(&promotion::Request {
+            environment: &environment,
+            known: policy.environments.names(),
+            sha: &sha,
+            force: inv.force,
+            preview: &preview,
+            checks: &CheckSummary {
+                passed: vec!["(not read yet)".into()],
+                ..CheckSummary::default()
+            },
+            checks_required: false,
+            hold: hold.as_ref(),
+            running: running.as_ref(),
+            bad: bad.as_ref(),
+        });
+        if let Err(r) = cheap {
+            return self.refuse_rule(job, repo, &r).await;
+        }
+        let items = self.fetch_checks(repo, &sha).await?;
+        let checks = CheckSummary::of(&items, &policy.preview.required_checks);
+        let full = promotion::check(&promotion::Request {
+            environment: &environment,
+            known: policy.environments.names(),
+            sha: &sha,
+            force: inv.force,
+            preview: &preview,
+            checks: &checks,
+            checks_required: policy.preview.trigger != Trigger::OnOpen,
+            hold: hold.as_ref(),
+            running: running.as_ref(),
+            bad: bad.as_ref(),
+        });
+        if let Err(r) = full {
+            return self.refuse_rule(job, repo, &r).await;
+        }
+        if let Some(current) = self
+            .store
+            .current_env_deployment(repo.id, &environment)
+            .await?
+            && current.sha != sha
+        {
+            let ancestry = self
+                .compare(repo, &current.sha, &sha)
+                .await?
+                .map_or(Ancestry::Diverged, |c| c.ancestry);
+            if let Err(r) = promotion::check_ancestry(&environment, &current.sha, ancestry) {
+                return self.refuse_rule(job, repo, &r).await;
+            }
+        }
+        let forced = inv.force && bad.is_some();
+        let reason =
+            forced.then(|| format!("forced by @{}: {} was marked bad", job.author, sha.short()));
+        let claim = Claim {
+            environment: &environment,
+            sha: &sha,
+            kind: EnvKind::Promote,
+            requested_by: &job.author,
+            pr_number: Some(pr.number),
+            reason: reason.as_deref(),
+        };
+        match self.claim_and_queue(repo, &claim).await? {
+            Err(running) => {
+                let r = Refusal::Busy {
+                    environment: environment.clone(),
+                    running: Box::new(running),
+                };
+                self.refuse_rule(job, repo, &r).await
+            }
+            Ok(d) => {
+                if forced {
+                    self.store.clear_bad(repo.id, &sha).await?;
+                }
+                info!(%environment, sha = %sha, id = d.id, "promotion accepted");
+                let text = format!(
+                    "promoting commit `{}` to {environment}{}. GitHub's deployment history shows its progress; this pull request hears when it is live.",
+                    sha.short(),
+                    if forced {
+                        " (forced past its bad mark)"
+                    } else {
+                        ""
+                    }
+                );
+                let reason = format!("promoting {} to {environment}", sha.short());
+                self.finish(job, repo, "accepted", &reason, Some(&text), true)
+                    .await
+            }
+        }
+    }
+
+    pub(super) async fn hold_command(
+        &self,
+        job: &CommandJob,
+        repo: &RepoRef,
+        policy: &PolicyStatus,
+        inv: &Invocation,
+    ) -> Result<(), JobError> {
+        let defaults = Policy::default();
+        let policy = policy.valid().unwrap_or(&defaults);
+        let text = inv.text.clone().unwrap_or_default();
+        let (environment, reason) = split_environment(policy, &text);
+        let reason = (!reason.is_empty()).then_some(reason);
+        let hold = self
+            .store
+            .set_hold(
+                repo.id,
+                &environment,
+                &job.author,
+                reason.as_deref(),
+                self.clock.now_ms(),
+            )
+            .await?;
+        self.refresh_open_stickies(repo).await?;
+        let answer = format!(
+            "{environment} is held{}. Nothing is promoted into it, by command or by the train, until someone comments **/unhold{}**.",
+            promotion::held_by(&hold),
+            if policy.environments.is_production(&environment) {
+                String::new()
+            } else {
+                format!(" {environment}")
+            }
+        );
+        self.finish(
+            job,
+            repo,
+            "accepted",
+            &format!("held {environment}"),
+            Some(&answer),
+            true,
+        )
+        .await
+    }
+
+    pub(super) async fn unhold_command(
+        &self,
+        job: &CommandJob,
+        repo: &RepoRef,
+        policy: &PolicyStatus,
+        inv: &Invocation,
+    ) -> Result<(), JobError> {
+        let defaults = Policy::default();
+        let policy = policy.valid().unwrap_or(&defaults);
+        let environment = environment_of(policy, inv.environment.as_deref());
+        let Some(was) = self.store.clear_hold(repo.id, &environment).await? else {
+            let why = format!("{environment} is not held; nothing to do.");
+            return self.refuse(job, repo, &why).await;
+        };
+        self.refresh_open_stickies(repo).await?;
+        self.wake_train(repo, policy).await?;
+        let answer = format!(
+            "{environment} is no longer held (it was{}). Promotions into it may go ahead.",
+            promotion::held_by(&was)
+        );
+        self.finish(
+            job,
+            repo,
+            "accepted",
+            &format!("unheld {environment}"),
+            Some(&answer),
+            true,
+        )
+        .await
+    }
+
+    pub(super) async fn rollback_command(
+        &self,
+        job: &CommandJob,
+        repo: &RepoRef,
+        policy: &PolicyStatus,
+        inv: &Invocation,
+    ) -> Result<(), JobError> {
+        let policy = match self.valid_policy(policy) {
+            Ok(p) => p,
+            Err(why) => return self.refuse(job, repo, &why).await,
+        };
+        let environment = environment_of(policy, inv.environment.as_deref());
+        if !policy.environments.contains(&environment) {
+            let r = Refusal::UnknownEnvironment {
+                name: environment,
+                known: policy.environments.names().to_vec(),
+            };
+            return self.refuse_rule(job, repo, &r).await;
+        }
+        if let Some(running) = self
+            .store
+            .running_env_deployment(repo.id, &environment)
+            .await?
+        {
+            let r = Refusal::Busy {
+                environment,
+                running: Box::new(running),
+            };
+            return self.refuse_rule(job, repo, &r).await;
+        }
+        let Some(current) = self
+            .store
+            .current_env_deployment(repo.id, &environment)
+            .await?
+        else {
+            let why = format!("nothing runs in {environment} yet: there is nothing to roll back.");
+            return self.refuse(job, repo, &why).await;
+        };
+        let Some(good) = self
+            .store
+            .last_good_env_deployment(repo.id, &environment, &current.sha)
+            .await?
+        else {
+            let why = format!(
+                "{environment} runs `{}` and no earlier commit succeeded there: there is nothing to roll back to. Promote a fix instead.",
+                current.sha.short()
+            );
+            return self.refuse(job, repo, &why).await;
+        };
+        let reason = format!(
+            "rollback by @{}: {} marked bad",
+            job.author,
+            current.sha.short()
+        );
+        let claim = Claim {
+            environment: &environment,
+            sha: &good.sha,
+            kind: EnvKind::Rollback,
+            requested_by: &job.author,
+            pr_number: Some(job.number),
+            reason: Some(&reason),
+        };
+        match self.claim_and_queue(repo, &claim).await? {
+            Err(running) => {
+                let r = Refusal::Busy {
+                    environment,
+                    running: Box::new(running),
+                };
+                self.refuse_rule(job, repo, &r).await
+            }
+            Ok(_) => {
+                self.store
+                    .mark_bad(
+                        repo.id,
+                        &current.sha,
+                        &environment,
+                        &job.author,
+                        Some("rolled back"),
+                        self.clock.now_ms(),
+                    )
+                    .await?;
+                let answer = format!(
+                    "rolling {environment} back from `{}` to `{}`, the last commit that succeeded there. `{}` is marked bad: promoting it again needs `--force`.",
+                    current.sha.short(),
+                    good.sha.short(),
+                    current.sha.short()
+                );
+                self.finish(job, repo, "accepted", &reason, Some(&answer), true)
+                    .await
+            }
+        }
+    }
+
+    async fn refuse(&self, job: &CommandJob, repo: &RepoRef, why: &str) -> Result<(), JobError> {
+        self.finish(job, repo, "refused", why, Some(why), false)
+            .await
+    }
+
+    async fn refuse_rule(
+        &self,
+        job: &CommandJob,
+        repo: &RepoRef,
+        r: &Refusal,
+    ) -> Result<(), JobError> {
+        let text = r.to_string();
+        let reason = format!("{}: {text}", r.rule());
+        self.finish(job, repo, "refused", &reason, Some(&text), false)
+            .await
+    }
+
+    /// Every open PR's sticky comment shows holds: each is evaluated again.
+    async fn refresh_open_stickies(&self, repo: &RepoRef) -> Result<(), JobError> {
+        for (number, _) in self.store.open_pulls(repo.id).await? {
+            let e = crate::processor::Evaluate::of(repo, number, "hold");
+            self.queue.enqueue(&e.job()).await.map_err(JobError::from)?;
+        }
+        Ok(())
+    }
+}
+
+/// `/hold staging deploys are broken` → (`staging`, "deploys are broken"); a first word that
+/// names no environment is part of the reason, and production is held.
+fn split_environment(policy: &Policy, text: &str) -> (String, String) {
+    let text = text.trim();
+    let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    if !first.is_empty() && policy.environments.contains(first) {
+        (environment_of(policy, Some(first)), rest.trim().to_owned())
+    } else {
+        (policy.environments.production().to_owned(), text.to_owned())
+    }
+}
+
+/// The environment a command names, spelt as the policy spells it (GitHub's names ignore
+/// case); production when none is named. An unknown name is kept for the refusal to quote.
+fn environment_of(policy: &Policy, named: Option<&str>) -> String {
+    let names = policy.environments.names();
+    match named {
+        None => policy.environments.production().to_owned(),
+        Some(name) => policy
+            .environments
+            .position(name)
+            .and_then(|i| names.get(i))
+            .map_or_else(|| name.to_owned(), Clone::clone),
+    }
+}

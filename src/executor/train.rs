@@ -1,0 +1,341 @@
+//! Running the train: read the default branch's head and its checks, take one step of the
+//! timetable (`engine::train`), and carry it out: schedule the next wake-up as a durable job,
+//! deploy under the promotion rules, tell merged pull requests when their change arrives.
+
+use http::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::Executor;
+use super::environments::Claim;
+use crate::engine::promotion::{self, Ancestry, PreviewOutcome, Refusal};
+use crate::engine::sticky::defuse;
+use crate::engine::train::{self, HeadChecks, Step, Train};
+use crate::engine::{CheckItem, CheckSummary};
+use crate::model::{EnvDeployment, EnvKind, RepoRef};
+use crate::policy::Policy;
+use crate::queue::{BACKGROUND, JobError, NewJob};
+use crate::types::{CommitSha, InstallationId, RepoId};
+
+pub const TRAIN_JOB: &str = "train";
+/// How long a train waits for a busy environment before looking again.
+const BUSY_RETRY_MS: i64 = 60_000;
+
+/// Take the next step of a repository's train.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainJob {
+    pub repo_id: RepoId,
+    pub installation: InstallationId,
+    pub full_name: String,
+    pub default_branch: Option<String>,
+}
+
+impl TrainJob {
+    pub fn of(repo: &RepoRef) -> TrainJob {
+        TrainJob {
+            repo_id: repo.id,
+            installation: repo.installation,
+            full_name: repo.full_name.clone(),
+            default_branch: Some(repo.default_branch.clone()).filter(|b| !b.is_empty()),
+        }
+    }
+
+    pub fn job(&self, run_at_ms: Option<i64>) -> NewJob {
+        NewJob {
+            kind: TRAIN_JOB.into(),
+            key: train_key(self.repo_id),
+            payload: serde_json::to_string(self).unwrap_or_default(),
+            run_at_ms,
+            priority: BACKGROUND,
+        }
+    }
+}
+
+fn train_key(repo: RepoId) -> String {
+    format!("{repo}#train")
+}
+
+/// The head's checks as the train reads them: nothing reported yet is not green.
+pub fn head_checks(items: &[CheckItem], required: &[String]) -> (HeadChecks, CheckSummary) {
+    let s = CheckSummary::of(items, required);
+    let checks = if let Some((name, conclusion)) = s.failed.first() {
+        HeadChecks::Red(format!("`{name}` is {conclusion}"))
+    } else if !s.pending.is_empty() || s.passed.is_empty() {
+        HeadChecks::Pending
+    } else {
+        HeadChecks::Green
+    };
+    (checks, s)
+}
+
+impl Executor {
+    /// Queues a look at the train now, when the repository has one.
+    pub(crate) async fn wake_train(&self, repo: &RepoRef, policy: &Policy) -> Result<(), JobError> {
+        if policy.train.is_some() {
+            self.schedule_train(repo, self.clock.now_ms()).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues the train's job at `at`, unless one already waits to run by then.
+    async fn schedule_train(&self, repo: &RepoRef, at: i64) -> Result<(), JobError> {
+        if self
+            .store
+            .job_waiting_until(TRAIN_JOB, &train_key(repo.id), at)
+            .await?
+        {
+            return Ok(());
+        }
+        self.queue
+            .enqueue(&TrainJob::of(repo).job(Some(at)))
+            .await
+            .map_err(JobError::from)?;
+        Ok(())
+    }
+
+    pub async fn run_train(&self, job: &TrainJob) -> Result<(), JobError> {
+        let repo = self
+            .repo_of(
+                job.repo_id,
+                job.installation,
+                &job.full_name,
+                job.default_branch.as_deref(),
+            )
+            .await?;
+        let status = self.policy(&repo).await?;
+        let Some(policy) = status.valid() else {
+            return Ok(());
+        };
+        let Some(timetable) = &policy.train else {
+            return Ok(());
+        };
+        let head = self.branch_head(&repo).await?;
+        let items = self.fetch_checks(&repo, &head).await?;
+        let (checks, summary) = head_checks(&items, &policy.preview.required_checks);
+        let stored: Train = match self.store.train_state(repo.id).await? {
+            None => Train::default(),
+            Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                warn!(error = %e, "unreadable train state: starting afresh");
+                Train::default()
+            }),
+        };
+        let holds = self.store.holds(repo.id).await?;
+        let names = policy.environments.names();
+        let mut current = Vec::with_capacity(names.len());
+        for name in names {
+            current.push(
+                self.store
+                    .current_env_deployment(repo.id, name)
+                    .await?
+                    .map(|d| d.sha),
+            );
+        }
+        let awaited = match stored.awaiting {
+            Some(id) => self.store.env_deployment(id).await?,
+            None => None,
+        };
+        let bad = self.store.bad_sha(repo.id, &head).await?.is_some();
+        let now = self.clock.now_ms();
+        let (mut next, steps) = train::step(
+            &stored,
+            &train::View {
+                policy: timetable,
+                environments: names,
+                head: &head,
+                checks: &checks,
+                now_ms: now,
+                holds: &holds,
+                current: &current,
+                awaited: awaited.as_ref(),
+                bad,
+            },
+        );
+        for step in steps {
+            match step {
+                Step::WakeAt(at) => self.schedule_train(&repo, at).await?,
+                Step::Deploy { environment } => {
+                    match self
+                        .train_deploy(&repo, policy, &next, &head, &environment, &summary)
+                        .await?
+                    {
+                        Ok(d) => next.awaiting = Some(d.id),
+                        Err(Refusal::Busy { .. }) => {
+                            self.schedule_train(&repo, now + BUSY_RETRY_MS).await?;
+                        }
+                        Err(refusal) => {
+                            info!(%environment, rule = refusal.rule(), "train stopped: {refusal}");
+                            next.stopped = Some(refusal.to_string());
+                        }
+                    }
+                }
+                Step::Notify { schedule } => {
+                    self.notify_merged(&repo, current.last().cloned().flatten(), &head, &schedule)
+                        .await?;
+                }
+            }
+        }
+        if next != stored {
+            let text = serde_json::to_string(&next)
+                .map_err(|e| JobError::Permanent(format!("train state: {e}")))?;
+            self.store
+                .save_train_state(repo.id, &text, self.clock.now_ms())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The carried commit into `environment`, under the rules of `/promote` (its checks stand
+    /// in for a preview).
+    async fn train_deploy(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        t: &Train,
+        sha: &CommitSha,
+        environment: &str,
+        checks: &CheckSummary,
+    ) -> Result<Result<EnvDeployment, Refusal>, JobError> {
+        let running = self
+            .store
+            .running_env_deployment(repo.id, environment)
+            .await?;
+        if let Some(r) = &running
+            && r.kind == EnvKind::Train
+            && r.sha == *sha
+        {
+            // Ours, claimed by a run that stopped before recording it.
+            return Ok(Ok(r.clone()));
+        }
+        let hold = self.store.hold(repo.id, environment).await?;
+        let bad = self.store.bad_sha(repo.id, sha).await?;
+        let names = policy.environments.names();
+        let verdict = promotion::check(&promotion::Request {
+            environment,
+            known: names,
+            sha,
+            force: false,
+            preview: &PreviewOutcome::NotRequired,
+            checks,
+            checks_required: true,
+            hold: hold.as_ref(),
+            running: running.as_ref(),
+            bad: bad.as_ref(),
+        });
+        if let Err(r) = verdict {
+            return Ok(Err(r));
+        }
+        if let Some(cur) = self
+            .store
+            .current_env_deployment(repo.id, environment)
+            .await?
+            && cur.sha != *sha
+        {
+            let ancestry = self.compare(repo, &cur.sha, sha).await?.map(|c| c.ancestry);
+            let ancestry = ancestry.unwrap_or(Ancestry::Diverged);
+            if let Err(r) = promotion::check_ancestry(environment, &cur.sha, ancestry) {
+                return Ok(Err(r));
+            }
+        }
+        let wait = policy
+            .train
+            .as_ref()
+            .map(|tt| if t.next == 0 { tt.delay } else { tt.bake })
+            .unwrap_or_default();
+        let reason = format!("green and quiet for {}", human(wait));
+        let claim = Claim {
+            environment,
+            sha,
+            kind: EnvKind::Train,
+            requested_by: "gangway",
+            pr_number: None,
+            reason: Some(&reason),
+        };
+        Ok(match self.claim_and_queue(repo, &claim).await? {
+            Ok(d) => Ok(d),
+            Err(running) => Err(Refusal::Busy {
+                environment: environment.to_owned(),
+                running: Box::new(running),
+            }),
+        })
+    }
+
+    /// One comment per merged pull request on the train: when it reaches each environment.
+    async fn notify_merged(
+        &self,
+        repo: &RepoRef,
+        production: Option<CommitSha>,
+        head: &CommitSha,
+        schedule: &[(String, i64)],
+    ) -> Result<(), JobError> {
+        let commits = match &production {
+            Some(base) => match self.compare(repo, base, head).await? {
+                Some(c) => c.commits,
+                None => vec![head.clone()],
+            },
+            None => vec![head.clone()],
+        };
+        let numbers = self.store.merged_pulls_with(repo.id, &commits).await?;
+        let when: Vec<String> = schedule
+            .iter()
+            .map(|(env, at)| format!("{env} at about {}", promotion::utc(*at)))
+            .collect();
+        for number in numbers {
+            let body = format!(
+                "🚂 This change is on Gangway's train (commit `{}`): it should reach {}, if its checks stay green and nothing fails on the way. To stop it, comment **/hold** (or **/hold staging**) on any pull request of this repository.",
+                head.short(),
+                when.join(", then ")
+            );
+            let body = body.lines().map(defuse).collect::<Vec<_>>().join("\n");
+            let known = self.store.train_notice(repo.id, number).await?;
+            let now = self.clock.now_ms();
+            match known {
+                Some((Some(id), Some(old))) if old == body => {
+                    let _ = id;
+                }
+                Some((Some(id), _)) => {
+                    let route = format!("/repos/{}/issues/comments/{id}", repo.full_name);
+                    self.github
+                        .request(
+                            repo.installation,
+                            Method::PATCH,
+                            &route,
+                            Some(&json!({"body": body})),
+                        )
+                        .await?;
+                    self.store
+                        .save_train_notice(repo.id, number, Some(id), Some(&body), now)
+                        .await?;
+                }
+                _ => {
+                    let route = format!("/repos/{}/issues/{}/comments", repo.full_name, number.0);
+                    let created: super::IdOnly = self
+                        .github
+                        .json(
+                            repo.installation,
+                            Method::POST,
+                            &route,
+                            Some(&json!({"body": body})),
+                        )
+                        .await?;
+                    self.store
+                        .save_train_notice(repo.id, number, Some(created.id), Some(&body), now)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `30m`, `1h`, `90s`: the policy's own way of writing durations.
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s.is_multiple_of(3600) && s > 0 {
+        format!("{}h", s / 3600)
+    } else if s.is_multiple_of(60) && s > 0 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
