@@ -60,6 +60,19 @@ pub async fn envs(store: &Store, now_ms: i64, all: bool) -> Result<Vec<EnvRow>, 
             ttl_left,
         });
     }
+    // Long-lived environments: what each runs now, and any deployment still running there.
+    for (repo, d) in store.env_overview().await? {
+        rows.push(EnvRow {
+            repo,
+            pr: d.pr_number.map_or(0, |n| n.0),
+            sha: d.sha.short().to_owned(),
+            state: d.state.as_str().to_owned(),
+            environment: d.environment.clone(),
+            host: format!("({} by {})", d.kind.as_str(), d.requested_by),
+            age: human(now_ms - d.live_at.unwrap_or(d.created_at)),
+            ttl_left: "-".into(),
+        });
+    }
     Ok(rows)
 }
 

@@ -192,7 +192,20 @@ impl Handler for Processor {
                     let e: EnvJob = serde_json::from_str(&job.payload).map_err(|e| {
                         JobError::Permanent(format!("bad environment job payload: {e}"))
                     })?;
-                    self.executor.run_env_deployment(&e).await
+                    match self.executor.run_env_deployment(&e).await {
+                        // Given up on: the environment must not stay busy for ever.
+                        Err(JobError::Permanent(why)) => {
+                            self.executor.abandon_env_deployment(&e, &why).await?;
+                            Err(JobError::Permanent(why))
+                        }
+                        Err(err) if job.attempts >= job.max_attempts => {
+                            self.executor
+                                .abandon_env_deployment(&e, &err.to_string())
+                                .await?;
+                            Err(err)
+                        }
+                        other => other,
+                    }
                 }
                 TRAIN_JOB => {
                     let t: TrainJob = serde_json::from_str(&job.payload)

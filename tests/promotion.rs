@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 
 use gangway::clock::{Clock, ManualClock};
-use gangway::fake_github::{Deployment, FakeGitHub, PrSpec, Role};
+use gangway::fake_github::{Deployment, FakeGitHub, Fault, PrSpec, Role};
 use support::world::{REPO, World};
 
 const MIN: i64 = 60_000;
@@ -499,5 +499,25 @@ async fn a_restart_during_the_bake_resumes_at_the_right_time_without_repeating()
         1,
         "staging not repeated"
     );
+    assert_eq!(w.fake.deployments_in(REPO, "production").len(), 1);
+}
+
+#[tokio::test]
+async fn a_deployment_given_up_frees_the_environment() {
+    let w = world().await;
+    let (one, sha1) = staged(&w, "feature-1").await;
+    // GitHub refuses the production deployment for good (a 4xx is not retried).
+    w.fake.inject(
+        Fault::status(403)
+            .on("POST", "/repos/octo/app/deployments")
+            .times(1),
+    );
+    say(&w, one, "boss", "/promote").await;
+    reply_containing(&w, one, "promoting commit").await;
+    reply_containing(&w, one, "gave up deploying").await;
+    w.settle().await;
+    assert!(w.fake.deployments_in(REPO, "production").is_empty());
+    // Not stuck busy: the next /promote goes ahead.
+    promote_live(&w, one, &sha1).await;
     assert_eq!(w.fake.deployments_in(REPO, "production").len(), 1);
 }

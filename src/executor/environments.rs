@@ -227,6 +227,47 @@ impl Executor {
         }
     }
 
+    /// A deployment whose job gave up: recorded as failed, so that the environment is free
+    /// again, and said on GitHub when GitHub answers.
+    pub async fn abandon_env_deployment(&self, job: &EnvJob, why: &str) -> Result<(), JobError> {
+        let Some(mut d) = self.store.env_deployment(job.deployment).await? else {
+            return Ok(());
+        };
+        if !matches!(d.state, EnvState::Pending | EnvState::Deploying) {
+            return Ok(());
+        }
+        let now = self.clock.now_ms();
+        d.state = EnvState::Failed;
+        d.finished_at = Some(now);
+        d.detail = Some(format!("given up: {why}"));
+        self.store.save_env_deployment(&d, now).await?;
+        warn!(environment = %d.environment, sha = %d.sha, why, "environment deployment given up");
+        if let Some(branch) = &job.default_branch {
+            let repo = RepoRef {
+                id: job.repo_id,
+                installation: job.installation,
+                full_name: job.full_name.clone(),
+                default_branch: branch.clone(),
+            };
+            let what = format!("Gangway gave up: {why}");
+            if let Err(e) = self.env_status(&repo, &d, "error", &what, None).await {
+                warn!(error = %e, "could not tell GitHub that the deployment was given up");
+            }
+            if let Some(number) = d.pr_number {
+                let text = format!(
+                    "@{} Gangway gave up deploying `{}` to {}: {why}. The environment is free again; promote once the cause is fixed.",
+                    d.requested_by,
+                    d.sha.short(),
+                    d.environment
+                );
+                if let Err(e) = self.env_reply(&repo, number, &text).await {
+                    warn!(error = %e, "could not tell the pull request that the deployment was given up");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The end of a deployment, from our driver or from an outside deployer's status.
     pub(crate) async fn env_finished(
         &self,
