@@ -365,6 +365,10 @@ impl Processor {
                     self.store
                         .record_merge(repo.id, e.number, merge, now)
                         .await?;
+                    // The train tells the PRs it carries; this one may have been missed.
+                    if Some(&e.pull_request.base.ref_name) == e.repository.default_branch.as_ref() {
+                        routed.push(self.wake_train(&repo).await?);
+                    }
                 }
                 let mut ev = Self::evaluation(&repo, e.number, &e.sender.login);
                 ev.refresh = !newer;

@@ -259,6 +259,11 @@ async fn two_promotions_at_once_one_runs_and_the_other_names_it() {
         })
     })
     .await;
+    // The winner's deployment is created by its own job, a moment after its claim.
+    w.until("the winner's production deployment", |f| {
+        !f.deployments_in(REPO, "production").is_empty()
+    })
+    .await;
     let prod = w.fake.deployments_in(REPO, "production");
     assert_eq!(prod.len(), 1, "only one deployment runs");
     let (winner, loser) = if prod[0].sha == sha1 {
@@ -340,8 +345,9 @@ async fn rollback_redeploys_the_last_good_commit_and_marks_the_bad_one() {
 async fn a_failed_production_deployment_rolls_back_when_the_policy_says_so() {
     let fail_flag = tempfile::tempdir().unwrap();
     let flag = fail_flag.path().join("fail");
+    // Production deployments of the commit named in `flag` fail.
     let tail = format!(
-        "if [ \"$GANGWAY_ENVIRONMENT\" = production ] && [ -f {} ]; then echo broken; exit 4; fi",
+        "if [ \"$GANGWAY_ENVIRONMENT\" = production ] && [ \"$GANGWAY_SHA\" = \"$(cat {} 2>/dev/null)\" ]; then echo broken; exit 4; fi",
         flag.display()
     );
     let w = World::start_with(&tail, "", &[]).await;
@@ -353,10 +359,9 @@ async fn a_failed_production_deployment_rolls_back_when_the_policy_says_so() {
     promote_live(&w, one, &sha1).await;
     w.fake.close_pr(REPO, one, true).await.unwrap();
     let (two, sha2) = staged(&w, "feature-2").await;
-    std::fs::write(&flag, "").unwrap();
+    std::fs::write(&flag, &sha2).unwrap();
     say(&w, two, "boss", "/promote").await;
     reply_containing(&w, two, "failed").await;
-    std::fs::remove_file(&flag).unwrap();
     let s1 = sha1.clone();
     w.until("rolled back to the first commit", |f| {
         let prod = f.deployments_in(REPO, "production");

@@ -35,8 +35,8 @@ pub struct Train {
     /// Why the train stopped carrying this commit (a failure, a refusal); a newer head restarts it.
     #[serde(default)]
     pub stopped: Option<String>,
-    /// Whether the merged pull requests were told the timetable.
-    #[serde(default)]
+    /// Kept for records written before the timetable was repeated on every step; unused.
+    #[serde(default, skip_serializing)]
     pub notified: bool,
 }
 
@@ -77,7 +77,8 @@ pub enum Step {
     /// records the deployment in `awaiting`.
     Deploy { environment: String },
     /// Tell the pull requests merged since production's commit when their change arrives:
-    /// (environment, expected time) in order.
+    /// (environment, expected time) in order. Repeated on every step while the train waits;
+    /// telling is idempotent.
     Notify { schedule: Vec<(String, i64)> },
 }
 
@@ -138,8 +139,9 @@ pub fn step(train: &Train, v: &View<'_>) -> (Train, Vec<Step>) {
     if t.next >= last {
         return (t, steps);
     }
-    if !t.notified {
-        t.notified = true;
+    {
+        // Every step says it again: the executor posts or edits one comment per pull request
+        // only when its words change, so a merge recorded late is still told.
         let first = t.due.unwrap_or(v.now_ms);
         let schedule = (t.next..last)
             .zip(0i64..)
