@@ -640,13 +640,13 @@ async fn deleting_the_environment_without_permission_is_reported_and_harmless() 
             .always(),
     );
     w.fake.close_pr(REPO, pr.number, false).await.unwrap();
-    w.settle().await;
-    assert!(
-        w.fake
-            .deployments(REPO)
+    w.until("every deployment inactive", |f| {
+        f.deployments(REPO)
             .iter()
             .all(|d| d.statuses.last().is_some_and(|s| s.state == "inactive"))
-    );
+    })
+    .await;
+    w.settle().await;
     assert_eq!(
         w.fake.count_calls("DELETE", "/repos/octo/app/environments"),
         1

@@ -27,11 +27,12 @@ struct DeploymentBrief {
 }
 
 /// GitHub caps status descriptions at 140 characters.
-fn description(s: &str) -> String {
+pub(super) fn description(s: &str) -> String {
     s.chars().take(140).collect()
 }
 
-fn random_token() -> String {
+/// An unguessable token for a deploy log's address.
+pub(super) fn random_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use super::Executor;
+use super::deploy::{description, random_token};
 use crate::driver::{DeploySpec, DriverAction, command};
 use crate::engine::sticky::defuse;
 use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
@@ -79,15 +80,6 @@ struct DeploymentBrief {
     id: u64,
     #[serde(default)]
     payload: Value,
-}
-
-/// GitHub caps status descriptions at 140 characters.
-fn description(s: &str) -> String {
-    s.chars().take(140).collect()
-}
-
-fn random_token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
 }
 
 impl Executor {

@@ -4,7 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, db_u64, invalid_in as invalid, opt_u64};
 use crate::model::{BadSha, EnvDeployment, EnvKind, EnvState, Hold};
 use crate::types::{CommitSha, PrNumber, RepoId};
 
@@ -28,18 +28,6 @@ pub struct NewEnvDeployment<'a> {
     pub pr_number: Option<PrNumber>,
     pub reason: Option<&'a str>,
     pub log_token: &'a str,
-}
-
-fn invalid(table: &str, what: &str, v: &str) -> StoreError {
-    StoreError::Invalid(format!("{table}: bad {what} {v:?}"))
-}
-
-fn opt_u64(v: Option<i64>) -> Option<u64> {
-    v.and_then(|v| u64::try_from(v).ok())
-}
-
-fn db_u64(v: Option<u64>) -> Option<i64> {
-    v.map(|v| i64::try_from(v).unwrap_or(i64::MAX))
 }
 
 fn from_row(r: &AnyRow) -> Result<EnvDeployment, StoreError> {

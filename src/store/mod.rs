@@ -79,6 +79,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     4 "timers" "0004_timers.sql",
     5 "environments" "0005_environments.sql",
     6 "merges" "0006_merges.sql",
+    7 "jobs_index" "0007_jobs_index.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -87,6 +88,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     4 "timers" "0004_timers.sql",
     5 "environments" "0005_environments.sql",
     6 "merges" "0006_merges.sql",
+    7 "jobs_index" "0007_jobs_index.sql",
 );
 
 #[derive(Clone)]
@@ -195,6 +197,21 @@ impl Store {
 }
 
 /// sqlx opens SQLite read-write but refuses to create a missing file unless `mode=rwc`.
+/// A stored id GitHub gave (BIGINT) as GitHub's type; a negative one reads as none.
+pub(crate) fn opt_u64(v: Option<i64>) -> Option<u64> {
+    v.and_then(|v| u64::try_from(v).ok())
+}
+
+/// A GitHub id for a BIGINT column (ids beyond i64 are clamped; GitHub's are far below).
+pub(crate) fn db_u64(v: Option<u64>) -> Option<i64> {
+    v.map(|v| i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+/// A row that does not read back: which table, which column, what was there.
+pub(crate) fn invalid_in(table: &str, what: &str, v: &str) -> StoreError {
+    StoreError::Invalid(format!("{table}: bad {what} {v:?}"))
+}
+
 fn sqlite_url_creating(url: &str) -> String {
     if url.contains("mode=") || url.contains(":memory:") {
         url.to_owned()

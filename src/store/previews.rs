@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, db_u64, opt_u64};
 use crate::model::{DriverKind, Preview, PreviewState, TeardownKind};
 use crate::types::{CommitSha, PrNumber, RepoId};
 
@@ -25,15 +25,7 @@ pub struct NewPreview<'a> {
 }
 
 fn invalid(what: &str, v: &str) -> StoreError {
-    StoreError::Invalid(format!("previews: bad {what} {v:?}"))
-}
-
-fn opt_u64(v: Option<i64>) -> Option<u64> {
-    v.and_then(|v| u64::try_from(v).ok())
-}
-
-fn db_u64(v: Option<u64>) -> Option<i64> {
-    v.map(|v| i64::try_from(v).unwrap_or(i64::MAX))
+    super::invalid_in("previews", what, v)
 }
 
 fn from_row(r: &AnyRow) -> Result<Preview, StoreError> {
