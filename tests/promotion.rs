@@ -196,6 +196,21 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
 
     // Now one goes out; another branch that does not contain it is not a descendant.
     promote_live(&w, two, &sha2).await;
+    // A hold shows in GitHub's deployment history, on what production runs.
+    say(&w, two, "boss", "/hold release freeze").await;
+    reply_containing(&w, two, "release freeze").await;
+    say(&w, two, "boss", "/unhold").await;
+    w.until("the hold and its end in the deployment's statuses", |f| {
+        f.deployments_in(REPO, "production")
+            .first()
+            .is_some_and(|d| {
+                let texts: Vec<&str> = d.statuses.iter().map(|s| s.description.as_str()).collect();
+                texts.contains(&"Held by @boss: release freeze")
+                    && texts.contains(&"Hold lifted by @boss")
+                    && last_state(d) == "success"
+            })
+    })
+    .await;
     let (three, _) = staged(&w, "feature-3").await;
     say(&w, three, "boss", "/promote").await;
     let text = reply_containing(&w, three, "which this branch does not contain").await;

@@ -390,7 +390,7 @@ impl Executor {
             .map(|b| b.id))
     }
 
-    async fn env_status(
+    pub(super) async fn env_status(
         &self,
         repo: &RepoRef,
         d: &EnvDeployment,
@@ -415,6 +415,25 @@ impl Executor {
             .request(repo.installation, Method::POST, &route, Some(&body))
             .await?;
         Ok(())
+    }
+
+    /// Writes a hold (or its end) into GitHub's deployment history: a status with the same
+    /// state on the deployment the environment runs, whose description names who and why.
+    pub(super) async fn note_on_current(
+        &self,
+        repo: &RepoRef,
+        environment: &str,
+        what: &str,
+    ) -> Result<(), JobError> {
+        let Some(d) = self
+            .store
+            .current_env_deployment(repo.id, environment)
+            .await?
+        else {
+            return Ok(());
+        };
+        let url = format!("https://{}", self.env_host(repo, environment));
+        self.env_status(repo, &d, "success", what, Some(&url)).await
     }
 
     /// Every other deployment still live in the environment is now replaced: `inactive`.

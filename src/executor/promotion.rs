@@ -184,6 +184,15 @@ impl Executor {
             )
             .await?;
         self.refresh_open_stickies(repo).await?;
+        let note = format!(
+            "Held by @{}{}",
+            job.author,
+            reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+        self.note_on_current(repo, &environment, &note).await?;
         let answer = format!(
             "{environment} is held{}. Nothing is promoted into it, by command or by the train, until someone comments **/unhold{}**.",
             promotion::held_by(&hold),
@@ -219,6 +228,12 @@ impl Executor {
             return self.refuse(job, repo, &why).await;
         };
         self.refresh_open_stickies(repo).await?;
+        self.note_on_current(
+            repo,
+            &environment,
+            &format!("Hold lifted by @{}", job.author),
+        )
+        .await?;
         self.wake_train(repo, policy).await?;
         let answer = format!(
             "{environment} is no longer held (it was{}). Promotions into it may go ahead.",
