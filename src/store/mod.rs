@@ -111,7 +111,10 @@ impl Store {
         sqlx::any::install_default_drivers();
         let kind = crate::config::check_database_url(url).map_err(StoreError::Invalid)?;
         let (url, max) = match kind {
-            DbKind::Sqlite => (sqlite_url_creating(url), 8),
+            // One connection: SQLite has one write lock, and writers that contend for it sleep in
+            // the busy handler (hundreds of milliseconds under load); queuing in the pool instead
+            // is fair and prompt. Reads are microseconds and queue behind writes harmlessly.
+            DbKind::Sqlite => (sqlite_url_creating(url), 1),
             DbKind::Postgres => (url.to_owned(), 16),
         };
         let options = AnyConnectOptions::from_str(&url)?;
