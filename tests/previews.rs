@@ -55,7 +55,10 @@ async fn green_same_repo_pr_gets_one_live_deployment_and_a_sticky_link() {
     assert_eq!(d.environment, format!("pr-{}", pr.number));
     assert!(d.transient_environment && !d.production_environment);
     assert_eq!(d.payload["gangway"]["pull_request"], pr.number);
-    assert_eq!(d.payload["gangway"]["requested_by"], "checks");
+    // Whichever evaluation saw the green checks first deployed: normally the one the
+    // check_suite caused, but a retried evaluation of the opening (the PR's author) may win.
+    let by = d.payload["gangway"]["requested_by"].as_str().unwrap_or("");
+    assert!(by == "checks" || by == "alice", "requested by {by:?}");
     assert_eq!(states(&w, &sha), vec!["queued", "in_progress", "success"]);
     let url = format!("https://{sha}.staging.example.org");
     let success = d.statuses.last().unwrap();
