@@ -104,11 +104,10 @@ async fn deploy_log(State(s): State<HttpState>, Path(token): Path<String>) -> Re
                     .map(|n| format!(", PR #{n}"))
                     .unwrap_or_default();
                 let head = format!(
-                    "Gangway {} of commit {} to {} ({} by {}{from}): {}\n\n",
+                    "Gangway {} of commit {} to {}, requested by {}{from}: {}\n\n",
                     d.kind.as_str(),
                     d.sha,
                     d.environment,
-                    d.kind.as_str(),
                     d.requested_by,
                     d.state.as_str()
                 );

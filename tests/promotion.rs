@@ -131,6 +131,20 @@ async fn promote_deploys_the_staged_commit_and_retires_the_previous_one() {
             .iter()
             .any(|r| r.contains(&sha1) && r.contains("production"))
     );
+    // The deployment's log link shows the run, behind its own token.
+    let log_url = d.statuses[2].log_url.clone().unwrap_or_default();
+    let path = log_url.trim_start_matches("http://gangway.test");
+    let page = w.app.http.get(w.app.url(path)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let text = page.text().await.unwrap();
+    assert!(
+        text.starts_with(&format!("Gangway promote of commit {sha1} to production")),
+        "{text}"
+    );
+    assert!(
+        text.contains("deploy of https://production.example.org"),
+        "{text}"
+    );
 
     // The change lands; a later PR contains it and replaces it in production.
     w.fake.close_pr(REPO, one, true).await.unwrap();
