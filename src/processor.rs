@@ -332,7 +332,9 @@ impl Processor {
 
     /// The train looks at the default branch (it does nothing where the policy has no train).
     async fn wake_train(&self, repo: &RepoRef) -> Result<String, JobError> {
-        self.queue.enqueue(&TrainJob::of(repo).job(None)).await?;
+        self.executor
+            .schedule_train(repo, self.clock.now_ms())
+            .await?;
         Ok("train".to_owned())
     }
 

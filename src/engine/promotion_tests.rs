@@ -72,7 +72,7 @@ impl Facts {
             sha: &self.sha,
             force: self.force,
             preview: &self.preview,
-            checks: &self.checks,
+            checks: Some(&self.checks),
             checks_required: true,
             hold: self.hold.as_ref(),
             running: self.running.as_ref(),
@@ -229,4 +229,27 @@ fn no_refusal_starts_a_line_with_a_command() {
     });
     let text = f.check("production").expect_err("held").to_string();
     assert!(text.lines().all(|l| !l.trim_start().starts_with('/')));
+}
+
+#[test]
+fn checks_not_read_yet_skip_only_the_check_rules() {
+    let mut f = Facts::ok();
+    f.checks.failed = vec![("test".into(), "failure".into())];
+    let unread = |f: &Facts| {
+        check(&Request {
+            environment: "production",
+            known: &f.known,
+            sha: &f.sha,
+            force: false,
+            preview: &f.preview,
+            checks: None,
+            checks_required: true,
+            hold: f.hold.as_ref(),
+            running: f.running.as_ref(),
+            bad: f.bad.as_ref(),
+        })
+    };
+    assert_eq!(unread(&f), Ok(()));
+    f.preview = PreviewOutcome::NeverStaged;
+    assert_eq!(unread(&f).map_err(|r| r.rule()), Err("never staged"));
 }

@@ -12,7 +12,7 @@ use tracing::info;
 
 use super::Executor;
 use crate::engine::commands::{self, Command};
-use crate::engine::sticky::{self, defuse, required_permission};
+use crate::engine::sticky::{self, required_permission};
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::model::{Approval, PreviewState, RepoRef};
 use crate::policy::Permission;
@@ -277,19 +277,7 @@ impl Executor {
             .audit(repo.id, job.number, &subject, decision, reason, now)
             .await?;
         if let Some(text) = reply {
-            let body = format!("@{} {}", job.author, text)
-                .lines()
-                .map(defuse)
-                .collect::<Vec<_>>()
-                .join("\n");
-            let route = format!("/repos/{}/issues/{}/comments", repo.full_name, job.number);
-            self.github
-                .request(
-                    repo.installation,
-                    Method::POST,
-                    &route,
-                    Some(&json!({ "body": body })),
-                )
+            self.comment(repo, job.number, &format!("@{} {}", job.author, text))
                 .await?;
             self.store.command_replied(job.comment_id).await?;
         }

@@ -38,11 +38,7 @@ pub(super) fn random_token() -> String {
 
 impl Executor {
     fn log_url(&self, p: &Preview) -> String {
-        format!(
-            "{}/logs/{}",
-            self.settings.public_url.trim_end_matches('/'),
-            p.log_token
-        )
+        self.log_url_for(&p.log_token)
     }
 
     fn spec(&self, pr: &PullRequest, p: &Preview, action: DriverAction) -> DeploySpec {

@@ -17,7 +17,6 @@ use tracing::{info, warn};
 use super::Executor;
 use super::deploy::{description, random_token};
 use crate::driver::{DeploySpec, DriverAction, command};
-use crate::engine::sticky::defuse;
 use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
 use crate::policy::Policy;
 use crate::queue::{JobError, NewJob};
@@ -117,15 +116,12 @@ impl Executor {
         Ok(claimed)
     }
 
-    fn env_log_url(&self, d: &EnvDeployment) -> String {
-        format!(
-            "{}/logs/{}",
-            self.settings.public_url.trim_end_matches('/'),
-            d.log_token
-        )
+    /// `https://{host}` of a long-lived environment.
+    fn env_url(&self, repo: &RepoRef, environment: &str) -> String {
+        format!("https://{}", self.env_host(repo, environment))
     }
 
-    /// `https://{host}` of a long-lived environment.
+    /// The host of a long-lived environment, from `GANGWAY_ENVIRONMENT_HOST`.
     pub(crate) fn env_host(&self, repo: &RepoRef, environment: &str) -> String {
         let label: String = environment
             .chars()
@@ -252,7 +248,7 @@ impl Executor {
                     d.sha.short(),
                     d.environment
                 );
-                if let Err(e) = self.env_reply(&repo, number, &text).await {
+                if let Err(e) = self.comment(&repo, number, &text).await {
                     warn!(error = %e, "could not tell the pull request that the deployment was given up");
                 }
             }
@@ -271,7 +267,7 @@ impl Executor {
     ) -> Result<(), JobError> {
         let now = self.clock.now_ms();
         if success {
-            let url = format!("https://{}", self.env_host(repo, &d.environment));
+            let url = self.env_url(repo, &d.environment);
             d.state = EnvState::Live;
             d.live_at = Some(now);
             d.finished_at = Some(now);
@@ -403,7 +399,7 @@ impl Executor {
         };
         let mut body = json!({
             "state": state,
-            "log_url": self.env_log_url(d),
+            "log_url": self.log_url_for(&d.log_token),
             "description": description(what),
             "auto_inactive": false,
         });
@@ -432,7 +428,7 @@ impl Executor {
         else {
             return Ok(());
         };
-        let url = format!("https://{}", self.env_host(repo, environment));
+        let url = self.env_url(repo, environment);
         self.env_status(repo, &d, "success", what, Some(&url)).await
     }
 
@@ -466,7 +462,7 @@ impl Executor {
         let Some(number) = d.pr_number else {
             return Ok(());
         };
-        let url = format!("https://{}", self.env_host(repo, &d.environment));
+        let url = self.env_url(repo, &d.environment);
         let mut text = format!(
             "commit `{}` is live in {}: {url}",
             d.sha.short(),
@@ -496,8 +492,9 @@ impl Executor {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.env_reply(repo, number, &format!("@{} {text}", d.requested_by))
-            .await
+        self.comment(repo, number, &format!("@{} {text}", d.requested_by))
+            .await?;
+        Ok(())
     }
 
     /// A failed deployment: told on its PR; in production with `auto_rollback`, the commit is
@@ -515,9 +512,9 @@ impl Executor {
                 d.sha.short(),
                 d.environment,
                 d.detail.as_deref().unwrap_or("no reason given"),
-                self.env_log_url(d)
+                self.log_url_for(&d.log_token)
             );
-            self.env_reply(repo, number, &text).await?;
+            self.comment(repo, number, &text).await?;
         }
         if !(policy.promotion.auto_rollback
             && policy.environments.is_production(&d.environment)
@@ -568,25 +565,6 @@ impl Executor {
         if let Err(running) = self.claim_and_queue(repo, &claim).await? {
             warn!(environment = %d.environment, running = running.id, "automatic rollback: the environment is busy");
         }
-        Ok(())
-    }
-
-    async fn env_reply(
-        &self,
-        repo: &RepoRef,
-        number: PrNumber,
-        text: &str,
-    ) -> Result<(), JobError> {
-        let body = text.lines().map(defuse).collect::<Vec<_>>().join("\n");
-        let route = format!("/repos/{}/issues/{}/comments", repo.full_name, number.0);
-        self.github
-            .request(
-                repo.installation,
-                Method::POST,
-                &route,
-                Some(&json!({ "body": body })),
-            )
-            .await?;
         Ok(())
     }
 }

@@ -253,6 +253,40 @@ impl Executor {
         Ok(())
     }
 
+    /// Posts a comment on a PR (every line defused: Gangway never writes a command) and returns
+    /// its id.
+    pub(crate) async fn comment(
+        &self,
+        repo: &RepoRef,
+        number: PrNumber,
+        text: &str,
+    ) -> Result<u64, JobError> {
+        let body = text
+            .lines()
+            .map(sticky::defuse)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let route = format!("/repos/{}/issues/{}/comments", repo.full_name, number);
+        let created: IdOnly = self
+            .github
+            .json(
+                repo.installation,
+                Method::POST,
+                &route,
+                Some(&json!({ "body": body })),
+            )
+            .await?;
+        Ok(created.id)
+    }
+
+    /// The address of a deploy log page.
+    pub(crate) fn log_url_for(&self, token: &str) -> String {
+        format!(
+            "{}/logs/{token}",
+            self.settings.public_url.trim_end_matches('/')
+        )
+    }
+
     async fn write_sticky(
         &self,
         pr: &PullRequest,

@@ -78,10 +78,7 @@ impl Executor {
             sha: &sha,
             force: inv.force,
             preview: &preview,
-            checks: &CheckSummary {
-                passed: vec!["(not read yet)".into()],
-                ..CheckSummary::default()
-            },
+            checks: None,
             checks_required: false,
             hold: hold.as_ref(),
             running: running.as_ref(),
@@ -98,7 +95,7 @@ impl Executor {
             sha: &sha,
             force: inv.force,
             preview: &preview,
-            checks: &checks,
+            checks: Some(&checks),
             checks_required: policy.preview.trigger != Trigger::OnOpen,
             hold: hold.as_ref(),
             running: running.as_ref(),

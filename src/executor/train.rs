@@ -79,7 +79,7 @@ impl Executor {
     }
 
     /// Queues the train's job at `at`, unless one already waits to run by then.
-    async fn schedule_train(&self, repo: &RepoRef, at: i64) -> Result<(), JobError> {
+    pub(crate) async fn schedule_train(&self, repo: &RepoRef, at: i64) -> Result<(), JobError> {
         if self
             .store
             .job_waiting_until(TRAIN_JOB, &train_key(repo.id), at)
@@ -216,7 +216,7 @@ impl Executor {
             sha,
             force: false,
             preview: &PreviewOutcome::NotRequired,
-            checks,
+            checks: Some(checks),
             checks_required: true,
             hold: hold.as_ref(),
             running: running.as_ref(),
@@ -282,17 +282,15 @@ impl Executor {
             .collect();
         for number in numbers {
             let body = format!(
-                "🚂 This change is on Gangway's train (commit `{}`): it should reach {}, if its checks stay green and nothing fails on the way. To stop it, comment **/hold** (or **/hold staging**) on any pull request of this repository.",
+                "🚂 This change is on Gangway's train (commit `{}`): it should reach {}, if its checks stay green and nothing fails on the way. To stop it, comment **/hold** (or **/hold <environment>**) on any pull request of this repository.",
                 head.short(),
                 when.join(", then ")
             );
             let body = body.lines().map(defuse).collect::<Vec<_>>().join("\n");
-            let known = self.store.train_notice(repo.id, number).await?;
             let now = self.clock.now_ms();
-            match known {
-                Some((Some(id), Some(old))) if old == body => {
-                    let _ = id;
-                }
+            match self.store.train_notice(repo.id, number).await? {
+                // Told already, in these words.
+                Some((Some(_), Some(old))) if old == body => {}
                 Some((Some(id), _)) => {
                     let route = format!("/repos/{}/issues/comments/{id}", repo.full_name);
                     self.github
@@ -308,18 +306,9 @@ impl Executor {
                         .await?;
                 }
                 _ => {
-                    let route = format!("/repos/{}/issues/{}/comments", repo.full_name, number.0);
-                    let created: super::IdOnly = self
-                        .github
-                        .json(
-                            repo.installation,
-                            Method::POST,
-                            &route,
-                            Some(&json!({"body": body})),
-                        )
-                        .await?;
+                    let id = self.comment(repo, number, &body).await?;
                     self.store
-                        .save_train_notice(repo.id, number, Some(created.id), Some(&body), now)
+                        .save_train_notice(repo.id, number, Some(id), Some(&body), now)
                         .await?;
                 }
             }

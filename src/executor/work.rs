@@ -113,15 +113,7 @@ impl Executor {
             repo.full_name,
             ev.max_previews
         );
-        let route = format!("/repos/{}/issues/{}/comments", repo.full_name, number);
-        self.github
-            .request(
-                repo.installation,
-                Method::POST,
-                &route,
-                Some(&serde_json::json!({ "body": body })),
-            )
-            .await?;
+        self.comment(repo, number, &body).await?;
         Ok(())
     }
 
