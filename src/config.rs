@@ -58,6 +58,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// How Gangway paces its calls to GitHub (`GANGWAY_GITHUB_PACING`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacingMode {
+    /// GitHub.com's documented secondary limits for `api.github.com` and `api.*.ghe.com`; only
+    /// the concurrency cap for any other API URL (GitHub Enterprise Server, a proxy).
+    Auto,
+    /// GitHub.com's limits whatever the API URL (an Enterprise Server configured like it).
+    Github,
+    /// Only the concurrency cap (a server without write limits).
+    Concurrency,
+}
+
 /// Which database, decided by the URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbKind {
@@ -119,6 +131,7 @@ pub struct Settings {
     /// How long a repository policy read from the default branch is trusted before its branch
     /// head is checked again.
     pub policy_ttl: Duration,
+    pub github_pacing: PacingMode,
     pub timers: crate::timers::TimerSettings,
 }
 
@@ -247,6 +260,11 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "GANGWAY_DRIVER_PASS_ENV",
         None,
         "comma-separated names of variables passed to the driver (values redacted from logs)",
+    ),
+    (
+        "GANGWAY_GITHUB_PACING",
+        Some("auto"),
+        "auto (GitHub.com's secondary limits for api.github.com and api.*.ghe.com, only the concurrency cap elsewhere), github (those limits everywhere) or concurrency (only the cap)",
     ),
     (
         "GANGWAY_POLICY_TTL_SECS",
@@ -559,6 +577,21 @@ impl Settings {
 
         let driver_timeout = r.positive("GANGWAY_DRIVER_TIMEOUT_SECS");
         let policy_ttl = r.parse::<u64>("GANGWAY_POLICY_TTL_SECS", "a whole number of seconds");
+        let github_pacing = match r.string("GANGWAY_GITHUB_PACING").as_deref().map(str::trim) {
+            Some("auto") | None => Some(PacingMode::Auto),
+            Some("github") => Some(PacingMode::Github),
+            Some("concurrency") => Some(PacingMode::Concurrency),
+            Some(other) => {
+                r.problem(
+                    "GANGWAY_GITHUB_PACING",
+                    format!(
+                        "must be `auto`, `github` or `concurrency`, got {:?}",
+                        crate::types::truncate_for_error(other)
+                    ),
+                );
+                None
+            }
+        };
         let driver = match r.string("GANGWAY_DRIVER").as_deref().map(str::trim) {
             Some("external") | None => Some(DriverKind::External),
             Some("command") => Some(DriverKind::Command),
@@ -681,6 +714,7 @@ impl Settings {
                     ..CommandDriverConfig::default()
                 },
                 policy_ttl: Duration::from_secs(policy_ttl?),
+                github_pacing: github_pacing?,
                 timers: crate::timers::TimerSettings {
                     reap_interval: Duration::from_secs(reap?),
                     reconcile_interval: Duration::from_secs(reconcile?),

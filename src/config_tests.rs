@@ -243,3 +243,30 @@ fn urls_must_be_http() {
     );
     assert!(got.contains("GANGWAY_PUBLIC_URL: not a URL"), "{got}");
 }
+
+#[test]
+fn github_pacing_is_one_of_three_words() {
+    assert_eq!(
+        Settings::load(&src(&minimal())).unwrap().github_pacing,
+        PacingMode::Auto
+    );
+    for (word, mode) in [
+        ("auto", PacingMode::Auto),
+        ("github", PacingMode::Github),
+        (" concurrency ", PacingMode::Concurrency),
+    ] {
+        let mut pairs = minimal();
+        pairs.push(("GANGWAY_GITHUB_PACING", word));
+        assert_eq!(Settings::load(&src(&pairs)).unwrap().github_pacing, mode);
+    }
+    let mut pairs = minimal();
+    let hostile = format!("fast{}", "!".repeat(5_000));
+    pairs.push(("GANGWAY_GITHUB_PACING", &hostile));
+    let got = problems(&pairs);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with("GANGWAY_GITHUB_PACING: must be `auto`, `github` or `concurrency`"),
+        "{got:?}"
+    );
+    assert!(got[0].len() < 400, "the value is quoted only in part");
+}

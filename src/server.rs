@@ -16,6 +16,7 @@ use tracing::info;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::executor::{ExecSettings, Executor};
+use crate::github::pacing::PacingSettings;
 use crate::github::{GitHub, GitHubError};
 use crate::http::{HttpState, router};
 use crate::metrics::Metrics;
@@ -24,6 +25,7 @@ use crate::queue::{Queue, WorkerPool};
 use crate::store::{Store, StoreError};
 use crate::timers::Timers;
 use crate::webhook::Ingress;
+use crate::webhook::batch::GroupCommit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -82,7 +84,11 @@ impl Running {
             settings.app_id,
             &settings.private_key,
             metrics.clone(),
-        )?;
+        )?
+        .with_pacing(PacingSettings::for_mode(
+            settings.github_pacing,
+            &settings.github_api_url,
+        ));
         let queue = Queue::new(
             store.clone(),
             clock.clone(),
@@ -121,6 +127,7 @@ impl Running {
             clock,
             wake,
             max_attempts: queue.max_attempts(),
+            group: GroupCommit::new(store.clone()).with_pressure(queue.pressure().clone()),
         };
         let app = router(HttpState {
             ingress,

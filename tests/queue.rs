@@ -469,3 +469,51 @@ async fn a_panicking_handler_is_retried_not_fatal() {
     assert_eq!(dead.attempts, 2);
     assert!(dead.last_error.unwrap().contains("panicked"));
 }
+
+/// During a burst of webhooks the workers make way for ingress, but a burst that never ends
+/// slows them down without stopping them: every job still runs.
+#[tokio::test]
+async fn workers_make_way_for_a_burst_but_never_stall() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let q = queue(&store, Arc::new(SystemClock), "w", settings(5_000, 5));
+    let done = Arc::new(AtomicUsize::new(0));
+    // Ingress reporting batched commits every 10 ms, for as long as the test runs.
+    q.pressure().committed(8);
+    let pressure = q.pressure().clone();
+    let burst = tokio::spawn(async move {
+        loop {
+            pressure.committed(8);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    assert!(q.pressure().remaining().is_some(), "the burst is on");
+    for n in 0..3 {
+        q.enqueue(&job("k", &format!("repo#{n}"))).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    let pool = WorkerPool::start(
+        q.clone(),
+        Arc::new(Counting(done.clone())),
+        Arc::new(Notify::new()),
+        Metrics::new(),
+    );
+    wait_for(
+        "every job done despite the burst",
+        Duration::from_secs(15),
+        || {
+            let q = q.clone();
+            async move { (q.jobs(Some("done")).await.unwrap().len() == 3).then_some(()) }
+        },
+    )
+    .await;
+    // They ran only once a worker's patience ran out (a second), not at once.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "ran after {:?}, during the burst",
+        started.elapsed()
+    );
+    assert_eq!(done.load(Ordering::SeqCst), 3);
+    burst.abort();
+    pool.shutdown(Duration::from_secs(1)).await;
+}

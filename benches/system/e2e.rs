@@ -14,7 +14,7 @@ use gangway::config::{Settings, Source};
 use gangway::fake_github::{
     ApiCall, FakeConfig, FakeGitHub, PrSpec, SecondaryLimits, SecondaryReport, WebhookTarget,
 };
-use gangway::github::pacing::{self, PacingSettings, PacingStats};
+use gangway::github::pacing::{self, PacingStats};
 use gangway::server::Running;
 
 use crate::child::{APP_ID, KEY_PEM, PUBLIC_KEY_PEM, SECRET};
@@ -29,9 +29,6 @@ pub struct World {
 
 impl World {
     pub async fn start(workers: usize) -> Result<World, String> {
-        // What `serve` would use against GitHub.com; the fake on loopback would get only the
-        // concurrency cap by default (see github/pacing.rs).
-        pacing::set_process_default(Some(PacingSettings::default()));
         let fake = Arc::new(
             FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM))
                 .await
@@ -59,6 +56,9 @@ impl World {
             ("GANGWAY_TEARDOWN_COMMAND", true_path()),
             ("GANGWAY_WORKERS", workers.to_string()),
             ("GANGWAY_SHUTDOWN_GRACE_SECS", "5".to_owned()),
+            // What `serve` uses against GitHub.com; the fake on loopback would get only the
+            // concurrency cap by default (see github/pacing.rs).
+            ("GANGWAY_GITHUB_PACING", "github".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -80,7 +80,6 @@ impl World {
 
     pub async fn stop(self) {
         let _ = self.running.shutdown().await;
-        pacing::set_process_default(None);
     }
 
     /// Waits until the fake has no webhook to send and Gangway no job queued or running.

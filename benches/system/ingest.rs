@@ -237,6 +237,7 @@ pub async fn ingress_only(db: Db, plan: &Plan, admin: &str) -> Result<Figures, S
         clock,
         wake: Arc::new(tokio::sync::Notify::new()),
         max_attempts: 8,
+        group: gangway::webhook::batch::GroupCommit::new(store.clone()),
     };
     let app = router(HttpState {
         ingress,

@@ -136,7 +136,9 @@ impl GitHub {
             app,
             installations: Arc::default(),
             budgets: Arc::default(),
-            pacing: Arc::new(pacing::Pacing::new(pacing::default_for(api_url))),
+            pacing: Arc::new(pacing::Pacing::new(pacing::PacingSettings::for_api_url(
+                api_url,
+            ))),
             metrics,
         })
     }

@@ -113,8 +113,6 @@ impl PacingSettings {
     }
 }
 
-static PROCESS_DEFAULT: Mutex<Option<PacingSettings>> = Mutex::new(None);
-
 /// Every client's stats added up, for harnesses that cannot reach the client.
 static PROCESS_STATS: Mutex<PacingStats> = Mutex::new(PacingStats::ZERO);
 
@@ -123,24 +121,15 @@ pub fn process_stats() -> PacingStats {
     *PROCESS_STATS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Sets the pacing of the GitHub clients this process makes from now on, whatever their API
-/// URL (`None`: back to [`PacingSettings::for_api_url`]). For harnesses that start Gangway with
-/// `server::Running::start` against a local fake that enforces GitHub's limits (the system
-/// benchmark), until pacing is a setting of its own.
-pub fn set_process_default(settings: Option<PacingSettings>) {
-    *PROCESS_DEFAULT
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner) = settings;
-}
-
-/// The pacing of a new client for `api_url`: the process default if one is set, else
-/// [`PacingSettings::for_api_url`].
-pub fn default_for(api_url: &str) -> PacingSettings {
-    PROCESS_DEFAULT
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-        .unwrap_or_else(|| PacingSettings::for_api_url(api_url))
+impl PacingSettings {
+    /// The pacing `GANGWAY_GITHUB_PACING` asks for, for the API at `api_url`.
+    pub fn for_mode(mode: crate::config::PacingMode, api_url: &str) -> Self {
+        match mode {
+            crate::config::PacingMode::Auto => PacingSettings::for_api_url(api_url),
+            crate::config::PacingMode::Github => PacingSettings::default(),
+            crate::config::PacingMode::Concurrency => PacingSettings::concurrency_only(),
+        }
+    }
 }
 
 /// What pacing has done since the client was made, over every installation.
@@ -339,6 +328,24 @@ mod tests {
                 "{other}"
             );
         }
+    }
+
+    #[test]
+    fn the_setting_overrides_the_guess_from_the_url() {
+        use crate::config::PacingMode;
+        let local = "http://127.0.0.1:4000";
+        assert_eq!(
+            PacingSettings::for_mode(PacingMode::Auto, local),
+            PacingSettings::concurrency_only()
+        );
+        assert_eq!(
+            PacingSettings::for_mode(PacingMode::Github, local),
+            PacingSettings::default()
+        );
+        assert_eq!(
+            PacingSettings::for_mode(PacingMode::Concurrency, "https://api.github.com"),
+            PacingSettings::concurrency_only()
+        );
     }
 
     #[test]

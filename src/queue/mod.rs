@@ -8,8 +8,10 @@
 //! Why not apalis: its SQL backends own their schema and cannot insert a job in the same
 //! transaction as our delivery row, and have no per-key serialization; both are the point here.
 
+mod pressure;
 mod worker;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use backon::BackoffBuilder;
@@ -19,6 +21,7 @@ use crate::clock::SharedClock;
 use crate::config::QueueSettings;
 use crate::store::{DbKind, Store, StoreError};
 
+pub use pressure::IngestPressure;
 pub use worker::{Handler, HandlerFuture, WorkerPool};
 
 /// A job to be stored.
@@ -153,6 +156,7 @@ pub struct Queue {
     clock: SharedClock,
     owner: String,
     settings: QueueSettings,
+    pressure: Arc<IngestPressure>,
 }
 
 impl Queue {
@@ -167,7 +171,13 @@ impl Queue {
             clock,
             owner: owner.into(),
             settings,
+            pressure: Arc::default(),
         }
+    }
+
+    /// The burst signal this process's ingress raises and its workers heed.
+    pub fn pressure(&self) -> &Arc<IngestPressure> {
+        &self.pressure
     }
 
     pub fn owner(&self) -> &str {

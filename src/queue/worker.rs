@@ -15,6 +15,10 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use super::{FailOutcome, Job, JobError, Queue};
 use crate::metrics::Metrics;
 
+/// The longest a worker makes way for a burst of webhooks before it takes a job anyway (see
+/// `pressure`).
+const MAX_YIELD: Duration = Duration::from_secs(1);
+
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
 
 /// Runs one job. Must be idempotent: a job may run again after a crash or a lost lease.
@@ -106,10 +110,25 @@ impl WorkerPool {
 impl Worker {
     async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let poll = self.queue.settings().poll_interval;
+        // When this worker began making way for a burst; it takes a job anyway after
+        // `MAX_YIELD`, so a sustained stream of webhooks slows processing but never stalls it.
+        let mut yielding_since: Option<Instant> = None;
         loop {
             if *stop.borrow() {
                 return;
             }
+            if self.queue.pressure().remaining().is_some() {
+                let since = *yielding_since.get_or_insert_with(Instant::now);
+                if let Some(left) = MAX_YIELD.checked_sub(since.elapsed()) {
+                    tokio::select! {
+                        _ = self.queue.pressure().calm() => {}
+                        _ = tokio::time::sleep(left) => {}
+                        _ = stop.changed() => {}
+                    }
+                    continue;
+                }
+            }
+            yielding_since = None;
             match self.queue.claim().await {
                 Ok(Some(job)) => {
                     self.execute(job).await;

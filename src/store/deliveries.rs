@@ -47,7 +47,25 @@ impl Store {
         max_attempts: i64,
         now_ms: i64,
     ) -> Result<IngestOutcome, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.pool().acquire().await?;
+        self.set_full_sync(&mut conn, true).await?;
+        let outcome = self
+            .ingest_on(&mut conn, d, job, max_attempts, now_ms)
+            .await?;
+        self.set_full_sync(&mut conn, false).await?;
+        self.committed();
+        Ok(outcome)
+    }
+
+    async fn ingest_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        d: &NewDelivery<'_>,
+        job: Option<&NewJob>,
+        max_attempts: i64,
+        now_ms: i64,
+    ) -> Result<IngestOutcome, StoreError> {
+        let mut tx = sqlx::Acquire::begin(conn).await?;
         let inserted = sqlx::query(
             "INSERT INTO deliveries (id, event, action, installation_id, repo_id, received_at, payload, outcome, detail)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -87,12 +105,25 @@ impl Store {
         &self,
         items: &[(NewDelivery<'_>, Option<&NewJob>, i64, i64)],
     ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        self.set_full_sync(&mut conn, true).await?;
+        let outcomes = self.ingest_many_on(&mut conn, items).await?;
+        self.set_full_sync(&mut conn, false).await?;
+        self.committed();
+        Ok(outcomes)
+    }
+
+    async fn ingest_many_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        items: &[(NewDelivery<'_>, Option<&NewJob>, i64, i64)],
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
         // The first of each id is written; a repeat within the batch is a duplicate of it.
         let mut seen = std::collections::HashSet::new();
         let fresh: Vec<usize> = (0..items.len())
             .filter(|i| seen.insert(items[*i].0.id.as_str()))
             .collect();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = sqlx::Acquire::begin(conn).await?;
         let mut inserted: std::collections::HashSet<String> = std::collections::HashSet::new();
         for chunk in power_of_two_chunks(&fresh) {
             let sql = multi_row(

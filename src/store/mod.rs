@@ -6,16 +6,19 @@
 //! by [`DbKind`] here, nowhere else. Never decides anything.
 
 mod audit;
+mod checkpoint;
 mod commands;
 mod deliveries;
 mod environments;
 mod installations;
+mod nodelay;
 mod policies;
 mod previews;
 mod pulls;
 mod timers;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -95,6 +98,8 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
 pub struct Store {
     pool: AnyPool,
     kind: DbKind,
+    /// SQLite on a file: checkpoints the WAL beside the writer (see `checkpoint`).
+    checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -117,24 +122,73 @@ impl Store {
             DbKind::Sqlite => (sqlite_url_creating(url), 1),
             DbKind::Postgres => (url.to_owned(), 16),
         };
+        let nodelay_port = match kind {
+            DbKind::Postgres => nodelay::tcp_port(&url),
+            DbKind::Sqlite => None,
+        };
         let options = AnyConnectOptions::from_str(&url)?;
+        let checkpointer = (kind == DbKind::Sqlite && !url.contains(":memory:"))
+            .then(|| Arc::new(checkpoint::Checkpointer::start(options.clone())));
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if kind == DbKind::Sqlite {
-                        // WAL: readers never block the writer; FULL: a 202 survives power loss
-                        // too, not only a process crash. busy_timeout: writers queue, not fail.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                        // WAL: readers never block the writer. NORMAL: a commit survives a crash
+                        // of the process at once and a crash of the machine once the WAL is next
+                        // synced; deliveries are written with FULL (see `durable_begin`), which
+                        // syncs at their commit, so a 202 survives power loss too. Everything
+                        // else is derived (jobs are idempotent, GitHub is re-read) and does not
+                        // pay an fsync per commit. busy_timeout: writers queue, not fail.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
                             .await?;
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA wal_autocheckpoint = {}",
+                            checkpoint::BACKSTOP_PAGES
+                        )))
+                        .await?;
+                    }
+                    if let Some(port) = nodelay_port {
+                        nodelay::apply(port);
                     }
                     Ok(())
                 })
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, kind })
+        Ok(Store {
+            pool,
+            kind,
+            checkpointer,
+        })
+    }
+
+    /// SQLite: switches the connection's sync level for the next commits. `FULL` for a
+    /// transaction that must survive power loss when it returns (a delivery acknowledged with 202),
+    /// `NORMAL` again after it. A connection left at `FULL` by an error is merely slower. No-op on
+    /// PostgreSQL, whose every commit is flushed (`synchronous_commit = on`).
+    pub(crate) async fn set_full_sync(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        full: bool,
+    ) -> Result<(), StoreError> {
+        if self.kind == DbKind::Sqlite {
+            let pragma = if full {
+                "PRAGMA synchronous = FULL"
+            } else {
+                "PRAGMA synchronous = NORMAL"
+            };
+            conn.execute(pragma).await?;
+        }
+        Ok(())
+    }
+
+    /// A transaction that grew the WAL committed (SQLite): a background checkpoint is due.
+    pub(crate) fn committed(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.committed();
+        }
     }
 
     /// Connects and applies every pending migration.
@@ -195,6 +249,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.stop();
+        }
         self.pool.close().await;
     }
 }
@@ -243,5 +300,73 @@ mod tests {
             sqlite_url_creating("sqlite://x.db?mode=ro"),
             "sqlite://x.db?mode=ro"
         );
+    }
+
+    async fn synchronous(store: &Store) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(store.pool())
+            .await
+            .expect("pragma")
+    }
+
+    /// Deliveries commit with FULL (a 202 survives power loss); the connection goes back to
+    /// NORMAL for everything else, and the WAL is copied into the database file by the
+    /// background checkpointer, long before the writer's own 40 MB backstop would.
+    #[tokio::test]
+    async fn deliveries_sync_fully_and_the_wal_is_checkpointed_beside_the_writer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("g.db");
+        let store = Store::open(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open");
+        assert_eq!(synchronous(&store).await, 1, "NORMAL between deliveries");
+        {
+            let mut conn = store.pool().acquire().await.expect("conn");
+            store.set_full_sync(&mut conn, true).await.expect("full");
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("pragma");
+            assert_eq!(level, 2, "FULL while a delivery commits");
+            store.set_full_sync(&mut conn, false).await.expect("normal");
+        }
+        let before = std::fs::metadata(&path).expect("db file").len();
+        let payload = format!("{{\"pad\":\"{}\"}}", "x".repeat(28_000));
+        let ids: Vec<crate::types::DeliveryId> = (0..200)
+            .map(|n| crate::types::DeliveryId::parse(&format!("d-{n}")).expect("id"))
+            .collect();
+        for chunk in ids.chunks(50) {
+            let items: Vec<_> = chunk
+                .iter()
+                .map(|id| {
+                    let d = NewDelivery {
+                        id,
+                        event: "pull_request",
+                        action: Some("opened"),
+                        installation_id: Some(1),
+                        repo_id: Some(2),
+                        payload: &payload,
+                        outcome: "ignored",
+                        detail: None,
+                    };
+                    (d, None, 8, 1)
+                })
+                .collect();
+            store.ingest_many(&items).await.expect("ingest");
+        }
+        assert_eq!(synchronous(&store).await, 1, "back to NORMAL after ingest");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = std::fs::metadata(&path).expect("db file").len();
+            if now >= before + 5_000_000 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file grew from {before} to only {now} bytes: no checkpoint ran"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        store.close().await;
     }
 }

@@ -9,12 +9,11 @@
 //! on SQLite, one WAL flush on PostgreSQL) and one write lock serve a whole batch instead of one
 //! request each, and SQLite's writers stop queueing on `busy_timeout`.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use sqlx::any::AnyConnectOptions;
 use tokio::sync::oneshot;
 
-use crate::queue::NewJob;
+use crate::queue::{IngestPressure, NewJob};
 use crate::store::{DbKind, IngestOutcome, NewDelivery, Store, StoreError};
 use crate::types::DeliveryId;
 
@@ -28,10 +27,13 @@ pub const MAX_BATCH: usize = 256;
 pub const WRITERS_SQLITE: usize = 1;
 pub const WRITERS_POSTGRES: usize = 4;
 
-/// One database's group-commit writer. Cheap to clone; clones share the queue.
-#[derive(Clone, Default)]
+/// One database's group-commit writer. Cheap to clone; clones share the queue. A process makes
+/// one per database it serves webhooks for (the ingress owns it).
+#[derive(Clone)]
 pub struct GroupCommit {
     shared: Arc<Mutex<Waiting>>,
+    store: Store,
+    pressure: Option<Arc<IngestPressure>>,
 }
 
 #[derive(Default)]
@@ -79,8 +81,18 @@ impl OwnedItem {
 }
 
 impl GroupCommit {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(store: Store) -> Self {
+        GroupCommit {
+            shared: Arc::default(),
+            store,
+            pressure: None,
+        }
+    }
+
+    /// Reports each commit's size to `pressure`, so the workers make way during bursts.
+    pub fn with_pressure(mut self, pressure: Arc<IngestPressure>) -> Self {
+        self.pressure = Some(pressure);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Waiting> {
@@ -91,7 +103,6 @@ impl GroupCommit {
     /// committed, `Duplicate` for an id stored before or earlier in the same batch.
     pub async fn ingest(
         &self,
-        store: &Store,
         d: &NewDelivery<'_>,
         job: Option<&NewJob>,
         max_attempts: i64,
@@ -110,7 +121,7 @@ impl GroupCommit {
             max_attempts,
             now_ms,
         };
-        let writers = match store.kind() {
+        let writers = match self.store.kind() {
             DbKind::Sqlite => WRITERS_SQLITE,
             DbKind::Postgres => WRITERS_POSTGRES,
         };
@@ -126,7 +137,7 @@ impl GroupCommit {
         if start_flusher {
             // A task of its own: a client that hangs up mid-commit cancels its request's
             // future, never the transaction that other requests are waiting on.
-            tokio::spawn(flush(self.clone(), store.clone()));
+            tokio::spawn(flush(self.clone()));
         }
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Invalid(
@@ -155,7 +166,8 @@ impl Drop for FlushGuard {
     }
 }
 
-async fn flush(group: GroupCommit, store: Store) {
+async fn flush(group: GroupCommit) {
+    let store = group.store.clone();
     let mut guard = FlushGuard {
         group: group.clone(),
         armed: true,
@@ -172,6 +184,9 @@ async fn flush(group: GroupCommit, store: Store) {
             let n = w.queue.len().min(MAX_BATCH);
             w.queue.drain(..n).collect()
         };
+        if let Some(pressure) = &group.pressure {
+            pressure.committed(batch.len());
+        }
         write(&store, batch).await;
     }
 }
@@ -208,40 +223,6 @@ async fn write(store: &Store, batch: Vec<Pending>) {
             }
         }
     }
-}
-
-/// The writers of the databases this process has open, by pool (each `Store` clone shares its
-/// pool's connect options, so their address names the pool). Entries go with their pool.
-type Registry = Vec<(Weak<AnyConnectOptions>, GroupCommit)>;
-static WRITERS: Mutex<Registry> = Mutex::new(Vec::new());
-
-/// The group-commit writer of `store`'s database pool, created on first use.
-pub fn for_store(store: &Store) -> GroupCommit {
-    let options = store.pool().connect_options();
-    let mut writers = WRITERS.lock().unwrap_or_else(PoisonError::into_inner);
-    writers.retain(|(pool, _)| pool.strong_count() > 0);
-    if let Some((_, group)) = writers
-        .iter()
-        .find(|(pool, _)| std::ptr::eq(pool.as_ptr(), Arc::as_ptr(&options)))
-    {
-        return group.clone();
-    }
-    let group = GroupCommit::new();
-    writers.push((Arc::downgrade(&options), group.clone()));
-    group
-}
-
-/// Stores a delivery through its database's group-commit writer (see [`GroupCommit::ingest`]).
-pub async fn ingest(
-    store: &Store,
-    d: &NewDelivery<'_>,
-    job: Option<&NewJob>,
-    max_attempts: i64,
-    now_ms: i64,
-) -> Result<IngestOutcome, StoreError> {
-    for_store(store)
-        .ingest(store, d, job, max_attempts, now_ms)
-        .await
 }
 
 #[cfg(test)]
@@ -285,12 +266,13 @@ mod tests {
         let store = Store::open(&url).await.unwrap();
         // 300 requests for 200 distinct ids: 100 repeat an id, some within one batch.
         let mut tasks = tokio::task::JoinSet::new();
+        let group = GroupCommit::new(store.clone());
         for n in 0..300usize {
-            let store = store.clone();
+            let group = group.clone();
             tasks.spawn(async move {
                 let id = DeliveryId::parse(&format!("d-{}", n % 200)).unwrap();
                 let job = job(n % 200);
-                let r = ingest(&store, &delivery(&id), Some(&job), 8, 1).await;
+                let r = group.ingest(&delivery(&id), Some(&job), 8, 1).await;
                 (n % 200, r.unwrap())
             });
         }
@@ -308,11 +290,12 @@ mod tests {
         assert_eq!(duplicates, 100);
         assert_eq!(count(&store, "deliveries").await, 200);
         assert_eq!(count(&store, "jobs").await, 200);
-        // The same database through another pool (a restarted process) gets its own writer.
+        // The same database through another pool and writer (a restarted process).
         let again = Store::open(&url).await.unwrap();
         let id = DeliveryId::parse("d-7").unwrap();
         assert_eq!(
-            ingest(&again, &delivery(&id), Some(&job(7)), 8, 2)
+            GroupCommit::new(again.clone())
+                .ingest(&delivery(&id), Some(&job(7)), 8, 2)
                 .await
                 .unwrap(),
             IngestOutcome::Duplicate
@@ -328,7 +311,9 @@ mod tests {
         let store = Store::open(&url).await.unwrap();
         store.close().await;
         let id = DeliveryId::parse("x").unwrap();
-        let r = ingest(&store, &delivery(&id), Some(&job(0)), 8, 1).await;
+        let r = GroupCommit::new(store)
+            .ingest(&delivery(&id), Some(&job(0)), 8, 1)
+            .await;
         assert!(r.is_err(), "{r:?}");
     }
 }

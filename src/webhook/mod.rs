@@ -43,6 +43,8 @@ pub struct Ingress {
     /// Wakes this process's workers when a job is stored.
     pub wake: Arc<Notify>,
     pub max_attempts: i64,
+    /// Writes deliveries to `store`, many per commit under load.
+    pub group: batch::GroupCommit,
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
@@ -166,7 +168,7 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
             detail: (!handled).then_some("event not handled by Gangway"),
         };
         // Group commit: answered once the transaction holding this delivery has committed.
-        match batch::ingest(&ingress.store, &record, job.as_ref(), ingress.max_attempts, ingress.clock.now_ms()).await {
+        match ingress.group.ingest(&record, job.as_ref(), ingress.max_attempts, ingress.clock.now_ms()).await {
             Ok(IngestOutcome::Duplicate) => {
                 info!("duplicate delivery; already stored");
                 ingress.metrics.delivery(event_label(&event), "duplicate");
