@@ -84,6 +84,8 @@ struct CommitRef {
 #[derive(Deserialize)]
 struct Contents {
     #[serde(default)]
+    sha: String,
+    #[serde(default)]
     content: String,
     #[serde(default)]
     encoding: String,
@@ -201,8 +203,8 @@ impl Executor {
         }))
     }
 
-    /// The repository policy from the default branch, cached by that branch's head commit and
-    /// re-checked after the policy TTL.
+    /// The repository policy from the default branch, read again once the policy TTL has passed:
+    /// one call, the file at the branch (not the branch's head commit first, then the file).
     pub async fn policy(&self, repo: &RepoRef) -> Result<PolicyStatus, JobError> {
         let now = self.clock.now_ms();
         let ttl = i64::try_from(self.settings.policy_ttl.as_millis()).unwrap_or(i64::MAX);
@@ -212,21 +214,13 @@ impl Executor {
         {
             return Ok(parse_policy(c.body.as_deref()));
         }
-        let route = format!("/repos/{}/commits/{}", repo.full_name, repo.default_branch);
-        let head: CommitRef = self
-            .github
-            .json::<_, ()>(repo.installation, Method::GET, &route, None)
-            .await?;
-        let body = match &cached {
-            Some(c) if c.branch_sha == head.sha => c.body.clone(),
-            _ => match self.fetch_policy_file(repo, &head.sha).await? {
-                Ok(body) => body,
-                // Not cached: it is re-read (and re-reported) until it is fixed.
-                Err(invalid) => return Ok(invalid),
-            },
+        let (version, body) = match self.fetch_policy_file(repo, &repo.default_branch).await? {
+            Ok(read) => read,
+            // Not cached: it is re-read (and re-reported) until it is fixed.
+            Err(invalid) => return Ok(invalid),
         };
         let fresh = CachedPolicy {
-            branch_sha: head.sha,
+            version,
             body,
             checked_at: now,
         };
@@ -234,15 +228,18 @@ impl Executor {
         Ok(parse_policy(fresh.body.as_deref()))
     }
 
-    /// The file's text (`None`: no file), or why it cannot be used.
+    /// The file's blob sha and text (`none` and `None`: no file), or why it cannot be used.
     async fn fetch_policy_file(
         &self,
         repo: &RepoRef,
         at: &str,
-    ) -> Result<Result<Option<String>, PolicyStatus>, JobError> {
+    ) -> Result<Result<(String, Option<String>), PolicyStatus>, JobError> {
         let route = format!(
             "/repos/{}/contents/{}?ref={}",
-            repo.full_name, POLICY_PATH, at
+            repo.full_name,
+            POLICY_PATH,
+            // A branch name may hold `#`, `&`, `+` or `%`.
+            percent_encoding::utf8_percent_encode(at, percent_encoding::NON_ALPHANUMERIC)
         );
         let file: Contents = match self
             .github
@@ -250,7 +247,7 @@ impl Executor {
             .await
         {
             Ok(f) => f,
-            Err(e) if e.status() == Some(404) => return Ok(Ok(None)),
+            Err(e) if e.status() == Some(404) => return Ok(Ok(("none".to_owned(), None))),
             Err(e) => return Err(e.into()),
         };
         if file.encoding != "base64" {
@@ -270,9 +267,9 @@ impl Executor {
                 })
             })?;
         // Kept as text; a file that is not UTF-8 is stored lossily and fails to parse with a reason.
-        Ok(Ok(Some(String::from_utf8(bytes).unwrap_or_else(|e| {
-            String::from_utf8_lossy(e.as_bytes()).into_owned()
-        }))))
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Ok(Ok((file.sha, Some(text))))
     }
 }
 

@@ -83,6 +83,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     5 "environments" "0005_environments.sql",
     6 "merges" "0006_merges.sql",
     7 "jobs_index" "0007_jobs_index.sql",
+    8 "policy_version" "0008_policy_version.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -92,6 +93,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     5 "environments" "0005_environments.sql",
     6 "merges" "0006_merges.sql",
     7 "jobs_index" "0007_jobs_index.sql",
+    8 "policy_version" "0008_policy_version.sql",
 );
 
 #[derive(Clone)]

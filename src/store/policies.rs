@@ -6,7 +6,8 @@ use crate::types::RepoId;
 /// A cached read of `.github/gangway.yml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedPolicy {
-    pub branch_sha: String,
+    /// What was read: the file's blob sha, or `none` when there is no file.
+    pub version: String,
     /// `None`: the file does not exist (defaults apply).
     pub body: Option<String>,
     pub checked_at: i64,
@@ -15,13 +16,13 @@ pub struct CachedPolicy {
 impl Store {
     pub async fn cached_policy(&self, repo: RepoId) -> Result<Option<CachedPolicy>, StoreError> {
         let row: Option<(String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT branch_sha, body, checked_at FROM repo_policies WHERE repo_id = $1",
+            "SELECT version, body, checked_at FROM repo_policies WHERE repo_id = $1",
         )
         .bind(repo.as_db())
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|(branch_sha, body, checked_at)| CachedPolicy {
-            branch_sha,
+        Ok(row.map(|(version, body, checked_at)| CachedPolicy {
+            version,
             body,
             checked_at,
         }))
@@ -29,12 +30,12 @@ impl Store {
 
     pub async fn store_policy(&self, repo: RepoId, p: &CachedPolicy) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO repo_policies (repo_id, branch_sha, body, checked_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (repo_id) DO UPDATE SET branch_sha = excluded.branch_sha, body = excluded.body,
+            "INSERT INTO repo_policies (repo_id, version, body, checked_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (repo_id) DO UPDATE SET version = excluded.version, body = excluded.body,
                                                  checked_at = excluded.checked_at",
         )
         .bind(repo.as_db())
-        .bind(&p.branch_sha)
+        .bind(&p.version)
         .bind(p.body.as_deref())
         .bind(p.checked_at)
         .execute(self.pool())
