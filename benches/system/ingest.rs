@@ -79,9 +79,16 @@ impl BenchDb {
                     .execute(&mut c)
                     .await
                     .map_err(|e| format!("creating the bench database: {e}"))?;
-                let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+                // The same server and options (`?sslmode=…`, `?host=…`), another database.
+                let (path, query) = admin.split_once('?').map_or((admin, ""), |(p, q)| (p, q));
+                let base = path.rsplit_once('/').map_or(path, |(b, _)| b);
+                let query = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{query}")
+                };
                 Ok(BenchDb {
-                    url: format!("{base}/{name}"),
+                    url: format!("{base}/{name}{query}"),
                     drop: Some((admin.to_owned(), name)),
                 })
             }
