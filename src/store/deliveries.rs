@@ -52,8 +52,7 @@ impl Store {
         let outcome = self
             .ingest_on(&mut conn, d, job, max_attempts, now_ms)
             .await?;
-        self.set_full_sync(&mut conn, false).await?;
-        self.committed();
+        self.after_durable_commit(&mut conn).await;
         Ok(outcome)
     }
 
@@ -108,9 +107,18 @@ impl Store {
         let mut conn = self.pool().acquire().await?;
         self.set_full_sync(&mut conn, true).await?;
         let outcomes = self.ingest_many_on(&mut conn, items).await?;
-        self.set_full_sync(&mut conn, false).await?;
-        self.committed();
+        self.after_durable_commit(&mut conn).await;
         Ok(outcomes)
+    }
+
+    /// Back to NORMAL sync, and a checkpoint due. The deliveries are committed whatever happens
+    /// here, so a failure is only logged: the connection then stays at FULL, which is slower,
+    /// not less safe.
+    async fn after_durable_commit(&self, conn: &mut sqlx::AnyConnection) {
+        if let Err(e) = self.set_full_sync(conn, false).await {
+            tracing::warn!(error = %e, "could not return the SQLite connection to NORMAL sync");
+        }
+        self.committed();
     }
 
     async fn ingest_many_on(
