@@ -5,11 +5,11 @@
 //! forward only, and the driver runs again only for a stage that never finished.
 
 use http::Method;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing::{info, warn};
 
 use super::Executor;
+use super::reads::DeploymentBrief;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
 use crate::engine::TeardownReason;
@@ -18,13 +18,6 @@ use crate::policy::Policy;
 use crate::queue::JobError;
 use crate::store::NewPreview;
 use crate::types::CommitSha;
-
-#[derive(Deserialize)]
-struct DeploymentBrief {
-    id: u64,
-    #[serde(default)]
-    payload: Value,
-}
 
 /// GitHub caps status descriptions at 140 characters.
 pub(super) fn description(s: &str) -> String {
@@ -128,7 +121,9 @@ impl Executor {
     ) -> Result<(), JobError> {
         let repo = &pr.repo;
         if p.create_attempted
-            && let Some(id) = self.find_deployment(repo, p).await?
+            && let Some(id) = self
+                .find_own_deployment(repo, p.sha.as_str(), &p.environment, "preview_id", p.id)
+                .await?
         {
             p.deployment_id = Some(id);
             self.store.save_preview(p, self.clock.now_ms()).await?;
@@ -191,27 +186,6 @@ impl Executor {
         p.deployment_id = Some(created.id);
         self.store.save_preview(p, self.clock.now_ms()).await?;
         Ok(())
-    }
-
-    /// A deployment we created whose answer was lost: it carries this preview's id.
-    async fn find_deployment(&self, repo: &RepoRef, p: &Preview) -> Result<Option<u64>, JobError> {
-        let route = format!(
-            "/repos/{}/deployments?sha={}&environment={}&per_page=100",
-            repo.full_name, p.sha, p.environment
-        );
-        let list: Vec<DeploymentBrief> = self
-            .github
-            .json::<_, ()>(repo.installation, Method::GET, &route, None)
-            .await?;
-        Ok(list
-            .into_iter()
-            .find(|d| {
-                d.payload
-                    .pointer("/gangway/preview_id")
-                    .and_then(Value::as_i64)
-                    == Some(p.id)
-            })
-            .map(|d| d.id))
     }
 
     async fn post_status(

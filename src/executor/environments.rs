@@ -11,11 +11,12 @@
 
 use http::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing::{info, warn};
 
 use super::Executor;
 use super::deploy::{description, random_token};
+use super::reads::DeploymentBrief;
 use crate::driver::{DeploySpec, DriverAction, command};
 use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
 use crate::policy::Policy;
@@ -72,13 +73,6 @@ pub struct Claim<'a> {
     pub requested_by: &'a str,
     pub pr_number: Option<PrNumber>,
     pub reason: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct DeploymentBrief {
-    id: u64,
-    #[serde(default)]
-    payload: Value,
 }
 
 impl Executor {
@@ -303,7 +297,15 @@ impl Executor {
         d: &mut EnvDeployment,
     ) -> Result<(), JobError> {
         if d.create_attempted
-            && let Some(id) = self.find_env_deployment(repo, d).await?
+            && let Some(id) = self
+                .find_own_deployment(
+                    repo,
+                    d.sha.as_str(),
+                    &d.environment,
+                    "env_deployment_id",
+                    d.id,
+                )
+                .await?
         {
             d.deployment_id = Some(id);
             self.store
@@ -360,30 +362,6 @@ impl Executor {
             .save_env_deployment(d, self.clock.now_ms())
             .await?;
         Ok(())
-    }
-
-    async fn find_env_deployment(
-        &self,
-        repo: &RepoRef,
-        d: &EnvDeployment,
-    ) -> Result<Option<u64>, JobError> {
-        let route = format!(
-            "/repos/{}/deployments?sha={}&environment={}&per_page=100",
-            repo.full_name, d.sha, d.environment
-        );
-        let list: Vec<DeploymentBrief> = self
-            .github
-            .json::<_, ()>(repo.installation, Method::GET, &route, None)
-            .await?;
-        Ok(list
-            .into_iter()
-            .find(|b| {
-                b.payload
-                    .pointer("/gangway/env_deployment_id")
-                    .and_then(Value::as_i64)
-                    == Some(d.id)
-            })
-            .map(|b| b.id))
     }
 
     pub(super) async fn env_status(

@@ -91,7 +91,39 @@ struct Contents {
     encoding: String,
 }
 
+/// A deployment as GitHub lists or creates it: its id and Gangway's payload.
+#[derive(Deserialize)]
+pub(super) struct DeploymentBrief {
+    pub id: u64,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
 impl Executor {
+    /// A deployment Gangway created but whose answer was lost (a crash, a timeout): the one for
+    /// `sha` in `environment` whose payload says `gangway.{key}` = `id`.
+    pub(super) async fn find_own_deployment(
+        &self,
+        repo: &RepoRef,
+        sha: &str,
+        environment: &str,
+        key: &str,
+        id: i64,
+    ) -> Result<Option<u64>, JobError> {
+        let route = format!(
+            "/repos/{}/deployments?sha={sha}&environment={environment}&per_page=100",
+            repo.full_name
+        );
+        let list: Vec<DeploymentBrief> = self
+            .github
+            .json::<_, ()>(repo.installation, Method::GET, &route, None)
+            .await?;
+        Ok(list
+            .into_iter()
+            .find(|d| d.payload["gangway"][key].as_i64() == Some(id))
+            .map(|d| d.id))
+    }
+
     /// The PR as GitHub says it is now; `None` if GitHub does not know it.
     pub async fn fetch_pull(
         &self,

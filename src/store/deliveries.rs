@@ -47,51 +47,14 @@ impl Store {
         max_attempts: i64,
         now_ms: i64,
     ) -> Result<IngestOutcome, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        self.set_full_sync(&mut conn, true).await?;
-        let outcome = self
-            .ingest_on(&mut conn, d, job, max_attempts, now_ms)
+        let outcomes = self
+            .ingest_many(&[(d.clone(), job, max_attempts, now_ms)])
             .await?;
-        self.after_durable_commit(&mut conn).await;
-        Ok(outcome)
-    }
-
-    async fn ingest_on(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        d: &NewDelivery<'_>,
-        job: Option<&NewJob>,
-        max_attempts: i64,
-        now_ms: i64,
-    ) -> Result<IngestOutcome, StoreError> {
-        let mut tx = sqlx::Acquire::begin(conn).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO deliveries (id, event, action, installation_id, repo_id, received_at, payload, outcome, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(d.id.as_str())
-        .bind(d.event)
-        .bind(d.action)
-        .bind(d.installation_id)
-        .bind(d.repo_id)
-        .bind(now_ms)
-        .bind(d.payload)
-        .bind(d.outcome)
-        .bind(d.detail)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(IngestOutcome::Duplicate);
-        }
-        if let Some(job) = job {
-            crate::queue::insert_job(&mut tx, job, Some(d.id.as_str()), now_ms, max_attempts)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(IngestOutcome::Stored)
+        // One outcome per item, always.
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Invalid("the delivery got no outcome".into()))
     }
 
     /// Group commit: stores several `(delivery, job, max_attempts, now_ms)` in one transaction,
