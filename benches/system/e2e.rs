@@ -169,14 +169,26 @@ impl Green {
         (self.to - self.from).to_std().unwrap_or_default()
     }
 
-    /// The part of the interval when none of the installation's API calls was in flight: the
-    /// time Gangway itself took (webhook in, queue, store, decisions, driver, its HTTP client).
+    /// The part of the interval when none of the installation's API calls was held by the
+    /// fake GitHub (from its arrival to its answer leaving): the time Gangway itself took
+    /// (webhook in, queue, store, decisions, driver, its HTTP client both ways).
     pub fn own_time(&self, calls: &[ApiCall]) -> Duration {
+        self.uncovered(calls, |c| c.answered)
+    }
+
+    /// As `own_time`, but with each call covering exactly the injected latency from its
+    /// arrival, as the first three passes measured it: the fake's timer overshoot and its own
+    /// handling (state, webhooks it sends) then count as Gangway's.
+    pub fn own_time_fixed_latency(&self, calls: &[ApiCall]) -> Duration {
         let latency = chrono::Duration::from_std(LATENCY).unwrap_or_default();
+        self.uncovered(calls, |c| c.at + latency)
+    }
+
+    fn uncovered(&self, calls: &[ApiCall], end: impl Fn(&ApiCall) -> DateTime<Utc>) -> Duration {
         let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = calls
             .iter()
             .filter(|c| c.installation == Some(self.installation))
-            .map(|c| (c.at.max(self.from), (c.at + latency).min(self.to)))
+            .map(|c| (c.at.max(self.from), end(c).min(self.to)))
             .filter(|(a, b)| a < b)
             .collect();
         spans.sort();
@@ -203,7 +215,6 @@ impl Green {
     /// Where Gangway's own time went: each stretch with no call in flight, named by the calls
     /// around it (`webhook` before the first, `success` after the last).
     pub fn gaps(&self, calls: &[ApiCall]) -> Vec<(String, Duration)> {
-        let latency = chrono::Duration::from_std(LATENCY).unwrap_or_default();
         let mut mine: Vec<&ApiCall> = calls
             .iter()
             .filter(|c| c.installation == Some(self.installation))
@@ -223,7 +234,7 @@ impl Green {
             let gap = (c.at - free_from).to_std().unwrap_or_default();
             out.push((format!("{label} → {name}"), gap));
             label = name;
-            free_from = free_from.max(c.at + latency);
+            free_from = free_from.max(c.answered);
         }
         out.push((
             format!("{label} → success recorded"),
@@ -398,7 +409,8 @@ pub fn tally(calls: &[ApiCall], repos: &[String], lifecycles: usize) -> CallTall
 }
 
 pub struct SequentialFigures {
-    pub greens: Vec<(Duration, Duration)>,
+    /// Each interval: total, Gangway's own time, and its own time as the first passes counted it.
+    pub greens: Vec<(Duration, Duration, Duration)>,
     /// Gangway's own stretches by where they fall, over every interval.
     pub gaps: BTreeMap<String, Vec<Duration>>,
     pub full: CallTally,
@@ -429,7 +441,13 @@ pub async fn sequential(
         let got = lifecycle(&w.fake, installation, &repo, shape).await?;
         w.settle().await?;
         let calls = w.fake.calls();
-        greens.extend(got.iter().map(|g| (g.total(), g.own_time(&calls))));
+        greens.extend(got.iter().map(|g| {
+            (
+                g.total(),
+                g.own_time(&calls),
+                g.own_time_fixed_latency(&calls),
+            )
+        }));
         for g in &got {
             for (at, d) in g.gaps(&calls) {
                 gaps.entry(at).or_default().push(d);

@@ -330,6 +330,10 @@ fn print_sequential(runs: &[e2e::SequentialFigures]) {
         .iter()
         .flat_map(|r| r.greens.iter().map(|g| ms(g.1)))
         .collect();
+    let own_fixed: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r.greens.iter().map(|g| ms(g.2)))
+        .collect();
     let pct = |v: &[f64], q: f64| {
         let mut s = v.to_vec();
         s.sort_by(f64::total_cmp);
@@ -351,6 +355,11 @@ fn print_sequential(runs: &[e2e::SequentialFigures]) {
         "| of which Gangway's own time: no GitHub call in flight (ms) | **{own50:.1}** | {:.1} | ≤ 5 ms p50: {} |",
         pct(&own, 0.99),
         verdict_max(own50, 5.0, "ms")
+    );
+    println!(
+        "| own time as the first passes counted it: each call exactly 50 ms from its arrival (ms) | {:.1} | {:.1} | |",
+        pct(&own_fixed, 0.5),
+        pct(&own_fixed, 0.99)
     );
     let mut gaps: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     for r in runs {

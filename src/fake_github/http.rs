@@ -352,6 +352,7 @@ pub(super) async fn middleware(
         installation,
         faulted,
         at: now,
+        answered: Utc::now(),
     };
     sh.lock().calls.push(call);
     resp

@@ -448,4 +448,7 @@ pub struct ApiCall {
     pub faulted: bool,
     /// When it arrived.
     pub at: DateTime<Utc>,
+    /// When its answer left the fake (after the injected latency and the handler's own work):
+    /// `at..answered` is the time GitHub held the call, as a client sees it.
+    pub answered: DateTime<Utc>,
 }

@@ -183,6 +183,7 @@ pub(super) fn refuse(
         installation,
         faulted: false,
         at,
+        answered: Utc::now(),
     });
     resp
 }
