@@ -68,9 +68,17 @@ impl Store {
         items: &[(NewDelivery<'_>, Option<&NewJob>, i64, i64)],
     ) -> Result<Vec<IngestOutcome>, StoreError> {
         let mut conn = self.pool().acquire().await?;
-        self.set_full_sync(&mut conn, true).await?;
+        if self.full_sync_at_commit() {
+            self.set_full_sync(&mut conn, true).await?;
+            let outcomes = self.ingest_many_on(&mut conn, items).await?;
+            self.after_durable_commit(&mut conn).await;
+            return Ok(outcomes);
+        }
         let outcomes = self.ingest_many_on(&mut conn, items).await?;
-        self.after_durable_commit(&mut conn).await;
+        // The connection is free for job steps while the WAL is synced (see `walsync`).
+        drop(conn);
+        self.committed();
+        self.commit_is_durable().await?;
         Ok(outcomes)
     }
 

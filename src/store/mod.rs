@@ -16,6 +16,7 @@ mod policies;
 mod previews;
 mod pulls;
 mod timers;
+mod walsync;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -40,6 +41,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Invalid(String),
+    /// The commit went through but syncing it to disk failed: it may not survive power loss.
+    #[error("could not sync the database's write-ahead log to disk: {0}")]
+    Durability(std::io::Error),
 }
 
 impl StoreError {
@@ -102,6 +106,9 @@ pub struct Store {
     kind: DbKind,
     /// SQLite on a file: checkpoints the WAL beside the writer (see `checkpoint`).
     checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+    /// SQLite on a file in WAL mode: deliveries are made durable after their commit, off the
+    /// connection (see `walsync`); `None`: they commit with `synchronous = FULL`.
+    walsync: Option<Arc<walsync::WalSync>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -159,11 +166,37 @@ impl Store {
             })
             .connect_with(options)
             .await?;
+        let walsync = match kind {
+            DbKind::Sqlite => wal_file_of(&pool)
+                .await?
+                .map(|db| Arc::new(walsync::WalSync::new(db))),
+            DbKind::Postgres => None,
+        };
         Ok(Store {
             pool,
             kind,
             checkpointer,
+            walsync,
         })
+    }
+
+    /// Deliveries just committed (at the connection's `NORMAL` sync) are on disk once this
+    /// returns; without a WAL to sync (`walsync` is `None`) they were committed at `FULL`.
+    pub(crate) async fn commit_is_durable(&self) -> Result<(), StoreError> {
+        match &self.walsync {
+            Some(w) => w.commit_is_durable().await.map_err(StoreError::Durability),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether deliveries need `synchronous = FULL` at their commit (no WAL file to sync after).
+    pub(crate) fn full_sync_at_commit(&self) -> bool {
+        self.kind == DbKind::Sqlite && self.walsync.is_none()
+    }
+
+    /// WAL syncs issued for deliveries so far (0 without `walsync`).
+    pub fn wal_syncs(&self) -> u64 {
+        self.walsync.as_ref().map_or(0, |w| w.syncs())
     }
 
     /// SQLite: switches the connection's sync level for the next commits. `FULL` for a
@@ -258,6 +291,21 @@ impl Store {
     }
 }
 
+/// The SQLite database's file when it is one in WAL mode (not in memory, not another journal).
+async fn wal_file_of(pool: &AnyPool) -> Result<Option<std::path::PathBuf>, StoreError> {
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Ok(None);
+    }
+    let file: Option<String> =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_optional(pool)
+            .await?;
+    Ok(file.filter(|f| !f.is_empty()).map(std::path::PathBuf::from))
+}
+
 /// sqlx opens SQLite read-write but refuses to create a missing file unless `mode=rwc`.
 /// A stored id GitHub gave (BIGINT) as GitHub's type; a negative one reads as none.
 pub(crate) fn opt_u64(v: Option<i64>) -> Option<u64> {
@@ -311,11 +359,12 @@ mod tests {
             .expect("pragma")
     }
 
-    /// Deliveries commit with FULL (a 202 survives power loss); the connection goes back to
-    /// NORMAL for everything else, and the WAL is copied into the database file by the
-    /// background checkpointer, long before the writer's own 40 MB backstop would.
+    /// Deliveries are synced to disk after their commit, off the connection (a 202 survives
+    /// power loss; `set_full_sync` remains for databases without a WAL); the connection stays
+    /// at NORMAL, and the WAL is copied into the database file by the background
+    /// checkpointer, long before the writer's own 40 MB backstop would.
     #[tokio::test]
-    async fn deliveries_sync_fully_and_the_wal_is_checkpointed_beside_the_writer() {
+    async fn deliveries_are_synced_after_commit_and_the_wal_is_checkpointed_beside_the_writer() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("g.db");
         let store = Store::open(&format!("sqlite://{}", path.display()))
@@ -356,7 +405,16 @@ mod tests {
                 .collect();
             store.ingest_many(&items).await.expect("ingest");
         }
-        assert_eq!(synchronous(&store).await, 1, "back to NORMAL after ingest");
+        assert_eq!(synchronous(&store).await, 1, "still NORMAL after ingest");
+        assert!(
+            !store.full_sync_at_commit(),
+            "a file in WAL mode is synced after commit"
+        );
+        assert!(
+            (1..=4).contains(&store.wal_syncs()),
+            "one WAL sync per batch of deliveries, got {}",
+            store.wal_syncs()
+        );
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             let now = std::fs::metadata(&path).expect("db file").len();

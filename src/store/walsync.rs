@@ -1,0 +1,133 @@
+//! SQLite: makes committed deliveries durable by syncing the WAL file *after* the commit, off
+//! the connection, instead of inside the commit with `synchronous = FULL`.
+//!
+//! Why: SQLite has one connection here (one write lock), and a `FULL` commit holds it for the
+//! whole fsync. Every job step that wants to record something waits behind that fsync — on a
+//! loaded virtual disk several milliseconds each, and GitHub sends a webhook for almost every
+//! status Gangway posts. Here a delivery's transaction commits at `NORMAL` (its frames are
+//! written to the WAL, no sync), the connection goes back to the pool at once, and the
+//! request then waits for an `fdatasync` of the WAL file on a blocking thread before it is
+//! answered 202. Concurrent waiters share one sync (each sync covers every commit that had
+//! returned before it started).
+//!
+//! Why this is as durable as `FULL`: the sync is issued after the commit's `write`s returned,
+//! so it covers the commit's frames, wherever they are:
+//! - still in the WAL: the sync puts them on disk (recovery replays every frame up to the last
+//!   valid commit, checksummed);
+//! - already copied into the database by a checkpoint, or the WAL restarted over them: in WAL
+//!   mode with `synchronous = NORMAL`, SQLite syncs the WAL before each checkpoint and the
+//!   database file after it, before the WAL may be reused (<https://sqlite.org/pragma.html#pragma_synchronous>);
+//! - the WAL file gone (every connection closed, which checkpoints first): the database file is
+//!   synced instead.
+//!
+//! Only used when the database is a file in WAL mode; otherwise deliveries keep committing at
+//! `FULL` (`Store::set_full_sync`). Owns: when the WAL is synced for a delivery. Never changes
+//! what is committed.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::Mutex;
+
+pub(super) struct WalSync {
+    wal: PathBuf,
+    db: PathBuf,
+    /// Commits that returned so far (numbered from 1).
+    committed: AtomicU64,
+    /// The highest commit number known to be on disk; held while a sync runs, so concurrent
+    /// waiters queue for one sync instead of issuing their own.
+    synced: Mutex<u64>,
+    /// Syncs issued (for tests and the benchmark's curiosity).
+    syncs: AtomicU64,
+}
+
+impl WalSync {
+    /// For the database file at `db` (as SQLite reports it in `pragma_database_list`).
+    pub(super) fn new(db: PathBuf) -> WalSync {
+        let mut wal = db.clone().into_os_string();
+        wal.push("-wal");
+        WalSync {
+            wal: PathBuf::from(wal),
+            db,
+            committed: AtomicU64::new(0),
+            synced: Mutex::new(0),
+            syncs: AtomicU64::new(0),
+        }
+    }
+
+    /// Call right after a commit returned: resolves once that commit is on disk.
+    pub(super) async fn commit_is_durable(&self) -> io::Result<()> {
+        let mine = self.committed.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut synced = self.synced.lock().await;
+        if *synced >= mine {
+            // A sync that started after this commit returned has finished meanwhile.
+            return Ok(());
+        }
+        // Every commit counted so far has returned, so this one sync covers them all.
+        let upto = self.committed.load(Ordering::SeqCst);
+        let (wal, db) = (self.wal.clone(), self.db.clone());
+        tokio::task::spawn_blocking(move || sync_wal_or_db(&wal, &db))
+            .await
+            .map_err(|e| io::Error::other(format!("the WAL sync task failed: {e}")))??;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        *synced = upto;
+        Ok(())
+    }
+
+    pub(super) fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
+    }
+}
+
+fn sync_wal_or_db(wal: &std::path::Path, db: &std::path::Path) -> io::Result<()> {
+    match std::fs::File::open(wal) {
+        Ok(f) => f.sync_data(),
+        // No WAL: the last connection closed and checkpointed it into the database file.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::File::open(db)?.sync_data(),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn concurrent_commits_share_syncs_and_each_waits_for_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = dir.path().join("g.db");
+        std::fs::write(&db, b"db").expect("db");
+        std::fs::write(dir.path().join("g.db-wal"), b"wal").expect("wal");
+        let w = Arc::new(WalSync::new(db));
+        let waiters: Vec<_> = (0..64)
+            .map(|_| {
+                let w = w.clone();
+                tokio::spawn(async move { w.commit_is_durable().await })
+            })
+            .collect();
+        for t in waiters {
+            t.await.expect("task").expect("synced");
+        }
+        assert!(w.syncs() >= 1, "at least one sync ran");
+        assert!(w.syncs() <= 64, "never more syncs than commits");
+        // A commit after all of them needs a sync of its own.
+        let before = w.syncs();
+        w.commit_is_durable().await.expect("synced");
+        assert_eq!(w.syncs(), before + 1);
+    }
+
+    #[tokio::test]
+    async fn without_a_wal_the_database_file_is_synced_and_without_either_it_fails() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = dir.path().join("g.db");
+        let w = WalSync::new(db.clone());
+        let err = w.commit_is_durable().await.expect_err("nothing to sync");
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        std::fs::write(&db, b"db").expect("db");
+        w.commit_is_durable()
+            .await
+            .expect("the database file is synced");
+    }
+}
