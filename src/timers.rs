@@ -275,6 +275,7 @@ fn evaluation(repo: &RepoRef, number: PrNumber, evict: Option<Eviction>) -> NewJ
         number,
         requested_by: "reaper".into(),
         refresh: false,
+        read_checks: false,
         external_status: None,
         adopt: None,
         evict,

@@ -15,6 +15,7 @@ mod nodelay;
 mod policies;
 mod previews;
 mod pulls;
+mod signals;
 mod timers;
 
 use std::str::FromStr;
