@@ -57,7 +57,11 @@ async fn no_comment_while_checks_run_then_one_with_the_live_link() {
     assert_eq!(comments.len(), 1, "{comments:?}");
     let url = format!("https://{}.staging.example.org", pr.head_sha);
     assert!(comments[0].body.contains(&url), "{}", comments[0].body);
-    assert!(comments[0].body.contains("**Live**"), "{}", comments[0].body);
+    assert!(
+        comments[0].body.contains("**Live**"),
+        "{}",
+        comments[0].body
+    );
     assert_eq!(w.fake.deployments(REPO).len(), 1);
 }
 
@@ -66,11 +70,7 @@ async fn no_comment_while_checks_run_then_one_with_the_live_link() {
 #[tokio::test]
 async fn checks_green_before_the_pr_opened_deploy_at_opening() {
     let w = World::start().await;
-    let pushed = w
-        .fake
-        .push_branch(REPO, "early", "Work")
-        .await
-        .unwrap();
+    let pushed = w.fake.push_branch(REPO, "early", "Work").await.unwrap();
     w.green(REPO, &pushed.after).await;
     w.settle().await;
     let pr = w
@@ -976,8 +976,10 @@ async fn the_log_page_hides_gangways_secrets_and_needs_its_token() {
 async fn a_push_that_changes_the_policy_is_obeyed_at_once_and_other_pushes_cost_no_read() {
     let w = World::start().await;
     let policy_reads = |w: &World| {
-        w.fake
-            .count_calls("GET", &format!("/repos/{REPO}/contents/.github/gangway.yml"))
+        w.fake.count_calls(
+            "GET",
+            &format!("/repos/{REPO}/contents/.github/gangway.yml"),
+        )
     };
     w.fake
         .open_pr(PrSpec::new(REPO, "one", "alice"))
@@ -998,7 +1000,11 @@ async fn a_push_that_changes_the_policy_is_obeyed_at_once_and_other_pushes_cost_
         .await
         .unwrap();
     w.settle().await;
-    assert_eq!(policy_reads(&w), 1, "a push that did not touch it re-read it");
+    assert_eq!(
+        policy_reads(&w),
+        1,
+        "a push that did not touch it re-read it"
+    );
     assert!(
         w.fake.deployments(REPO).is_empty(),
         "deployed #{} before checks",
@@ -1050,7 +1056,11 @@ async fn a_repeated_pr_event_costs_no_read_and_a_conflicting_one_does() {
     let d = w.fake.send_event("pull_request", payload.clone()).await;
     assert!(d.ok(), "{:?}", d.status);
     w.settle().await;
-    assert_eq!(reads(&w), 0, "an event that repeats the record was refreshed");
+    assert_eq!(
+        reads(&w),
+        0,
+        "an event that repeats the record was refreshed"
+    );
 
     // Same second, but it says draft: which came first is unknown, so GitHub is asked.
     payload["action"] = "converted_to_draft".into();

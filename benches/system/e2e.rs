@@ -643,10 +643,7 @@ pub async fn parallel(
     };
     // Writes per installation over time, from the fake's log.
     let mut writes: BTreeMap<u64, Vec<DateTime<Utc>>> = BTreeMap::new();
-    for c in calls
-        .iter()
-        .filter(|c| is_write(c) && !is_token_request(c))
-    {
+    for c in calls.iter().filter(|c| is_write(c) && !is_token_request(c)) {
         if let Some(i) = c.installation {
             writes.entry(i).or_default().push(c.at);
         }

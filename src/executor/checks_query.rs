@@ -18,7 +18,8 @@ pub const OPERATION: &str = "GangwayChecks";
 /// thousand (the REST reads had the same bound).
 pub const MAX_PAGES: usize = 10;
 
-pub const QUERY: &str = "query GangwayChecks($owner: String!, $name: String!, $sha: GitObjectID!, $cursor: String) {
+pub const QUERY: &str =
+    "query GangwayChecks($owner: String!, $name: String!, $sha: GitObjectID!, $cursor: String) {
   repository(owner: $owner, name: $name) {
     object(oid: $sha) {
       ... on Commit {

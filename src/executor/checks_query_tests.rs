@@ -1,10 +1,12 @@
 use super::*;
 
 fn answer(nodes: Value, has_next: bool, cursor: Option<&str>) -> Vec<u8> {
-    serde_json::to_vec(&json!({"data": {"repository": {"object": {"statusCheckRollup": {
-        "state": "PENDING",
-        "contexts": {"pageInfo": {"hasNextPage": has_next, "endCursor": cursor}, "nodes": nodes}
-    }}}}}))
+    serde_json::to_vec(
+        &json!({"data": {"repository": {"object": {"statusCheckRollup": {
+            "state": "PENDING",
+            "contexts": {"pageInfo": {"hasNextPage": has_next, "endCursor": cursor}, "nodes": nodes}
+        }}}}}),
+    )
     .unwrap()
 }
 
@@ -63,7 +65,11 @@ fn a_rerun_wins_across_pages() {
     ))
     .unwrap();
     let summary = crate::engine::CheckSummary::of(&items(vec![first, second]), &[]);
-    assert_eq!(summary.passed, vec!["test"], "the later run (higher id) wins");
+    assert_eq!(
+        summary.passed,
+        vec!["test"],
+        "the later run (higher id) wins"
+    );
     assert!(summary.failed.is_empty());
 }
 
@@ -157,9 +163,17 @@ fn malformed_and_hostile_answers_are_decode_errors() {
 fn the_request_names_the_operation_and_its_variables() {
     let r = request("octo/app", "abc", Some("cur"));
     assert_eq!(r["operationName"], OPERATION);
-    assert!(r["query"].as_str().unwrap().starts_with("query GangwayChecks("));
+    assert!(
+        r["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("query GangwayChecks(")
+    );
     assert_eq!(r["variables"]["owner"], "octo");
     assert_eq!(r["variables"]["name"], "app");
     assert_eq!(r["variables"]["cursor"], "cur");
-    assert_eq!(request("octo/app", "abc", None)["variables"]["cursor"], Value::Null);
+    assert_eq!(
+        request("octo/app", "abc", None)["variables"]["cursor"],
+        Value::Null
+    );
 }

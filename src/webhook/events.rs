@@ -580,9 +580,7 @@ fn lenient_paths<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>,
 
 /// The pushed commits, or `None` when the list is missing or not a list of objects: a strange
 /// list must not make the whole push unreadable (it also wakes the train).
-fn lenient_commits<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Vec<PushedCommit>>, D::Error> {
+fn lenient_commits<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<PushedCommit>>, D::Error> {
     let v = Option::<serde_json::Value>::deserialize(d)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }

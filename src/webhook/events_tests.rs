@@ -317,7 +317,8 @@ fn a_push_tells_which_files_it_may_have_changed() {
     assert!(e.may_touch(P));
     // A similar path is not the file.
     let e = push_with(|v| {
-        v["commits"][0]["modified"] = serde_json::json!([".github/gangway.yml.bak", "x/.github/gangway.yml"])
+        v["commits"][0]["modified"] =
+            serde_json::json!([".github/gangway.yml.bak", "x/.github/gangway.yml"])
     });
     assert!(!e.may_touch(P));
 }
@@ -325,31 +326,65 @@ fn a_push_tells_which_files_it_may_have_changed() {
 #[test]
 fn a_push_whose_list_cannot_tell_may_have_changed_anything() {
     const P: &str = ".github/gangway.yml";
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut serde_json::Value)>)> = vec![
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("forced", Box::new(|v| v["forced"] = true.into())),
         ("created", Box::new(|v| v["created"] = true.into())),
-        ("no commits field", Box::new(|v| {
-            v.as_object_mut().unwrap().remove("commits");
-        })),
-        ("null commits", Box::new(|v| v["commits"] = serde_json::Value::Null)),
-        ("commits not a list", Box::new(|v| v["commits"] = "rm -rf /".into())),
-        ("a commit not an object", Box::new(|v| v["commits"] = serde_json::json!([7]))),
-        ("missing file lists", Box::new(|v| v["commits"] = serde_json::json!([{"id": "x"}]))),
-        ("null file list", Box::new(|v| v["commits"][0]["removed"] = serde_json::Value::Null)),
-        ("file list of numbers", Box::new(|v| v["commits"][0]["added"] = serde_json::json!([1, 2]))),
-        ("file list not a list", Box::new(|v| v["commits"][0]["modified"] = serde_json::json!({"a": 1}))),
-        ("cut at 20 commits", Box::new(|v| {
-            v["commits"] = serde_json::Value::Array(
-                (0..20)
-                    .map(|_| serde_json::json!({"added": [], "modified": ["a"], "removed": []}))
-                    .collect(),
-            )
-        })),
-        ("tip moved with no commit listed", Box::new(|v| v["commits"] = serde_json::json!([]))),
+        (
+            "no commits field",
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("commits");
+            }),
+        ),
+        (
+            "null commits",
+            Box::new(|v| v["commits"] = serde_json::Value::Null),
+        ),
+        (
+            "commits not a list",
+            Box::new(|v| v["commits"] = "rm -rf /".into()),
+        ),
+        (
+            "a commit not an object",
+            Box::new(|v| v["commits"] = serde_json::json!([7])),
+        ),
+        (
+            "missing file lists",
+            Box::new(|v| v["commits"] = serde_json::json!([{"id": "x"}])),
+        ),
+        (
+            "null file list",
+            Box::new(|v| v["commits"][0]["removed"] = serde_json::Value::Null),
+        ),
+        (
+            "file list of numbers",
+            Box::new(|v| v["commits"][0]["added"] = serde_json::json!([1, 2])),
+        ),
+        (
+            "file list not a list",
+            Box::new(|v| v["commits"][0]["modified"] = serde_json::json!({"a": 1})),
+        ),
+        (
+            "cut at 20 commits",
+            Box::new(|v| {
+                v["commits"] = serde_json::Value::Array(
+                    (0..20)
+                        .map(|_| serde_json::json!({"added": [], "modified": ["a"], "removed": []}))
+                        .collect(),
+                )
+            }),
+        ),
+        (
+            "tip moved with no commit listed",
+            Box::new(|v| v["commits"] = serde_json::json!([])),
+        ),
     ];
     for (what, edit) in cases {
         let e = push_with(edit);
         assert!(e.may_touch(P), "{what}");
-        assert!(e.is_default_branch(), "{what}: still decodes as a push to the default branch");
+        assert!(
+            e.is_default_branch(),
+            "{what}: still decodes as a push to the default branch"
+        );
     }
 }

@@ -60,7 +60,11 @@ async fn the_rollup_reflects_runs_and_statuses_in_githubs_shape() {
         nodes[2],
         json!({"__typename": "StatusContext", "context": "ci/ext", "state": "SUCCESS"})
     );
-    assert_eq!(f.count_calls("POST", "/graphql"), 2, "logged like every call");
+    assert_eq!(
+        f.count_calls("POST", "/graphql"),
+        2,
+        "logged like every call"
+    );
 }
 
 #[tokio::test]
@@ -81,7 +85,13 @@ async fn contexts_are_paged_by_a_hundred() {
     assert_eq!(contexts["nodes"].as_array().unwrap().len(), 100);
     assert_eq!(contexts["pageInfo"]["hasNextPage"], true);
     let cursor = contexts["pageInfo"]["endCursor"].as_str().unwrap();
-    let r = call(&c, "POST", "/graphql", Some(checks(REPO, sha, Some(cursor)))).await;
+    let r = call(
+        &c,
+        "POST",
+        "/graphql",
+        Some(checks(REPO, sha, Some(cursor))),
+    )
+    .await;
     let contexts = &r.json["data"]["repository"]["object"]["statusCheckRollup"]["contexts"];
     assert_eq!(contexts["nodes"].as_array().unwrap().len(), 50);
     assert_eq!(contexts["pageInfo"]["hasNextPage"], false);
