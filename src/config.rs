@@ -128,8 +128,9 @@ pub struct Settings {
     pub driver: DriverKind,
     /// Used when `driver` is `Command`; its `redact` list holds every secret Gangway knows.
     pub command_driver: CommandDriverConfig,
-    /// How long a repository policy read from the default branch is trusted before its branch
-    /// head is checked again.
+    /// How long a repository policy read from the default branch is trusted before it is read
+    /// again. A push to the default branch that touches the file drops it sooner; the TTL
+    /// covers missed push webhooks.
     pub policy_ttl: Duration,
     pub github_pacing: PacingMode,
     pub timers: crate::timers::TimerSettings,
@@ -268,8 +269,8 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
     ),
     (
         "GANGWAY_POLICY_TTL_SECS",
-        Some("60"),
-        "seconds a repository's .github/gangway.yml is trusted before re-checking the default branch",
+        Some("600"),
+        "seconds a repository's .github/gangway.yml is trusted before re-checking the default branch (a push to the default branch that touches it re-reads it at once)",
     ),
     (
         "GANGWAY_REAP_INTERVAL_SECS",

@@ -35,6 +35,8 @@ fn defaults_apply_with_only_the_three_required_settings() {
     assert_eq!(s.host_template, HostTemplate::default());
     assert_eq!(s.queue.workers, 4);
     assert_eq!(s.webhook_secrets.len(), 1);
+    // Pushes to the default branch drop the cached policy; the TTL only covers missed ones.
+    assert_eq!(s.policy_ttl, std::time::Duration::from_secs(600));
 }
 
 #[test]

@@ -109,6 +109,7 @@ pub async fn teardown(
         number: pr.number,
         requested_by: "operator".into(),
         refresh: false,
+        read_checks: false,
         external_status: None,
         adopt: None,
         evict: None,

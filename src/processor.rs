@@ -21,7 +21,7 @@ use crate::executor::commands::CommandJob;
 use crate::executor::environments::{ENV_DEPLOY_JOB, EnvJob};
 use crate::executor::reads::pull_from;
 use crate::executor::train::{TRAIN_JOB, TrainJob};
-use crate::model::{DriverKind, RepoRef};
+use crate::model::{DriverKind, PullRequest, RepoRef};
 use crate::queue::{Handler, HandlerFuture, Job, JobError, NewJob, Queue};
 use crate::store::Store;
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
@@ -119,6 +119,11 @@ pub struct Evaluate {
     /// The event may be older than what is on record: read the PR from GitHub first.
     #[serde(default)]
     pub refresh: bool,
+    /// Read the head commit's checks from GitHub even if no check event was seen for it: this
+    /// evaluation comes from a check event, the reconciler or a command. (Jobs queued before
+    /// this field existed read, as every evaluation did then.)
+    #[serde(default = "read_checks_by_default")]
+    pub read_checks: bool,
     #[serde(default)]
     pub external_status: Option<ExternalStatus>,
     #[serde(default)]
@@ -129,6 +134,10 @@ pub struct Evaluate {
     /// 0 for webhook and command work; background (timer) work waits for rate-limit budget.
     #[serde(default)]
     pub priority: i64,
+}
+
+fn read_checks_by_default() -> bool {
+    true
 }
 
 /// The reaper's capacity decision for one preview.
@@ -342,6 +351,14 @@ impl Processor {
         Evaluate::of(repo, number, requested_by)
     }
 
+    /// The evaluation a check event causes: it reads the checks it was told about.
+    fn check_evaluation(repo: &RepoRef, number: PrNumber) -> Evaluate {
+        Evaluate {
+            read_checks: true,
+            ..Evaluate::of(repo, number, "checks")
+        }
+    }
+
     /// Records what the event says and enqueues the evaluations it calls for; returns a note
     /// of each for the deliveries table.
     async fn route(&self, event: &Event, now: i64) -> Result<Vec<String>, JobError> {
@@ -373,7 +390,13 @@ impl Processor {
                     }
                 }
                 let mut ev = Self::evaluation(&repo, e.number, &e.sender.login);
-                ev.refresh = !newer;
+                // GitHub's `updated_at` has one-second resolution: an event as old as the record
+                // that says exactly what the record says changed nothing (no read); one that
+                // differs may be older or newer, so GitHub is asked.
+                ev.refresh = !newer
+                    && !on_record
+                        .as_ref()
+                        .is_some_and(|r| repeats_record(&incoming, r));
                 routed.push(self.enqueue(&ev).await?);
             }
             Event::CheckSuite(e) => {
@@ -386,6 +409,10 @@ impl Processor {
                 {
                     return Ok(routed);
                 }
+                // Kept even when no PR has this head yet: checks may finish before it opens.
+                self.store
+                    .record_check_signal(repo.id, &e.check_suite.head_sha, now)
+                    .await?;
                 let mut numbers = self
                     .store
                     .open_pulls_with_head(repo.id, &e.check_suite.head_sha)
@@ -396,7 +423,7 @@ impl Processor {
                     }
                 }
                 for n in numbers {
-                    routed.push(self.enqueue(&Self::evaluation(&repo, n, "checks")).await?);
+                    routed.push(self.enqueue(&Self::check_evaluation(&repo, n)).await?);
                 }
                 if e.check_suite.head_branch.is_some()
                     && e.check_suite.head_branch == e.repository.default_branch
@@ -408,8 +435,9 @@ impl Processor {
                 let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
                     return Ok(routed);
                 };
+                self.store.record_check_signal(repo.id, &e.sha, now).await?;
                 for n in self.store.open_pulls_with_head(repo.id, &e.sha).await? {
-                    routed.push(self.enqueue(&Self::evaluation(&repo, n, "checks")).await?);
+                    routed.push(self.enqueue(&Self::check_evaluation(&repo, n)).await?);
                 }
                 if e.branches
                     .iter()
@@ -539,16 +567,31 @@ impl Processor {
                 }
             }
             Event::Push(e) => {
-                // The default branch moved: the train's quiet period starts again.
+                // The default branch moved: the train's quiet period starts again, and a policy
+                // it may have changed is read again at the next evaluation.
                 if e.is_default_branch()
                     && let Some(repo) = repo_of(&e.repository, e.installation.as_ref())
                 {
+                    if e.may_touch(crate::policy::POLICY_PATH) {
+                        self.store.forget_policy(repo.id).await?;
+                        routed.push("policy re-read".to_owned());
+                    }
                     routed.push(self.wake_train(&repo).await?);
                 }
             }
         }
         Ok(routed)
     }
+}
+
+/// Whether a PR event merely repeats the record: as old, with the same head, state, merge and
+/// draft flag.
+pub fn repeats_record(incoming: &PullRequest, record: &PullRequest) -> bool {
+    incoming.gh_updated_at == record.gh_updated_at
+        && incoming.head_sha == record.head_sha
+        && incoming.open == record.open
+        && incoming.merged == record.merged
+        && incoming.draft == record.draft
 }
 
 impl Evaluate {
@@ -562,10 +605,67 @@ impl Evaluate {
             number,
             requested_by: requested_by.to_owned(),
             refresh: false,
+            read_checks: false,
             external_status: None,
             adopt: None,
             evict: None,
             priority: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pr(updated: &str) -> PullRequest {
+        PullRequest {
+            repo: RepoRef {
+                id: RepoId(1),
+                installation: InstallationId(1),
+                full_name: "o/r".into(),
+                default_branch: "main".into(),
+            },
+            number: PrNumber(7),
+            head_sha: CommitSha::parse(&"a".repeat(40)).unwrap(),
+            head_ref: "f".into(),
+            is_fork: false,
+            draft: false,
+            open: true,
+            merged: false,
+            author: "ann".into(),
+            gh_updated_at: updated.into(),
+            head_since_ms: 0,
+        }
+    }
+
+    #[test]
+    fn an_event_that_repeats_the_record_changes_nothing() {
+        let record = pr("2026-12-03T10:00:00Z");
+        assert!(repeats_record(&pr("2026-12-03T10:00:00Z"), &record));
+        // Same second, something differs: which came first is unknown.
+        let differs = [
+            PullRequest {
+                head_sha: CommitSha::parse(&"b".repeat(40)).unwrap(),
+                ..pr("2026-12-03T10:00:00Z")
+            },
+            PullRequest {
+                open: false,
+                ..pr("2026-12-03T10:00:00Z")
+            },
+            PullRequest {
+                merged: true,
+                ..pr("2026-12-03T10:00:00Z")
+            },
+            PullRequest {
+                draft: true,
+                ..pr("2026-12-03T10:00:00Z")
+            },
+        ];
+        for d in &differs {
+            assert!(!repeats_record(d, &record), "{d:?}");
+        }
+        // Older, even if identical otherwise: not a repeat (a late delivery is refreshed).
+        assert!(!repeats_record(&pr("2026-12-03T09:59:59Z"), &record));
     }
 }

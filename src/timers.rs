@@ -275,6 +275,9 @@ fn evaluation(repo: &RepoRef, number: PrNumber, evict: Option<Eviction>) -> NewJ
         number,
         requested_by: "reaper".into(),
         refresh: false,
+        // Periodic, background and budgeted: it also heals a missed check event on a head that
+        // is not staged yet.
+        read_checks: true,
         external_status: None,
         adopt: None,
         evict,

@@ -37,7 +37,8 @@ async fn demo_plays_a_pr_life_and_leaves_a_preview_to_open() {
     let timeline = lines.join("\n");
     for want in [
         "alice opened pull request #1",
-        "Waiting for checks",
+        "Gangway stays quiet until there is a preview to link",
+        "Gangway commented: ",
         "queued → in_progress → success",
         "**Live**",
         "alice pushed commit",

@@ -15,6 +15,78 @@ fn states(w: &World, sha: &str) -> Vec<String> {
         .collect()
 }
 
+/// Opening a same-repository PR costs no check read and no comment while its CI runs; the one
+/// comment comes with the live link.
+#[tokio::test]
+async fn no_comment_while_checks_run_then_one_with_the_live_link() {
+    let w = World::start().await;
+    let pr = w
+        .fake
+        .open_pr(PrSpec::new(REPO, "feature", "alice"))
+        .await
+        .unwrap();
+    w.settle().await;
+    assert_eq!(
+        w.fake.count_calls("POST", "/graphql"),
+        0,
+        "checks read before any had reported"
+    );
+    // CI reports: a pending commit status. Gangway reads the checks, still waits, says nothing.
+    w.fake
+        .set_status(REPO, &pr.head_sha, "ci/lint", "pending")
+        .await
+        .unwrap();
+    w.settle().await;
+    assert_eq!(w.fake.count_calls("POST", "/graphql"), 1);
+    assert!(w.fake.comments(REPO, pr.number).is_empty());
+    assert!(w.fake.deployments(REPO).is_empty());
+
+    w.fake
+        .set_status(REPO, &pr.head_sha, "ci/lint", "success")
+        .await
+        .unwrap();
+    w.green(REPO, &pr.head_sha).await;
+    w.until("live", |f| {
+        f.deployments(REPO)
+            .iter()
+            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
+    })
+    .await;
+    w.settle().await;
+    let comments = w.fake.comments(REPO, pr.number);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    let url = format!("https://{}.staging.example.org", pr.head_sha);
+    assert!(comments[0].body.contains(&url), "{}", comments[0].body);
+    assert!(
+        comments[0].body.contains("**Live**"),
+        "{}",
+        comments[0].body
+    );
+    assert_eq!(w.fake.deployments(REPO).len(), 1);
+}
+
+/// Checks that finished before the PR was opened are read when it opens (their check event
+/// came before the PR existed).
+#[tokio::test]
+async fn checks_green_before_the_pr_opened_deploy_at_opening() {
+    let w = World::start().await;
+    let pushed = w.fake.push_branch(REPO, "early", "Work").await.unwrap();
+    w.green(REPO, &pushed.after).await;
+    w.settle().await;
+    let pr = w
+        .fake
+        .open_pr(PrSpec::new(REPO, "early", "alice"))
+        .await
+        .unwrap();
+    assert_eq!(pr.head_sha, pushed.after);
+    w.until("deployed at opening", |f| {
+        f.deployments(REPO)
+            .iter()
+            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn green_same_repo_pr_gets_one_live_deployment_and_a_sticky_link() {
     let w = World::start().await;
@@ -25,15 +97,15 @@ async fn green_same_repo_pr_gets_one_live_deployment_and_a_sticky_link() {
         .unwrap();
     assert!(pr.delivery.ok());
     let sha = pr.head_sha.clone();
-    w.until("sticky says waiting for checks", |f| {
-        f.comments(REPO, pr.number)
-            .iter()
-            .any(|c| c.body.contains("Waiting for checks"))
-    })
-    .await;
+    // The opening is handled: while checks run, GitHub's own checks box says it all.
+    w.settle().await;
     assert!(
         w.fake.deployments(REPO).is_empty(),
         "deployed before any check ran"
+    );
+    assert!(
+        w.fake.comments(REPO, pr.number).is_empty(),
+        "a comment that only said \"waiting for checks\""
     );
 
     w.green(REPO, &sha).await;
@@ -154,7 +226,28 @@ async fn a_pending_check_from_another_app_holds_the_deploy() {
         w.fake.deployments(REPO).is_empty(),
         "deployed while a check was still running"
     );
-    assert!(w.sticky_body(REPO, pr.number).contains("`integration`"));
+    // Still waiting: GitHub's checks box shows `integration` running; no comment to add.
+    assert!(w.stickies(REPO, pr.number).is_empty());
+    w.fake
+        .add_app_check_run(
+            REPO,
+            &sha,
+            "circleci",
+            "integration",
+            "completed",
+            Some("success"),
+        )
+        .unwrap();
+    w.fake
+        .complete_check_suite(REPO, &sha, "circleci")
+        .await
+        .unwrap();
+    w.until("deployed once integration passed", |f| {
+        f.deployments(REPO)
+            .iter()
+            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -765,10 +858,15 @@ async fn fifty_prs_across_five_repositories_reach_their_right_final_state() {
                 "{repo}#{number}: {:?}",
                 deployments.iter().map(last).collect::<Vec<_>>()
             );
-            assert!(
-                w.sticky_body(&repo, number).contains("**Torn down**"),
-                "{repo}#{number}"
-            );
+            // Closed before anything was deployed: nothing was ever worth a comment.
+            if deployments.is_empty() {
+                assert!(w.stickies(&repo, number).is_empty(), "{repo}#{number}");
+            } else {
+                assert!(
+                    w.sticky_body(&repo, number).contains("**Torn down**"),
+                    "{repo}#{number}"
+                );
+            }
         } else {
             let live: Vec<_> = deployments
                 .iter()
@@ -800,7 +898,8 @@ async fn fifty_prs_across_five_repositories_reach_their_right_final_state() {
             deployments.len(),
             "{repo}#{number}: duplicate deployment"
         );
-        assert_eq!(w.stickies(&repo, number).len(), 1, "{repo}#{number}");
+        let expected = usize::from(!deployments.is_empty());
+        assert_eq!(w.stickies(&repo, number).len(), expected, "{repo}#{number}");
     }
     let dead = w
         .app
@@ -869,4 +968,109 @@ async fn the_log_page_hides_gangways_secrets_and_needs_its_token() {
             "{bad}"
         );
     }
+}
+
+/// The policy is cached for long (`GANGWAY_POLICY_TTL_SECS`, 600 s by default): a push to the
+/// default branch that changes it is obeyed at the next evaluation, and other pushes cost no read.
+#[tokio::test]
+async fn a_push_that_changes_the_policy_is_obeyed_at_once_and_other_pushes_cost_no_read() {
+    let w = World::start().await;
+    let policy_reads = |w: &World| {
+        w.fake.count_calls(
+            "GET",
+            &format!("/repos/{REPO}/contents/.github/gangway.yml"),
+        )
+    };
+    w.fake
+        .open_pr(PrSpec::new(REPO, "one", "alice"))
+        .await
+        .unwrap();
+    w.settle().await;
+    assert_eq!(policy_reads(&w), 1);
+
+    // A push to the default branch that leaves the policy alone: the cache stands.
+    w.fake
+        .push_branch_files(REPO, "main", &[("README.md", "docs")], "Docs")
+        .await
+        .unwrap();
+    w.settle().await;
+    let two = w
+        .fake
+        .open_pr(PrSpec::new(REPO, "two", "alice"))
+        .await
+        .unwrap();
+    w.settle().await;
+    assert_eq!(
+        policy_reads(&w),
+        1,
+        "a push that did not touch it re-read it"
+    );
+    assert!(
+        w.fake.deployments(REPO).is_empty(),
+        "deployed #{} before checks",
+        two.number
+    );
+
+    // A push that changes it: the next evaluation reads and obeys it.
+    w.fake
+        .push_branch_files(
+            REPO,
+            "main",
+            &[(".github/gangway.yml", "preview:\n  trigger: on_open\n")],
+            "Stage at once",
+        )
+        .await
+        .unwrap();
+    w.settle().await;
+    let three = w
+        .fake
+        .open_pr(PrSpec::new(REPO, "three", "alice"))
+        .await
+        .unwrap();
+    w.until("on_open deploys without checks", |f| {
+        f.deployments(REPO).iter().any(|d| d.sha == three.head_sha)
+    })
+    .await;
+    assert_eq!(policy_reads(&w), 2);
+}
+
+/// A `pull_request` event as old as the record that says what the record says (GitHub's
+/// timestamps have one-second resolution) changed nothing: no `GET /pulls/{n}`. One that says
+/// something else is checked against GitHub.
+#[tokio::test]
+async fn a_repeated_pr_event_costs_no_read_and_a_conflicting_one_does() {
+    let w = World::start().await;
+    let pr = w
+        .fake
+        .open_pr(PrSpec::new(REPO, "feature", "alice"))
+        .await
+        .unwrap();
+    w.settle().await;
+    let reads = |w: &World| {
+        w.fake
+            .count_calls("GET", &format!("/repos/{REPO}/pulls/{}", pr.number))
+    };
+    assert_eq!(reads(&w), 0);
+    let mut payload: serde_json::Value = serde_json::from_slice(&pr.delivery.body).unwrap();
+    payload["action"] = "edited".into();
+    let d = w.fake.send_event("pull_request", payload.clone()).await;
+    assert!(d.ok(), "{:?}", d.status);
+    w.settle().await;
+    assert_eq!(
+        reads(&w),
+        0,
+        "an event that repeats the record was refreshed"
+    );
+
+    // Same second, but it says draft: which came first is unknown, so GitHub is asked.
+    payload["action"] = "converted_to_draft".into();
+    payload["pull_request"]["draft"] = true.into();
+    let d = w.fake.send_event("pull_request", payload).await;
+    assert!(d.ok(), "{:?}", d.status);
+    w.settle().await;
+    assert_eq!(reads(&w), 1);
+    assert!(
+        w.fake.comments(REPO, pr.number).is_empty(),
+        "GitHub says it is not a draft: nothing to tell"
+    );
 }

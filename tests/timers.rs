@@ -249,7 +249,9 @@ async fn after_downtime_the_reconciler_tears_down_the_closed_and_restages_the_pu
 
 #[tokio::test]
 async fn a_low_rate_limit_budget_defers_timer_work_but_not_commands() {
-    let (w, clock) = clocked("", "", &[]).await;
+    // A short policy TTL, so that the reaper's evaluation five minutes on makes a call (the
+    // policy read) that meets the spent budget.
+    let (w, clock) = clocked("", "", &[("GANGWAY_POLICY_TTL_SECS", "60")]).await;
     w.fake.set_permission(REPO, "maria", Role::Write).unwrap();
     let (n, _) = live_pr(&w, "feature").await;
     w.settle().await;

@@ -3,6 +3,8 @@
 //! tests start it; SQLite; the command driver running `/bin/true`), with real signed webhooks
 //! both ways. Measures the time from the `check_suite` webhook to the `success` deployment
 //! status, Gangway's own share of it, and the API calls each lifecycle costs, by endpoint.
+//! GraphQL queries (`POST /graphql`, the checks) are attributed by installation, since their
+//! path names no repository; they are reads.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,7 +14,8 @@ use chrono::{DateTime, Utc};
 use gangway::clock::SystemClock;
 use gangway::config::{Settings, Source};
 use gangway::fake_github::{
-    ApiCall, FakeConfig, FakeGitHub, PrSpec, SecondaryLimits, SecondaryReport, WebhookTarget,
+    ApiCall, Delivery, FakeConfig, FakeGitHub, PrSpec, SecondaryLimits, SecondaryReport,
+    WebhookTarget,
 };
 use gangway::github::pacing::{self, PacingStats};
 use gangway::server::Running;
@@ -129,6 +132,38 @@ async fn until(
         Ok(())
     } else {
         Err(format!("timed out waiting for {what}"))
+    }
+}
+
+/// Waits until Gangway has processed `d` (a PR's delivery) and the evaluation of PR `n` it
+/// caused: nothing of it is visible on GitHub any more (no comment while checks run).
+async fn handled(running: &Running, d: &Delivery, n: u64) -> Result<(), String> {
+    let repo = d.repository.ok_or("the delivery names no repository")?;
+    let key = format!("{repo}#{n}");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let store = running.store();
+        let processed = store
+            .delivery(&d.guid)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some_and(|r| r.outcome != "queued");
+        let waiting = store
+            .job_waiting("evaluate", &key)
+            .await
+            .map_err(|e| e.to_string())?;
+        let running_jobs = running
+            .queue()
+            .jobs(Some("running"))
+            .await
+            .map_err(|e| e.to_string())?;
+        if processed && !waiting && !running_jobs.iter().any(|j| j.key == key) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("gangway never handled delivery {}", d.guid));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -283,20 +318,23 @@ pub enum Shape {
     Staged,
 }
 
-/// One PR's life in `repo`; its greens.
+/// One PR's life in `repo`, from `branch`; its greens.
 pub async fn lifecycle(
     fake: &FakeGitHub,
+    running: &Running,
     installation: u64,
     repo: &str,
+    branch: &str,
     shape: Shape,
 ) -> Result<Vec<Green>, String> {
     let pr = fake
-        .open_pr(PrSpec::new(repo, "feature", "alice").file("app.txt", "v1"))
+        .open_pr(PrSpec::new(repo, branch, "alice").file("app.txt", "v1"))
         .await
         .map_err(|e| e.to_string())?;
     let n = pr.number;
-    // CI takes minutes: Gangway has long handled the opening when checks finish.
-    until(fake, "the sticky comment", |f| sticky(f, repo, n).is_some()).await?;
+    // CI takes minutes: Gangway has long handled the opening when checks finish. (While they
+    // run, a same-repository PR gets no comment: nothing shows on GitHub to wait for.)
+    handled(running, &pr.delivery, n).await?;
     let mut greens = vec![green(fake, installation, repo, &pr.head_sha).await?];
     let mut head = pr.head_sha.clone();
     if shape == Shape::Full {
@@ -325,6 +363,12 @@ pub async fn lifecycle(
         sticky(f, repo, n).is_some_and(|b| b.contains("**Live**"))
     })
     .await?;
+    // GitHub's `updated_at` counts whole seconds. A real PR is not closed within the second of
+    // its last update (CI alone takes minutes); one that is costs Gangway a `GET /pulls/{n}`,
+    // since two different events with the same time cannot be ordered. Close in a later second,
+    // as a real PR would be.
+    let into_second = u64::from(Utc::now().timestamp_subsec_millis());
+    tokio::time::sleep(Duration::from_millis(1_005 - into_second.min(1_000))).await;
     fake.close_pr(repo, n, shape == Shape::Full)
         .await
         .map_err(|e| e.to_string())?;
@@ -338,6 +382,10 @@ pub async fn lifecycle(
 
 /// `METHOD /path` with ids, shas, refs and names replaced by placeholders.
 pub fn endpoint(call: &ApiCall) -> String {
+    if is_graphql(call) {
+        // The only GraphQL query Gangway sends.
+        return "POST /graphql (checks)".to_owned();
+    }
     let parts: Vec<&str> = call.path.split('/').collect();
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
@@ -368,6 +416,16 @@ pub fn endpoint(call: &ApiCall) -> String {
     format!("{} {}", call.method, out.join("/"))
 }
 
+pub fn is_graphql(c: &ApiCall) -> bool {
+    c.method == "POST" && c.path == "/graphql"
+}
+
+/// A call that creates content (GitHub's secondary write limits): not a read, and not a
+/// GraphQL query.
+pub fn is_write(c: &ApiCall) -> bool {
+    c.method != "GET" && !is_graphql(c)
+}
+
 pub fn is_token_request(c: &ApiCall) -> bool {
     c.path.starts_with("/app/installations/") && c.path.ends_with("/access_tokens")
 }
@@ -382,7 +440,13 @@ pub struct CallTally {
     pub refused: usize,
 }
 
-pub fn tally(calls: &[ApiCall], repos: &[String], lifecycles: usize) -> CallTally {
+/// Calls on `repos`, and GraphQL queries of `installations` (their path names no repository).
+pub fn tally(
+    calls: &[ApiCall],
+    repos: &[String],
+    installations: &[u64],
+    lifecycles: usize,
+) -> CallTally {
     let mut t = CallTally::default();
     let n = lifecycles.max(1) as f64;
     for c in calls {
@@ -390,10 +454,14 @@ pub fn tally(calls: &[ApiCall], repos: &[String], lifecycles: usize) -> CallTall
             t.token_requests += 1;
             continue;
         }
-        if !repos
-            .iter()
-            .any(|r| c.path.starts_with(&format!("/repos/{r}/")))
-        {
+        let ours = if is_graphql(c) {
+            c.installation.is_some_and(|i| installations.contains(&i))
+        } else {
+            repos
+                .iter()
+                .any(|r| c.path.starts_with(&format!("/repos/{r}/")))
+        };
+        if !ours {
             continue;
         }
         if c.status == 403 || c.status == 429 {
@@ -401,11 +469,16 @@ pub fn tally(calls: &[ApiCall], repos: &[String], lifecycles: usize) -> CallTall
         }
         *t.by_endpoint.entry(endpoint(c)).or_default() += 1.0 / n;
         t.per_lifecycle += 1.0 / n;
-        if c.method != "GET" {
+        if is_write(c) {
             t.writes_per_lifecycle += 1.0 / n;
         }
     }
     t
+}
+
+/// Whether a call reads the repository policy (`.github/gangway.yml`).
+pub fn is_policy_read(c: &ApiCall) -> bool {
+    c.method == "GET" && c.path.ends_with("/contents/.github/gangway.yml")
 }
 
 pub struct SequentialFigures {
@@ -414,11 +487,17 @@ pub struct SequentialFigures {
     /// Gangway's own stretches by where they fall, over every interval.
     pub gaps: BTreeMap<String, Vec<Duration>>,
     pub full: CallTally,
+    /// Staged lifecycles in one repository whose policy is cached (the policy read apart).
     pub staged: CallTally,
+    /// Policy reads of that repository over the warm-up and the staged lifecycles: a cost per
+    /// repository (and per policy change), not per lifecycle.
+    pub staged_policy_reads: usize,
 }
 
-/// `n` full lifecycles one after another, then `m` staged ones, each in its own installation
-/// and repository (so nothing is paced, and every call is attributed).
+/// `n` full lifecycles one after another, each in its own installation and repository (so
+/// nothing is paced, and every call is attributed); then, in one more installation and
+/// repository, a warm-up staged lifecycle (not counted: it reads the policy) and `m` staged
+/// ones one after another.
 pub async fn sequential(
     w: &World,
     n: usize,
@@ -428,43 +507,94 @@ pub async fn sequential(
     let mut greens = Vec::new();
     let mut gaps: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     let mut full_repos = Vec::new();
-    let mut staged_repos = Vec::new();
-    for i in 0..(n + m) {
-        let installation = base + i as u64;
+    let mut full_installations = Vec::new();
+    let mut record = |got: &[Green], calls: &[ApiCall]| {
+        greens.extend(got.iter().map(|g| {
+            (
+                g.total(),
+                g.own_time(calls),
+                g.own_time_fixed_latency(calls),
+            )
+        }));
+        for g in got {
+            for (at, d) in g.gaps(calls) {
+                gaps.entry(at).or_default().push(d);
+            }
+        }
+    };
+    let new_repo = |installation: u64| -> Result<String, String> {
         let account = format!("seq{installation}");
         let repo = format!("{account}/app");
         w.fake.add_installation(installation, &account);
         w.fake
             .add_repo(installation, &repo, "main")
             .map_err(|e| e.to_string())?;
-        let shape = if i < n { Shape::Full } else { Shape::Staged };
-        let got = lifecycle(&w.fake, installation, &repo, shape).await?;
+        Ok(repo)
+    };
+    for i in 0..n {
+        let installation = base + i as u64;
+        let repo = new_repo(installation)?;
+        let got = lifecycle(
+            &w.fake,
+            &w.running,
+            installation,
+            &repo,
+            "feature",
+            Shape::Full,
+        )
+        .await?;
         w.settle().await?;
-        let calls = w.fake.calls();
-        greens.extend(got.iter().map(|g| {
-            (
-                g.total(),
-                g.own_time(&calls),
-                g.own_time_fixed_latency(&calls),
-            )
-        }));
-        for g in &got {
-            for (at, d) in g.gaps(&calls) {
-                gaps.entry(at).or_default().push(d);
-            }
-        }
-        if shape == Shape::Full {
-            full_repos.push(repo);
-        } else {
-            staged_repos.push(repo);
-        }
+        record(&got, &w.fake.calls());
+        full_repos.push(repo);
+        full_installations.push(installation);
+    }
+    let installation = base + n as u64;
+    let repo = new_repo(installation)?;
+    let staged_from = {
+        lifecycle(
+            &w.fake,
+            &w.running,
+            installation,
+            &repo,
+            "warm-up",
+            Shape::Staged,
+        )
+        .await?;
+        w.settle().await?;
+        w.fake.calls().len()
+    };
+    for k in 0..m {
+        let got = lifecycle(
+            &w.fake,
+            &w.running,
+            installation,
+            &repo,
+            &format!("feature-{k}"),
+            Shape::Staged,
+        )
+        .await?;
+        w.settle().await?;
+        record(&got, &w.fake.calls());
     }
     let calls = w.fake.calls();
+    let staged_repos = [repo.clone()];
+    let staged_policy_reads = calls
+        .iter()
+        .filter(|c| is_policy_read(c) && c.path.starts_with(&format!("/repos/{repo}/")))
+        .count();
+    let staged_calls: Vec<ApiCall> = calls
+        .get(staged_from..)
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| !is_policy_read(c))
+        .cloned()
+        .collect();
     Ok(SequentialFigures {
         greens,
         gaps,
-        full: tally(&calls, &full_repos, n),
-        staged: tally(&calls, &staged_repos, m),
+        full: tally(&calls, &full_repos, &full_installations, n),
+        staged: tally(&staged_calls, &staged_repos, &[installation], m),
+        staged_policy_reads,
     })
 }
 
@@ -508,7 +638,8 @@ pub async fn parallel(
     let started = Instant::now();
     let runs = plans.iter().map(|(inst, repo)| {
         let fake = w.fake.clone();
-        async move { lifecycle(&fake, *inst, repo, Shape::Full).await }
+        let running = &w.running;
+        async move { lifecycle(&fake, running, *inst, repo, "feature", Shape::Full).await }
     });
     let results = futures::future::join_all(runs).await;
     w.settle().await?;
@@ -524,6 +655,7 @@ pub async fn parallel(
         .filter(|c| c.at >= from)
         .collect();
     let repos: Vec<String> = plans.iter().map(|(_, r)| r.clone()).collect();
+    let plan_installations: Vec<u64> = plans.iter().map(|(i, _)| *i).collect();
     let after = pacing::process_stats();
     let pacing = PacingStats {
         calls: after.calls - before.calls,
@@ -535,10 +667,7 @@ pub async fn parallel(
     };
     // Writes per installation over time, from the fake's log.
     let mut writes: BTreeMap<u64, Vec<DateTime<Utc>>> = BTreeMap::new();
-    for c in calls
-        .iter()
-        .filter(|c| c.method != "GET" && !is_token_request(c))
-    {
+    for c in calls.iter().filter(|c| is_write(c) && !is_token_request(c)) {
         if let Some(i) = c.installation {
             writes.entry(i).or_default().push(c.at);
         }
@@ -589,7 +718,7 @@ pub async fn parallel(
         installations,
         wall,
         greens,
-        calls: tally(&calls, &repos, lifecycles),
+        calls: tally(&calls, &repos, &plan_installations, lifecycles),
         secondary: w.fake.secondary_report(),
         pacing,
         timeline,

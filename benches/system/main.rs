@@ -386,8 +386,14 @@ fn print_sequential(runs: &[e2e::SequentialFigures]) {
             &last.full,
         );
         print_tally(
-            "Same-repository lifecycle opened → staged → closed",
+            "Same-repository lifecycle opened → staged → closed, in a repository whose policy is cached",
             &last.staged,
+        );
+        println!(
+            "\nPer repository (not per lifecycle): `GET /repos/{{repo}}/contents/.github/gangway.yml` \
+             (policy) read {} time(s) over the warm-up and the staged lifecycles (again after a \
+             push that changes it, or after `GANGWAY_POLICY_TTL_SECS`).",
+            last.staged_policy_reads
         );
         println!(
             "\nTarget ≤ 8 calls for opened → staged → closed: {}.",

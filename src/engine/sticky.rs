@@ -11,6 +11,23 @@ use crate::policy::{Permission, Policy};
 /// Marks Gangway's sticky comment, so a retried job finds it instead of posting a second one.
 pub const MARKER: &str = "<!-- gangway:sticky -->";
 
+/// Whether a PR with no sticky comment yet should get one now. Not while a same-repository,
+/// ready PR only waits for its checks with no preview yet: GitHub's own checks box already says
+/// that, and a comment then would be one more write (and notification) that tells nothing.
+/// Nor for a PR closed before anything was deployed. Any other state is news (deploying, live,
+/// a failed check, an invalid policy, a draft, a fork awaiting approval, `/unstage`), and once
+/// the comment exists it is kept up to date whatever the state.
+pub fn worth_creating(pr: &PullRequest, gate: &Gate, previews: &[Preview]) -> bool {
+    if !previews.is_empty() {
+        return true;
+    }
+    match gate {
+        Gate::WaitingForChecks(_) => pr.is_fork || pr.draft,
+        Gate::Closed => false,
+        _ => true,
+    }
+}
+
 /// A command a maintainer can use, for the comment's help section and `/help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandHelp {

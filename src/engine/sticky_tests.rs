@@ -183,3 +183,52 @@ fn holds_show_who_why_and_how_to_lift_them() {
     assert!(b.contains("incident 7") && b.contains("**/unhold**"), "{b}");
     assert!(b.lines().all(|l| !l.trim_start().starts_with('/')), "{b}");
 }
+
+#[test]
+fn a_comment_is_created_only_when_it_has_news() {
+    let ready = pr();
+    let waiting = Gate::WaitingForChecks(vec!["test".into()]);
+    assert!(!worth_creating(&ready, &waiting, &[]));
+    assert!(!worth_creating(
+        &ready,
+        &Gate::WaitingForChecks(Vec::new()),
+        &[]
+    ));
+    assert!(!worth_creating(&ready, &Gate::Closed, &[]));
+    // Something a user does not already see on GitHub.
+    for gate in [
+        Gate::ChecksFailed(vec![("test".into(), "failure".into())]),
+        Gate::PolicyInvalid("bad".into()),
+        Gate::Draft,
+        Gate::Fork {
+            previously_approved: None,
+        },
+        Gate::Unstaged("ann".into()),
+        Gate::NoChecks,
+        Gate::Ready,
+    ] {
+        assert!(worth_creating(&ready, &gate, &[]), "{gate:?}");
+    }
+    // A preview, whatever its state, is news.
+    assert!(worth_creating(
+        &ready,
+        &waiting,
+        &[preview(PreviewState::Deploying)]
+    ));
+    assert!(worth_creating(
+        &ready,
+        &Gate::Closed,
+        &[preview(PreviewState::Live)]
+    ));
+    // Waiting means more on a fork or a draft (approval, drafts-allowed policy).
+    let fork = PullRequest {
+        is_fork: true,
+        ..pr()
+    };
+    assert!(worth_creating(&fork, &waiting, &[]));
+    let draft = PullRequest {
+        draft: true,
+        ..pr()
+    };
+    assert!(worth_creating(&draft, &waiting, &[]));
+}

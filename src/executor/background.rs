@@ -179,6 +179,8 @@ impl Executor {
             number,
             requested_by: "reconciler".into(),
             refresh,
+            // It heals missed webhooks, check events included: it always reads.
+            read_checks: true,
             external_status: None,
             adopt: None,
             evict: None,

@@ -127,7 +127,7 @@ impl Executor {
                 self.store
                     .set_unstaged(repo.id, job.number, Some(&job.author))
                     .await?;
-                self.evaluate(&repo, job.number, &job.author).await?;
+                self.evaluate(&repo, job.number, &job.author, true).await?;
                 self.finish(
                     job,
                     &repo,
@@ -200,7 +200,7 @@ impl Executor {
             p.detail = None;
             self.store.save_preview(&p, self.clock.now_ms()).await?;
         }
-        self.evaluate(repo, pr.number, &job.author).await?;
+        self.evaluate(repo, pr.number, &job.author, true).await?;
 
         let short = pr.head_sha.short().to_owned();
         let preview = self

@@ -8,6 +8,7 @@
 //! engine's.
 
 pub mod background;
+pub mod checks_query;
 pub mod commands;
 mod deploy;
 pub mod environments;
@@ -97,11 +98,14 @@ impl Executor {
 
     /// Brings one PR's previews in line with the situation, then updates its sticky comment.
     /// `requested_by` names who caused this evaluation (recorded in new deployments).
+    /// `read_checks`: read the head commit's checks if the decision needs them even when no
+    /// check event was seen for it (a check event, the reconciler or a command asks).
     pub async fn evaluate(
         &self,
         repo: &RepoRef,
         number: PrNumber,
         requested_by: &str,
+        read_checks: bool,
     ) -> Result<(), JobError> {
         let pr = match self.store.pull(repo.id, number).await? {
             Some((pr, _)) => pr,
@@ -131,7 +135,10 @@ impl Executor {
                 unstaged_by: unstaged_by.as_deref(),
                 now_ms: self.clock.now_ms(),
             };
-            if checks.is_none() && engine::needs_checks(&situation) {
+            if checks.is_none()
+                && engine::needs_checks(&situation)
+                && (read_checks || self.store.has_check_signal(repo.id, &pr.head_sha).await?)
+            {
                 let items = self.fetch_checks(repo, &pr.head_sha).await?;
                 let required = policy
                     .valid()
@@ -139,6 +146,8 @@ impl Executor {
                     .unwrap_or_default();
                 checks = Some(CheckSummary::of(&items, &required));
             }
+            // Not read: no check has reported on this commit yet, so the gate says "waiting
+            // for checks" (the check event that comes when one finishes reads them).
             situation.checks = checks.as_ref();
             let actions = engine::decide(&situation);
             if actions.is_empty() {
@@ -244,6 +253,10 @@ impl Executor {
             .map(|(_, s)| s)
             .unwrap_or_default();
         if sticky.body.as_deref() == Some(body.as_str()) {
+            return Ok(());
+        }
+        let exists = sticky.comment_id.is_some() || sticky.create_attempted;
+        if !exists && !sticky::worth_creating(pr, &gate, &previews) {
             return Ok(());
         }
         let id = self.write_sticky(pr, &sticky, &body).await?;

@@ -4,9 +4,9 @@ use base64::Engine;
 use http::Method;
 use serde::Deserialize;
 
-use super::Executor;
+use super::{Executor, checks_query};
 use crate::engine::promotion::Ancestry;
-use crate::engine::{CheckItem, Outcome, PolicyStatus};
+use crate::engine::{CheckItem, PolicyStatus};
 use crate::github::GitHubError;
 use crate::model::{PullRequest, RepoRef};
 use crate::policy::{self, POLICY_PATH};
@@ -45,35 +45,6 @@ pub fn pull_from(api: &events::PullRequest, repo: &RepoRef) -> PullRequest {
         gh_updated_at: api.updated_at.clone().unwrap_or_default(),
         head_since_ms: 0,
     }
-}
-
-#[derive(Deserialize)]
-struct CheckRuns {
-    #[serde(default)]
-    total_count: u64,
-    #[serde(default)]
-    check_runs: Vec<CheckRun>,
-}
-
-#[derive(Deserialize)]
-struct CheckRun {
-    id: u64,
-    name: String,
-    status: String,
-    #[serde(default)]
-    conclusion: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Combined {
-    #[serde(default)]
-    statuses: Vec<StatusItem>,
-}
-
-#[derive(Deserialize)]
-struct StatusItem {
-    context: String,
-    state: String,
 }
 
 #[derive(Deserialize)]
@@ -142,49 +113,29 @@ impl Executor {
         }
     }
 
-    /// Every check run (latest of each, oldest first) and commit status of a commit.
+    /// Every check run (latest of each, oldest first) and commit status of a commit, in one
+    /// GraphQL query per 100 of them (`statusCheckRollup`).
     pub async fn fetch_checks(
         &self,
         repo: &RepoRef,
         sha: &CommitSha,
     ) -> Result<Vec<CheckItem>, JobError> {
-        let mut runs: Vec<CheckRun> = Vec::new();
-        for page in 1..=10 {
-            let route = format!(
-                "/repos/{}/commits/{}/check-runs?per_page=100&page={page}",
-                repo.full_name, sha
-            );
-            let answer: CheckRuns = self
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..checks_query::MAX_PAGES {
+            let body = checks_query::request(&repo.full_name, sha.as_str(), cursor.as_deref());
+            let answer = self
                 .github
-                .json::<_, ()>(repo.installation, Method::GET, &route, None)
+                .graphql(repo.installation, checks_query::OPERATION, &body)
                 .await?;
-            let got = answer.check_runs.len();
-            runs.extend(answer.check_runs);
-            if got < 100 || runs.len() as u64 >= answer.total_count {
+            let page = checks_query::decode(&answer.body)?;
+            cursor = page.next.clone();
+            pages.push(page);
+            if cursor.is_none() {
                 break;
             }
         }
-        runs.sort_by_key(|r| r.id);
-        let mut items: Vec<CheckItem> = runs
-            .into_iter()
-            .map(|r| CheckItem {
-                outcome: Outcome::of_check_run(&r.status, r.conclusion.as_deref()),
-                name: r.name,
-            })
-            .collect();
-        let route = format!(
-            "/repos/{}/commits/{}/status?per_page=100",
-            repo.full_name, sha
-        );
-        let combined: Combined = self
-            .github
-            .json::<_, ()>(repo.installation, Method::GET, &route, None)
-            .await?;
-        items.extend(combined.statuses.into_iter().map(|s| CheckItem {
-            outcome: Outcome::of_status(&s.state),
-            name: s.context,
-        }));
-        Ok(items)
+        Ok(checks_query::items(pages))
     }
 
     /// The default branch's head commit now.

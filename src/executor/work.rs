@@ -71,7 +71,8 @@ impl Executor {
         if let Some(adopt) = &e.adopt {
             self.adopt(&repo, e, adopt).await?;
         }
-        self.evaluate(&repo, e.number, &e.requested_by).await
+        self.evaluate(&repo, e.number, &e.requested_by, e.read_checks)
+            .await
     }
 
     /// Tears down a preview the reaper picked for being over the repository's capacity, and

@@ -282,7 +282,7 @@ pub(super) async fn middleware(
             },
             None => ("anonymous".to_string(), None),
         };
-        let admitted = secondary::admit(&sh, &mut st, installation, &method);
+        let admitted = secondary::admit(&sh, &mut st, installation, &method, &path);
         let limit = st.settings.rate_limit;
         let fresh = || RateBucket {
             limit,
@@ -369,6 +369,7 @@ pub(super) fn router(sh: Arc<Shared>) -> Router {
         .merge(super::routes_repo::routes())
         .merge(super::routes_checks::routes())
         .merge(super::routes_deploy::routes())
+        .merge(super::routes_graphql::routes())
         .merge(super::routes_issues::routes())
         .fallback(not_found_handler)
         .method_not_allowed_fallback(not_found_handler)

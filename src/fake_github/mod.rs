@@ -41,6 +41,7 @@ mod render_activity;
 mod routes_app;
 mod routes_checks;
 mod routes_deploy;
+mod routes_graphql;
 mod routes_issues;
 mod routes_repo;
 mod scenario;

@@ -152,11 +152,14 @@ pub(super) fn admit(
     st: &mut State,
     installation: Option<u64>,
     method: &str,
+    path: &str,
 ) -> Result<Option<InFlight>, u64> {
     let (Some(enforcer), Some(installation)) = (st.secondary.as_mut(), installation) else {
         return Ok(None);
     };
-    let write = matches!(method, "POST" | "PATCH" | "PUT" | "DELETE");
+    // GitHub's content-creating limits count GraphQL mutations, not queries; the fake's
+    // `/graphql` answers queries only.
+    let write = matches!(method, "POST" | "PATCH" | "PUT" | "DELETE") && path != "/graphql";
     enforcer.admit(installation, write, Instant::now())?;
     Ok(Some(InFlight {
         shared: sh.clone(),

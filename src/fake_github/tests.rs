@@ -4,6 +4,7 @@
 mod deploy;
 mod flows;
 mod git;
+mod graphql;
 mod webhooks;
 
 use std::time::Duration;

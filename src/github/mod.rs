@@ -5,6 +5,7 @@
 //! retry classification of every failure, and counting calls by status. Octocrab's own retries
 //! are off: the durable job queue retries. Never logs a token or the private key.
 
+pub mod graphql;
 pub mod pacing;
 pub mod ratelimit;
 
@@ -96,6 +97,8 @@ pub struct GitHub {
     /// Keeps each installation under GitHub's secondary rate limits (see `pacing`).
     pacing: Arc<pacing::Pacing>,
     metrics: Metrics,
+    /// Where GraphQL queries go (see [`graphql::graphql_url`]).
+    graphql_url: String,
 }
 
 /// One installation's client. Octocrab keeps the token cache inside the client value and a clone
@@ -140,6 +143,7 @@ impl GitHub {
                 api_url,
             ))),
             metrics,
+            graphql_url: graphql::graphql_url(api_url),
         })
     }
 
@@ -170,24 +174,25 @@ impl GitHub {
     }
 
     /// The installation's client with a token valid for 30 s more (one caller mints, the others
-    /// wait for it), and this call's pacing permit, held until the answer is read.
+    /// wait for it), and this call's pacing permit, held until the answer is read. `write`: the
+    /// call creates content (GitHub's secondary write limits apply).
     async fn ready(
         &self,
         installation: InstallationId,
-        method: &Method,
+        write: bool,
         what: &str,
-    ) -> Result<(Arc<InstallationClient>, pacing::Permit), GitHubError> {
+    ) -> Result<(Arc<InstallationClient>, SecretString, pacing::Permit), GitHubError> {
         let shared = self.installation(installation)?;
-        {
+        let token = {
             let _one_at_a_time = shared.minting.lock().await;
             shared
                 .client
                 .installation_token()
                 .await
-                .map_err(|e| classify_client_error(what, e))?;
-        }
-        let permit = self.pacing.admit(installation, method).await;
-        Ok((shared, permit))
+                .map_err(|e| classify_client_error(what, e))?
+        };
+        let permit = self.pacing.admit_as(installation, write).await;
+        Ok((shared, token, permit))
     }
 
     /// One REST call as the installation. `route` is relative (`/repos/o/r/...`): octocrab only
@@ -200,7 +205,9 @@ impl GitHub {
         body: Option<&B>,
     ) -> Result<Response, GitHubError> {
         let what = format!("{method} {}", route.split('?').next().unwrap_or(route));
-        let (shared, _paced) = self.ready(installation, &method, &what).await?;
+        let (shared, _, _paced) = self
+            .ready(installation, pacing::creates_content(&method), &what)
+            .await?;
         let client = &shared.client;
         let sent = match method {
             Method::GET => client._get(route).await,
@@ -273,7 +280,7 @@ impl GitHub {
         etag: Option<&str>,
     ) -> Result<Option<(Option<String>, Bytes)>, GitHubError> {
         let what = format!("GET {}", route.split('?').next().unwrap_or(route));
-        let (shared, _paced) = self.ready(installation, &Method::GET, &what).await?;
+        let (shared, _, _paced) = self.ready(installation, false, &what).await?;
         let mut headers = HeaderMap::new();
         if let Some(tag) = etag.and_then(|t| http::HeaderValue::from_str(t).ok()) {
             headers.insert(http::header::IF_NONE_MATCH, tag);

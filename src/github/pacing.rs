@@ -200,7 +200,9 @@ impl std::fmt::Debug for Pacing {
     }
 }
 
-fn creates_content(method: &Method) -> bool {
+/// Whether a REST call of `method` counts against GitHub's content-creating limits. (A GraphQL
+/// query is a POST but creates nothing: it is admitted with [`Pacing::admit_as`] as a read.)
+pub fn creates_content(method: &Method) -> bool {
     matches!(
         *method,
         Method::POST | Method::PATCH | Method::PUT | Method::DELETE
@@ -247,9 +249,13 @@ impl Pacing {
     /// has a token for it, any call until a concurrency slot is free. Hold the permit until the
     /// answer has been read.
     pub async fn admit(&self, installation: InstallationId, method: &Method) -> Permit {
+        self.admit_as(installation, creates_content(method)).await
+    }
+
+    /// [`Pacing::admit`] for a call whose kind is known: `write` when it creates content.
+    pub async fn admit_as(&self, installation: InstallationId, write: bool) -> Permit {
         let inst = self.installation(installation);
         let started = Instant::now();
-        let write = creates_content(method);
         if write && !inst.buckets.is_empty() {
             let _turn = inst.turn.lock().await;
             for bucket in &inst.buckets {
@@ -474,6 +480,29 @@ mod tests {
         let report = fake.secondary_report();
         assert_eq!(report.refused(), 0, "{report:?}");
         assert!(report.max_writes_per_minute <= 8, "{report:?}");
+    }
+
+    /// GitHub's secondary limits count mutations, not queries: a GraphQL query (a POST) must not
+    /// spend the write budget, even when that budget is spent.
+    #[tokio::test]
+    async fn graphql_queries_are_not_paced_as_writes() {
+        let pacing = Pacing::new(PacingSettings {
+            max_concurrent: 100,
+            writes: vec![WriteLimit {
+                limit: 2,
+                window: Duration::from_secs(3600),
+                burst: 1,
+            }],
+        });
+        drop(pacing.admit(InstallationId(1), &Method::POST).await);
+        let t0 = Instant::now();
+        for _ in 0..50 {
+            drop(pacing.admit_as(InstallationId(1), false).await);
+        }
+        assert!(t0.elapsed() < Duration::from_millis(50), "queries waited");
+        let stats = pacing.stats();
+        assert_eq!((stats.calls, stats.writes), (51, 1));
+        assert!(creates_content(&Method::POST) && !creates_content(&Method::GET));
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@ mod nodelay;
 mod policies;
 mod previews;
 mod pulls;
+mod signals;
 mod timers;
 mod walsync;
 
@@ -88,6 +89,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     6 "merges" "0006_merges.sql",
     7 "jobs_index" "0007_jobs_index.sql",
     8 "policy_version" "0008_policy_version.sql",
+    9 "check_signals" "0009_check_signals.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -98,6 +100,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     6 "merges" "0006_merges.sql",
     7 "jobs_index" "0007_jobs_index.sql",
     8 "policy_version" "0008_policy_version.sql",
+    9 "check_signals" "0009_check_signals.sql",
 );
 
 #[derive(Clone)]

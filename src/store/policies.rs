@@ -42,4 +42,13 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Drops the cached policy: the next evaluation reads the file again.
+    pub async fn forget_policy(&self, repo: RepoId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM repo_policies WHERE repo_id = $1")
+            .bind(repo.as_db())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }

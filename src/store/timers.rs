@@ -127,7 +127,7 @@ impl Store {
     }
 
     /// Deletes what is kept about repositories Gangway lost access to before `cutoff_ms`, and
-    /// finished jobs and deliveries older than it. Returns the number of repositories purged.
+    /// finished jobs, deliveries and check signals older than it. Returns the number of repositories purged.
     pub async fn purge_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
         let mut tx = self.pool().begin().await?;
         let gone = "SELECT id FROM repositories WHERE removed_at IS NOT NULL AND removed_at < $1";
@@ -137,6 +137,7 @@ impl Store {
             "pull_requests",
             "repo_policies",
             "audit",
+            "check_signals",
         ] {
             let sql = format!("DELETE FROM {table} WHERE repo_id IN ({gone})");
             sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -152,6 +153,12 @@ impl Store {
         .await?
         .rows_affected();
         sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
+            .bind(cutoff_ms)
+            .execute(&mut *tx)
+            .await?;
+        // A commit's checks not heard of for the retention period: its PR (if any) is long
+        // evaluated; were it evaluated again, the reconciler and check events still read.
+        sqlx::query("DELETE FROM check_signals WHERE seen_at < $1")
             .bind(cutoff_ms)
             .execute(&mut *tx)
             .await?;

@@ -500,6 +500,10 @@ pub struct PushEvent {
     /// The new tip's commit; `None` on delete.
     #[serde(default)]
     pub head_commit: Option<PushCommit>,
+    /// The pushed commits with the paths each changed; `None` when missing or not in the shape
+    /// GitHub documents (then nothing can be told from them).
+    #[serde(default, deserialize_with = "lenient_commits")]
+    pub commits: Option<Vec<PushedCommit>>,
     pub repository: Repository,
     #[serde(default)]
     pub installation: Option<InstallationRef>,
@@ -513,6 +517,24 @@ impl PushEvent {
     }
 
     /// Whether this push moved the repository's default branch (a delete does not count).
+    /// Whether this push may have changed the file at `path`: a commit lists it as added,
+    /// modified or removed, or the list cannot tell — a forced push or a new branch (its
+    /// commits are not a diff from `before`), as many commits as GitHub may cut the list at,
+    /// a commit without file lists, or no list at all.
+    pub fn may_touch(&self, path: &str) -> bool {
+        let Some(commits) = &self.commits else {
+            return true;
+        };
+        if self.forced || self.created || commits.len() >= PUSH_COMMITS_LISTED {
+            return true;
+        }
+        if commits.is_empty() {
+            // A tip that moved with no commit listed (reset to an older commit, say).
+            return self.before != self.after;
+        }
+        commits.iter().any(|c| c.may_touch(path))
+    }
+
     pub fn is_default_branch(&self) -> bool {
         self.after.is_some()
             && self.branch().is_some()
@@ -525,6 +547,42 @@ pub struct PushCommit {
     pub id: CommitSha,
     #[serde(default, deserialize_with = "null_as_default")]
     pub message: String,
+}
+
+/// Commits a push webhook lists before GitHub cuts the list: at this many, some may be missing.
+pub const PUSH_COMMITS_LISTED: usize = 20;
+
+/// One commit of a push, as far as the paths it changed go.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PushedCommit {
+    #[serde(default, deserialize_with = "lenient_paths")]
+    pub added: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient_paths")]
+    pub modified: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient_paths")]
+    pub removed: Option<Vec<String>>,
+}
+
+impl PushedCommit {
+    /// Whether the commit changed `path`, or has no file lists to tell.
+    fn may_touch(&self, path: &str) -> bool {
+        [&self.added, &self.modified, &self.removed]
+            .iter()
+            .any(|list| list.as_ref().is_none_or(|l| l.iter().any(|p| p == path)))
+    }
+}
+
+/// A list of paths, or `None` when it is missing or anything but an array of strings.
+fn lenient_paths<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// The pushed commits, or `None` when the list is missing or not a list of objects: a strange
+/// list must not make the whole push unreadable (it also wakes the train).
+fn lenient_commits<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<PushedCommit>>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(

@@ -285,3 +285,106 @@ async fn the_fakes_pushes_decode() {
     );
     f.shutdown().await;
 }
+
+fn push_with(f: impl FnOnce(&mut serde_json::Value)) -> PushEvent {
+    push_event(&edit_push("push.json", |v| {
+        v["created"] = false.into();
+        v["forced"] = false.into();
+        v["before"] = "1".repeat(40).into();
+        v["commits"] = serde_json::json!([
+            {"id": "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "added": ["src/new.rs"],
+             "modified": ["README.md"], "removed": []}
+        ]);
+        f(v);
+    }))
+}
+
+#[test]
+fn a_push_tells_which_files_it_may_have_changed() {
+    const P: &str = ".github/gangway.yml";
+    assert!(!push_with(|_| {}).may_touch(P), "README and src only");
+    for list in ["added", "modified", "removed"] {
+        let e = push_with(|v| v["commits"][0][list] = serde_json::json!([P]));
+        assert!(e.may_touch(P), "{list}");
+    }
+    // A second commit touching it counts too.
+    let e = push_with(|v| {
+        v["commits"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"added": [], "modified": [P], "removed": []}))
+    });
+    assert!(e.may_touch(P));
+    // A similar path is not the file.
+    let e = push_with(|v| {
+        v["commits"][0]["modified"] =
+            serde_json::json!([".github/gangway.yml.bak", "x/.github/gangway.yml"])
+    });
+    assert!(!e.may_touch(P));
+}
+
+#[test]
+fn a_push_whose_list_cannot_tell_may_have_changed_anything() {
+    const P: &str = ".github/gangway.yml";
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        ("forced", Box::new(|v| v["forced"] = true.into())),
+        ("created", Box::new(|v| v["created"] = true.into())),
+        (
+            "no commits field",
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("commits");
+            }),
+        ),
+        (
+            "null commits",
+            Box::new(|v| v["commits"] = serde_json::Value::Null),
+        ),
+        (
+            "commits not a list",
+            Box::new(|v| v["commits"] = "rm -rf /".into()),
+        ),
+        (
+            "a commit not an object",
+            Box::new(|v| v["commits"] = serde_json::json!([7])),
+        ),
+        (
+            "missing file lists",
+            Box::new(|v| v["commits"] = serde_json::json!([{"id": "x"}])),
+        ),
+        (
+            "null file list",
+            Box::new(|v| v["commits"][0]["removed"] = serde_json::Value::Null),
+        ),
+        (
+            "file list of numbers",
+            Box::new(|v| v["commits"][0]["added"] = serde_json::json!([1, 2])),
+        ),
+        (
+            "file list not a list",
+            Box::new(|v| v["commits"][0]["modified"] = serde_json::json!({"a": 1})),
+        ),
+        (
+            "cut at 20 commits",
+            Box::new(|v| {
+                v["commits"] = serde_json::Value::Array(
+                    (0..20)
+                        .map(|_| serde_json::json!({"added": [], "modified": ["a"], "removed": []}))
+                        .collect(),
+                )
+            }),
+        ),
+        (
+            "tip moved with no commit listed",
+            Box::new(|v| v["commits"] = serde_json::json!([])),
+        ),
+    ];
+    for (what, edit) in cases {
+        let e = push_with(edit);
+        assert!(e.may_touch(P), "{what}");
+        assert!(
+            e.is_default_branch(),
+            "{what}: still decodes as a push to the default branch"
+        );
+    }
+}
