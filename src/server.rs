@@ -128,6 +128,7 @@ impl Running {
             wake,
             max_attempts: queue.max_attempts(),
             group: GroupCommit::new(store.clone()).with_pressure(queue.pressure().clone()),
+            app_id: settings.app_id,
         };
         let app = router(HttpState {
             ingress,

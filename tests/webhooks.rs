@@ -573,3 +573,45 @@ async fn readyz_fails_when_the_schema_is_behind() {
     pool.close().await;
     app.stop().await;
 }
+
+/// GitHub reports the App's own API calls back to it (its deployments, statuses, comments):
+/// those are stored, answered at once and get no job; the same event by anyone else is work.
+#[tokio::test]
+async fn the_apps_own_actions_reported_back_are_stored_without_a_job() {
+    let app = TestApp::start().await;
+    let with_app = |id: u64| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&fixture("deployment_status.created.json")).unwrap();
+        v["deployment_status"]["performed_via_github_app"] =
+            serde_json::json!({ "id": id, "slug": "some-app" });
+        serde_json::to_vec(&v).unwrap()
+    };
+    let jobs_before = total_jobs(&app).await;
+    let own = app
+        .deliver("deployment_status", "echo-1", &with_app(APP_ID))
+        .await;
+    assert_eq!(own.status(), StatusCode::OK);
+    assert!(own.text().await.unwrap().contains("ignored"));
+    let rec = app.store().delivery("echo-1").await.unwrap().unwrap();
+    assert_eq!(rec.outcome, "ignored");
+    assert!(
+        rec.detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("Gangway's own"),
+        "{:?}",
+        rec.detail
+    );
+    assert_eq!(total_jobs(&app).await, jobs_before, "no job for an echo");
+
+    let theirs = app
+        .deliver("deployment_status", "echo-2", &with_app(APP_ID + 1))
+        .await;
+    assert_eq!(theirs.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        total_jobs(&app).await,
+        jobs_before + 1,
+        "another App's status is work"
+    );
+    app.stop().await;
+}

@@ -245,6 +245,7 @@ pub async fn ingress_only(db: Db, plan: &Plan, admin: &str) -> Result<Figures, S
         wake: Arc::new(tokio::sync::Notify::new()),
         max_attempts: 8,
         group: gangway::webhook::batch::GroupCommit::new(store.clone()),
+        app_id: child::APP_ID,
     };
     let app = router(HttpState {
         ingress,

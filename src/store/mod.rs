@@ -60,6 +60,9 @@ impl StoreError {
                         | sqlx::Error::Protocol(_)
                 ) || matches!(e, sqlx::Error::Database(d) if is_busy(d.as_ref()))
             }
+            // Committed but perhaps not on disk: answered as unavailable (GitHub may redeliver,
+            // and the stored copy makes that a duplicate), never as stored.
+            StoreError::Durability(_) => true,
             _ => false,
         }
     }

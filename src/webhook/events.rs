@@ -160,6 +160,56 @@ pub struct Envelope {
     pub number: Option<u64>,
     #[serde(default)]
     pub issue: Option<NumberOnly>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub comment: Option<ViaApp>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub deployment: Option<ViaApp>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub deployment_status: Option<ViaApp>,
+}
+
+/// A field read only to recognise the App's own echoes: any other shape is `None`, never an
+/// error (the envelope pass must not refuse a delivery over a field it merely peeks at).
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either<T> {
+        Good(T),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Either::<T>::deserialize(d)? {
+        Either::Good(t) => Some(t),
+        Either::Other(_) => None,
+    })
+}
+
+impl Envelope {
+    /// Whether this delivery only reports something the App `app_id` did itself through the API:
+    /// a deployment it created, a status it posted, a comment it wrote. GitHub sends each of
+    /// these back as a webhook; none is news to Gangway (its own record was written when it
+    /// made the call), so such a delivery is stored without a job.
+    pub fn echoes_app(&self, event: &str, app_id: u64) -> bool {
+        let subject = match event {
+            "deployment" => self.deployment.as_ref(),
+            "deployment_status" => self.deployment_status.as_ref(),
+            "issue_comment" => self.comment.as_ref(),
+            _ => None,
+        };
+        subject
+            .and_then(|s| s.performed_via_github_app.as_ref())
+            .is_some_and(|app| app.id == app_id)
+    }
+}
+
+/// An object GitHub says was made through an App (`performed_via_github_app`), or not.
+#[derive(Debug, Deserialize)]
+pub struct ViaApp {
+    #[serde(default, deserialize_with = "lenient")]
+    pub performed_via_github_app: Option<IdOnly>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -388,3 +388,64 @@ fn a_push_whose_list_cannot_tell_may_have_changed_anything() {
         );
     }
 }
+
+fn envelope(v: serde_json::Value) -> Envelope {
+    serde_json::from_value(v).expect("an envelope")
+}
+
+#[test]
+fn the_apps_own_deployments_statuses_and_comments_are_recognised_as_echoes() {
+    let app = serde_json::json!({ "id": 77, "slug": "gangway" });
+    let other = serde_json::json!({ "id": 78, "slug": "someone-else" });
+    let status = |via: serde_json::Value| {
+        envelope(serde_json::json!({
+            "action": "created",
+            "deployment_status": { "state": "success", "performed_via_github_app": via },
+            "deployment": { "id": 1, "performed_via_github_app": null },
+        }))
+    };
+    assert!(status(app.clone()).echoes_app("deployment_status", 77));
+    assert!(!status(other.clone()).echoes_app("deployment_status", 77));
+    assert!(!status(serde_json::Value::Null).echoes_app("deployment_status", 77));
+    // The status is what counts for a status event, not who created its deployment.
+    let by_person_on_ours = envelope(serde_json::json!({
+        "deployment_status": { "performed_via_github_app": null },
+        "deployment": { "performed_via_github_app": app.clone() },
+    }));
+    assert!(!by_person_on_ours.echoes_app("deployment_status", 77));
+    assert!(by_person_on_ours.echoes_app("deployment", 77));
+    let comment = envelope(serde_json::json!({
+        "action": "created",
+        "issue": { "number": 3 },
+        "comment": { "body": "/stage", "performed_via_github_app": app },
+    }));
+    assert!(comment.echoes_app("issue_comment", 77));
+    assert!(!comment.echoes_app("issue_comment", 78));
+    assert!(
+        !comment.echoes_app("pull_request", 77),
+        "only those three events"
+    );
+}
+
+#[test]
+fn odd_shapes_where_echoes_are_looked_for_never_refuse_a_delivery() {
+    for odd in [
+        serde_json::json!("a string"),
+        serde_json::json!(42),
+        serde_json::json!([1, 2]),
+        serde_json::json!({ "performed_via_github_app": "gangway" }),
+        serde_json::json!({ "performed_via_github_app": { "id": "77" } }),
+        serde_json::json!({ "performed_via_github_app": { "id": -1 } }),
+    ] {
+        let e = envelope(serde_json::json!({
+            "repository": { "id": 5 },
+            "comment": odd.clone(),
+            "deployment": odd.clone(),
+            "deployment_status": odd,
+        }));
+        assert_eq!(e.repository.as_ref().map(|r| r.id), Some(5));
+        for event in ["issue_comment", "deployment", "deployment_status"] {
+            assert!(!e.echoes_app(event, 77));
+        }
+    }
+}

@@ -45,6 +45,8 @@ pub struct Ingress {
     pub max_attempts: i64,
     /// Writes deliveries to `store`, many per commit under load.
     pub group: batch::GroupCommit,
+    /// This App's id: deliveries that only echo its own API calls get no job.
+    pub app_id: u64,
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
@@ -148,7 +150,8 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
             return bad_request(&ingress, "body is not UTF-8");
         };
 
-        let handled = HANDLED_EVENTS.contains(&event.as_str());
+        let echo = envelope.echoes_app(&event, ingress.app_id);
+        let handled = HANDLED_EVENTS.contains(&event.as_str()) && !echo;
         let job = handled.then(|| NewJob {
             kind: DELIVERY_JOB.into(),
             key: job_key(&event, &envelope, &delivery),
@@ -165,7 +168,11 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
             // Ignored events keep their headers and ids, not their (possibly large) bodies.
             payload: if handled { payload } else { "" },
             outcome: if handled { "queued" } else { "ignored" },
-            detail: (!handled).then_some("event not handled by Gangway"),
+            detail: match (handled, echo) {
+                (true, _) => None,
+                (false, true) => Some("Gangway's own action, reported back by GitHub: nothing to do"),
+                (false, false) => Some("event not handled by Gangway"),
+            },
         };
         // Group commit: answered once the transaction holding this delivery has committed.
         match ingress.group.ingest(&record, job.as_ref(), ingress.max_attempts, ingress.clock.now_ms()).await {
