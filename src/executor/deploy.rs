@@ -221,17 +221,19 @@ impl Executor {
 
     async fn run_deploy(&self, pr: &PullRequest, p: &mut Preview) -> Result<(), JobError> {
         p.state = PreviewState::Deploying;
-        self.store.save_preview(p, self.clock.now_ms()).await?;
         if p.last_status.as_deref() != Some("in_progress") {
+            // Recorded with the status (one write): a crash before it is recorded posts
+            // `in_progress` again, as a crash between the post and its record always could.
             self.post_status(&pr.repo, p, "in_progress", "Deploying", None)
                 .await?;
+        } else {
+            self.store.save_preview(p, self.clock.now_ms()).await?;
         }
         let outcome = command::run(
             &self.settings.command,
             &self.spec(pr, p, DriverAction::Deploy),
         )
         .await;
-        self.store.append_preview_log(p.id, &outcome.log).await?;
         let now = self.clock.now_ms();
         if outcome.success {
             let url = format!("https://{}", p.host);
@@ -239,14 +241,18 @@ impl Executor {
             p.environment_url = Some(url.clone());
             p.deployed_at = Some(now);
             p.detail = None;
-            self.store.save_preview(p, now).await?;
+            self.store
+                .save_preview_logging(p, Some(&outcome.log), now)
+                .await?;
             self.post_status(&pr.repo, p, "success", "Preview is live", Some(&url))
                 .await?;
             info!(sha = %p.sha, %url, "preview live");
         } else {
             p.state = PreviewState::Failed;
             p.detail = Some(outcome.summary.clone());
-            self.store.save_preview(p, now).await?;
+            self.store
+                .save_preview_logging(p, Some(&outcome.log), now)
+                .await?;
             self.post_status(
                 &pr.repo,
                 p,

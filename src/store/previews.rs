@@ -167,25 +167,41 @@ impl Store {
 
     /// Saves the mutable fields of a preview.
     pub async fn save_preview(&self, p: &Preview, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE previews SET deployment_id = $1, create_attempted = $2, state = $3, last_status = $4,
+        self.save_preview_logging(p, None, now_ms).await
+    }
+
+    /// Saves the preview and appends `log` to its deploy log in one statement (a driver run's
+    /// outcome and its output are recorded together).
+    pub async fn save_preview_logging(
+        &self,
+        p: &Preview,
+        log: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        const SET: &str = "UPDATE previews SET deployment_id = $1, create_attempted = $2, state = $3, last_status = $4,
                     environment_url = $5, detail = $6, deployed_at = $7, torn_down_at = $8, updated_at = $9,
-                    teardown_kind = $11
-             WHERE id = $10",
-        )
-        .bind(db_u64(p.deployment_id))
-        .bind(i64::from(p.create_attempted))
-        .bind(p.state.as_str())
-        .bind(p.last_status.as_deref())
-        .bind(p.environment_url.as_deref())
-        .bind(p.detail.as_deref())
-        .bind(p.deployed_at)
-        .bind(p.torn_down_at)
-        .bind(now_ms)
-        .bind(p.id)
-        .bind(p.teardown_kind.map(TeardownKind::as_str))
-        .execute(self.pool())
-        .await?;
+                    teardown_kind = $11";
+        // Without a log the column is left alone: it can be megabytes, not to be rewritten.
+        let sql = match log {
+            Some(_) => format!("{SET}, log = COALESCE(log, '') || $12 WHERE id = $10"),
+            None => format!("{SET} WHERE id = $10"),
+        };
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(db_u64(p.deployment_id))
+            .bind(i64::from(p.create_attempted))
+            .bind(p.state.as_str())
+            .bind(p.last_status.as_deref())
+            .bind(p.environment_url.as_deref())
+            .bind(p.detail.as_deref())
+            .bind(p.deployed_at)
+            .bind(p.torn_down_at)
+            .bind(now_ms)
+            .bind(p.id)
+            .bind(p.teardown_kind.map(TeardownKind::as_str));
+        if let Some(text) = log {
+            q = q.bind(text);
+        }
+        q.execute(self.pool()).await?;
         Ok(())
     }
 

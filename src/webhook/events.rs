@@ -199,10 +199,24 @@ impl Envelope {
             "issue_comment" => self.comment.as_ref(),
             _ => None,
         };
-        subject
+        let by_app = subject
             .and_then(|s| s.performed_via_github_app.as_ref())
-            .is_some_and(|app| app.id == app_id)
+            .is_some_and(|app| app.id == app_id);
+        // A deployment made with the App's credentials but not by Gangway (no marker: someone
+        // scripted it) is run like any hand-made one.
+        let ours = event != "deployment"
+            || subject
+                .and_then(|s| s.payload.as_ref())
+                .is_some_and(|p| p.gangway.is_some());
+        by_app && ours
     }
+}
+
+/// A deployment's payload, as far as Gangway's marker goes.
+#[derive(Debug, Deserialize)]
+pub struct Marker {
+    #[serde(default)]
+    pub gangway: Option<IgnoredAny>,
 }
 
 /// An object GitHub says was made through an App (`performed_via_github_app`), or not.
@@ -210,6 +224,9 @@ impl Envelope {
 pub struct ViaApp {
     #[serde(default, deserialize_with = "lenient")]
     pub performed_via_github_app: Option<IdOnly>,
+    /// A deployment's payload (absent on statuses and comments).
+    #[serde(default, deserialize_with = "lenient")]
+    pub payload: Option<Marker>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -413,7 +413,15 @@ fn the_apps_own_deployments_statuses_and_comments_are_recognised_as_echoes() {
         "deployment": { "performed_via_github_app": app.clone() },
     }));
     assert!(!by_person_on_ours.echoes_app("deployment_status", 77));
-    assert!(by_person_on_ours.echoes_app("deployment", 77));
+    assert!(
+        !by_person_on_ours.echoes_app("deployment", 77),
+        "a deployment without Gangway's marker is someone's, whatever credentials made it"
+    );
+    let our_deployment = envelope(serde_json::json!({
+        "deployment": { "payload": { "gangway": { "preview_id": 1 } }, "performed_via_github_app": app.clone() },
+    }));
+    assert!(our_deployment.echoes_app("deployment", 77));
+    assert!(!our_deployment.echoes_app("deployment", 78));
     let comment = envelope(serde_json::json!({
         "action": "created",
         "issue": { "number": 3 },
