@@ -1,9 +1,11 @@
 //! Criterion micro-benchmarks of the pure parts on every delivery's path (BENCHMARKS.md):
 //! signature verification, the ingress envelope pass and the full typed decoding of a real
 //! 28 KB `pull_request` payload, the command parser, and the engine's decision for a PR whose
-//! checks just went green.
+//! checks just went green; and the compression of that payload before it is stored.
 //!
-//! `cargo bench --bench micro` (add `-- --quick` for a fast pass).
+//! `cargo bench --bench micro` (add `-- --quick` for a fast pass). The compressor comparison
+//! (LZ4 as stored, against zstd levels 1–3) needs zstd's C build:
+//! `cargo bench --bench micro --features compare-zstd -- compress`.
 
 use std::hint::black_box;
 
@@ -128,5 +130,55 @@ fn decision(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, signature, decoding, command_parser, decision);
+/// What storing the payload compressed costs per delivery, and what it saves: the ratio of each
+/// candidate is printed once, beside criterion's times.
+fn compression(c: &mut Criterion) {
+    use gangway::compress::{Compressed, decompress};
+    let body = fixture("pull_request.opened.json");
+    let stored = Compressed::new(&body);
+    assert_eq!(decompress(stored.as_bytes()).as_deref(), Ok(&body[..]));
+    eprintln!(
+        "compress: lz4 (as stored) {} -> {} bytes, ratio {:.2}",
+        body.len(),
+        stored.len(),
+        body.len() as f64 / stored.len() as f64
+    );
+    let mut g = c.benchmark_group("compress");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("lz4 compress, pull_request 28KB", |b| {
+        b.iter(|| Compressed::new(black_box(&body)))
+    });
+    g.bench_function("lz4 decompress, pull_request 28KB", |b| {
+        b.iter(|| decompress(black_box(stored.as_bytes())))
+    });
+    #[cfg(feature = "compare-zstd")]
+    for level in 1..=3 {
+        let packed = zstd::bulk::compress(&body, level).expect("zstd compresses");
+        eprintln!(
+            "compress: zstd level {level} {} -> {} bytes, ratio {:.2}",
+            body.len(),
+            packed.len(),
+            body.len() as f64 / packed.len() as f64
+        );
+        // A context per thread, as a server would keep one: no per-call setup.
+        let mut cx = zstd::bulk::Compressor::new(level).expect("zstd context");
+        g.bench_function(format!("zstd-{level} compress, pull_request 28KB"), |b| {
+            b.iter(|| cx.compress(black_box(&body)))
+        });
+        let mut dx = zstd::bulk::Decompressor::new().expect("zstd context");
+        g.bench_function(format!("zstd-{level} decompress, pull_request 28KB"), |b| {
+            b.iter(|| dx.decompress(black_box(&packed), body.len()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    signature,
+    decoding,
+    command_parser,
+    decision,
+    compression
+);
 criterion_main!(benches);

@@ -5,6 +5,7 @@
 //! See DESIGN.md beside the repository for the agreed architecture.
 
 pub mod clock;
+pub mod compress;
 pub mod config;
 pub mod demo;
 pub mod driver;

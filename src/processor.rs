@@ -23,7 +23,7 @@ use crate::executor::reads::pull_from;
 use crate::executor::train::{TRAIN_JOB, TrainJob};
 use crate::model::{DriverKind, PullRequest, RepoRef};
 use crate::queue::{Handler, HandlerFuture, Job, JobError, NewJob, Queue};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
 use crate::webhook::DELIVERY_JOB;
 use crate::webhook::events::{
@@ -257,10 +257,23 @@ impl Processor {
     async fn process_delivery(&self, job: &Job) -> Result<(), JobError> {
         let DeliveryJob { delivery_id } = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Permanent(format!("bad delivery job payload: {e}")))?;
-        let Some(delivery) = self.store.delivery(&delivery_id).await? else {
-            return Err(JobError::Permanent(format!(
-                "delivery {delivery_id} is not in the database"
-            )));
+        let delivery = match self.store.delivery(&delivery_id).await {
+            Ok(Some(delivery)) => delivery,
+            Ok(None) => {
+                return Err(JobError::Permanent(format!(
+                    "delivery {delivery_id} is not in the database"
+                )));
+            }
+            // A stored payload that no longer decodes: retrying reads the same bytes. Marked
+            // failed with the reason, so an operator sees which delivery to redeliver.
+            Err(e @ StoreError::Payload { .. }) => {
+                let reason = e.to_string();
+                self.store
+                    .set_delivery_outcome(&delivery_id, "failed", &reason, self.clock.now_ms())
+                    .await?;
+                return Err(JobError::Permanent(reason));
+            }
+            Err(e) => return Err(e.into()),
         };
         let now = self.clock.now_ms();
         let event = match events::decode(&delivery.event, delivery.payload.as_bytes()) {

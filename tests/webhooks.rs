@@ -447,6 +447,93 @@ async fn a_payload_that_cannot_be_decoded_is_kept_with_the_reason() {
     app.stop().await;
 }
 
+/// A stored payload that no longer decompresses (a damaged row) fails its delivery with the
+/// reason and what to do, and kills the job: no panic, no retry loop.
+#[tokio::test]
+async fn a_damaged_stored_payload_fails_the_delivery_with_the_reason() {
+    use gangway::compress::Compressed;
+    use gangway::queue::NewJob;
+    use gangway::store::NewDelivery;
+    use gangway::types::DeliveryId;
+
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let id = DeliveryId::parse("damaged-1").unwrap();
+    let payload = Compressed::new(&fixture("pull_request.opened.json"));
+    let delivery = NewDelivery {
+        id: &id,
+        event: "pull_request",
+        action: Some("opened"),
+        installation_id: Some(1),
+        repo_id: Some(2),
+        payload: &payload,
+        outcome: "queued",
+        detail: None,
+    };
+    let job = NewJob {
+        kind: gangway::webhook::DELIVERY_JOB.into(),
+        key: "2#2".into(),
+        payload: serde_json::json!({ "delivery_id": "damaged-1" }).to_string(),
+        run_at_ms: None,
+        priority: 0,
+    };
+    // Received now: the retention sweep must not purge it before it is looked at.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    store
+        .ingest(&delivery, Some(&job), 3, now_ms)
+        .await
+        .unwrap();
+    store.close().await;
+    // Half the compressed bytes, as a torn or damaged row would leave them.
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE deliveries SET payload_compressed = $1 WHERE id = 'damaged-1'")
+        .bind(payload.as_bytes()[..payload.len() / 2].to_vec())
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+
+    let app = TestApp::start_on(
+        db,
+        "http://127.0.0.1:9",
+        &[],
+        std::sync::Arc::new(gangway::clock::SystemClock),
+    )
+    .await;
+    let store = app.store().clone();
+    wait_for("delivery failed", Duration::from_secs(10), || {
+        let store = store.clone();
+        async move {
+            // The record no longer reads (that is the point): ask for its outcome alone.
+            let counts = store.delivery_counts().await.ok()?;
+            counts
+                .iter()
+                .any(|(_, outcome, _)| outcome == "failed")
+                .then_some(())
+        }
+    })
+    .await;
+    let queue = app.running.as_ref().unwrap().queue().clone();
+    let dead = wait_for("the job dead", Duration::from_secs(10), || {
+        let queue = queue.clone();
+        async move {
+            let dead = queue.jobs(Some("dead")).await.ok()?;
+            (dead.len() == 1).then_some(dead)
+        }
+    })
+    .await;
+    let error = dead[0].last_error.as_deref().unwrap_or("");
+    assert!(
+        error.contains("damaged-1") && error.contains("corrupt") && error.contains("redeliver"),
+        "{error}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_thousand_concurrent_deliveries_are_all_stored_and_processed() {
     let app = TestApp::start().await;
@@ -485,15 +572,21 @@ async fn a_thousand_concurrent_deliveries_are_all_stored_and_processed() {
         }
     })
     .await;
-    let done = app
-        .running
-        .as_ref()
-        .unwrap()
-        .queue()
-        .jobs(Some("done"))
-        .await
-        .unwrap();
-    assert_eq!(done.iter().filter(|j| j.kind == "delivery").count(), 1000);
+    // A job records its delivery's outcome and then finishes in a commit of its own: the last
+    // few may still be finishing when the outcomes are all in.
+    let queue = app.running.as_ref().unwrap().queue().clone();
+    wait_for(
+        "all 1000 delivery jobs done",
+        Duration::from_secs(30),
+        || {
+            let queue = queue.clone();
+            async move {
+                let done = queue.jobs(Some("done")).await.ok()?;
+                (done.iter().filter(|j| j.kind == "delivery").count() == 1000).then_some(())
+            }
+        },
+    )
+    .await;
     app.stop().await;
 }
 

@@ -2,7 +2,7 @@
 //! 28 KB `pull_request` deliveries over HTTP; then crashed (SIGKILL) and every 202 looked up in
 //! the database; then started again on the same database to time a warm start.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +49,8 @@ pub struct Figures {
     /// 202s, and how many of them were found in the database after the crash.
     pub accepted: usize,
     pub durable: usize,
+    /// Of the durable ones, those whose stored payload decodes to exactly the body sent.
+    pub intact: usize,
     pub refused: usize,
     pub ready_fresh: Duration,
     pub ready_warm: Duration,
@@ -107,17 +109,40 @@ impl BenchDb {
         }
     }
 
-    /// Every stored delivery id (read after the crash, through a connection of our own).
-    async fn stored_ids(&self) -> Result<HashSet<String>, String> {
+    /// Every stored delivery id, and whether its payload reads back (decompressed as Gangway
+    /// reads it) byte-identical to the body `sent` says was sent under that id. Read after the
+    /// crash, through a connection of our own, row by row (tens of thousands of payloads).
+    async fn stored(
+        &self,
+        sent: impl Fn(&str) -> Option<String>,
+    ) -> Result<HashMap<String, bool>, String> {
+        use futures::TryStreamExt;
+        use sqlx::Row;
         sqlx::any::install_default_drivers();
         let mut c = sqlx::AnyConnection::connect(&self.url)
             .await
             .map_err(|e| format!("opening the database after the crash: {e}"))?;
-        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM deliveries")
-            .fetch_all(&mut c)
+        let mut rows =
+            sqlx::query("SELECT id, payload, payload_encoding, payload_compressed FROM deliveries")
+                .fetch(&mut c);
+        let mut stored = HashMap::new();
+        while let Some(r) = rows
+            .try_next()
             .await
-            .map_err(|e| format!("reading deliveries: {e}"))?;
-        Ok(ids.into_iter().collect())
+            .map_err(|e| format!("reading deliveries: {e}"))?
+        {
+            let read = |e: sqlx::Error| format!("reading a delivery: {e}");
+            let id: String = r.try_get("id").map_err(read)?;
+            let blob: Option<Vec<u8>> = r.try_get("payload_compressed").map_err(read)?;
+            let payload = gangway::compress::decode_text(
+                &r.try_get::<String, _>("payload_encoding").map_err(read)?,
+                r.try_get("payload").map_err(read)?,
+                blob.as_deref(),
+            );
+            let intact = matches!((payload, sent(&id)), (Ok(p), Some(s)) if p == s);
+            stored.insert(id, intact);
+        }
+        Ok(stored)
     }
 }
 
@@ -203,14 +228,27 @@ async fn run_on(db: &BenchDb, dir: &Path, plan: &Plan, run: usize) -> Result<Fig
     (f.p50, f.p99, f.p999) = latencies(&mut closed);
     f.peak_rss_kib = gw.peak_rss_kib().unwrap_or(0);
 
-    // The crash: every 202 must already be on disk.
+    // The crash: every 202 must already be on disk, its payload exactly what was sent.
     gw.crash();
-    let stored = db.stored_ids().await?;
+    let stored = db
+        .stored(|id| {
+            [&steady_target, &flat_out]
+                .iter()
+                .find_map(|t| t.request_of(id).map(|n| t.body_text(n)))
+        })
+        .await?;
     let mut accepted: Vec<String> = Vec::new();
     accepted.extend(steady.accepted.iter().map(|n| steady_target.delivery(*n)));
     accepted.extend(closed.accepted.iter().map(|n| flat_out.delivery(*n)));
     f.accepted = accepted.len();
-    f.durable = accepted.iter().filter(|id| stored.contains(*id)).count();
+    f.durable = accepted
+        .iter()
+        .filter(|id| stored.contains_key(*id))
+        .count();
+    f.intact = accepted
+        .iter()
+        .filter(|id| stored.get(*id) == Some(&true))
+        .count();
     f.refused = steady.refused.len() + closed.refused.len();
 
     let mut again = Gangway::spawn(&db.url, fake.url(), dir, &[]);

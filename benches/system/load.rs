@@ -32,8 +32,21 @@ impl Target {
         format!("{}-{n}", self.prefix)
     }
 
+    /// The body of request `n`, as sent (and signed).
+    pub fn body_text(&self, n: u64) -> String {
+        self.template.replace("{number}", &(1000 + n).to_string())
+    }
+
+    /// Request `n` if `id` is one of this target's delivery ids.
+    pub fn request_of(&self, id: &str) -> Option<u64> {
+        id.strip_prefix(self.prefix.as_str())?
+            .strip_prefix('-')?
+            .parse()
+            .ok()
+    }
+
     fn body(&self, n: u64) -> (Bytes, String) {
-        let body = self.template.replace("{number}", &(1000 + n).to_string());
+        let body = self.body_text(n);
         let signature = gangway::webhook::signature::sign(self.secret.as_bytes(), body.as_bytes());
         (Bytes::from(body), signature)
     }

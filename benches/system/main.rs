@@ -260,8 +260,15 @@ fn print_ingest(o: &Options, results: &[(Db, Vec<Figures>)]) {
         &|f| {
             let acc: usize = f.iter().map(|x| x.accepted).sum();
             let dur: usize = f.iter().map(|x| x.durable).sum();
+            let intact: usize = f.iter().map(|x| x.intact).sum();
             let refused: usize = f.iter().map(|x| x.refused).sum();
             let mut s = format!("{dur} of {acc}");
+            if intact < dur {
+                s += &format!(
+                    " ({} with a payload that differs from the one sent)",
+                    dur - intact
+                );
+            }
             if refused > 0 {
                 s += &format!(" ({refused} not 202)");
             }
@@ -491,13 +498,14 @@ fn main() {
                 match ingest::run(db, &o.plan, &o.postgres, run).await {
                     Ok(f) => {
                         eprintln!(
-                            "  {:.0}/s at {} connections, p99 {:.1} ms; steady p99 {:.2} ms; {} of {} durable",
+                            "  {:.0}/s at {} connections, p99 {:.1} ms; steady p99 {:.2} ms; {} of {} durable, {} byte-identical",
                             f.throughput,
                             o.plan.concurrency,
                             ms(f.p99),
                             ms(f.steady_p99),
                             f.durable,
-                            f.accepted
+                            f.accepted,
+                            f.intact
                         );
                         figs.push(f);
                     }

@@ -371,7 +371,7 @@ impl Executor {
             if !failed
                 || d.redelivery
                 || at < since_ms - 60_000
-                || self.store.delivery(&d.guid).await?.is_some()
+                || self.store.has_delivery(&d.guid).await?
             {
                 continue;
             }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
+use crate::compress::Compressed;
 use crate::queue::{IngestPressure, NewJob};
 use crate::store::{DbKind, IngestOutcome, NewDelivery, Store, StoreError};
 use crate::types::DeliveryId;
@@ -55,7 +56,7 @@ struct OwnedItem {
     action: Option<String>,
     installation_id: Option<i64>,
     repo_id: Option<i64>,
-    payload: String,
+    payload: Compressed,
     outcome: String,
     detail: Option<String>,
     job: Option<NewJob>,
@@ -114,7 +115,8 @@ impl GroupCommit {
             action: d.action.map(str::to_owned),
             installation_id: d.installation_id,
             repo_id: d.repo_id,
-            payload: d.payload.to_owned(),
+            // Already compressed by the caller: a few KB to copy, and no CPU for the writer.
+            payload: d.payload.clone(),
             outcome: d.outcome.to_owned(),
             detail: d.detail.map(str::to_owned),
             job: job.cloned(),
@@ -229,17 +231,22 @@ async fn write(store: &Store, batch: Vec<Pending>) {
 mod tests {
     use super::*;
 
-    fn delivery(id: &DeliveryId) -> NewDelivery<'_> {
+    fn delivery<'a>(id: &'a DeliveryId, payload: &'a Compressed) -> NewDelivery<'a> {
         NewDelivery {
             id,
             event: "pull_request",
             action: Some("opened"),
             installation_id: Some(1),
             repo_id: Some(2),
-            payload: "{}",
+            payload,
             outcome: "queued",
             detail: None,
         }
+    }
+
+    /// A distinct body per delivery, so a row that got another's payload shows.
+    fn body(n: usize) -> String {
+        format!("{{\"number\":{n},\"pad\":\"{}\"}}", "x".repeat(n * 37))
     }
 
     fn job(n: usize) -> NewJob {
@@ -272,7 +279,10 @@ mod tests {
             tasks.spawn(async move {
                 let id = DeliveryId::parse(&format!("d-{}", n % 200)).unwrap();
                 let job = job(n % 200);
-                let r = group.ingest(&delivery(&id), Some(&job), 8, 1).await;
+                let payload = Compressed::new(body(n % 200).as_bytes());
+                let r = group
+                    .ingest(&delivery(&id, &payload), Some(&job), 8, 1)
+                    .await;
                 (n % 200, r.unwrap())
             });
         }
@@ -290,12 +300,18 @@ mod tests {
         assert_eq!(duplicates, 100);
         assert_eq!(count(&store, "deliveries").await, 200);
         assert_eq!(count(&store, "jobs").await, 200);
+        // Each row got its own payload back, whichever place it had in its multi-row INSERT.
+        for n in 0..200 {
+            let stored = store.delivery(&format!("d-{n}")).await.unwrap().unwrap();
+            assert_eq!(stored.payload, body(n));
+        }
         // The same database through another pool and writer (a restarted process).
         let again = Store::open(&url).await.unwrap();
         let id = DeliveryId::parse("d-7").unwrap();
+        let payload = Compressed::new(b"{}");
         assert_eq!(
             GroupCommit::new(again.clone())
-                .ingest(&delivery(&id), Some(&job(7)), 8, 2)
+                .ingest(&delivery(&id, &payload), Some(&job(7)), 8, 2)
                 .await
                 .unwrap(),
             IngestOutcome::Duplicate
@@ -311,8 +327,9 @@ mod tests {
         let store = Store::open(&url).await.unwrap();
         store.close().await;
         let id = DeliveryId::parse("x").unwrap();
+        let payload = Compressed::new(b"{}");
         let r = GroupCommit::new(store)
-            .ingest(&delivery(&id), Some(&job(0)), 8, 1)
+            .ingest(&delivery(&id, &payload), Some(&job(0)), 8, 1)
             .await;
         assert!(r.is_err(), "{r:?}");
     }

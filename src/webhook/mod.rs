@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::clock::SharedClock;
+use crate::compress::Compressed;
 use crate::metrics::Metrics;
 use crate::queue::NewJob;
 use crate::store::{IngestOutcome, NewDelivery, Store};
@@ -146,9 +147,9 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
             Ok(e) => e,
             Err(e) => return bad_request(&ingress, format!("malformed JSON: {e}")),
         };
-        let Ok(payload) = std::str::from_utf8(&body) else {
+        if std::str::from_utf8(&body).is_err() {
             return bad_request(&ingress, "body is not UTF-8");
-        };
+        }
 
         let echo = envelope.echoes_app(&event, ingress.app_id);
         let handled = HANDLED_EVENTS.contains(&event.as_str()) && !echo;
@@ -159,14 +160,30 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
             run_at_ms: None,
             priority: 0,
         });
+        // Compressed here, in the request's task, so the single writer only writes bytes.
+        // Ignored events keep their headers and ids, not their (possibly large) bodies.
+        let payload = if handled {
+            match compress_body(body.clone()).await {
+                Some(p) => p,
+                None => {
+                    warn!("the payload could not be compressed; nothing was stored");
+                    ingress.metrics.delivery(event_label(&event), "store_error");
+                    return refuse(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the delivery could not be stored; nothing was processed: redeliver it from the App's advanced settings",
+                    );
+                }
+            }
+        } else {
+            Compressed::new(b"")
+        };
         let record = NewDelivery {
             id: &delivery,
             event: &event,
             action: envelope.action.as_deref(),
             installation_id: envelope.installation.as_ref().and_then(|i| i64::try_from(i.id).ok()),
             repo_id: envelope.repository.as_ref().and_then(|r| i64::try_from(r.id).ok()),
-            // Ignored events keep their headers and ids, not their (possibly large) bodies.
-            payload: if handled { payload } else { "" },
+            payload: &payload,
             outcome: if handled { "queued" } else { "ignored" },
             detail: match (handled, echo) {
                 (true, _) => None,
@@ -204,6 +221,22 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
     }
     .instrument(span)
     .await
+}
+
+/// Bodies up to this size are compressed on the async worker (tens of microseconds); larger
+/// ones, up to 25 MiB and tens of milliseconds, on the blocking pool, so that one large
+/// delivery does not stall the requests sharing its worker thread.
+const COMPRESS_INLINE_MAX: usize = 256 * 1024;
+
+/// `None` only if the blocking task did not finish (the runtime is shutting down).
+async fn compress_body(body: Bytes) -> Option<Compressed> {
+    if body.len() <= COMPRESS_INLINE_MAX {
+        Some(Compressed::new(&body))
+    } else {
+        tokio::task::spawn_blocking(move || Compressed::new(&body))
+            .await
+            .ok()
+    }
 }
 
 fn bad_request(ingress: &Ingress, message: impl Into<String>) -> Response {
