@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, SyncTicket};
 use crate::compress::{self, Compressed};
 use crate::queue::NewJob;
 use crate::types::DeliveryId;
@@ -70,19 +70,30 @@ impl Store {
         &self,
         items: &[(NewDelivery<'_>, Option<&NewJob>, i64, i64)],
     ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let (outcomes, ticket) = self.ingest_many_committed(items).await?;
+        ticket.durable().await?;
+        Ok(outcomes)
+    }
+
+    /// As [`Store::ingest_many`], but returns once the batch is committed, with what to wait
+    /// on for it to be on disk: the connection and the group-commit writer go on to other work
+    /// (the next batch, job steps) while the WAL is synced.
+    pub async fn ingest_many_committed(
+        &self,
+        items: &[(NewDelivery<'_>, Option<&NewJob>, i64, i64)],
+    ) -> Result<(Vec<IngestOutcome>, SyncTicket), StoreError> {
         let mut conn = self.pool().acquire().await?;
         if self.full_sync_at_commit() {
             self.set_full_sync(&mut conn, true).await?;
             let outcomes = self.ingest_many_on(&mut conn, items).await?;
             self.after_durable_commit(&mut conn).await;
-            return Ok(outcomes);
+            return Ok((outcomes, SyncTicket::ready()));
         }
         let outcomes = self.ingest_many_on(&mut conn, items).await?;
-        // The connection is free for job steps while the WAL is synced (see `walsync`).
         drop(conn);
+        let ticket = self.sync_ticket();
         self.committed();
-        self.commit_is_durable().await?;
-        Ok(outcomes)
+        Ok((outcomes, ticket))
     }
 
     /// Back to NORMAL sync, and a checkpoint due. The deliveries are committed whatever happens

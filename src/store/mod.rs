@@ -116,6 +116,35 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     10 "delivery_payload_compressed" "0010_delivery_payload_compressed.sql",
 );
 
+/// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it
+/// is answered only after [`SyncTicket::durable`]; workers may start on its jobs before.
+#[derive(Clone)]
+pub struct SyncTicket {
+    wal: Option<(Arc<walsync::WalSync>, u64)>,
+}
+
+impl SyncTicket {
+    /// Already durable: nothing to wait for.
+    pub fn ready() -> SyncTicket {
+        SyncTicket { wal: None }
+    }
+
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        match &self.wal {
+            Some((w, n)) => w.wait(*n).await.map_err(StoreError::Durability),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for SyncTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncTicket")
+            .field("commit", &self.wal.as_ref().map(|(_, n)| *n))
+            .finish()
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -196,12 +225,12 @@ impl Store {
         })
     }
 
-    /// Deliveries just committed (at the connection's `NORMAL` sync) are on disk once this
-    /// returns; without a WAL to sync (`walsync` is `None`) they were committed at `FULL`.
-    pub(crate) async fn commit_is_durable(&self) -> Result<(), StoreError> {
-        match &self.walsync {
-            Some(w) => w.commit_is_durable().await.map_err(StoreError::Durability),
-            None => Ok(()),
+    /// Call right after deliveries committed (at the connection's `NORMAL` sync): what to wait
+    /// on for them to be on disk. Without a WAL to sync (`walsync` is `None`) they were
+    /// committed at `FULL` (SQLite) or flushed by the server (PostgreSQL), and it is ready.
+    pub(crate) fn sync_ticket(&self) -> SyncTicket {
+        SyncTicket {
+            wal: self.walsync.as_ref().map(|w| (w.clone(), w.ticket())),
         }
     }
 

@@ -57,8 +57,19 @@ impl WalSync {
     }
 
     /// Call right after a commit returned: resolves once that commit is on disk.
+    #[cfg(test)]
     pub(super) async fn commit_is_durable(&self) -> io::Result<()> {
-        let mine = self.committed.fetch_add(1, Ordering::SeqCst) + 1;
+        let mine = self.ticket();
+        self.wait(mine).await
+    }
+
+    /// Call right after a commit returned: its number, for [`WalSync::wait`].
+    pub(super) fn ticket(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Resolves once the commit numbered `mine` is on disk.
+    pub(super) async fn wait(&self, mine: u64) -> io::Result<()> {
         let mut synced = self.synced.lock().await;
         if *synced >= mine {
             // A sync that started after this commit returned has finished meanwhile.

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::compress::Compressed;
 use crate::queue::{IngestPressure, NewJob};
-use crate::store::{DbKind, IngestOutcome, NewDelivery, Store, StoreError};
+use crate::store::{DbKind, IngestOutcome, NewDelivery, Store, StoreError, SyncTicket};
 use crate::types::DeliveryId;
 
 /// The most deliveries one transaction takes (≈ 7 MB of 28 KB `pull_request` payloads); the
@@ -46,7 +46,22 @@ struct Waiting {
 
 struct Pending {
     item: OwnedItem,
-    reply: oneshot::Sender<Result<IngestOutcome, StoreError>>,
+    reply: oneshot::Sender<Result<Committed, StoreError>>,
+}
+
+/// A delivery's commit: its outcome now, and when it is on disk ([`Committed::durable`]).
+#[derive(Debug)]
+pub struct Committed {
+    pub outcome: IngestOutcome,
+    ticket: SyncTicket,
+}
+
+impl Committed {
+    /// Waits until the commit is on disk; only then may the delivery be acknowledged.
+    pub async fn durable(self) -> Result<IngestOutcome, StoreError> {
+        self.ticket.durable().await?;
+        Ok(self.outcome)
+    }
 }
 
 /// A delivery and its job, owned so that the writer may outlive the request's borrow.
@@ -101,7 +116,7 @@ impl GroupCommit {
     }
 
     /// Same contract as [`Store::ingest`]: `Ok` only once the delivery (and its job) is
-    /// committed, `Duplicate` for an id stored before or earlier in the same batch.
+    /// committed and on disk, `Duplicate` for an id stored before or earlier in the same batch.
     pub async fn ingest(
         &self,
         d: &NewDelivery<'_>,
@@ -109,6 +124,22 @@ impl GroupCommit {
         max_attempts: i64,
         now_ms: i64,
     ) -> Result<IngestOutcome, StoreError> {
+        self.commit(d, job, max_attempts, now_ms)
+            .await?
+            .durable()
+            .await
+    }
+
+    /// Returns once the delivery is committed (its job can be claimed); the caller waits on
+    /// [`Committed::durable`] before acknowledging it. The writer takes the next batch
+    /// meanwhile, so one batch's sync overlaps the next one's writes.
+    pub async fn commit(
+        &self,
+        d: &NewDelivery<'_>,
+        job: Option<&NewJob>,
+        max_attempts: i64,
+        now_ms: i64,
+    ) -> Result<Committed, StoreError> {
         let item = OwnedItem {
             id: d.id.clone(),
             event: d.event.to_owned(),
@@ -195,11 +226,12 @@ async fn flush(group: GroupCommit) {
 
 async fn write(store: &Store, batch: Vec<Pending>) {
     let items: Vec<_> = batch.iter().map(|p| p.item.view()).collect();
-    match store.ingest_many(&items).await {
-        Ok(outcomes) => {
+    match store.ingest_many_committed(&items).await {
+        Ok((outcomes, ticket)) => {
             drop(items);
             for (p, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = p.reply.send(Ok(outcome));
+                let ticket = ticket.clone();
+                let _ = p.reply.send(Ok(Committed { outcome, ticket }));
             }
         }
         // The database is unavailable: every request says so (503, GitHub may redeliver).
@@ -221,7 +253,10 @@ async fn write(store: &Store, batch: Vec<Pending>) {
             for p in batch {
                 let (d, job, max_attempts, now_ms) = p.item.view();
                 let r = store.ingest(&d, job, max_attempts, now_ms).await;
-                let _ = p.reply.send(r);
+                let _ = p.reply.send(r.map(|outcome| Committed {
+                    outcome,
+                    ticket: SyncTicket::ready(),
+                }));
             }
         }
     }

@@ -191,15 +191,25 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
                 (false, false) => Some("event not handled by Gangway"),
             },
         };
-        // Group commit: answered once the transaction holding this delivery has committed.
-        match ingress.group.ingest(&record, job.as_ref(), ingress.max_attempts, ingress.clock.now_ms()).await {
+        // Group commit: answered once the transaction holding this delivery has committed and
+        // is on disk. The workers may start on its job as soon as it is committed: jobs are
+        // idempotent, and a delivery lost to a power cut before its sync was never acknowledged.
+        let stored = match ingress.group.commit(&record, job.as_ref(), ingress.max_attempts, ingress.clock.now_ms()).await {
+            Ok(committed) => {
+                if handled && committed.outcome == IngestOutcome::Stored {
+                    ingress.wake.notify_one();
+                }
+                committed.durable().await
+            }
+            Err(e) => Err(e),
+        };
+        match stored {
             Ok(IngestOutcome::Duplicate) => {
                 info!("duplicate delivery; already stored");
                 ingress.metrics.delivery(event_label(&event), "duplicate");
                 reply(StatusCode::OK, json!({ "status": "duplicate", "delivery": delivery.as_str() }))
             }
             Ok(IngestOutcome::Stored) if handled => {
-                ingress.wake.notify_one();
                 info!(action = envelope.action.as_deref().unwrap_or(""), "delivery queued");
                 ingress.metrics.delivery(event_label(&event), "queued");
                 reply(StatusCode::ACCEPTED, json!({ "status": "queued", "delivery": delivery.as_str() }))
