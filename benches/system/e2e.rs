@@ -438,6 +438,8 @@ pub struct CallTally {
     pub writes_per_lifecycle: f64,
     pub token_requests: usize,
     pub refused: usize,
+    /// Answers other than 2xx (and 304), by `status endpoint`: what GitHub turned down.
+    pub failed: BTreeMap<String, usize>,
 }
 
 /// Calls on `repos`, and GraphQL queries of `installations` (their path names no repository).
@@ -466,6 +468,11 @@ pub fn tally(
         }
         if c.status == 403 || c.status == 429 {
             t.refused += 1;
+        }
+        if !(200..300).contains(&c.status) && c.status != 304 {
+            *t.failed
+                .entry(format!("{} {}", c.status, endpoint(c)))
+                .or_default() += 1;
         }
         *t.by_endpoint.entry(endpoint(c)).or_default() += 1.0 / n;
         t.per_lifecycle += 1.0 / n;
