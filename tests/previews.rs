@@ -46,12 +46,7 @@ async fn no_comment_while_checks_run_then_one_with_the_live_link() {
         .await
         .unwrap();
     w.green(REPO, &pr.head_sha).await;
-    w.until("live", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("live").await;
     w.settle().await;
     let comments = w.fake.comments(REPO, pr.number);
     assert_eq!(comments.len(), 1, "{comments:?}");
@@ -79,12 +74,7 @@ async fn checks_green_before_the_pr_opened_deploy_at_opening() {
         .await
         .unwrap();
     assert_eq!(pr.head_sha, pushed.after);
-    w.until("deployed at opening", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("deployed at opening").await;
 }
 
 #[tokio::test]
@@ -109,12 +99,7 @@ async fn green_same_repo_pr_gets_one_live_deployment_and_a_sticky_link() {
     );
 
     w.green(REPO, &sha).await;
-    w.until("deployment success", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("deployment success").await;
     w.settle().await;
 
     let deployments = w.fake.deployments(REPO);
@@ -197,12 +182,7 @@ async fn a_failed_check_blocks_and_names_itself_then_a_rerun_deploys() {
         .complete_check_suite(REPO, &sha, "github-actions")
         .await
         .unwrap();
-    w.until("deployed after the re-run", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("deployed after the re-run").await;
     w.settle().await;
     assert_eq!(w.fake.deployments(REPO).len(), 1);
     assert!(w.sticky_body(REPO, pr.number).contains("**Live**"));
@@ -242,12 +222,7 @@ async fn a_pending_check_from_another_app_holds_the_deploy() {
         .complete_check_suite(REPO, &sha, "circleci")
         .await
         .unwrap();
-    w.until("deployed once integration passed", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("deployed once integration passed").await;
 }
 
 #[tokio::test]
@@ -260,12 +235,7 @@ async fn a_new_push_replaces_the_preview_and_tears_the_old_one_down_once() {
         .unwrap();
     let first = pr.head_sha.clone();
     w.green(REPO, &first).await;
-    w.until("first live", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("first live").await;
 
     let pushed = w.fake.push_pr(REPO, pr.number).await.unwrap();
     let second = pushed.after.clone();
@@ -323,12 +293,7 @@ async fn closing(merged: bool) {
         .await
         .unwrap();
     w.green(REPO, &pr.head_sha).await;
-    w.until("live", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("live").await;
     w.fake.close_pr(REPO, pr.number, merged).await.unwrap();
     w.until("inactive", |f| {
         f.deployments(REPO)
@@ -414,12 +379,7 @@ async fn synchronize_before_opened_and_duplicate_deliveries_end_right() {
         assert!(d.ok(), "{:?}", d.status);
     }
     w.green(REPO, &pushed.after).await;
-    w.until("head deployed", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("head deployed").await;
     w.settle().await;
     let deployments = w.fake.deployments(REPO);
     assert_eq!(deployments.len(), 1);
@@ -724,12 +684,7 @@ async fn deleting_the_environment_without_permission_is_reported_and_harmless() 
         .await
         .unwrap();
     w.green(REPO, &pr.head_sha).await;
-    w.until("live", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("live").await;
     w.fake.inject(
         gangway::fake_github::Fault::status(403)
             .on("DELETE", "/repos/octo/app/environments")
@@ -776,12 +731,7 @@ async fn environment_is_deleted_on_close_when_the_policy_asks() {
         .await
         .unwrap();
     w.green(REPO, &pr.head_sha).await;
-    w.until("live", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("live").await;
     assert!(
         w.fake
             .environments(REPO)
@@ -924,12 +874,7 @@ async fn the_log_page_hides_gangways_secrets_and_needs_its_token() {
         .await
         .unwrap();
     w.green(REPO, &pr.head_sha).await;
-    w.until("live", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
-    })
-    .await;
+    w.until_live("live").await;
     let log_url = w.fake.deployments(REPO)[0]
         .statuses
         .last()

@@ -187,6 +187,16 @@ impl World {
     }
 
     /// Waits for a condition on the fake GitHub; on timeout, fails with `what` and a dump.
+    /// Waits until a deployment in the test repository has `success` as its latest status.
+    pub async fn until_live(&self, what: &str) {
+        self.until(what, |f| {
+            f.deployments(REPO)
+                .iter()
+                .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
+        })
+        .await;
+    }
+
     pub async fn until(&self, what: &str, cond: impl Fn(&FakeGitHub) -> bool) {
         if !self.fake.wait_for(Duration::from_secs(30), cond).await {
             let deployments: Vec<String> = self
