@@ -191,8 +191,8 @@ impl Store {
                     if kind == DbKind::Sqlite {
                         // WAL: readers never block the writer. NORMAL: a commit survives a crash
                         // of the process at once and a crash of the machine once the WAL is next
-                        // synced; deliveries are written with FULL (see `set_full_sync`), which
-                        // syncs at their commit, so a 202 survives power loss too. Everything
+                        // synced; a delivery's request waits for that sync (see `walsync`), so
+                        // a 202 survives power loss too. Everything
                         // else is derived (jobs are idempotent, GitHub is re-read) and does not
                         // pay an fsync per commit. busy_timeout: writers queue, not fail.
                         conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
