@@ -32,6 +32,19 @@ async fn total_jobs(app: &TestApp) -> i64 {
     jobs.iter().filter(|j| j.delivery_id.is_some()).count() as i64
 }
 
+/// Waits until exactly one job is dead, and returns the dead jobs.
+async fn one_dead_job(app: &TestApp) -> Vec<gangway::queue::JobRecord> {
+    let queue = app.running.as_ref().unwrap().queue().clone();
+    wait_for("the job dead", Duration::from_secs(10), || {
+        let queue = queue.clone();
+        async move {
+            let dead = queue.jobs(Some("dead")).await.ok()?;
+            (dead.len() == 1).then_some(dead)
+        }
+    })
+    .await
+}
+
 #[tokio::test]
 async fn bad_input_matrix_is_refused_stores_nothing_and_server_keeps_serving() {
     let app = TestApp::start().await;
@@ -426,15 +439,7 @@ async fn a_payload_that_cannot_be_decoded_is_kept_with_the_reason() {
     })
     .await;
     assert!(rec.detail.unwrap().contains("pull_request.head.sha"));
-    let queue = app.running.as_ref().unwrap().queue().clone();
-    let dead = wait_for("the job dead", Duration::from_secs(10), || {
-        let queue = queue.clone();
-        async move {
-            let dead = queue.jobs(Some("dead")).await.ok()?;
-            (dead.len() == 1).then_some(dead)
-        }
-    })
-    .await;
+    let dead = one_dead_job(&app).await;
     assert!(
         dead[0]
             .last_error
@@ -517,15 +522,7 @@ async fn a_damaged_stored_payload_fails_the_delivery_with_the_reason() {
         }
     })
     .await;
-    let queue = app.running.as_ref().unwrap().queue().clone();
-    let dead = wait_for("the job dead", Duration::from_secs(10), || {
-        let queue = queue.clone();
-        async move {
-            let dead = queue.jobs(Some("dead")).await.ok()?;
-            (dead.len() == 1).then_some(dead)
-        }
-    })
-    .await;
+    let dead = one_dead_job(&app).await;
     let error = dead[0].last_error.as_deref().unwrap_or("");
     assert!(
         error.contains("damaged-1") && error.contains("corrupt") && error.contains("redeliver"),

@@ -168,8 +168,8 @@ pub struct Envelope {
     pub deployment_status: Option<ViaApp>,
 }
 
-/// A field read only to recognise the App's own echoes: any other shape is `None`, never an
-/// error (the envelope pass must not refuse a delivery over a field it merely peeks at).
+/// A field Gangway only peeks at (the App's own echoes, a push's file lists): missing, null or
+/// any other shape is `None`, never an error, so an odd field never refuses or drops a delivery.
 fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -569,7 +569,7 @@ pub struct PushEvent {
     pub head_commit: Option<PushCommit>,
     /// The pushed commits with the paths each changed; `None` when missing or not in the shape
     /// GitHub documents (then nothing can be told from them).
-    #[serde(default, deserialize_with = "lenient_commits")]
+    #[serde(default, deserialize_with = "lenient")]
     pub commits: Option<Vec<PushedCommit>>,
     pub repository: Repository,
     #[serde(default)]
@@ -622,11 +622,11 @@ pub const PUSH_COMMITS_LISTED: usize = 20;
 /// One commit of a push, as far as the paths it changed go.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PushedCommit {
-    #[serde(default, deserialize_with = "lenient_paths")]
+    #[serde(default, deserialize_with = "lenient")]
     pub added: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "lenient_paths")]
+    #[serde(default, deserialize_with = "lenient")]
     pub modified: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "lenient_paths")]
+    #[serde(default, deserialize_with = "lenient")]
     pub removed: Option<Vec<String>>,
 }
 
@@ -637,19 +637,6 @@ impl PushedCommit {
             .iter()
             .any(|list| list.as_ref().is_none_or(|l| l.iter().any(|p| p == path)))
     }
-}
-
-/// A list of paths, or `None` when it is missing or anything but an array of strings.
-fn lenient_paths<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
-}
-
-/// The pushed commits, or `None` when the list is missing or not a list of objects: a strange
-/// list must not make the whole push unreadable (it also wakes the train).
-fn lenient_commits<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<PushedCommit>>, D::Error> {
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
