@@ -3,9 +3,11 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY crates ./crates
 COPY migrations ./migrations
 COPY fixtures ./fixtures
-RUN cargo build --release --locked --bin gangway
+# Without default features: no fake GitHub and no test key in the product.
+RUN cargo build --release --locked --no-default-features --bin gangway
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*

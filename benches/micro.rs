@@ -15,10 +15,10 @@ use secrecy::SecretString;
 use gangway::engine::commands;
 use gangway::engine::{self, CheckSummary, PolicyStatus, Situation};
 use gangway::executor::reads::pull_from;
+use gangway::ingress::events::{self, Envelope, Event};
+use gangway::ingress::signature;
 use gangway::model::RepoRef;
 use gangway::policy::Policy;
-use gangway::webhook::events::{self, Envelope, Event};
-use gangway::webhook::signature;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
@@ -133,7 +133,7 @@ fn decision(c: &mut Criterion) {
 /// What storing the payload compressed costs per delivery, and what it saves: the ratio of each
 /// candidate is printed once, beside criterion's times.
 fn compression(c: &mut Criterion) {
-    use gangway::compress::{Compressed, decompress};
+    use gangway::store::compress::{Compressed, decompress};
     let body = fixture("pull_request.opened.json");
     let stored = Compressed::new(&body);
     assert_eq!(decompress(stored.as_bytes()).as_deref(), Ok(&body[..]));

@@ -15,7 +15,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::driver::command::CommandDriverConfig;
-use crate::hosts::HostTemplate;
+use crate::engine::hosts::HostTemplate;
 use crate::model::DriverKind;
 
 /// One thing wrong with the configuration.
@@ -899,7 +899,7 @@ fn check_environment_host(template: &str) -> Result<(), String> {
     let sample = template
         .replace("{environment}", "production")
         .replace("{repo}", "repository");
-    crate::hosts::validate_dns_name(&sample).map_err(|e| e.to_string())
+    crate::engine::hosts::validate_dns_name(&sample).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use axum::routing::get;
 
 use crate::clock::SystemClock;
 use crate::config::{Settings, Source};
-use crate::fake_github::{FakeConfig, FakeGitHub, PrSpec, WebhookTarget};
 use crate::server::Running;
+use fake_github::{FakeConfig, FakeGitHub, PrSpec, WebhookTarget};
 
 const DEMO_KEY: &str = include_str!("../fixtures/test-app-key.pem");
 const DEMO_PUBLIC_KEY: &str = include_str!("../fixtures/test-app-key.pub.pem");

@@ -5,24 +5,24 @@
 //! See DESIGN.md beside the repository for the agreed architecture.
 
 pub mod clock;
-pub mod compress;
+
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod driver;
 pub mod engine;
 pub mod executor;
-pub mod fake_github;
 pub mod github;
-pub mod hosts;
+
 pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod operator;
 pub mod policy;
-pub mod processor;
+
+pub mod ingress;
 pub mod queue;
 pub mod server;
 pub mod store;
 pub mod timers;
 pub mod types;
-pub mod webhook;

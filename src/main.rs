@@ -96,33 +96,8 @@ async fn main() -> ExitCode {
             port,
             driver_command,
             exit,
-        } => {
-            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-            tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_writer(std::io::stderr)
-                .init();
-            let opts = gangway::demo::DemoOptions {
-                port,
-                driver_command,
-                exit_after_timeline: exit,
-            };
-            match gangway::demo::run(opts).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::DemoDriver { pages } => match gangway::demo::driver_main(&pages) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("demo-driver: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        } => demo(port, driver_command, exit).await,
+        Command::DemoDriver { pages } => demo_driver(&pages),
         Command::CheckConfig => match Settings::load(&Source::from_process_env()) {
             Ok(s) => {
                 println!("configuration OK");
@@ -315,4 +290,55 @@ async fn jobs_command(queue: &Queue, action: Option<JobsAction>, state: &str) ->
             }
         }
     }
+}
+
+#[cfg(feature = "demo")]
+async fn demo(port: u16, driver_command: Option<std::path::PathBuf>, exit: bool) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let opts = gangway::demo::DemoOptions {
+        port,
+        driver_command,
+        exit_after_timeline: exit,
+    };
+    match gangway::demo::run(opts).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "demo")]
+fn demo_driver(pages: &std::path::Path) -> ExitCode {
+    match gangway::demo::driver_main(pages) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo-driver: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a build without the fake GitHub says when asked for the demo.
+#[cfg(not(feature = "demo"))]
+const NO_DEMO: &str = "this gangway was built without the demo (it carries no fake GitHub and no \
+test key). Run the demo from a checkout with `cargo run -- demo`, or build it with \
+`cargo build --release --features demo`.";
+
+#[cfg(not(feature = "demo"))]
+async fn demo(_port: u16, _driver_command: Option<std::path::PathBuf>, _exit: bool) -> ExitCode {
+    eprintln!("error: {NO_DEMO}");
+    ExitCode::from(2)
+}
+
+#[cfg(not(feature = "demo"))]
+fn demo_driver(_pages: &std::path::Path) -> ExitCode {
+    eprintln!("demo-driver: {NO_DEMO}");
+    ExitCode::from(2)
 }

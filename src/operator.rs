@@ -1,8 +1,8 @@
 //! What operators see and do from the command line: `gangway envs` and `gangway teardown`.
 
+use crate::executor::processor::Evaluate;
 use crate::model::{PreviewState, TeardownKind};
 use crate::policy;
-use crate::processor::Evaluate;
 use crate::queue::Queue;
 use crate::store::{Store, StoreError};
 

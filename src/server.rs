@@ -15,17 +15,17 @@ use tracing::info;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::executor::processor::Processor;
 use crate::executor::{ExecSettings, Executor};
 use crate::github::pacing::PacingSettings;
 use crate::github::{GitHub, GitHubError};
 use crate::http::{HttpState, router};
+use crate::ingress::Ingress;
+use crate::ingress::batch::GroupCommit;
 use crate::metrics::Metrics;
-use crate::processor::Processor;
 use crate::queue::{Queue, WorkerPool};
 use crate::store::{Store, StoreError};
 use crate::timers::Timers;
-use crate::webhook::Ingress;
-use crate::webhook::batch::GroupCommit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use gangway::clock::SystemClock;
-use gangway::config::{Settings, Source};
-use gangway::fake_github::{
+use fake_github::{
     ApiCall, Delivery, FakeConfig, FakeGitHub, PrSpec, SecondaryLimits, SecondaryReport,
     WebhookTarget,
 };
+use gangway::clock::SystemClock;
+use gangway::config::{Settings, Source};
 use gangway::github::pacing::{self, PacingStats};
 use gangway::server::Running;
 

@@ -134,7 +134,7 @@ impl BenchDb {
             let read = |e: sqlx::Error| format!("reading a delivery: {e}");
             let id: String = r.try_get("id").map_err(read)?;
             let blob: Option<Vec<u8>> = r.try_get("payload_compressed").map_err(read)?;
-            let payload = gangway::compress::decode_text(
+            let payload = gangway::store::compress::decode_text(
                 &r.try_get::<String, _>("payload_encoding").map_err(read)?,
                 r.try_get("payload").map_err(read)?,
                 blob.as_deref(),
@@ -194,8 +194,8 @@ pub async fn run(db: Db, plan: &Plan, admin: &str, run: usize) -> Result<Figures
 /// A GitHub for the workers while ingest is measured: the fake, 50 ms per call, knowing the
 /// fixture's installation and repository (not its PRs). As with the real one, the workers spend
 /// their time waiting on GitHub, not on the CPU ingest needs.
-async fn github() -> Result<gangway::fake_github::FakeGitHub, String> {
-    use gangway::fake_github::{FakeConfig, FakeGitHub};
+async fn github() -> Result<fake_github::FakeGitHub, String> {
+    use fake_github::{FakeConfig, FakeGitHub};
     let fake = FakeGitHub::start(FakeConfig::new(child::APP_ID, child::PUBLIC_KEY_PEM))
         .await
         .map_err(|e| format!("fake GitHub: {e}"))?;
@@ -262,10 +262,10 @@ async fn run_on(db: &BenchDb, dir: &Path, plan: &Plan, run: usize) -> Result<Fig
 pub async fn ingress_only(db: Db, plan: &Plan, admin: &str) -> Result<Figures, String> {
     use gangway::clock::{SharedClock, SystemClock};
     use gangway::http::{HttpState, router};
+    use gangway::ingress::Ingress;
     use gangway::metrics::Metrics;
     use gangway::queue::Queue;
     use gangway::store::Store;
-    use gangway::webhook::Ingress;
 
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let bench_db = BenchDb::create(db, dir.path(), admin).await?;
@@ -282,7 +282,7 @@ pub async fn ingress_only(db: Db, plan: &Plan, admin: &str) -> Result<Figures, S
         clock,
         wake: Arc::new(tokio::sync::Notify::new()),
         max_attempts: 8,
-        group: gangway::webhook::batch::GroupCommit::new(store.clone()),
+        group: gangway::ingress::batch::GroupCommit::new(store.clone()),
         app_id: child::APP_ID,
     };
     let app = router(HttpState {

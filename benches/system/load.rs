@@ -47,7 +47,7 @@ impl Target {
 
     fn body(&self, n: u64) -> (Bytes, String) {
         let body = self.body_text(n);
-        let signature = gangway::webhook::signature::sign(self.secret.as_bytes(), body.as_bytes());
+        let signature = gangway::ingress::signature::sign(self.secret.as_bytes(), body.as_bytes());
         (Bytes::from(body), signature)
     }
 }

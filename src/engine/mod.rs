@@ -8,6 +8,7 @@
 
 pub mod checks;
 pub mod commands;
+pub mod hosts;
 pub mod promotion;
 pub mod sticky;
 pub mod train;

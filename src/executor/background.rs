@@ -12,11 +12,11 @@ use tracing::{info, warn};
 use super::Executor;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
+use crate::executor::processor::Evaluate;
+use crate::ingress::events;
 use crate::model::{DriverKind, PreviewState, RepoRef, TeardownKind};
-use crate::processor::Evaluate;
 use crate::queue::{BACKGROUND, JobError, NewJob};
 use crate::types::{InstallationId, PrNumber, RepoId};
-use crate::webhook::events;
 
 /// Background work never spends the last part of an installation's hourly budget.
 pub const RESERVE_PERCENT: u64 = 10;

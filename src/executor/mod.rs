@@ -12,6 +12,7 @@ pub mod checks_query;
 pub mod commands;
 mod deploy;
 pub mod environments;
+pub mod processor;
 mod promotion;
 pub mod reads;
 pub mod train;
@@ -28,10 +29,10 @@ use tracing::{info, warn};
 
 use crate::clock::SharedClock;
 use crate::driver::command::CommandDriverConfig;
+use crate::engine::hosts::HostTemplate;
 use crate::engine::sticky::{self, StickyInput};
 use crate::engine::{self, Action, CheckSummary, PolicyStatus, Situation};
 use crate::github::GitHub;
-use crate::hosts::HostTemplate;
 use crate::model::{DriverKind, PullRequest, RepoRef, Sticky};
 use crate::queue::{JobError, Queue};
 use crate::store::Store;
@@ -75,7 +76,7 @@ struct CommentBrief {
     id: u64,
     #[serde(default)]
     body: String,
-    user: crate::webhook::events::Actor,
+    user: crate::ingress::events::Actor,
 }
 
 impl Executor {
@@ -357,7 +358,7 @@ impl Executor {
         Ok(comments
             .into_iter()
             .find(|c| {
-                c.user.kind == crate::webhook::events::ActorKind::Bot
+                c.user.kind == crate::ingress::events::ActorKind::Bot
                     && c.body.starts_with(sticky::MARKER)
             })
             .map(|c| c.id))

@@ -360,7 +360,7 @@ impl Executor {
     /// Every open PR's sticky comment shows holds: each is evaluated again.
     async fn refresh_open_stickies(&self, repo: &RepoRef) -> Result<(), JobError> {
         for (number, _) in self.store.open_pulls(repo.id).await? {
-            let e = crate::processor::Evaluate::of(repo, number, "hold");
+            let e = crate::executor::processor::Evaluate::of(repo, number, "hold");
             self.queue.enqueue(&e.job()).await.map_err(JobError::from)?;
         }
         Ok(())

@@ -8,12 +8,12 @@ use super::{Executor, checks_query};
 use crate::engine::promotion::Ancestry;
 use crate::engine::{CheckItem, PolicyStatus};
 use crate::github::GitHubError;
+use crate::ingress::events;
 use crate::model::{PullRequest, RepoRef};
 use crate::policy::{self, POLICY_PATH};
 use crate::queue::JobError;
 use crate::store::CachedPolicy;
 use crate::types::{CommitSha, PrNumber};
-use crate::webhook::events;
 
 /// GitHub's compare of two commits, as promotion needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use tracing::info;
 
 use super::Executor;
 use crate::engine::TeardownReason;
+use crate::executor::processor::{Adoption, Evaluate, Eviction, ExternalStatus};
 use crate::model::{DriverKind, PreviewState, RepoRef};
-use crate::processor::{Adoption, Evaluate, Eviction, ExternalStatus};
 use crate::queue::JobError;
 use crate::types::{InstallationId, RepoId};
 

@@ -107,7 +107,7 @@ mod tests {
     /// Through the real client against the fake: authenticated, logged, and paced as a read.
     #[tokio::test]
     async fn a_query_goes_through_the_client_as_a_read() {
-        use crate::fake_github::{FakeConfig, FakeGitHub};
+        use fake_github::{FakeConfig, FakeGitHub};
         let fake = FakeGitHub::start(FakeConfig::new(
             4242,
             include_str!("../../fixtures/test-app-key.pub.pem"),

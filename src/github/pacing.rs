@@ -416,7 +416,7 @@ mod tests {
     /// test short): a burst of writes is refused unpaced, and paced it all goes through.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn paced_writes_are_never_refused_where_unpaced_ones_are() {
-        use crate::fake_github::{FakeConfig, FakeGitHub, SecondaryLimits};
+        use fake_github::{FakeConfig, FakeGitHub, SecondaryLimits};
         let fake = FakeGitHub::start(FakeConfig::new(
             4242,
             include_str!("../../fixtures/test-app-key.pub.pem"),

@@ -3,8 +3,8 @@
 use sqlx::Row;
 
 use super::{Store, StoreError, SyncTicket};
-use crate::compress::{self, Compressed};
 use crate::queue::NewJob;
+use crate::store::compress::{self, Compressed};
 use crate::types::DeliveryId;
 
 /// What ingress knows about a verified delivery.

@@ -8,6 +8,7 @@
 mod audit;
 mod checkpoint;
 mod commands;
+pub mod compress;
 mod deliveries;
 mod environments;
 mod installations;
@@ -51,7 +52,7 @@ pub enum StoreError {
     Payload {
         delivery: String,
         #[source]
-        source: crate::compress::PayloadError,
+        source: crate::store::compress::PayloadError,
     },
 }
 
@@ -434,7 +435,8 @@ mod tests {
             n = n.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             pad.push_str(&format!("{n:08x}"));
         }
-        let payload = crate::compress::Compressed::new(format!("{{\"pad\":\"{pad}\"}}").as_bytes());
+        let payload =
+            crate::store::compress::Compressed::new(format!("{{\"pad\":\"{pad}\"}}").as_bytes());
         let ids: Vec<crate::types::DeliveryId> = (0..200)
             .map(|n| crate::types::DeliveryId::parse(&format!("d-{n}")).expect("id"))
             .collect();

@@ -1,0 +1,350 @@
+//! The `environments:`, `promotion:` and `train:` sections: the long-lived environments a
+//! merged commit is promoted through, what happens around the production deployment, and the
+//! release train that promotes the default branch's head on its own.
+//!
+//! ```yaml
+//! environments: [production]  # in promotion order; the last one is production
+//! promotion:
+//!   merge: false              # merge the PR once its production deployment succeeds
+//!   merge_method: merge       # merge | squash | rebase
+//!   auto_rollback: false      # a failed production deployment rolls back to the last good commit
+//! train:                      # absent or null: no train; `train: {}` runs it with these defaults
+//!   delay: 30m                # quiet period after the default branch's head goes green
+//!   bake: 60m                 # how long a commit runs in one environment before the next
+//! ```
+//!
+//! Unlike every other section, YAML null is not the same as an empty mapping for `train:`:
+//! `train:` with nothing after it (or every key commented out) means "unset", so no train,
+//! while `train: {}` turns the train on with the defaults.
+//!
+//! Adding a key is a field in the public struct with its default, the same field in its raw
+//! struct and in its `validate`, its key in the section's `*_KEYS` list (in field order), and
+//! its entry in this module's `expected_at`.
+
+use super::{EnvTemplate, MAX_NAME_CHARS, PolicyError, duration, invalid, one_of, values};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::time::Duration;
+
+/// The keys of `promotion:`, named in error messages (a test keeps this in step with serde).
+pub const PROMOTION_KEYS: &[&str] = &["merge", "merge_method", "auto_rollback"];
+/// The keys of `train:`, named in error messages (a test keeps this in step with serde).
+pub const TRAIN_KEYS: &[&str] = &["delay", "bake"];
+/// Most entries allowed in `environments:`.
+pub const MAX_ENVIRONMENTS: usize = 5;
+
+/// The name `environments:` defaults to: a single environment, production.
+const DEFAULT_ENVIRONMENT: &str = "production";
+
+/// The long-lived environments, in promotion order; the last one is production.
+///
+/// Validated: 1 to [`MAX_ENVIRONMENTS`] names, each a valid GitHub environment name that is
+/// one word (so it can follow a command, as in `/promote staging`), none a name a preview
+/// could have, no two the same. GitHub does not tell environment names apart by case, so
+/// neither do the lookups here: `contains("Staging")` is true when `staging` is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Environments {
+    // Never empty (validation and `Default` both ensure it).
+    names: Vec<String>,
+}
+
+impl Default for Environments {
+    fn default() -> Self {
+        Self {
+            names: vec![DEFAULT_ENVIRONMENT.to_owned()],
+        }
+    }
+}
+
+impl Environments {
+    /// Every environment, in promotion order (production last), as the maintainer wrote them.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The first environment a commit is promoted to (production when it is the only one).
+    pub fn first(&self) -> &str {
+        // The list is never empty; the fallback only keeps this free of a panic path.
+        self.names
+            .first()
+            .map_or(DEFAULT_ENVIRONMENT, String::as_str)
+    }
+
+    /// The production environment: the last one.
+    pub fn production(&self) -> &str {
+        self.names
+            .last()
+            .map_or(DEFAULT_ENVIRONMENT, String::as_str)
+    }
+
+    /// Whether `name` is one of the environments (ignoring case, as GitHub does).
+    pub fn contains(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// Where `name` is in promotion order, from 0 (ignoring case, as GitHub does).
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|listed| same_name(listed, name))
+    }
+
+    /// The environment after `name` in promotion order; `None` after production, or when
+    /// `name` is not listed.
+    pub fn next_after(&self, name: &str) -> Option<&str> {
+        let next = self.position(name)? + 1;
+        self.names.get(next).map(String::as_str)
+    }
+
+    /// Whether `name` is the production environment (ignoring case, as GitHub does).
+    pub fn is_production(&self, name: &str) -> bool {
+        same_name(self.production(), name)
+    }
+}
+
+/// GitHub environment names are not case sensitive.
+fn same_name(a: &str, b: &str) -> bool {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// What happens around a merged commit's production deployment. `Default` is the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PromotionPolicy {
+    /// Whether the pull request is merged once its production deployment succeeds.
+    pub merge: bool,
+    /// How that merge is done.
+    pub merge_method: MergeMethod,
+    /// Whether a failed production deployment rolls back to the last good commit.
+    pub auto_rollback: bool,
+}
+
+/// How a pull request is merged: the values GitHub's merge API takes as `merge_method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MergeMethod {
+    /// A merge commit.
+    #[default]
+    Merge,
+    /// The pull request's commits squashed into one.
+    Squash,
+    /// The pull request's commits rebased onto the base branch.
+    Rebase,
+}
+
+impl MergeMethod {
+    /// Every method, in the order the policy file's messages name them.
+    pub const ALL: [MergeMethod; 3] =
+        [MergeMethod::Merge, MergeMethod::Squash, MergeMethod::Rebase];
+
+    /// The method's name, as written in the policy file and sent to GitHub's merge API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeMethod::Merge => "merge",
+            MergeMethod::Squash => "squash",
+            MergeMethod::Rebase => "rebase",
+        }
+    }
+}
+
+impl std::fmt::Display for MergeMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The release train's timing. `Default` is the defaults (what `train: {}` gives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TrainPolicy {
+    /// Quiet period after the default branch's head goes green before the train leaves.
+    pub delay: Duration,
+    /// How long a commit must run in one environment before it moves to the next.
+    pub bake: Duration,
+}
+
+impl Default for TrainPolicy {
+    fn default() -> Self {
+        Self {
+            delay: Duration::from_secs(30 * 60),
+            bake: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// What a value at `shape` (a key path with list indices as `[]`) must be, for this module's
+/// sections; `policy.rs`'s `expected_at` falls back to it.
+pub(super) fn expected_at(shape: &str) -> Option<String> {
+    Some(match shape {
+        "environments" => "a list of environment names in promotion order, production last, \
+                           e.g. [staging, production]"
+            .to_owned(),
+        "environments[]" => "an environment name (a string)".to_owned(),
+        "promotion" => format!("a mapping; allowed keys: {}", one_of(PROMOTION_KEYS)),
+        "promotion.merge" | "promotion.auto_rollback" => "`true` or `false`".to_owned(),
+        "promotion.merge_method" => values(&MergeMethod::ALL.map(MergeMethod::as_str)),
+        "train" => format!(
+            "a mapping; allowed keys: {} (write `train: {{}}` to run the train with the defaults)",
+            one_of(TRAIN_KEYS)
+        ),
+        "train.delay" | "train.bake" => "a duration such as `30m`, `72h` or `7d`".to_owned(),
+        _ => return None,
+    })
+}
+
+// ---- The sections as written: private, strict, converted into the types above. ----
+
+/// `environments:`; the outer span locates an empty list, the inner ones each name.
+pub(super) type RawEnvironments = Spanned<Vec<Spanned<String>>>;
+
+/// Every key is optional and YAML null means "unset", as in `preview:`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPromotion {
+    merge: Option<bool>,
+    merge_method: Option<RawMergeMethod>,
+    auto_rollback: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawMergeMethod {
+    Merge,
+    Squash,
+    Rebase,
+}
+
+/// Every key is optional and YAML null means "unset"; the section itself being null is
+/// "no train" (see the module docs).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrain {
+    delay: Option<Spanned<String>>,
+    bake: Option<Spanned<String>>,
+}
+
+impl RawPromotion {
+    pub(super) fn validate(self) -> PromotionPolicy {
+        let defaults = PromotionPolicy::default();
+        PromotionPolicy {
+            merge: self.merge.unwrap_or(defaults.merge),
+            merge_method: match self.merge_method {
+                None => defaults.merge_method,
+                Some(RawMergeMethod::Merge) => MergeMethod::Merge,
+                Some(RawMergeMethod::Squash) => MergeMethod::Squash,
+                Some(RawMergeMethod::Rebase) => MergeMethod::Rebase,
+            },
+            auto_rollback: self.auto_rollback.unwrap_or(defaults.auto_rollback),
+        }
+    }
+}
+
+impl RawTrain {
+    pub(super) fn validate(self) -> Result<TrainPolicy, PolicyError> {
+        let defaults = TrainPolicy::default();
+        Ok(TrainPolicy {
+            delay: duration("train.delay", self.delay, defaults.delay)?,
+            bake: duration("train.bake", self.bake, defaults.bake)?,
+        })
+    }
+}
+
+/// Checks `environments:` against GitHub's naming rules, our command syntax and the preview
+/// template (`previews`, already validated), and says which entry is wrong and why.
+pub(super) fn validate_environments(
+    raw: RawEnvironments,
+    previews: &EnvTemplate,
+) -> Result<Environments, PolicyError> {
+    let Spanned {
+        value: entries,
+        referenced: list_at,
+        ..
+    } = raw;
+    if entries.is_empty() {
+        return Err(invalid(
+            "environments",
+            Some(&list_at),
+            "the list is empty; list at least one environment (the last one is production), \
+             or leave `environments` out for [production]",
+        ));
+    }
+    let mut names: Vec<String> = Vec::with_capacity(entries.len().min(MAX_ENVIRONMENTS));
+    for (
+        index,
+        Spanned {
+            value: name,
+            referenced: at,
+            ..
+        },
+    ) in entries.into_iter().enumerate()
+    {
+        let problem = if index == MAX_ENVIRONMENTS {
+            format!("too many environments; at most {MAX_ENVIRONMENTS} are allowed")
+        } else if let Some(problem) = name_problem(&name) {
+            format!(
+                "environment name {problem}; a name must be 1 to {MAX_NAME_CHARS} characters, \
+                 without whitespace, control characters, a leading `-`, or a leading or \
+                 trailing `/`"
+            )
+        } else if let Some(first) = names.iter().position(|seen| same_name(seen, &name)) {
+            format!(
+                "`{name}` is listed twice (first at index {first}, as `{}`; GitHub does not \
+                 tell environment names apart by case); list each environment once",
+                names[first]
+            )
+        } else if let Some(number) = preview_number(previews, &name) {
+            format!(
+                "`{name}` is the name of pull request {number}'s preview (`preview.environment` \
+                 is \"{}\"); a long-lived environment needs a name no preview can have",
+                previews.as_str()
+            )
+        } else {
+            names.push(name);
+            continue;
+        };
+        return Err(invalid(
+            &format!("environments[{index}]"),
+            Some(&at),
+            &problem,
+        ));
+    }
+    Ok(Environments { names })
+}
+
+/// GitHub's rules for an environment name, plus ours: one word that does not look like an
+/// option, so it can be a command's argument (`/promote staging`).
+fn name_problem(name: &str) -> Option<String> {
+    Some(if name.is_empty() {
+        "is empty".to_owned()
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        format!("is longer than {MAX_NAME_CHARS} characters")
+    } else if name.chars().any(char::is_control) {
+        "contains a control character (such as a newline or tab)".to_owned()
+    } else if name.chars().any(char::is_whitespace) {
+        "contains whitespace (it must be one word to follow a command such as \
+         `/promote staging`)"
+            .to_owned()
+    } else if name.starts_with('-') {
+        "starts with `-`".to_owned()
+    } else if name.starts_with('/') || name.ends_with('/') {
+        "starts or ends with `/`".to_owned()
+    } else {
+        return None;
+    })
+}
+
+/// The digits that, put in place of `{number}` in the preview template, render `name`
+/// (ignoring case, as GitHub does), if any do: such a name belongs to a preview.
+fn preview_number(previews: &EnvTemplate, name: &str) -> Option<String> {
+    let (template, name) = (previews.as_str().to_lowercase(), name.to_lowercase());
+    let (prefix, _) = template.split_once("{number}")?;
+    let rest = name.strip_prefix(prefix)?;
+    // The template's text after `{number}` may itself start with digits, so each length of
+    // the leading run is tried; every `{number}` renders the same digits.
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    (1..=digits)
+        .map(|len| &rest[..len])
+        .find(|number| template.replace("{number}", number) == name)
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+#[path = "promotion_tests.rs"]
+mod tests;

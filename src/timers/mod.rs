@@ -1,0 +1,287 @@
+//! Timers: the reaper, the reconciler and the redeliverer, each a sweep that runs once per
+//! interval across all replicas (a lease row in the database) and only enqueues jobs, at
+//! background priority: timer work and webhook work never race, and webhooks go first.
+//!
+//! - **Reaper** (`reap_interval`): every PR with a standing preview is evaluated again (the engine
+//!   tears down previews of closed PRs, superseded ones past their grace period, idle ones past
+//!   the TTL); previews of repositories Gangway can no longer reach are torn down by the driver
+//!   alone; previews over a repository's capacity are evicted, least recently deployed first;
+//!   data past the retention period is purged.
+//! - **Reconciler** (at start, then `reconcile_interval`): installations, repositories and open
+//!   PRs are compared with GitHub and what webhooks missed is healed.
+//! - **Redeliverer** (optional, with the reconciler's interval): asks GitHub to resend failed
+//!   deliveries.
+//!
+//! Never calls GitHub or a driver itself; reads the clock it is given, so tests move time.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::clock::SharedClock;
+use crate::executor::background::{OfflineTeardown, RECONCILE_JOB, REDELIVER_JOB};
+use crate::executor::processor::{EVALUATE_JOB, Evaluate, Eviction};
+use crate::model::{PreviewState, RepoRef};
+use crate::policy;
+use crate::queue::{BACKGROUND, NewJob, Queue};
+use crate::store::{Store, StoreError};
+use crate::types::{PrNumber, RepoId};
+
+#[derive(Debug, Clone)]
+pub struct TimerSettings {
+    pub reap_interval: Duration,
+    pub reconcile_interval: Duration,
+    pub redeliver_failed: bool,
+    pub retention: Duration,
+    /// How often each process checks whether a sweep is due.
+    pub tick: Duration,
+}
+
+impl Default for TimerSettings {
+    fn default() -> Self {
+        TimerSettings {
+            reap_interval: Duration::from_secs(300),
+            reconcile_interval: Duration::from_secs(600),
+            redeliver_failed: false,
+            retention: Duration::from_secs(30 * 86_400),
+            tick: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct Timers {
+    store: Store,
+    queue: Queue,
+    clock: SharedClock,
+    owner: String,
+    settings: TimerSettings,
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+impl Timers {
+    pub fn new(
+        store: Store,
+        queue: Queue,
+        clock: SharedClock,
+        owner: String,
+        settings: TimerSettings,
+    ) -> Arc<Timers> {
+        Arc::new(Timers {
+            store,
+            queue,
+            clock,
+            owner,
+            settings,
+        })
+    }
+
+    /// Runs every sweep that is due and that this process wins; returns their names.
+    pub async fn tick(&self) -> Result<Vec<&'static str>, StoreError> {
+        let now = self.clock.now_ms();
+        let mut ran = Vec::new();
+        let mut timers: Vec<(&'static str, Duration)> = vec![
+            ("reconciler", self.settings.reconcile_interval),
+            ("reaper", self.settings.reap_interval),
+        ];
+        if self.settings.redeliver_failed {
+            timers.push(("redeliverer", self.settings.reconcile_interval));
+        }
+        for (name, interval) in timers {
+            let previous = self.store.timer_last_run(name).await?;
+            if !self
+                .store
+                .acquire_timer(name, &self.owner, ms(interval), now)
+                .await?
+            {
+                continue;
+            }
+            let note = match name {
+                "reaper" => self.reap(now).await?,
+                "reconciler" => {
+                    self.enqueue_once(RECONCILE_JOB, "reconcile", String::new())
+                        .await?
+                }
+                _ => {
+                    self.enqueue_once(REDELIVER_JOB, "redeliver", previous.to_string())
+                        .await?
+                }
+            };
+            info!(timer = name, %note, "sweep");
+            self.store
+                .record_timer_run(name, &self.owner, now, &note)
+                .await?;
+            ran.push(name);
+        }
+        Ok(ran)
+    }
+
+    async fn enqueue_once(
+        &self,
+        kind: &str,
+        key: &str,
+        payload: String,
+    ) -> Result<String, StoreError> {
+        if self.store.job_waiting(kind, key).await? {
+            return Ok(format!("{kind} already queued"));
+        }
+        let job = NewJob {
+            kind: kind.into(),
+            key: key.into(),
+            payload,
+            run_at_ms: None,
+            priority: BACKGROUND,
+        };
+        self.queue.enqueue(&job).await?;
+        Ok(format!("{kind} queued"))
+    }
+
+    async fn reap(&self, now: i64) -> Result<String, StoreError> {
+        let standing = self.store.standing_previews().await?;
+        let unreachable: HashSet<i64> = self
+            .store
+            .unreachable_repositories()
+            .await?
+            .into_iter()
+            .collect();
+        let gone_installations: HashSet<i64> = self
+            .store
+            .deleted_installations()
+            .await?
+            .into_iter()
+            .collect();
+        let (mut offline, mut evaluated, mut evicted) = (0, 0, 0);
+        let mut prs: BTreeMap<(RepoId, PrNumber), bool> = BTreeMap::new();
+        let mut by_repo: BTreeMap<RepoId, Vec<&crate::model::Preview>> = BTreeMap::new();
+        for (p, pr_open, installation, full_name) in &standing {
+            if unreachable.contains(&p.repo_id.as_db()) || gone_installations.contains(installation)
+            {
+                let t = OfflineTeardown {
+                    preview_id: p.id,
+                    repo_id: p.repo_id,
+                    pr_number: p.pr_number,
+                    full_name: full_name.clone(),
+                };
+                let job = t.job();
+                if !self.store.job_waiting(&job.kind, &job.key).await? {
+                    self.queue.enqueue(&job).await?;
+                    offline += 1;
+                }
+                continue;
+            }
+            prs.insert((p.repo_id, p.pr_number), *pr_open);
+            if *pr_open
+                && matches!(
+                    p.state,
+                    PreviewState::Pending | PreviewState::Deploying | PreviewState::Live
+                )
+            {
+                by_repo.entry(p.repo_id).or_default().push(p);
+            }
+        }
+        // Capacity: the least recently deployed go first.
+        let mut evictions: BTreeMap<(RepoId, PrNumber), Eviction> = BTreeMap::new();
+        for (repo, mut previews) in by_repo {
+            let max = self.max_previews(repo).await?;
+            if previews.len() <= max as usize {
+                continue;
+            }
+            previews.sort_by_key(|p| (p.deployed_at.unwrap_or(p.created_at), p.id));
+            for p in previews.iter().take(previews.len() - max as usize) {
+                evictions.insert(
+                    (p.repo_id, p.pr_number),
+                    Eviction {
+                        preview_id: p.id,
+                        max_previews: max,
+                    },
+                );
+            }
+        }
+        for (repo_id, number) in prs.keys() {
+            let Some((pr, _)) = self.store.pull(*repo_id, *number).await? else {
+                continue;
+            };
+            let evict = evictions.remove(&(*repo_id, *number));
+            let job = evaluation(&pr.repo, *number, evict.clone());
+            // An eviction must go through even if a plain evaluation is already waiting.
+            if evict.is_some() {
+                evicted += 1;
+            } else if self.store.job_waiting(EVALUATE_JOB, &job.key).await? {
+                continue;
+            }
+            self.queue.enqueue(&job).await?;
+            evaluated += 1;
+        }
+        let purged = self
+            .store
+            .purge_before(now - ms(self.settings.retention))
+            .await?;
+        Ok(format!(
+            "{evaluated} evaluations, {evicted} evictions, {offline} offline teardowns, {purged} repositories purged"
+        ))
+    }
+
+    /// The repository's capacity from its cached policy (the reaper never calls GitHub).
+    async fn max_previews(&self, repo: RepoId) -> Result<u32, StoreError> {
+        let cached = self.store.cached_policy(repo).await?;
+        let parsed = cached
+            .and_then(|c| c.body)
+            .map(|b| policy::parse(b.as_bytes()));
+        Ok(match parsed {
+            Some(Ok(p)) => p.preview.max_previews,
+            _ => policy::PreviewPolicy::default().max_previews,
+        })
+    }
+
+    /// Checks for due sweeps every `tick` until `stop` turns true.
+    pub fn spawn(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            // Whatever happened while no process was running is healed first, whatever the
+            // interval says (several replicas starting at once queue it once).
+            if let Err(e) = self
+                .enqueue_once(RECONCILE_JOB, "reconcile", String::new())
+                .await
+            {
+                warn!(error = %e, "could not queue the start-up reconciliation");
+            }
+            loop {
+                if let Err(e) = self.tick().await {
+                    warn!(error = %e, "timer sweep failed; will try again");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.tick) => {}
+                    _ = stop.changed() => return,
+                }
+                if *stop.borrow() {
+                    return;
+                }
+            }
+        })
+    }
+}
+
+fn evaluation(repo: &RepoRef, number: PrNumber, evict: Option<Eviction>) -> NewJob {
+    Evaluate {
+        repo_id: repo.id,
+        installation: repo.installation,
+        full_name: repo.full_name.clone(),
+        default_branch: Some(repo.default_branch.clone()),
+        number,
+        requested_by: "reaper".into(),
+        refresh: false,
+        // Periodic, background and budgeted: it also heals a missed check event on a head that
+        // is not staged yet.
+        read_checks: true,
+        external_status: None,
+        adopt: None,
+        evict,
+        priority: BACKGROUND,
+    }
+    .job()
+}

@@ -1,0 +1,15 @@
+//! The integration tests: one binary, so a change links once. Each module drives a real Gangway
+//! (HTTP server, SQLite or PostgreSQL, driver subprocesses) against the fake GitHub on loopback.
+
+mod cli;
+mod commands;
+mod demo;
+mod github_client;
+mod migrations;
+mod previews;
+mod promotion;
+mod queue;
+mod replicas;
+mod support;
+mod timers;
+mod webhooks;

@@ -1,0 +1,327 @@
+//! A whole world for end-to-end tests: the fake GitHub (sending signed webhooks to Gangway),
+//! Gangway with a fresh database, and a command driver made of small shell scripts that record
+//! every run in a file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake_github::{Comment, FakeConfig, FakeGitHub, WebhookTarget};
+use gangway::clock::SharedClock;
+
+use super::{APP_ID, PUBLIC_KEY_PEM, SECRET, TestApp, TestDb};
+
+pub const REPO: &str = "octo/app";
+
+pub struct World {
+    pub fake: Arc<FakeGitHub>,
+    pub app: TestApp,
+    pub dir: tempfile::TempDir,
+    pub record: PathBuf,
+    pub repo_id: u64,
+    settings: Vec<(String, String)>,
+    clock: SharedClock,
+}
+
+/// A deploy script that records its run and prints a little.
+pub fn recording_script(record: &std::path::Path, what: &str, tail: &str) -> String {
+    format!(
+        "#!/bin/sh\necho \"{what} $GANGWAY_PR_NUMBER $GANGWAY_SHA $GANGWAY_HOST $GANGWAY_ENVIRONMENT $GANGWAY_DEPLOYMENT_ID\" >> {}\necho \"{what} of $GANGWAY_URL\"\n{tail}\n",
+        record.display()
+    )
+}
+
+impl World {
+    pub async fn start() -> World {
+        Self::start_with("", "", &[]).await
+    }
+
+    /// `deploy_tail`/`teardown_tail` are appended to the recording scripts (e.g. `exit 3`).
+    pub async fn start_with(
+        deploy_tail: &str,
+        teardown_tail: &str,
+        extra: &[(&str, &str)],
+    ) -> World {
+        Self::start_clocked(
+            deploy_tail,
+            teardown_tail,
+            extra,
+            Arc::new(gangway::clock::SystemClock),
+        )
+        .await
+    }
+
+    /// As `start_with`, on a clock the test moves.
+    pub async fn start_clocked(
+        deploy_tail: &str,
+        teardown_tail: &str,
+        extra: &[(&str, &str)],
+        clock: SharedClock,
+    ) -> World {
+        let fake = Arc::new(
+            FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM))
+                .await
+                .expect("fake github"),
+        );
+        fake.add_installation(1, "octo");
+        let repo_id = fake.add_repo(1, REPO, "main").expect("repo").id;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let record = dir.path().join("driver-runs.txt");
+        let deploy = dir.path().join("deploy.sh");
+        let teardown = dir.path().join("teardown.sh");
+        write_script(&deploy, &recording_script(&record, "deploy", deploy_tail));
+        write_script(
+            &teardown,
+            &recording_script(&record, "teardown", teardown_tail),
+        );
+        let (d, t) = (deploy.display().to_string(), teardown.display().to_string());
+        let mut settings: Vec<(&str, &str)> = vec![
+            ("GANGWAY_DRIVER", "command"),
+            ("GANGWAY_DEPLOY_COMMAND", &d),
+            ("GANGWAY_TEARDOWN_COMMAND", &t),
+            ("GANGWAY_PUBLIC_URL", "http://gangway.test"),
+        ];
+        settings.extend_from_slice(extra);
+        let db = TestDb::new().await;
+        let app = TestApp::start_on(db, fake.url(), &settings, clock.clone()).await;
+        fake.set_webhook(Some(WebhookTarget::new(
+            format!("http://{}/webhooks", app.addr),
+            SECRET,
+        )));
+        let settings = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let world = World {
+            fake,
+            app,
+            dir,
+            record,
+            repo_id,
+            settings,
+            clock,
+        };
+        // The start-up reconciliation finishes before the test plays its scenario.
+        world.settle().await;
+        world
+    }
+
+    /// Stops Gangway; the fake GitHub goes on (its webhooks now fail, as GitHub's would).
+    pub async fn stop_gangway(self) -> (World, TestDb) {
+        let World {
+            fake,
+            app,
+            dir,
+            record,
+            repo_id,
+            settings,
+            clock,
+        } = self;
+        let db = app.stop_keep_db().await;
+        let placeholder = TestApp::start_with("http://127.0.0.1:9", &[]).await;
+        (
+            World {
+                fake,
+                app: placeholder,
+                dir,
+                record,
+                repo_id,
+                settings,
+                clock,
+            },
+            db,
+        )
+    }
+
+    /// Starts Gangway again on `db` with the same settings (the reconciler runs at start).
+    pub async fn restart_gangway(self, db: TestDb) -> World {
+        let World {
+            fake,
+            app,
+            dir,
+            record,
+            repo_id,
+            settings,
+            clock,
+        } = self;
+        app.stop().await;
+        let pairs: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let app = TestApp::start_on(db, fake.url(), &pairs, clock.clone()).await;
+        fake.set_webhook(Some(WebhookTarget::new(
+            format!("http://{}/webhooks", app.addr),
+            SECRET,
+        )));
+        World {
+            fake,
+            app,
+            dir,
+            record,
+            repo_id,
+            settings,
+            clock,
+        }
+    }
+
+    /// Runs the timers that are due now (by the test's clock).
+    pub async fn tick(&self) -> Vec<&'static str> {
+        self.app
+            .running
+            .as_ref()
+            .expect("running")
+            .timers()
+            .tick()
+            .await
+            .expect("timers")
+    }
+
+    /// Lines the driver scripts recorded: `deploy|teardown PR SHA HOST ENV DEPLOYMENT`.
+    pub fn driver_runs(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.record)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Waits for a condition on the fake GitHub; on timeout, fails with `what` and a dump.
+    /// Waits until a deployment in the test repository has `success` as its latest status.
+    pub async fn until_live(&self, what: &str) {
+        self.until(what, |f| {
+            f.deployments(REPO)
+                .iter()
+                .any(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
+        })
+        .await;
+    }
+
+    pub async fn until(&self, what: &str, cond: impl Fn(&FakeGitHub) -> bool) {
+        if !self.fake.wait_for(Duration::from_secs(30), cond).await {
+            let deployments: Vec<String> = self
+                .fake
+                .deployments(REPO)
+                .iter()
+                .map(|d| {
+                    format!(
+                        "#{} {} {:?}",
+                        d.id,
+                        &d.sha[..7],
+                        d.statuses
+                            .iter()
+                            .map(|s| s.state.clone())
+                            .collect::<Vec<_>>()
+                    )
+                })
+                .collect();
+            let jobs = self.app.running.as_ref().map(|r| r.queue().clone());
+            let jobs = match jobs {
+                Some(q) => format!("{:?}", q.jobs(None).await.unwrap_or_default()),
+                None => String::new(),
+            };
+            panic!(
+                "timed out waiting for: {what}\ndeployments: {deployments:?}\ncomments: {:?}\njobs: {jobs}",
+                self.comments_dump()
+            );
+        }
+    }
+
+    fn comments_dump(&self) -> Vec<String> {
+        (1..=60)
+            .flat_map(|n| self.fake.comments(REPO, n))
+            .map(|c| format!("#{} {}: {}", c.issue_number, c.user, c.body))
+            .collect()
+    }
+
+    /// Gangway's sticky comments on a PR (there must be at most one).
+    pub fn stickies(&self, repo: &str, number: u64) -> Vec<Comment> {
+        self.fake
+            .comments(repo, number)
+            .into_iter()
+            .filter(|c| c.via_app && c.body.contains("gangway:sticky"))
+            .collect()
+    }
+
+    pub fn sticky_body(&self, repo: &str, number: u64) -> String {
+        self.stickies(repo, number)
+            .first()
+            .map(|c| c.body.clone())
+            .unwrap_or_default()
+    }
+
+    /// A green check run on `sha`, and its suite completed (which is what GitHub would send).
+    pub async fn green(&self, repo: &str, sha: &str) {
+        self.fake
+            .add_check_run(repo, sha, "build", "completed", Some("success"))
+            .expect("check run");
+        let d = self
+            .fake
+            .complete_check_suite(repo, sha, "github-actions")
+            .await
+            .expect("suite");
+        assert!(
+            d.ok(),
+            "Gangway refused the check_suite delivery: {:?}",
+            d.status
+        );
+    }
+
+    /// Waits until Gangway has nothing queued or running (its jobs are all done or dead). Twice:
+    /// work done may have caused more webhooks (deployment statuses, comments).
+    pub async fn settle(&self) {
+        let queue = self.app.running.as_ref().expect("running").queue().clone();
+        for round in ["gangway idle", "gangway idle again"] {
+            assert!(
+                self.fake.wait_webhooks_idle(Duration::from_secs(30)).await,
+                "fake webhooks never drained"
+            );
+            super::wait_for(round, Duration::from_secs(30), || {
+                let queue = queue.clone();
+                async move {
+                    let counts = queue.counts().await.ok()?;
+                    counts
+                        .iter()
+                        .all(|(s, n)| *n == 0 || s == "done" || s == "dead")
+                        .then_some(())
+                }
+            })
+            .await;
+        }
+    }
+}
+
+impl World {
+    /// As [`World::settle`], for tests on a manual clock: jobs queued for later (by the test's
+    /// clock) do not count, since they wait for the test to move the clock.
+    pub async fn settle_due(&self) {
+        let queue = self.app.running.as_ref().expect("running").queue().clone();
+        for round in ["gangway idle (due jobs)", "gangway idle again (due jobs)"] {
+            assert!(
+                self.fake.wait_webhooks_idle(Duration::from_secs(30)).await,
+                "fake webhooks never drained"
+            );
+            let now = self.clock.now_ms();
+            super::wait_for(round, Duration::from_secs(30), || {
+                let queue = queue.clone();
+                async move {
+                    let jobs = queue.jobs(None).await.ok()?;
+                    jobs.iter()
+                        .all(|j| {
+                            j.state == "done"
+                                || j.state == "dead"
+                                || (j.state == "queued" && j.run_at > now)
+                        })
+                        .then_some(())
+                }
+            })
+            .await;
+        }
+    }
+}
+
+pub fn write_script(path: &std::path::Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, body).expect("write script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
