@@ -5,7 +5,6 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY crates ./crates
 COPY migrations ./migrations
-COPY fixtures ./fixtures
 # Without default features: no fake GitHub and no test key in the product.
 RUN cargo build --release --locked --no-default-features --bin gangway
 

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod demo;
 mod github_client;
+mod layers;
 mod migrations;
 mod previews;
 mod promotion;
