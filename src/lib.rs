@@ -15,6 +15,7 @@ pub mod executor;
 pub mod github;
 
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 pub mod model;
 pub mod operator;

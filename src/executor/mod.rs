@@ -12,6 +12,7 @@ pub mod checks_query;
 pub mod commands;
 mod deploy;
 pub mod environments;
+mod errors;
 pub mod processor;
 mod promotion;
 pub mod reads;
