@@ -10,15 +10,15 @@ use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use super::Executor;
+use super::reads::PullAnswer;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
-use crate::ingress::events;
 use crate::jobs::{
     BACKGROUND, EvaluatePayload, NewJob, OfflineTeardownPayload, ReconcileRepoPayload,
 };
 use crate::model::{DriverKind, PreviewState, RepoRef, TeardownKind};
 use crate::queue::JobError;
-use crate::types::{InstallationId, PrNumber};
+use crate::types::{InstallationId, PrNumber, RepoId};
 
 /// Background work never spends the last part of an installation's hourly budget.
 pub const RESERVE_PERCENT: u64 = 10;
@@ -26,13 +26,24 @@ pub const RESERVE_PERCENT: u64 = 10;
 #[derive(Deserialize)]
 struct InstallationBrief {
     id: InstallationId,
-    account: events::Actor,
+    account: AccountBrief,
+}
+
+#[derive(Deserialize)]
+struct AccountBrief {
+    login: String,
 }
 
 #[derive(Deserialize)]
 struct InstallationRepos {
     #[serde(default)]
-    repositories: Vec<events::RepoBrief>,
+    repositories: Vec<RepoBrief>,
+}
+
+#[derive(Deserialize)]
+struct RepoBrief {
+    id: RepoId,
+    full_name: String,
 }
 
 #[derive(Deserialize)]
@@ -121,8 +132,7 @@ impl Executor {
         let repo = self
             .repo_of(r.repo_id, r.installation, &r.full_name, None)
             .await?;
-        let open: Vec<events::PullRequest> =
-            self.list_conditional(&repo, "pulls?state=open").await?;
+        let open: Vec<PullAnswer> = self.list_conditional(&repo, "pulls?state=open").await?;
         let on_record = self.store.open_pulls(repo.id).await?;
         let mut jobs = Vec::new();
         let evaluation = |number: PrNumber, refresh: bool| EvaluatePayload {
@@ -146,7 +156,7 @@ impl Executor {
                 known => {
                     info!(pr = %pr.number, new = known.is_none(), "reconciler: PR changed while unobserved");
                     self.store
-                        .upsert_pull(&super::reads::pull_from(pr, &repo), self.clock.now_ms())
+                        .upsert_pull(&pr.record(&repo), self.clock.now_ms())
                         .await?;
                     jobs.push(NewJob::of(&evaluation(pr.number, false))?);
                 }

@@ -12,7 +12,6 @@ use tracing::info;
 use crate::clock::SharedClock;
 use crate::engine::commands;
 use crate::executor::Executor;
-use crate::executor::reads::pull_from;
 use crate::ingress::events::{
     self, CheckSuiteAction, Event, InstallationAction, InstallationReposAction,
 };
@@ -294,7 +293,7 @@ impl Processor {
                 let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
                     return Ok(routed);
                 };
-                let incoming = pull_from(&e.pull_request, &repo);
+                let incoming = e.pull_request.record(&repo);
                 let on_record = self.store.pull(repo.id, e.number).await?.map(|(p, _)| p);
                 // A late delivery (older than the record, or as old) must not roll the PR back:
                 // the evaluation reads the truth from GitHub instead.
