@@ -14,7 +14,6 @@ use secrecy::SecretString;
 
 use gangway::engine::commands;
 use gangway::engine::{self, CheckSummary, PolicyStatus, Situation};
-use gangway::executor::reads::pull_from;
 use gangway::ingress::events::{self, Envelope, Event};
 use gangway::ingress::signature;
 use gangway::model::RepoRef;
@@ -106,7 +105,7 @@ fn decision(c: &mut Criterion) {
         full_name: e.repository.full_name.clone(),
         default_branch: e.repository.default_branch.clone().unwrap_or_default(),
     };
-    let pr = pull_from(&e.pull_request, &repo);
+    let pr = e.pull_request.record(&repo);
     let policy = PolicyStatus::Valid(Policy::default());
     let green = CheckSummary {
         passed: vec!["build".into(), "test".into(), "lint".into()],

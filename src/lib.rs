@@ -11,6 +11,7 @@
 
 // Vocabulary: plain data and time, shared by every layer. No I/O.
 pub mod clock;
+pub mod jobs;
 pub mod metrics;
 pub mod model;
 pub mod types;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use gangway::clock::SystemClock;
 use gangway::config::{LogFormat, SETTINGS, Settings, Source};
+use gangway::jobs::JobState;
 use gangway::queue::Queue;
 use gangway::store::Store;
 
@@ -58,7 +59,7 @@ enum Command {
         #[command(subcommand)]
         action: Option<JobsAction>,
         /// Which state to list: queued, running, done, dead, or all.
-        #[arg(long, default_value = "dead")]
+        #[arg(long, default_value = JobState::Dead.as_str())]
         state: String,
     },
 }
@@ -262,7 +263,18 @@ async fn jobs_command(queue: &Queue, action: Option<JobsAction>, state: &str) ->
             }
         },
         None => {
-            let filter = (state != "all").then_some(state);
+            let filter = match state {
+                "all" => None,
+                s => match JobState::parse(s) {
+                    Some(s) => Some(s),
+                    None => {
+                        eprintln!(
+                            "error: unknown job state {s:?}: use queued, running, done, dead or all"
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                },
+            };
             match queue.jobs(filter).await {
                 Ok(jobs) => {
                     println!(

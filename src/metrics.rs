@@ -10,6 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::jobs::JobState;
+
 type Labels = Vec<(&'static str, String)>;
 
 #[derive(Clone)]
@@ -112,15 +114,15 @@ impl Metrics {
     }
 
     /// Sets the per-state job gauges (read from the database at scrape time).
-    pub fn set_job_counts(&self, counts: &[(String, i64)]) {
-        for state in ["queued", "running", "done", "dead"] {
+    pub fn set_job_counts(&self, counts: &[(JobState, i64)]) {
+        for &state in JobState::ALL {
             let n = counts
                 .iter()
-                .find(|(s, _)| s == state)
+                .find(|(s, _)| *s == state)
                 .map_or(0, |(_, n)| *n);
             self.inner
                 .jobs
-                .get_or_create(&vec![("state", state.to_owned())])
+                .get_or_create(&vec![("state", state.as_str().to_owned())])
                 .set(n);
         }
     }

@@ -1,6 +1,6 @@
 //! What operators see and do from the command line: `gangway envs` and `gangway teardown`.
 
-use crate::executor::processor::Evaluate;
+use crate::jobs::{EvaluatePayload, NewJob};
 use crate::model::{PreviewState, TeardownKind};
 use crate::policy;
 use crate::queue::Queue;
@@ -101,7 +101,7 @@ pub async fn teardown(
     p.teardown_kind = Some(TeardownKind::Operator);
     p.detail = Some("torn down by an operator".into());
     store.save_preview(&p, now_ms).await?;
-    let job = Evaluate {
+    let job = EvaluatePayload {
         repo_id: pr.repo.id,
         installation: pr.repo.installation,
         full_name: pr.repo.full_name.clone(),
@@ -114,9 +114,8 @@ pub async fn teardown(
         adopt: None,
         evict: None,
         priority: 0,
-    }
-    .job();
-    queue.enqueue(&job).await?;
+    };
+    queue.enqueue(&NewJob::of(&job)?).await?;
     Ok(Ok(format!(
         "teardown of {host} ({repo}#{}) queued; a running `gangway serve` finishes it",
         pr.number

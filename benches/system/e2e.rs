@@ -18,6 +18,7 @@ use fake_github::{
 use gangway::clock::SystemClock;
 use gangway::config::{Settings, Source};
 use gangway::github::pacing::{self, PacingStats};
+use gangway::jobs::{DeliveryOutcome, JobKey, JobKind, JobState};
 use gangway::server::Running;
 
 use crate::child::{APP_ID, KEY_PEM, PUBLIC_KEY_PEM, SECRET};
@@ -101,7 +102,7 @@ impl World {
                     .map_err(|e| e.to_string())?;
                 if counts
                     .iter()
-                    .all(|(s, n)| *n == 0 || s == "done" || s == "dead")
+                    .all(|(s, n)| *n == 0 || matches!(s, JobState::Done | JobState::Dead))
                 {
                     break;
                 }
@@ -139,7 +140,7 @@ async fn until(
 /// caused: nothing of it is visible on GitHub any more (no comment while checks run).
 async fn handled(running: &Running, d: &Delivery, n: u64) -> Result<(), String> {
     let repo = d.repository.ok_or("the delivery names no repository")?;
-    let key = format!("{repo}#{n}");
+    let key = JobKey::pull(gangway::types::RepoId(repo), gangway::types::PrNumber(n));
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let store = running.store();
@@ -147,17 +148,17 @@ async fn handled(running: &Running, d: &Delivery, n: u64) -> Result<(), String> 
             .delivery(&d.guid)
             .await
             .map_err(|e| e.to_string())?
-            .is_some_and(|r| r.outcome != "queued");
+            .is_some_and(|r| r.outcome != DeliveryOutcome::Queued);
         let waiting = store
-            .job_waiting("evaluate", &key)
+            .job_waiting(JobKind::Evaluate, &key)
             .await
             .map_err(|e| e.to_string())?;
         let running_jobs = running
             .queue()
-            .jobs(Some("running"))
+            .jobs(Some(JobState::Running))
             .await
             .map_err(|e| e.to_string())?;
-        if processed && !waiting && !running_jobs.iter().any(|j| j.key == key) {
+        if processed && !waiting && !running_jobs.iter().any(|j| j.key == key.as_str()) {
             return Ok(());
         }
         if Instant::now() > deadline {

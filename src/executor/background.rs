@@ -5,77 +5,45 @@
 //! installation's rate-limit budget is nearly spent, waits for it to refill instead of using it.
 
 use http::Method;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use super::Executor;
+use super::reads::PullAnswer;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
-use crate::executor::processor::Evaluate;
-use crate::ingress::events;
+use crate::jobs::{
+    BACKGROUND, EvaluatePayload, NewJob, OfflineTeardownPayload, ReconcileRepoPayload,
+};
 use crate::model::{DriverKind, PreviewState, RepoRef, TeardownKind};
-use crate::queue::{BACKGROUND, JobError, NewJob};
+use crate::queue::JobError;
 use crate::types::{InstallationId, PrNumber, RepoId};
 
 /// Background work never spends the last part of an installation's hourly budget.
 pub const RESERVE_PERCENT: u64 = 10;
 
-pub const RECONCILE_JOB: &str = "reconcile";
-pub const RECONCILE_REPO_JOB: &str = "reconcile_repo";
-pub const OFFLINE_TEARDOWN_JOB: &str = "offline_teardown";
-pub const REDELIVER_JOB: &str = "redeliver";
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReconcileRepo {
-    pub repo_id: RepoId,
-    pub installation: InstallationId,
-    pub full_name: String,
-}
-
-impl ReconcileRepo {
-    pub fn job(&self) -> NewJob {
-        NewJob {
-            kind: RECONCILE_REPO_JOB.into(),
-            key: format!("reconcile:{}", self.repo_id),
-            payload: serde_json::to_string(self).unwrap_or_default(),
-            run_at_ms: None,
-            priority: BACKGROUND,
-        }
-    }
-}
-
-/// Tear a preview down with the driver only: GitHub can no longer be told.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OfflineTeardown {
-    pub preview_id: i64,
-    pub repo_id: RepoId,
-    pub pr_number: PrNumber,
-    pub full_name: String,
-}
-
-impl OfflineTeardown {
-    pub fn job(&self) -> NewJob {
-        NewJob {
-            kind: OFFLINE_TEARDOWN_JOB.into(),
-            key: format!("{}#{}", self.repo_id, self.pr_number),
-            payload: serde_json::to_string(self).unwrap_or_default(),
-            run_at_ms: None,
-            priority: BACKGROUND,
-        }
-    }
-}
-
 #[derive(Deserialize)]
 struct InstallationBrief {
     id: InstallationId,
-    account: events::Actor,
+    account: AccountBrief,
+}
+
+#[derive(Deserialize)]
+struct AccountBrief {
+    login: String,
 }
 
 #[derive(Deserialize)]
 struct InstallationRepos {
     #[serde(default)]
-    repositories: Vec<events::RepoBrief>,
+    repositories: Vec<RepoBrief>,
+}
+
+#[derive(Deserialize)]
+struct RepoBrief {
+    id: RepoId,
+    full_name: String,
 }
 
 #[derive(Deserialize)]
@@ -147,14 +115,11 @@ impl Executor {
                 self.store
                     .add_repository(inst.id.as_db(), r.id.as_db(), &r.full_name, now)
                     .await?;
-                jobs.push(
-                    ReconcileRepo {
-                        repo_id: r.id,
-                        installation: inst.id,
-                        full_name: r.full_name,
-                    }
-                    .job(),
-                );
+                jobs.push(NewJob::of(&ReconcileRepoPayload {
+                    repo_id: r.id,
+                    installation: inst.id,
+                    full_name: r.full_name,
+                })?);
             }
         }
         Ok(jobs)
@@ -162,16 +127,15 @@ impl Executor {
 
     /// Compares the repository's open PRs and Gangway's deployments with the store, and returns
     /// the evaluations that heal what webhooks missed.
-    pub async fn reconcile_repo(&self, r: &ReconcileRepo) -> Result<Vec<NewJob>, JobError> {
+    pub async fn reconcile_repo(&self, r: &ReconcileRepoPayload) -> Result<Vec<NewJob>, JobError> {
         self.check_budget(r.installation)?;
         let repo = self
             .repo_of(r.repo_id, r.installation, &r.full_name, None)
             .await?;
-        let open: Vec<events::PullRequest> =
-            self.list_conditional(&repo, "pulls?state=open").await?;
+        let open: Vec<PullAnswer> = self.list_conditional(&repo, "pulls?state=open").await?;
         let on_record = self.store.open_pulls(repo.id).await?;
         let mut jobs = Vec::new();
-        let evaluation = |number: PrNumber, refresh: bool| Evaluate {
+        let evaluation = |number: PrNumber, refresh: bool| EvaluatePayload {
             repo_id: repo.id,
             installation: repo.installation,
             full_name: repo.full_name.clone(),
@@ -192,16 +156,16 @@ impl Executor {
                 known => {
                     info!(pr = %pr.number, new = known.is_none(), "reconciler: PR changed while unobserved");
                     self.store
-                        .upsert_pull(&super::reads::pull_from(pr, &repo), self.clock.now_ms())
+                        .upsert_pull(&pr.record(&repo), self.clock.now_ms())
                         .await?;
-                    jobs.push(evaluation(pr.number, false).job());
+                    jobs.push(NewJob::of(&evaluation(pr.number, false))?);
                 }
             }
         }
         for (number, _) in &on_record {
             if !open.iter().any(|p| p.number == *number) {
                 info!(pr = %number, "reconciler: PR closed while unobserved");
-                jobs.push(evaluation(*number, true).job());
+                jobs.push(NewJob::of(&evaluation(*number, true))?);
             }
         }
         self.retire_unknown_deployments(&repo).await?;
@@ -307,7 +271,7 @@ impl Executor {
     }
 
     /// The driver's teardown of a preview in a repository Gangway can no longer reach.
-    pub async fn offline_teardown(&self, t: &OfflineTeardown) -> Result<(), JobError> {
+    pub async fn offline_teardown(&self, t: &OfflineTeardownPayload) -> Result<(), JobError> {
         let previews = self.store.previews_of(t.repo_id, t.pr_number).await?;
         let Some(mut p) = previews.into_iter().find(|p| p.id == t.preview_id) else {
             return Ok(());

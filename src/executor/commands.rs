@@ -6,7 +6,7 @@
 //! every decision. A command comment is handled once, whatever redeliveries happen.
 
 use http::Method;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use tracing::info;
 
@@ -14,29 +14,10 @@ use super::Executor;
 use crate::engine::commands::{self, Command};
 use crate::engine::sticky::{self, required_permission};
 use crate::engine::{CheckSummary, PolicyStatus};
+use crate::jobs::CommandPayload;
 use crate::model::{Approval, PreviewState, RepoRef};
 use crate::policy::Permission;
 use crate::queue::JobError;
-use crate::types::{InstallationId, PrNumber, RepoId};
-
-/// A command comment to handle, serialized on its PR's key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandJob {
-    pub repo_id: RepoId,
-    pub installation: InstallationId,
-    pub full_name: String,
-    pub default_branch: Option<String>,
-    pub number: PrNumber,
-    pub comment_id: u64,
-    pub comment_url: String,
-    pub author: String,
-    /// The command's word, or the parser's explanation of what was wrong.
-    pub command: Result<String, String>,
-    /// The command's arguments as text (`Invocation::args`), read again with
-    /// `commands::invocation`; empty for none, and in jobs stored before commands took any.
-    #[serde(default)]
-    pub args: String,
-}
 
 #[derive(Deserialize)]
 struct PermissionAnswer {
@@ -56,7 +37,7 @@ fn valid_login(login: &str) -> bool {
 }
 
 impl Executor {
-    pub async fn run_command(&self, job: &CommandJob) -> Result<(), JobError> {
+    pub async fn run_command(&self, job: &CommandPayload) -> Result<(), JobError> {
         let repo = self
             .repo_of(
                 job.repo_id,
@@ -151,7 +132,7 @@ impl Executor {
 
     async fn stage_command(
         &self,
-        job: &CommandJob,
+        job: &CommandPayload,
         repo: &RepoRef,
         policy: &PolicyStatus,
         has: Permission,
@@ -259,7 +240,7 @@ impl Executor {
     /// Records the decision, answers (a reply, and 🚀 on success), once.
     pub(super) async fn finish(
         &self,
-        job: &CommandJob,
+        job: &CommandPayload,
         repo: &RepoRef,
         decision: &str,
         reason: &str,

@@ -10,7 +10,7 @@
 //! is recorded on the row, so a retried job resumes instead of repeating.
 
 use http::Method;
-use serde::{Deserialize, Serialize};
+
 use serde_json::json;
 use tracing::{info, warn};
 
@@ -18,52 +18,12 @@ use super::Executor;
 use super::deploy::{description, random_token};
 use super::reads::DeploymentBrief;
 use crate::driver::{DeploySpec, DriverAction, command};
+use crate::jobs::{EnvDeployPayload, NewJob};
 use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
 use crate::policy::Policy;
-use crate::queue::{JobError, NewJob};
+use crate::queue::JobError;
 use crate::store::NewEnvDeployment;
-use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
-
-pub const ENV_DEPLOY_JOB: &str = "env_deploy";
-
-/// Carry out one claimed environment deployment, serialized on its environment's key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnvJob {
-    pub repo_id: RepoId,
-    pub installation: InstallationId,
-    pub full_name: String,
-    pub default_branch: Option<String>,
-    pub environment: String,
-    /// `env_deployments.id`.
-    pub deployment: i64,
-    /// An outside deployer's final status (`success`, `failure`, `error`), external driver only.
-    #[serde(default)]
-    pub external: Option<String>,
-}
-
-impl EnvJob {
-    pub fn new(repo: &RepoRef, d: &EnvDeployment) -> EnvJob {
-        EnvJob {
-            repo_id: repo.id,
-            installation: repo.installation,
-            full_name: repo.full_name.clone(),
-            default_branch: Some(repo.default_branch.clone()).filter(|b| !b.is_empty()),
-            environment: d.environment.clone(),
-            deployment: d.id,
-            external: None,
-        }
-    }
-
-    pub fn job(&self) -> NewJob {
-        NewJob {
-            kind: ENV_DEPLOY_JOB.into(),
-            key: format!("{}#env:{}", self.repo_id, self.environment),
-            payload: serde_json::to_string(self).unwrap_or_default(),
-            run_at_ms: None,
-            priority: 0,
-        }
-    }
-}
+use crate::types::{CommitSha, PrNumber};
 
 /// What to deploy where, and on whose word.
 pub struct Claim<'a> {
@@ -102,7 +62,7 @@ impl Executor {
             .await?;
         if let Ok(d) = &claimed {
             self.queue
-                .enqueue(&EnvJob::new(repo, d).job())
+                .enqueue(&NewJob::of(&EnvDeployPayload::new(repo, d))?)
                 .await
                 .map_err(JobError::from)?;
             info!(environment = %d.environment, sha = %d.sha, kind = d.kind.as_str(), "environment deployment claimed");
@@ -132,7 +92,7 @@ impl Executor {
             .replace("{repo}", &repo.name().to_ascii_lowercase())
     }
 
-    pub async fn run_env_deployment(&self, job: &EnvJob) -> Result<(), JobError> {
+    pub async fn run_env_deployment(&self, job: &EnvDeployPayload) -> Result<(), JobError> {
         let Some(mut d) = self.store.env_deployment(job.deployment).await? else {
             return Ok(());
         };
@@ -211,7 +171,11 @@ impl Executor {
 
     /// A deployment whose job gave up: recorded as failed, so that the environment is free
     /// again, and said on GitHub when GitHub answers.
-    pub async fn abandon_env_deployment(&self, job: &EnvJob, why: &str) -> Result<(), JobError> {
+    pub async fn abandon_env_deployment(
+        &self,
+        job: &EnvDeployPayload,
+        why: &str,
+    ) -> Result<(), JobError> {
         let Some(mut d) = self.store.env_deployment(job.deployment).await? else {
             return Ok(());
         };

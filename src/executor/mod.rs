@@ -12,6 +12,7 @@ pub mod checks_query;
 pub mod commands;
 mod deploy;
 pub mod environments;
+mod errors;
 pub mod processor;
 mod promotion;
 pub mod reads;
@@ -76,7 +77,14 @@ struct CommentBrief {
     id: u64,
     #[serde(default)]
     body: String,
-    user: crate::ingress::events::Actor,
+    user: AuthorBrief,
+}
+
+/// A comment's author as the REST answer names it: whether it is a bot is all that matters here.
+#[derive(Deserialize)]
+struct AuthorBrief {
+    #[serde(rename = "type", default)]
+    kind: String,
 }
 
 impl Executor {
@@ -357,10 +365,7 @@ impl Executor {
             .await?;
         Ok(comments
             .into_iter()
-            .find(|c| {
-                c.user.kind == crate::ingress::events::ActorKind::Bot
-                    && c.body.starts_with(sticky::MARKER)
-            })
+            .find(|c| c.user.kind == "Bot" && c.body.starts_with(sticky::MARKER))
             .map(|c| c.id))
     }
 }

@@ -7,31 +7,23 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::clock::SharedClock;
 use crate::engine::commands;
 use crate::executor::Executor;
-use crate::executor::background::{
-    OFFLINE_TEARDOWN_JOB, OfflineTeardown, RECONCILE_JOB, RECONCILE_REPO_JOB, REDELIVER_JOB,
-    ReconcileRepo,
-};
-use crate::executor::commands::CommandJob;
-use crate::executor::environments::{ENV_DEPLOY_JOB, EnvJob};
-use crate::executor::reads::pull_from;
-use crate::executor::train::{TRAIN_JOB, TrainJob};
-use crate::ingress::DELIVERY_JOB;
 use crate::ingress::events::{
     self, CheckSuiteAction, Event, InstallationAction, InstallationReposAction,
 };
+use crate::jobs::{
+    Adoption, CommandPayload, DeliveryOutcome, DeliveryPayload, EnvDeployPayload, EvaluatePayload,
+    ExternalStatus, Job, JobKind, NewJob, OfflineTeardownPayload, ReconcileRepoPayload,
+    RedeliverPayload, TrainPayload,
+};
 use crate::model::{DriverKind, PullRequest, RepoRef};
-use crate::queue::{Handler, HandlerFuture, Job, JobError, NewJob, Queue};
+use crate::queue::{Handler, HandlerFuture, JobError, Queue};
 use crate::store::{Store, StoreError};
-use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
-
-pub const EVALUATE_JOB: &str = "evaluate";
-pub const COMMAND_JOB: &str = "command";
+use crate::types::PrNumber;
 
 /// Comments that can never run a command: by any bot, or posted through any App (Gangway's own
 /// included). The one place that decides it.
@@ -41,10 +33,10 @@ pub fn runs_nothing(comment: &events::Comment) -> bool {
         || comment.performed_via_github_app.is_some()
 }
 
-/// The command job for a comment, if it is a newly created comment on a pull request, by a
+/// The command for a comment, if it is a newly created comment on a pull request, by a
 /// person, that holds a command (or something that looks like one and needs an answer).
 /// Edits and deletions run nothing.
-pub fn command_job(e: &events::IssueCommentEvent) -> Option<NewJob> {
+pub fn command_job(e: &events::IssueCommentEvent) -> Option<CommandPayload> {
     if e.action != events::CommentAction::Created
         || !e.issue.pull_request
         || runs_nothing(&e.comment)
@@ -56,7 +48,7 @@ pub fn command_job(e: &events::IssueCommentEvent) -> Option<NewJob> {
         Ok(Some(inv)) => (Ok(inv.command.word().to_owned()), inv.args()),
         Err(err) => (Err(err.to_string()), String::new()),
     };
-    let job = CommandJob {
+    Some(CommandPayload {
         repo_id: e.repository.id,
         installation: e.installation.as_ref()?.id,
         full_name: e.repository.full_name.clone(),
@@ -67,13 +59,6 @@ pub fn command_job(e: &events::IssueCommentEvent) -> Option<NewJob> {
         author: e.comment.user.login.clone(),
         command,
         args,
-    };
-    Some(NewJob {
-        kind: COMMAND_JOB.into(),
-        key: format!("{}#{}", e.repository.id, e.issue.number),
-        payload: serde_json::to_string(&job).ok()?,
-        run_at_ms: None,
-        priority: 0,
     })
 }
 
@@ -84,123 +69,38 @@ pub struct Processor {
     pub clock: SharedClock,
 }
 
-#[derive(Deserialize)]
-struct DeliveryJob {
-    delivery_id: String,
-}
-
-/// A status an outside deployer posted on a deployment we follow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExternalStatus {
-    pub deployment_id: u64,
-    pub state: String,
-    pub environment_url: Option<String>,
-    pub description: Option<String>,
-}
-
-/// A deployment someone else created in a PR's environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Adoption {
-    pub deployment_id: u64,
-    pub sha: CommitSha,
-    pub environment: String,
-    pub creator: String,
-}
-
-/// Work for one PR, serialized on its key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Evaluate {
-    pub repo_id: RepoId,
-    pub installation: InstallationId,
-    pub full_name: String,
-    pub default_branch: Option<String>,
-    pub number: PrNumber,
-    pub requested_by: String,
-    /// The event may be older than what is on record: read the PR from GitHub first.
-    #[serde(default)]
-    pub refresh: bool,
-    /// Read the head commit's checks from GitHub even if no check event was seen for it: this
-    /// evaluation comes from a check event, the reconciler or a command. (Jobs queued before
-    /// this field existed read, as every evaluation did then.)
-    #[serde(default = "read_checks_by_default")]
-    pub read_checks: bool,
-    #[serde(default)]
-    pub external_status: Option<ExternalStatus>,
-    #[serde(default)]
-    pub adopt: Option<Adoption>,
-    /// Capacity eviction decided by the reaper: this preview goes, and the PR is told why.
-    #[serde(default)]
-    pub evict: Option<Eviction>,
-    /// 0 for webhook and command work; background (timer) work waits for rate-limit budget.
-    #[serde(default)]
-    pub priority: i64,
-}
-
-fn read_checks_by_default() -> bool {
-    true
-}
-
-/// The reaper's capacity decision for one preview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Eviction {
-    pub preview_id: i64,
-    pub max_previews: u32,
-}
-
-impl Evaluate {
-    pub fn job(&self) -> NewJob {
-        NewJob {
-            kind: EVALUATE_JOB.into(),
-            key: format!("{}#{}", self.repo_id, self.number),
-            payload: serde_json::to_string(self).unwrap_or_default(),
-            run_at_ms: None,
-            priority: self.priority,
-        }
-    }
-}
-
 impl Handler for Processor {
     fn handle<'a>(&'a self, job: &'a Job) -> HandlerFuture<'a> {
         Box::pin(async move {
-            match job.kind.as_str() {
-                DELIVERY_JOB => self.process_delivery(job).await,
-                EVALUATE_JOB => {
-                    let e: Evaluate = serde_json::from_str(&job.payload).map_err(|e| {
-                        JobError::Permanent(format!("bad evaluate job payload: {e}"))
-                    })?;
+            match job.kind {
+                JobKind::Delivery => self.process_delivery(job).await,
+                JobKind::Evaluate => {
+                    let e: EvaluatePayload = job.decode()?;
                     self.executor.run_evaluation(&e).await
                 }
-                RECONCILE_JOB => {
+                JobKind::Reconcile => {
                     let jobs = self.executor.reconcile_installations().await?;
                     self.enqueue_all(&jobs).await
                 }
-                RECONCILE_REPO_JOB => {
-                    let r: ReconcileRepo = serde_json::from_str(&job.payload).map_err(|e| {
-                        JobError::Permanent(format!("bad reconcile job payload: {e}"))
-                    })?;
+                JobKind::ReconcileRepo => {
+                    let r: ReconcileRepoPayload = job.decode()?;
                     let jobs = self.executor.reconcile_repo(&r).await?;
                     self.enqueue_all(&jobs).await
                 }
-                OFFLINE_TEARDOWN_JOB => {
-                    let t: OfflineTeardown = serde_json::from_str(&job.payload).map_err(|e| {
-                        JobError::Permanent(format!("bad teardown job payload: {e}"))
-                    })?;
+                JobKind::OfflineTeardown => {
+                    let t: OfflineTeardownPayload = job.decode()?;
                     self.executor.offline_teardown(&t).await
                 }
-                REDELIVER_JOB => {
-                    let since: i64 = job.payload.parse().unwrap_or(0);
-                    self.executor.redeliver_failed(since).await.map(|_| ())
+                JobKind::Redeliver => {
+                    let r: RedeliverPayload = job.decode()?;
+                    self.executor.redeliver_failed(r.since_ms).await.map(|_| ())
                 }
-                COMMAND_JOB => {
-                    let c: CommandJob = serde_json::from_str(&job.payload).map_err(|e| {
-                        JobError::Permanent(format!("bad command job payload: {e}"))
-                    })?;
+                JobKind::Command => {
+                    let c: CommandPayload = job.decode()?;
                     self.executor.run_command(&c).await
                 }
-                ENV_DEPLOY_JOB => {
-                    let e: EnvJob = serde_json::from_str(&job.payload).map_err(|e| {
-                        JobError::Permanent(format!("bad environment job payload: {e}"))
-                    })?;
+                JobKind::EnvDeploy => {
+                    let e: EnvDeployPayload = job.decode()?;
                     match self.executor.run_env_deployment(&e).await {
                         // Given up on: the environment must not stay busy for ever.
                         Err(JobError::Permanent(why)) => {
@@ -216,12 +116,10 @@ impl Handler for Processor {
                         other => other,
                     }
                 }
-                TRAIN_JOB => {
-                    let t: TrainJob = serde_json::from_str(&job.payload)
-                        .map_err(|e| JobError::Permanent(format!("bad train job payload: {e}")))?;
+                JobKind::Train => {
+                    let t: TrainPayload = job.decode()?;
                     self.executor.run_train(&t).await
                 }
-                other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
             }
         })
     }
@@ -255,8 +153,7 @@ impl Processor {
     }
 
     async fn process_delivery(&self, job: &Job) -> Result<(), JobError> {
-        let DeliveryJob { delivery_id } = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::Permanent(format!("bad delivery job payload: {e}")))?;
+        let DeliveryPayload { delivery_id, .. } = job.decode()?;
         let delivery = match self.store.delivery(&delivery_id).await {
             Ok(Some(delivery)) => delivery,
             Ok(None) => {
@@ -269,7 +166,12 @@ impl Processor {
             Err(e @ StoreError::Payload { .. }) => {
                 let reason = e.to_string();
                 self.store
-                    .set_delivery_outcome(&delivery_id, "failed", &reason, self.clock.now_ms())
+                    .set_delivery_outcome(
+                        &delivery_id,
+                        DeliveryOutcome::Failed,
+                        &reason,
+                        self.clock.now_ms(),
+                    )
                     .await?;
                 return Err(JobError::Permanent(reason));
             }
@@ -282,7 +184,7 @@ impl Processor {
                 self.store
                     .set_delivery_outcome(
                         &delivery_id,
-                        "ignored",
+                        DeliveryOutcome::Ignored,
                         "event not handled by Gangway",
                         now,
                     )
@@ -292,7 +194,12 @@ impl Processor {
             Err(e) => {
                 // Kept, with the reason, so an operator can see what GitHub sent that we could not read.
                 self.store
-                    .set_delivery_outcome(&delivery_id, "failed", &e.to_string(), now)
+                    .set_delivery_outcome(
+                        &delivery_id,
+                        DeliveryOutcome::Failed,
+                        &e.to_string(),
+                        now,
+                    )
                     .await?;
                 return Err(JobError::Permanent(e.to_string()));
             }
@@ -306,14 +213,19 @@ impl Processor {
             format!("{summary} → {}", routed.join(", "))
         };
         self.store
-            .set_delivery_outcome(&delivery_id, "processed", &detail, self.clock.now_ms())
+            .set_delivery_outcome(
+                &delivery_id,
+                DeliveryOutcome::Processed,
+                &detail,
+                self.clock.now_ms(),
+            )
             .await?;
         Ok(())
     }
 
     async fn enqueue_all(&self, jobs: &[NewJob]) -> Result<(), JobError> {
         for j in jobs {
-            if !self.store.job_waiting(&j.kind, &j.key).await? {
+            if !self.store.job_waiting(j.kind, &j.key).await? {
                 self.queue.enqueue(j).await?;
             }
         }
@@ -334,21 +246,21 @@ impl Processor {
                 None => inst == installation,
             };
             if hit {
-                let t = OfflineTeardown {
+                let t = OfflineTeardownPayload {
                     preview_id: p.id,
                     repo_id: p.repo_id,
                     pr_number: p.pr_number,
                     full_name,
                 };
-                self.queue.enqueue(&t.job()).await?;
+                self.queue.enqueue(&NewJob::of(&t)?).await?;
                 routed.push(format!("offline teardown of {}", p.host));
             }
         }
         Ok(routed)
     }
 
-    async fn enqueue(&self, e: &Evaluate) -> Result<String, JobError> {
-        self.queue.enqueue(&e.job()).await?;
+    async fn enqueue(&self, e: &EvaluatePayload) -> Result<String, JobError> {
+        self.queue.enqueue(&NewJob::of(e)?).await?;
         Ok(format!("evaluate #{}", e.number))
     }
 
@@ -360,15 +272,15 @@ impl Processor {
         Ok("train".to_owned())
     }
 
-    fn evaluation(repo: &RepoRef, number: PrNumber, requested_by: &str) -> Evaluate {
-        Evaluate::of(repo, number, requested_by)
+    fn evaluation(repo: &RepoRef, number: PrNumber, requested_by: &str) -> EvaluatePayload {
+        EvaluatePayload::of(repo, number, requested_by)
     }
 
     /// The evaluation a check event causes: it reads the checks it was told about.
-    fn check_evaluation(repo: &RepoRef, number: PrNumber) -> Evaluate {
-        Evaluate {
+    fn check_evaluation(repo: &RepoRef, number: PrNumber) -> EvaluatePayload {
+        EvaluatePayload {
             read_checks: true,
-            ..Evaluate::of(repo, number, "checks")
+            ..EvaluatePayload::of(repo, number, "checks")
         }
     }
 
@@ -381,7 +293,7 @@ impl Processor {
                 let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
                     return Ok(routed);
                 };
-                let incoming = pull_from(&e.pull_request, &repo);
+                let incoming = e.pull_request.record(&repo);
                 let on_record = self.store.pull(repo.id, e.number).await?.map(|(p, _)| p);
                 // A late delivery (older than the record, or as old) must not roll the PR back:
                 // the evaluation reads the truth from GitHub instead.
@@ -497,9 +409,9 @@ impl Processor {
                     if self.executor.settings.driver == DriverKind::External
                         && matches!(state, "success" | "failure" | "error")
                     {
-                        let mut job = EnvJob::new(&repo, &d);
+                        let mut job = EnvDeployPayload::new(&repo, &d);
                         job.external = Some(state.to_owned());
-                        self.queue.enqueue(&job.job()).await?;
+                        self.queue.enqueue(&NewJob::of(&job)?).await?;
                         routed.push(format!("{} deployment {}", d.environment, d.id));
                     }
                     return Ok(routed);
@@ -524,8 +436,8 @@ impl Processor {
                 }
             }
             Event::IssueComment(e) => {
-                if let Some(job) = command_job(e) {
-                    self.queue.enqueue(&job).await?;
+                if let Some(command) = command_job(e) {
+                    self.queue.enqueue(&NewJob::of(&command)?).await?;
                     routed.push(format!("command #{}", e.issue.number));
                 }
             }
@@ -558,12 +470,12 @@ impl Processor {
                         self.store
                             .add_repository(id, r.id.as_db(), &r.full_name, now)
                             .await?;
-                        let job = ReconcileRepo {
+                        let job = ReconcileRepoPayload {
                             repo_id: r.id,
                             installation: e.installation.id,
                             full_name: r.full_name.clone(),
                         };
-                        self.queue.enqueue(&job.job()).await?;
+                        self.queue.enqueue(&NewJob::of(&job)?).await?;
                         routed.push(format!("reconcile {}", r.full_name));
                     }
                     for r in &e.repositories_removed {
@@ -607,29 +519,10 @@ pub fn repeats_record(incoming: &PullRequest, record: &PullRequest) -> bool {
         && incoming.draft == record.draft
 }
 
-impl Evaluate {
-    /// A plain evaluation of one PR (nothing to evict, adopt or report).
-    pub fn of(repo: &RepoRef, number: PrNumber, requested_by: &str) -> Evaluate {
-        Evaluate {
-            repo_id: repo.id,
-            installation: repo.installation,
-            full_name: repo.full_name.clone(),
-            default_branch: Some(repo.default_branch.clone()).filter(|b| !b.is_empty()),
-            number,
-            requested_by: requested_by.to_owned(),
-            refresh: false,
-            read_checks: false,
-            external_status: None,
-            adopt: None,
-            evict: None,
-            priority: 0,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::{CommitSha, InstallationId, RepoId};
 
     fn pr(updated: &str) -> PullRequest {
         PullRequest {

@@ -9,11 +9,11 @@
 use tracing::info;
 
 use super::Executor;
-use super::commands::CommandJob;
 use super::environments::Claim;
 use crate::engine::commands::Invocation;
 use crate::engine::promotion::{self, Ancestry, PreviewOutcome, Refusal};
 use crate::engine::{CheckSummary, PolicyStatus};
+use crate::jobs::{CommandPayload, EvaluatePayload, NewJob};
 use crate::model::{EnvKind, PreviewState, RepoRef};
 use crate::policy::{Policy, Trigger};
 use crate::queue::JobError;
@@ -30,7 +30,7 @@ impl Executor {
 
     pub(super) async fn promote_command(
         &self,
-        job: &CommandJob,
+        job: &CommandPayload,
         repo: &RepoRef,
         policy: &PolicyStatus,
         inv: &Invocation,
@@ -160,7 +160,7 @@ impl Executor {
 
     pub(super) async fn hold_command(
         &self,
-        job: &CommandJob,
+        job: &CommandPayload,
         repo: &RepoRef,
         policy: &PolicyStatus,
         inv: &Invocation,
@@ -212,7 +212,7 @@ impl Executor {
 
     pub(super) async fn unhold_command(
         &self,
-        job: &CommandJob,
+        job: &CommandPayload,
         repo: &RepoRef,
         policy: &PolicyStatus,
         inv: &Invocation,
@@ -249,7 +249,7 @@ impl Executor {
 
     pub(super) async fn rollback_command(
         &self,
-        job: &CommandJob,
+        job: &CommandPayload,
         repo: &RepoRef,
         policy: &PolicyStatus,
         inv: &Invocation,
@@ -340,14 +340,19 @@ impl Executor {
         }
     }
 
-    async fn refuse(&self, job: &CommandJob, repo: &RepoRef, why: &str) -> Result<(), JobError> {
+    async fn refuse(
+        &self,
+        job: &CommandPayload,
+        repo: &RepoRef,
+        why: &str,
+    ) -> Result<(), JobError> {
         self.finish(job, repo, "refused", why, Some(why), false)
             .await
     }
 
     async fn refuse_rule(
         &self,
-        job: &CommandJob,
+        job: &CommandPayload,
         repo: &RepoRef,
         r: &Refusal,
     ) -> Result<(), JobError> {
@@ -360,8 +365,8 @@ impl Executor {
     /// Every open PR's sticky comment shows holds: each is evaluated again.
     async fn refresh_open_stickies(&self, repo: &RepoRef) -> Result<(), JobError> {
         for (number, _) in self.store.open_pulls(repo.id).await? {
-            let e = crate::executor::processor::Evaluate::of(repo, number, "hold");
-            self.queue.enqueue(&e.job()).await.map_err(JobError::from)?;
+            let e = EvaluatePayload::of(repo, number, "hold");
+            self.queue.enqueue(&NewJob::of(&e)?).await?;
         }
         Ok(())
     }

@@ -8,12 +8,11 @@ use super::{Executor, checks_query};
 use crate::engine::promotion::Ancestry;
 use crate::engine::{CheckItem, PolicyStatus};
 use crate::github::GitHubError;
-use crate::ingress::events;
 use crate::model::{PullRequest, RepoRef};
 use crate::policy::{self, POLICY_PATH};
 use crate::queue::JobError;
 use crate::store::CachedPolicy;
-use crate::types::{CommitSha, PrNumber};
+use crate::types::{CommitSha, PrNumber, RepoId};
 
 /// GitHub's compare of two commits, as promotion needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,20 +29,64 @@ struct CompareAnswer {
     commits: Vec<CommitRef>,
 }
 
-/// Our record of a PR from GitHub's object (webhook payload or REST answer: the same shape).
-pub fn pull_from(api: &events::PullRequest, repo: &RepoRef) -> PullRequest {
-    PullRequest {
-        repo: repo.clone(),
-        number: api.number,
-        head_sha: api.head.sha.clone(),
-        head_ref: api.head.ref_name.clone(),
-        is_fork: api.is_fork(),
-        draft: api.draft,
-        open: api.state == "open",
-        merged: api.merged,
-        author: api.user.login.clone(),
-        gh_updated_at: api.updated_at.clone().unwrap_or_default(),
-        head_since_ms: 0,
+/// A pull request as GitHub's REST API answers it (one PR, or the list of open ones): only
+/// what our record keeps. `null` where GitHub may send it reads as absent.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct PullAnswer {
+    pub(crate) number: PrNumber,
+    state: String,
+    #[serde(default)]
+    draft: Option<bool>,
+    #[serde(default)]
+    merged: Option<bool>,
+    pub(crate) head: BranchAnswer,
+    base: BranchAnswer,
+    user: LoginAnswer,
+    #[serde(default)]
+    updated_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct BranchAnswer {
+    #[serde(rename = "ref")]
+    ref_name: String,
+    pub(crate) sha: CommitSha,
+    /// `null` when the fork was deleted.
+    #[serde(default)]
+    repo: Option<RepoIdAnswer>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct RepoIdAnswer {
+    id: RepoId,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct LoginAnswer {
+    login: String,
+}
+
+impl PullAnswer {
+    /// Our record of the PR as GitHub says it is now.
+    pub(crate) fn record(&self, repo: &RepoRef) -> PullRequest {
+        // From a fork: the head repository differs from the base, or no longer exists.
+        let is_fork = match (&self.head.repo, &self.base.repo) {
+            (Some(head), Some(base)) => head.id != base.id,
+            _ => true,
+        };
+        PullRequest {
+            repo: repo.clone(),
+            number: self.number,
+            head_sha: self.head.sha.clone(),
+            head_ref: self.head.ref_name.clone(),
+            is_fork,
+            draft: self.draft.unwrap_or(false),
+            open: self.state == "open",
+            merged: self.merged.unwrap_or(false),
+            author: self.user.login.clone(),
+            gh_updated_at: self.updated_at.clone().unwrap_or_default(),
+            head_since_ms: 0,
+        }
     }
 }
 
@@ -104,10 +147,10 @@ impl Executor {
         let route = format!("/repos/{}/pulls/{}", repo.full_name, number);
         match self
             .github
-            .json::<events::PullRequest, ()>(repo.installation, Method::GET, &route, None)
+            .json::<PullAnswer, ()>(repo.installation, Method::GET, &route, None)
             .await
         {
-            Ok(api) => Ok(Some(pull_from(&api, repo))),
+            Ok(api) => Ok(Some(api.record(repo))),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -263,5 +306,46 @@ fn parse_policy(body: Option<&str>) -> PolicyStatus {
             Ok(p) => PolicyStatus::Valid(p),
             Err(e) => PolicyStatus::Invalid(e.to_string()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::InstallationId;
+
+    #[test]
+    fn a_rest_pull_request_reads_into_our_record() {
+        let repo = RepoRef {
+            id: RepoId(5),
+            installation: InstallationId(9),
+            full_name: "o/r".into(),
+            default_branch: "main".into(),
+        };
+        let sha = "a".repeat(40);
+        let answer = |head_repo: &str, draft: &str| {
+            format!(
+                r#"{{"number": 7, "state": "open", "draft": {draft}, "merged": null,
+                    "head": {{"ref": "feature", "sha": "{sha}", "repo": {head_repo}}},
+                    "base": {{"ref": "main", "sha": "{sha}", "repo": {{"id": 5}}}},
+                    "user": {{"login": "ann", "type": "User"}},
+                    "updated_at": "2026-12-03T10:00:00Z"}}"#
+            )
+        };
+        let same: PullAnswer = serde_json::from_str(&answer(r#"{"id": 5}"#, "true")).unwrap();
+        let pr = same.record(&repo);
+        assert_eq!((pr.number, pr.head_ref.as_str()), (PrNumber(7), "feature"));
+        assert_eq!(
+            (pr.open, pr.draft, pr.merged, pr.is_fork),
+            (true, true, false, false)
+        );
+        assert_eq!(
+            (pr.author.as_str(), pr.gh_updated_at.as_str()),
+            ("ann", "2026-12-03T10:00:00Z")
+        );
+        // A deleted fork (`repo: null`) is a fork; a `null` draft flag is not a draft.
+        let gone: PullAnswer = serde_json::from_str(&answer("null", "null")).unwrap();
+        let pr = gone.record(&repo);
+        assert_eq!((pr.is_fork, pr.draft), (true, false));
     }
 }

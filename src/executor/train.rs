@@ -3,7 +3,6 @@
 //! deploy under the promotion rules, tell merged pull requests when their change arrives.
 
 use http::Method;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::{info, warn};
 
@@ -13,48 +12,14 @@ use crate::engine::promotion::{self, Ancestry, PreviewOutcome, Refusal};
 use crate::engine::sticky::defuse;
 use crate::engine::train::{self, HeadChecks, Step, Train};
 use crate::engine::{CheckItem, CheckSummary};
+use crate::jobs::{JobKey, JobKind, NewJob, TrainPayload};
 use crate::model::{EnvDeployment, EnvKind, RepoRef};
 use crate::policy::Policy;
-use crate::queue::{BACKGROUND, JobError, NewJob};
-use crate::types::{CommitSha, InstallationId, RepoId};
+use crate::queue::JobError;
+use crate::types::CommitSha;
 
-pub const TRAIN_JOB: &str = "train";
 /// How long a train waits for a busy environment before looking again.
 const BUSY_RETRY_MS: i64 = 60_000;
-
-/// Take the next step of a repository's train.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrainJob {
-    pub repo_id: RepoId,
-    pub installation: InstallationId,
-    pub full_name: String,
-    pub default_branch: Option<String>,
-}
-
-impl TrainJob {
-    pub fn of(repo: &RepoRef) -> TrainJob {
-        TrainJob {
-            repo_id: repo.id,
-            installation: repo.installation,
-            full_name: repo.full_name.clone(),
-            default_branch: Some(repo.default_branch.clone()).filter(|b| !b.is_empty()),
-        }
-    }
-
-    pub fn job(&self, run_at_ms: Option<i64>) -> NewJob {
-        NewJob {
-            kind: TRAIN_JOB.into(),
-            key: train_key(self.repo_id),
-            payload: serde_json::to_string(self).unwrap_or_default(),
-            run_at_ms,
-            priority: BACKGROUND,
-        }
-    }
-}
-
-fn train_key(repo: RepoId) -> String {
-    format!("{repo}#train")
-}
 
 /// The head's checks as the train reads them: nothing reported yet is not green.
 pub fn head_checks(items: &[CheckItem], required: &[String]) -> (HeadChecks, CheckSummary) {
@@ -82,19 +47,19 @@ impl Executor {
     pub(crate) async fn schedule_train(&self, repo: &RepoRef, at: i64) -> Result<(), JobError> {
         if self
             .store
-            .job_waiting_until(TRAIN_JOB, &train_key(repo.id), at)
+            .job_waiting_until(JobKind::Train, &JobKey::train(repo.id), at)
             .await?
         {
             return Ok(());
         }
         self.queue
-            .enqueue(&TrainJob::of(repo).job(Some(at)))
+            .enqueue(&NewJob::of(&TrainPayload::of(repo))?.at(at))
             .await
             .map_err(JobError::from)?;
         Ok(())
     }
 
-    pub async fn run_train(&self, job: &TrainJob) -> Result<(), JobError> {
+    pub async fn run_train(&self, job: &TrainPayload) -> Result<(), JobError> {
         let repo = self
             .repo_of(
                 job.repo_id,

@@ -7,7 +7,7 @@ use tracing::info;
 
 use super::Executor;
 use crate::engine::TeardownReason;
-use crate::executor::processor::{Adoption, Evaluate, Eviction, ExternalStatus};
+use crate::jobs::{Adoption, EvaluatePayload, Eviction, ExternalStatus};
 use crate::model::{DriverKind, PreviewState, RepoRef};
 use crate::queue::JobError;
 use crate::types::{InstallationId, RepoId};
@@ -45,7 +45,7 @@ impl Executor {
         })
     }
 
-    pub async fn run_evaluation(&self, e: &Evaluate) -> Result<(), JobError> {
+    pub async fn run_evaluation(&self, e: &EvaluatePayload) -> Result<(), JobError> {
         if e.priority > 0 {
             self.check_budget(e.installation)?;
         }
@@ -167,7 +167,12 @@ impl Executor {
 
     /// Runs a deployment someone created by hand (API, CLI) in this PR's environment, as if it
     /// were Gangway's own. Fork PRs are not adopted: they need a maintainer's approval.
-    async fn adopt(&self, repo: &RepoRef, e: &Evaluate, a: &Adoption) -> Result<(), JobError> {
+    async fn adopt(
+        &self,
+        repo: &RepoRef,
+        e: &EvaluatePayload,
+        a: &Adoption,
+    ) -> Result<(), JobError> {
         let Some((pr, _)) = self.store.pull(repo.id, e.number).await? else {
             return Ok(());
         };

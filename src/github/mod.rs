@@ -23,7 +23,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::metrics::Metrics;
-use crate::queue::JobError;
 use crate::types::InstallationId;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,18 +54,6 @@ impl GitHubError {
         match self {
             GitHubError::Rejected { status, .. } => Some(*status),
             _ => None,
-        }
-    }
-}
-
-impl From<GitHubError> for JobError {
-    fn from(e: GitHubError) -> Self {
-        match e {
-            GitHubError::Transient { retry_after, .. } => JobError::Transient {
-                message: e.to_string(),
-                retry_after,
-            },
-            other => JobError::Permanent(other.to_string()),
         }
     }
 }

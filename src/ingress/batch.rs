@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
-use crate::queue::{IngestPressure, NewJob};
+use crate::jobs::{DeliveryOutcome, NewJob};
+use crate::queue::IngestPressure;
 use crate::store::compress::Compressed;
 use crate::store::{DbKind, IngestOutcome, NewDelivery, Store, StoreError, SyncTicket};
 use crate::types::DeliveryId;
@@ -72,7 +73,7 @@ struct OwnedItem {
     installation_id: Option<i64>,
     repo_id: Option<i64>,
     payload: Compressed,
-    outcome: String,
+    outcome: DeliveryOutcome,
     detail: Option<String>,
     job: Option<NewJob>,
     max_attempts: i64,
@@ -89,7 +90,7 @@ impl OwnedItem {
             installation_id: self.installation_id,
             repo_id: self.repo_id,
             payload: &self.payload,
-            outcome: &self.outcome,
+            outcome: self.outcome,
             detail: self.detail.as_deref(),
         };
         (delivery, self.job.as_ref(), self.max_attempts, self.now_ms)
@@ -148,7 +149,7 @@ impl GroupCommit {
             repo_id: d.repo_id,
             // Already compressed by the caller: a few KB to copy, and no CPU for the writer.
             payload: d.payload.clone(),
-            outcome: d.outcome.to_owned(),
+            outcome: d.outcome,
             detail: d.detail.map(str::to_owned),
             job: job.cloned(),
             max_attempts,
@@ -274,7 +275,7 @@ mod tests {
             installation_id: Some(1),
             repo_id: Some(2),
             payload,
-            outcome: "queued",
+            outcome: crate::jobs::DeliveryOutcome::Queued,
             detail: None,
         }
     }
@@ -285,13 +286,14 @@ mod tests {
     }
 
     fn job(n: usize) -> NewJob {
-        NewJob {
-            kind: "delivery".into(),
-            key: format!("2#{n}"),
-            payload: "{}".into(),
-            run_at_ms: None,
-            priority: 0,
-        }
+        NewJob::of(&crate::jobs::DeliveryPayload {
+            delivery_id: format!("d-{n}"),
+            key: crate::jobs::JobKey::pull(
+                crate::types::RepoId(2),
+                crate::types::PrNumber(n as u64),
+            ),
+        })
+        .unwrap()
     }
 
     async fn count(store: &Store, table: &str) -> i64 {

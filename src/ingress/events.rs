@@ -8,6 +8,7 @@
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny};
 
+use crate::model::{self, RepoRef};
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
 
 /// Events Gangway acts on. Anything else is acknowledged and recorded as ignored.
@@ -357,6 +358,23 @@ impl PullRequest {
         match (&self.head.repo, &self.base.repo) {
             (Some(head), Some(base)) => head.id != base.id,
             _ => true,
+        }
+    }
+
+    /// Our record of the PR as this event tells it.
+    pub fn record(&self, repo: &RepoRef) -> model::PullRequest {
+        model::PullRequest {
+            repo: repo.clone(),
+            number: self.number,
+            head_sha: self.head.sha.clone(),
+            head_ref: self.head.ref_name.clone(),
+            is_fork: self.is_fork(),
+            draft: self.draft,
+            open: self.state == "open",
+            merged: self.merged,
+            author: self.user.login.clone(),
+            gh_updated_at: self.updated_at.clone().unwrap_or_default(),
+            head_since_ms: 0,
         }
     }
 }

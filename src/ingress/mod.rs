@@ -21,18 +21,15 @@ use tokio::sync::Notify;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::clock::SharedClock;
+use crate::jobs::{DeliveryOutcome, DeliveryPayload, JobKey, NewJob};
 use crate::metrics::Metrics;
-use crate::queue::NewJob;
 use crate::store::compress::Compressed;
 use crate::store::{IngestOutcome, NewDelivery, Store};
-use crate::types::DeliveryId;
+use crate::types::{DeliveryId, PrNumber, RepoId};
 use events::{Envelope, HANDLED_EVENTS};
 
 /// GitHub caps payloads at 25 MB; anything larger is refused with 413 before it is read whole.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
-
-/// The job kind ingress enqueues for every handled delivery.
-pub const DELIVERY_JOB: &str = "delivery";
 
 /// What the webhook endpoint needs.
 #[derive(Clone)]
@@ -72,7 +69,7 @@ fn valid_event_name(s: &str) -> bool {
 }
 
 /// The serialization key of a delivery's job: events about one PR never run concurrently.
-pub fn job_key(event: &str, env: &Envelope, delivery: &DeliveryId) -> String {
+pub fn job_key(event: &str, env: &Envelope, delivery: &DeliveryId) -> JobKey {
     let repo = env.repository.as_ref().map(|r| r.id);
     let pr = match event {
         "pull_request" => env.number,
@@ -80,10 +77,10 @@ pub fn job_key(event: &str, env: &Envelope, delivery: &DeliveryId) -> String {
         _ => None,
     };
     match (repo, pr, &env.installation) {
-        (Some(repo), Some(pr), _) => format!("{repo}#{pr}"),
-        (Some(repo), None, _) => format!("{repo}"),
-        (None, _, Some(inst)) => format!("installation:{}", inst.id),
-        _ => format!("delivery:{delivery}"),
+        (Some(repo), Some(pr), _) => JobKey::pull(RepoId(repo), PrNumber(pr)),
+        (Some(repo), None, _) => JobKey::repository(RepoId(repo)),
+        (None, _, Some(inst)) => JobKey::installation(inst.id),
+        _ => JobKey::delivery(delivery),
     }
 }
 
@@ -153,13 +150,21 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
 
         let echo = envelope.echoes_app(&event, ingress.app_id);
         let handled = HANDLED_EVENTS.contains(&event.as_str()) && !echo;
-        let job = handled.then(|| NewJob {
-            kind: DELIVERY_JOB.into(),
+        let job = handled.then(|| NewJob::of(&DeliveryPayload {
+            delivery_id: delivery.as_str().to_owned(),
             key: job_key(&event, &envelope, &delivery),
-            payload: json!({ "delivery_id": delivery.as_str() }).to_string(),
-            run_at_ms: None,
-            priority: 0,
-        });
+        }));
+        let job = match job.transpose() {
+            Ok(job) => job,
+            Err(e) => {
+                warn!(error = %e, "the delivery's job could not be encoded; nothing was stored");
+                ingress.metrics.delivery(event_label(&event), "store_error");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the delivery could not be stored; nothing was processed: redeliver it from the App's advanced settings",
+                );
+            }
+        };
         // Compressed here, in the request's task, so the single writer only writes bytes.
         // Ignored events keep their headers and ids, not their (possibly large) bodies.
         let payload = if handled {
@@ -184,7 +189,7 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
             installation_id: envelope.installation.as_ref().and_then(|i| i64::try_from(i.id).ok()),
             repo_id: envelope.repository.as_ref().and_then(|r| i64::try_from(r.id).ok()),
             payload: &payload,
-            outcome: if handled { "queued" } else { "ignored" },
+            outcome: if handled { DeliveryOutcome::Queued } else { DeliveryOutcome::Ignored },
             detail: match (handled, echo) {
                 (true, _) => None,
                 (false, true) => Some("Gangway's own action, reported back by GitHub: nothing to do"),

@@ -12,7 +12,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use super::{FailOutcome, Job, JobError, Queue};
+use super::{FailOutcome, JobError, Queue};
+use crate::jobs::Job;
 use crate::metrics::Metrics;
 
 /// The longest a worker makes way for a burst of webhooks before it takes a job anyway (see
@@ -197,7 +198,7 @@ impl Worker {
                 },
             };
             debug!(outcome, ms = elapsed.as_millis() as u64, "job finished");
-            self.metrics.job_finished(&job.kind, outcome, elapsed);
+            self.metrics.job_finished(job.kind.as_str(), outcome, elapsed);
             if let Ok(mut s) = self.in_flight.lock() {
                 s.remove(&job.id);
             }

@@ -2,8 +2,9 @@
 
 use sqlx::Row;
 
+use super::jobs::{JobRow, insert_jobs};
 use super::{Store, StoreError, SyncTicket};
-use crate::queue::NewJob;
+use crate::jobs::{DeliveryOutcome, NewJob};
 use crate::store::compress::{self, Compressed};
 use crate::types::DeliveryId;
 
@@ -18,8 +19,8 @@ pub struct NewDelivery<'a> {
     /// The raw body (already known to be JSON), compressed by ingress in the request's task so
     /// that the single writer only writes bytes. The empty body for ignored events.
     pub payload: &'a Compressed,
-    /// `queued` when a job goes with it, `ignored` otherwise.
-    pub outcome: &'a str,
+    /// `Queued` when a job goes with it, `Ignored` otherwise.
+    pub outcome: DeliveryOutcome,
     pub detail: Option<&'a str>,
 }
 
@@ -36,7 +37,7 @@ pub struct DeliveryRecord {
     pub action: Option<String>,
     /// Exactly the body GitHub sent (and signed), whichever form it is stored in.
     pub payload: String,
-    pub outcome: String,
+    pub outcome: DeliveryOutcome,
     pub detail: Option<String>,
 }
 
@@ -139,42 +140,25 @@ impl Store {
                     .bind(*now_ms)
                     .bind(d.payload.encoding().tag())
                     .bind(d.payload.as_bytes())
-                    .bind(d.outcome)
+                    .bind(d.outcome.as_str())
                     .bind(d.detail);
             }
             inserted.extend(q.fetch_all(&mut *tx).await?);
         }
-        // Keep in step with `queue::insert_job` (the same columns and values).
-        let jobs: Vec<usize> = fresh
+        let jobs: Vec<JobRow<'_>> = fresh
             .iter()
-            .copied()
-            .filter(|i| items[*i].1.is_some() && inserted.contains(items[*i].0.id.as_str()))
-            .collect();
-        for chunk in power_of_two_chunks(&jobs) {
-            let sql = multi_row(
-                "INSERT INTO jobs (state, attempts, kind, key, payload, run_at, max_attempts, delivery_id, created_at, priority) VALUES ",
-                8,
-                chunk.len(),
-                "",
-            )
-            .replace("($", "('queued', 0, $");
-            // state, attempts: as `insert_job`; then its 8 bound values in its order.
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for i in chunk {
+            .filter(|i| inserted.contains(items[**i].0.id.as_str()))
+            .filter_map(|i| {
                 let (d, job, max_attempts, now_ms) = &items[*i];
-                let Some(job) = job else { continue };
-                q = q
-                    .bind(&job.kind)
-                    .bind(&job.key)
-                    .bind(&job.payload)
-                    .bind(job.run_at_ms.unwrap_or(*now_ms))
-                    .bind(*max_attempts)
-                    .bind(d.id.as_str())
-                    .bind(*now_ms)
-                    .bind(job.priority);
-            }
-            q.execute(&mut *tx).await?;
-        }
+                Some(JobRow {
+                    job: (*job)?,
+                    delivery_id: Some(d.id.as_str()),
+                    max_attempts: *max_attempts,
+                    now_ms: *now_ms,
+                })
+            })
+            .collect();
+        insert_jobs(&mut tx, &jobs).await?;
         tx.commit().await?;
         let mut written = std::collections::HashSet::new();
         Ok(items
@@ -213,7 +197,7 @@ impl Store {
                 event: r.try_get("event")?,
                 action: r.try_get("action")?,
                 payload,
-                outcome: r.try_get("outcome")?,
+                outcome: outcome_of(&r.try_get::<String, _>("outcome")?)?,
                 detail: r.try_get("detail")?,
             })
         })
@@ -230,18 +214,18 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Records how processing ended (`processed` or `failed`) and why.
+    /// Records how processing ended (`Processed`, `Ignored` or `Failed`) and why.
     pub async fn set_delivery_outcome(
         &self,
         id: &str,
-        outcome: &str,
+        outcome: DeliveryOutcome,
         detail: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE deliveries SET outcome = $1, detail = $2, processed_at = $3 WHERE id = $4",
         )
-        .bind(outcome)
+        .bind(outcome.as_str())
         .bind(detail)
         .bind(now_ms)
         .bind(id)
@@ -251,18 +235,26 @@ impl Store {
     }
 
     /// Deliveries by outcome, for tests and operators.
-    pub async fn delivery_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryOutcome, i64)>, StoreError> {
         let rows = sqlx::query("SELECT event, outcome, COUNT(*) AS n FROM deliveries GROUP BY event, outcome ORDER BY event, outcome")
             .fetch_all(self.pool())
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("event")?, r.try_get("outcome")?, r.try_get("n")?)))
+            .map(|r| {
+                let outcome = outcome_of(&r.try_get::<String, _>("outcome")?)?;
+                Ok((r.try_get("event")?, outcome, r.try_get("n")?))
+            })
             .collect()
     }
 }
 
+fn outcome_of(stored: &str) -> Result<DeliveryOutcome, StoreError> {
+    DeliveryOutcome::parse(stored)
+        .ok_or_else(|| StoreError::Invalid(format!("unknown delivery outcome {stored:?}")))
+}
+
 /// `head (…), (…) tail` with `rows` groups of `per_row` numbered placeholders.
-fn multi_row(head: &str, per_row: usize, rows: usize, tail: &str) -> String {
+pub(super) fn multi_row(head: &str, per_row: usize, rows: usize, tail: &str) -> String {
     let mut sql = String::with_capacity(head.len() + tail.len() + rows * per_row * 5);
     sql.push_str(head);
     for r in 0..rows {
@@ -280,7 +272,7 @@ fn multi_row(head: &str, per_row: usize, rows: usize, tail: &str) -> String {
 }
 
 /// `items` cut into runs of 128, 64, … 1 (largest first).
-fn power_of_two_chunks<T>(items: &[T]) -> Vec<&[T]> {
+pub(super) fn power_of_two_chunks<T>(items: &[T]) -> Vec<&[T]> {
     let mut out = Vec::new();
     let mut rest = items;
     let mut size = 128;

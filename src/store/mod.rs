@@ -12,6 +12,7 @@ pub mod compress;
 mod deliveries;
 mod environments;
 mod installations;
+mod jobs;
 mod nodelay;
 mod policies;
 mod previews;
@@ -32,6 +33,7 @@ pub use crate::config::DbKind;
 pub use commands::CommandRun;
 pub use deliveries::{DeliveryRecord, IngestOutcome, NewDelivery};
 pub use environments::NewEnvDeployment;
+pub use jobs::Claimed;
 pub use policies::CachedPolicy;
 pub use previews::NewPreview;
 
@@ -43,6 +45,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Invalid(String),
+    /// A job whose payload could not be encoded is not stored.
+    #[error(transparent)]
+    JobPayload(#[from] crate::jobs::JobPayloadError),
     /// The commit went through but syncing it to disk failed: it may not survive power loss.
     #[error("could not sync the database's write-ahead log to disk: {0}")]
     Durability(std::io::Error),
@@ -451,7 +456,7 @@ mod tests {
                         installation_id: Some(1),
                         repo_id: Some(2),
                         payload: &payload,
-                        outcome: "ignored",
+                        outcome: crate::jobs::DeliveryOutcome::Ignored,
                         detail: None,
                     };
                     (d, None, 8, 1)

@@ -96,36 +96,6 @@ impl Store {
         Ok(())
     }
 
-    /// Whether a job of this kind and key is waiting (so a sweep does not pile up duplicates).
-    pub async fn job_waiting(&self, kind: &str, key: &str) -> Result<bool, StoreError> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM jobs WHERE kind = $1 AND key = $2 AND state = 'queued' LIMIT 1",
-        )
-        .bind(kind)
-        .bind(key)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.is_some())
-    }
-
-    /// Whether a job of `kind` on `key` is queued to run at or before `run_at_ms`.
-    pub async fn job_waiting_until(
-        &self,
-        kind: &str,
-        key: &str,
-        run_at_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM jobs WHERE kind = $1 AND key = $2 AND state = 'queued' AND run_at <= $3 LIMIT 1",
-        )
-        .bind(kind)
-        .bind(key)
-        .bind(run_at_ms)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.is_some())
-    }
-
     /// Deletes what is kept about repositories Gangway lost access to before `cutoff_ms`, and
     /// finished jobs, deliveries and check signals older than it. Returns the number of repositories purged.
     pub async fn purge_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {

@@ -23,11 +23,13 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::clock::SharedClock;
-use crate::executor::background::{OfflineTeardown, RECONCILE_JOB, REDELIVER_JOB};
-use crate::executor::processor::{EVALUATE_JOB, Evaluate, Eviction};
+use crate::jobs::{
+    BACKGROUND, EvaluatePayload, Eviction, JobKind, JobPayload, NewJob, OfflineTeardownPayload,
+    ReconcilePayload, RedeliverPayload,
+};
 use crate::model::{PreviewState, RepoRef};
 use crate::policy;
-use crate::queue::{BACKGROUND, NewJob, Queue};
+use crate::queue::Queue;
 use crate::store::{Store, StoreError};
 use crate::types::{PrNumber, RepoId};
 
@@ -104,12 +106,9 @@ impl Timers {
             }
             let note = match name {
                 "reaper" => self.reap(now).await?,
-                "reconciler" => {
-                    self.enqueue_once(RECONCILE_JOB, "reconcile", String::new())
-                        .await?
-                }
+                "reconciler" => self.enqueue_once(&ReconcilePayload).await?,
                 _ => {
-                    self.enqueue_once(REDELIVER_JOB, "redeliver", previous.to_string())
+                    self.enqueue_once(&RedeliverPayload { since_ms: previous })
                         .await?
                 }
             };
@@ -122,24 +121,13 @@ impl Timers {
         Ok(ran)
     }
 
-    async fn enqueue_once(
-        &self,
-        kind: &str,
-        key: &str,
-        payload: String,
-    ) -> Result<String, StoreError> {
-        if self.store.job_waiting(kind, key).await? {
-            return Ok(format!("{kind} already queued"));
+    async fn enqueue_once<P: JobPayload>(&self, payload: &P) -> Result<String, StoreError> {
+        let job = NewJob::of(payload)?;
+        if self.store.job_waiting(job.kind, &job.key).await? {
+            return Ok(format!("{} already queued", job.kind));
         }
-        let job = NewJob {
-            kind: kind.into(),
-            key: key.into(),
-            payload,
-            run_at_ms: None,
-            priority: BACKGROUND,
-        };
         self.queue.enqueue(&job).await?;
-        Ok(format!("{kind} queued"))
+        Ok(format!("{} queued", job.kind))
     }
 
     async fn reap(&self, now: i64) -> Result<String, StoreError> {
@@ -162,14 +150,13 @@ impl Timers {
         for (p, pr_open, installation, full_name) in &standing {
             if unreachable.contains(&p.repo_id.as_db()) || gone_installations.contains(installation)
             {
-                let t = OfflineTeardown {
+                let job = NewJob::of(&OfflineTeardownPayload {
                     preview_id: p.id,
                     repo_id: p.repo_id,
                     pr_number: p.pr_number,
                     full_name: full_name.clone(),
-                };
-                let job = t.job();
-                if !self.store.job_waiting(&job.kind, &job.key).await? {
+                })?;
+                if !self.store.job_waiting(job.kind, &job.key).await? {
                     self.queue.enqueue(&job).await?;
                     offline += 1;
                 }
@@ -208,11 +195,11 @@ impl Timers {
                 continue;
             };
             let evict = evictions.remove(&(*repo_id, *number));
-            let job = evaluation(&pr.repo, *number, evict.clone());
+            let job = evaluation(&pr.repo, *number, evict.clone())?;
             // An eviction must go through even if a plain evaluation is already waiting.
             if evict.is_some() {
                 evicted += 1;
-            } else if self.store.job_waiting(EVALUATE_JOB, &job.key).await? {
+            } else if self.store.job_waiting(JobKind::Evaluate, &job.key).await? {
                 continue;
             }
             self.queue.enqueue(&job).await?;
@@ -244,10 +231,7 @@ impl Timers {
         tokio::spawn(async move {
             // Whatever happened while no process was running is healed first, whatever the
             // interval says (several replicas starting at once queue it once).
-            if let Err(e) = self
-                .enqueue_once(RECONCILE_JOB, "reconcile", String::new())
-                .await
-            {
+            if let Err(e) = self.enqueue_once(&ReconcilePayload).await {
                 warn!(error = %e, "could not queue the start-up reconciliation");
             }
             loop {
@@ -266,8 +250,12 @@ impl Timers {
     }
 }
 
-fn evaluation(repo: &RepoRef, number: PrNumber, evict: Option<Eviction>) -> NewJob {
-    Evaluate {
+fn evaluation(
+    repo: &RepoRef,
+    number: PrNumber,
+    evict: Option<Eviction>,
+) -> Result<NewJob, StoreError> {
+    let payload = EvaluatePayload {
         repo_id: repo.id,
         installation: repo.installation,
         full_name: repo.full_name.clone(),
@@ -282,6 +270,6 @@ fn evaluation(repo: &RepoRef, number: PrNumber, evict: Option<Eviction>) -> NewJ
         adopt: None,
         evict,
         priority: BACKGROUND,
-    }
-    .job()
+    };
+    Ok(NewJob::of(&payload)?)
 }

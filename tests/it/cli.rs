@@ -131,7 +131,7 @@ async fn serve_runs_processes_and_stops_cleanly_on_sigterm_without_logging_secre
                 .delivery("cli-1")
                 .await
                 .unwrap()
-                .filter(|d| d.outcome == "processed")
+                .filter(|d| d.outcome == gangway::jobs::DeliveryOutcome::Processed)
         }
     })
     .await;

@@ -130,8 +130,8 @@ async fn deliveries_stored_before_compression_still_read_back() {
         "the uncompressed row reads back verbatim"
     );
     assert_eq!(
-        (before.event.as_str(), before.outcome.as_str()),
-        ("pull_request", "queued")
+        (before.event.as_str(), before.outcome),
+        ("pull_request", gangway::jobs::DeliveryOutcome::Queued)
     );
 
     // A new delivery: stored compressed, read back identical.
@@ -145,7 +145,7 @@ async fn deliveries_stored_before_compression_still_read_back() {
         installation_id: Some(1),
         repo_id: Some(2),
         payload: &compressed,
-        outcome: "queued",
+        outcome: gangway::jobs::DeliveryOutcome::Queued,
         detail: None,
     };
     store.ingest(&d, None, 8, 2).await.unwrap();

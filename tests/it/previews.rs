@@ -707,7 +707,7 @@ async fn deleting_the_environment_without_permission_is_reported_and_harmless() 
         .as_ref()
         .unwrap()
         .queue()
-        .jobs(Some("dead"))
+        .jobs(Some(gangway::jobs::JobState::Dead))
         .await
         .unwrap();
     assert!(dead.is_empty(), "{dead:?}");
@@ -856,7 +856,7 @@ async fn fifty_prs_across_five_repositories_reach_their_right_final_state() {
         .as_ref()
         .unwrap()
         .queue()
-        .jobs(Some("dead"))
+        .jobs(Some(gangway::jobs::JobState::Dead))
         .await
         .unwrap();
     assert!(dead.is_empty(), "{dead:?}");

@@ -9,17 +9,17 @@ use std::time::Duration;
 
 use gangway::clock::{Clock, ManualClock, SharedClock, SystemClock};
 use gangway::config::QueueSettings;
+use gangway::jobs::{Job, JobKey, JobKind, JobState, NewJob};
 use gangway::metrics::Metrics;
-use gangway::queue::{
-    FailOutcome, Handler, HandlerFuture, Job, JobError, NewJob, Queue, WorkerPool,
-};
+use gangway::queue::{FailOutcome, Handler, HandlerFuture, JobError, Queue, WorkerPool};
 use support::*;
 use tokio::sync::Notify;
 
-fn job(kind: &str, key: &str) -> NewJob {
+/// The queue never reads a payload: any kind does.
+fn job(key: &str) -> NewJob {
     NewJob {
-        kind: kind.into(),
-        key: key.into(),
+        kind: JobKind::Evaluate,
+        key: JobKey::from_stored(key),
         payload: "{}".into(),
         run_at_ms: None,
         priority: 0,
@@ -54,15 +54,16 @@ async fn one_running_job_per_key() {
     let store = db.store().await;
     let clock = ManualClock::new(T0);
     let q = queue(&store, Arc::new(clock.clone()), "w1", settings(60_000, 5));
-    q.enqueue(&job("k", "repo#1")).await.unwrap();
-    q.enqueue(&job("k", "repo#1")).await.unwrap();
-    q.enqueue(&job("k", "repo#2")).await.unwrap();
+    q.enqueue(&job("repo#1")).await.unwrap();
+    q.enqueue(&job("repo#1")).await.unwrap();
+    q.enqueue(&job("repo#2")).await.unwrap();
 
     let a = q.claim().await.unwrap().unwrap();
-    assert_eq!(a.key, "repo#1");
+    assert_eq!(a.key.as_str(), "repo#1");
     let b = q.claim().await.unwrap().unwrap();
     assert_eq!(
-        b.key, "repo#2",
+        b.key.as_str(),
+        "repo#2",
         "the second repo#1 job must wait for the first"
     );
     assert_eq!(q.claim().await.unwrap(), None);
@@ -70,6 +71,43 @@ async fn one_running_job_per_key() {
     q.complete(&a).await.unwrap();
     let c = q.claim().await.unwrap().unwrap();
     assert_eq!((c.key.as_str(), c.id > a.id), ("repo#1", true));
+}
+
+/// A stored kind this version does not know (written by a newer version, or damaged) is dead at
+/// once with the reason, listed as stored, and the queue goes on with the next job.
+#[tokio::test]
+async fn a_job_of_an_unknown_kind_is_dead_with_the_reason() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let q = queue(
+        &store,
+        Arc::new(ManualClock::new(T0)),
+        "w1",
+        settings(60_000, 5),
+    );
+    q.enqueue(&job("repo#1")).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE jobs SET kind = 'deploy_to_mars'")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    q.enqueue(&job("repo#2")).await.unwrap();
+
+    let next = q.claim().await.unwrap().unwrap();
+    assert_eq!(
+        (next.kind, next.key.as_str()),
+        (JobKind::Evaluate, "repo#2")
+    );
+    let dead = q.jobs(Some(JobState::Dead)).await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].kind, "deploy_to_mars");
+    assert!(dead[0].kind().is_err());
+    assert_eq!(
+        dead[0].last_error.as_deref(),
+        Some("attempt 1/5: unknown job kind \"deploy_to_mars\"")
+    );
 }
 
 #[tokio::test]
@@ -89,7 +127,7 @@ async fn a_job_whose_worker_died_is_completed_by_another_after_the_lease() {
         "alive-worker",
         settings(30_000, 5),
     );
-    dead.enqueue(&job("k", "repo#1")).await.unwrap();
+    dead.enqueue(&job("repo#1")).await.unwrap();
     let taken = dead.claim().await.unwrap().unwrap();
     // The first worker dies here: no heartbeat, no completion.
 
@@ -109,7 +147,7 @@ async fn a_job_whose_worker_died_is_completed_by_another_after_the_lease() {
     // The dead worker's late completion changes nothing: the job is not its any more.
     dead.complete(&taken).await.unwrap();
     let rec = &alive.jobs(None).await.unwrap()[0];
-    assert_eq!(rec.state, "done");
+    assert_eq!(rec.state, JobState::Done);
     assert!(rec.last_error.is_none());
 }
 
@@ -119,7 +157,7 @@ async fn worker_pool_finishes_a_job_left_by_a_crashed_worker() {
     let store = db.store().await;
     // A "crashed" process: claimed with a short lease and vanished.
     let crashed = queue(&store, Arc::new(SystemClock), "crashed", settings(300, 5));
-    crashed.enqueue(&job("k", "repo#9")).await.unwrap();
+    crashed.enqueue(&job("repo#9")).await.unwrap();
     crashed.claim().await.unwrap().unwrap();
 
     let done = Arc::new(AtomicUsize::new(0));
@@ -140,7 +178,14 @@ async fn worker_pool_finishes_a_job_left_by_a_crashed_worker() {
         Duration::from_secs(10),
         || {
             let survivor = survivor.clone();
-            async move { survivor.jobs(Some("done")).await.unwrap().first().cloned() }
+            async move {
+                survivor
+                    .jobs(Some(JobState::Done))
+                    .await
+                    .unwrap()
+                    .first()
+                    .cloned()
+            }
         },
     )
     .await;
@@ -164,7 +209,7 @@ async fn transient_failures_back_off_exponentially_then_die_with_the_last_error(
     let store = db.store().await;
     let clock = ManualClock::new(T0);
     let q = queue(&store, Arc::new(clock.clone()), "w", settings(60_000, 4));
-    q.enqueue(&job("k", "r")).await.unwrap();
+    q.enqueue(&job("r")).await.unwrap();
 
     let mut delays = Vec::new();
     for attempt in 1..=4 {
@@ -197,7 +242,7 @@ async fn transient_failures_back_off_exponentially_then_die_with_the_last_error(
             2 * floor
         );
     }
-    let dead = q.jobs(Some("dead")).await.unwrap();
+    let dead = q.jobs(Some(JobState::Dead)).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_error.as_deref(), Some("attempt 4/4: boom 4"));
     assert_eq!(q.claim().await.unwrap(), None);
@@ -213,7 +258,7 @@ async fn retry_after_is_honoured_and_permanent_errors_stop_at_once() {
     let store = db.store().await;
     let clock = ManualClock::new(T0);
     let q = queue(&store, Arc::new(clock.clone()), "w", settings(60_000, 8));
-    q.enqueue(&job("k", "a")).await.unwrap();
+    q.enqueue(&job("a")).await.unwrap();
     let j = q.claim().await.unwrap().unwrap();
     let err = JobError::Transient {
         message: "HTTP 429".into(),
@@ -224,16 +269,16 @@ async fn retry_after_is_honoured_and_permanent_errors_stop_at_once() {
         FailOutcome::RetryAt(T0 + 42_000)
     );
 
-    q.enqueue(&job("k", "b")).await.unwrap();
+    q.enqueue(&job("b")).await.unwrap();
     let j = q.claim().await.unwrap().unwrap();
-    assert_eq!(j.key, "b");
+    assert_eq!(j.key.as_str(), "b");
     assert_eq!(
         q.fail(&j, &JobError::Permanent("HTTP 422: No ref found".into()))
             .await
             .unwrap(),
         FailOutcome::Dead
     );
-    let dead = q.jobs(Some("dead")).await.unwrap();
+    let dead = q.jobs(Some(JobState::Dead)).await.unwrap();
     assert_eq!(
         dead[0].last_error.as_deref(),
         Some("attempt 1/8: HTTP 422: No ref found")
@@ -242,7 +287,7 @@ async fn retry_after_is_honoured_and_permanent_errors_stop_at_once() {
 
 /// Records, per key, how many handlers run at once.
 struct Overlap {
-    running: Mutex<HashMap<String, usize>>,
+    running: Mutex<HashMap<JobKey, usize>>,
     max_seen: AtomicUsize,
     runs: Mutex<HashMap<i64, usize>>,
 }
@@ -288,9 +333,7 @@ async fn two_processes_share_the_queue_each_job_once_never_two_per_key() {
         settings(10_000, 5),
     );
     for i in 0..300 {
-        qa.enqueue(&job("k", &format!("repo#{}", i % 10)))
-            .await
-            .unwrap();
+        qa.enqueue(&job(&format!("repo#{}", i % 10))).await.unwrap();
     }
     let pa = WorkerPool::start(
         qa.clone(),
@@ -306,7 +349,7 @@ async fn two_processes_share_the_queue_each_job_once_never_two_per_key() {
     );
     wait_for("all 300 done", Duration::from_secs(60), || {
         let qa = qa.clone();
-        async move { (qa.jobs(Some("done")).await.unwrap().len() == 300).then_some(()) }
+        async move { (qa.jobs(Some(JobState::Done)).await.unwrap().len() == 300).then_some(()) }
     })
     .await;
     pa.shutdown(Duration::from_secs(1)).await;
@@ -337,7 +380,7 @@ async fn shutdown_waits_for_the_grace_period_then_releases_the_lease() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let q = queue(&store, Arc::new(SystemClock), "w", settings(60_000, 5));
-    q.enqueue(&job("k", "slow")).await.unwrap();
+    q.enqueue(&job("slow")).await.unwrap();
     let pool = WorkerPool::start(
         q.clone(),
         Arc::new(Stuck(Arc::new(Notify::new()))),
@@ -346,7 +389,13 @@ async fn shutdown_waits_for_the_grace_period_then_releases_the_lease() {
     );
     wait_for("job running", Duration::from_secs(10), || {
         let q = q.clone();
-        async move { q.jobs(Some("running")).await.unwrap().first().cloned() }
+        async move {
+            q.jobs(Some(JobState::Running))
+                .await
+                .unwrap()
+                .first()
+                .cloned()
+        }
     })
     .await;
     let started = std::time::Instant::now();
@@ -357,8 +406,8 @@ async fn shutdown_waits_for_the_grace_period_then_releases_the_lease() {
     );
     let rec = &q.jobs(None).await.unwrap()[0];
     assert_eq!(
-        (rec.state.as_str(), rec.attempts),
-        ("queued", 0),
+        (rec.state, rec.attempts),
+        (JobState::Queued, 0),
         "released, attempt not counted"
     );
     // Another process can take it at once, without waiting for the lease.
@@ -371,7 +420,7 @@ async fn a_job_that_finishes_within_the_grace_period_completes() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let q = queue(&store, Arc::new(SystemClock), "w", settings(60_000, 5));
-    q.enqueue(&job("k", "slow")).await.unwrap();
+    q.enqueue(&job("slow")).await.unwrap();
     let release = Arc::new(Notify::new());
     let pool = WorkerPool::start(
         q.clone(),
@@ -381,7 +430,13 @@ async fn a_job_that_finishes_within_the_grace_period_completes() {
     );
     wait_for("job running", Duration::from_secs(10), || {
         let q = q.clone();
-        async move { q.jobs(Some("running")).await.unwrap().first().cloned() }
+        async move {
+            q.jobs(Some(JobState::Running))
+                .await
+                .unwrap()
+                .first()
+                .cloned()
+        }
     })
     .await;
     let finisher = tokio::spawn(async move {
@@ -390,7 +445,7 @@ async fn a_job_that_finishes_within_the_grace_period_completes() {
     });
     pool.shutdown(Duration::from_secs(10)).await;
     finisher.await.unwrap();
-    assert_eq!(q.jobs(None).await.unwrap()[0].state, "done");
+    assert_eq!(q.jobs(None).await.unwrap()[0].state, JobState::Done);
 }
 
 /// Takes longer than the lease: the heartbeat must keep it.
@@ -409,7 +464,7 @@ async fn heartbeats_keep_a_long_job_from_being_taken_over() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let q = queue(&store, Arc::new(SystemClock), "w", settings(300, 5));
-    q.enqueue(&job("k", "long")).await.unwrap();
+    q.enqueue(&job("long")).await.unwrap();
     let pool = WorkerPool::start(
         q.clone(),
         Arc::new(Slow),
@@ -418,7 +473,13 @@ async fn heartbeats_keep_a_long_job_from_being_taken_over() {
     );
     wait_for("job running", Duration::from_secs(10), || {
         let q = q.clone();
-        async move { q.jobs(Some("running")).await.unwrap().first().cloned() }
+        async move {
+            q.jobs(Some(JobState::Running))
+                .await
+                .unwrap()
+                .first()
+                .cloned()
+        }
     })
     .await;
     let thief = queue(&store, Arc::new(SystemClock), "thief", settings(300, 5));
@@ -429,14 +490,14 @@ async fn heartbeats_keep_a_long_job_from_being_taken_over() {
             stolen += 1;
             thief.complete(&j).await.unwrap();
         }
-        if !q.jobs(Some("done")).await.unwrap().is_empty() {
+        if !q.jobs(Some(JobState::Done)).await.unwrap().is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     pool.shutdown(Duration::from_secs(2)).await;
     assert_eq!(stolen, 0, "the lease lapsed while the job was running");
-    assert_eq!(q.jobs(Some("done")).await.unwrap().len(), 1);
+    assert_eq!(q.jobs(Some(JobState::Done)).await.unwrap().len(), 1);
 }
 
 struct Panics;
@@ -453,7 +514,7 @@ async fn a_panicking_handler_is_retried_not_fatal() {
     let mut s = settings(60_000, 2);
     s.backoff_base = Duration::from_millis(10);
     let q = queue(&store, Arc::new(SystemClock), "w", s);
-    q.enqueue(&job("k", "p")).await.unwrap();
+    q.enqueue(&job("p")).await.unwrap();
     let pool = WorkerPool::start(
         q.clone(),
         Arc::new(Panics),
@@ -462,7 +523,7 @@ async fn a_panicking_handler_is_retried_not_fatal() {
     );
     let dead = wait_for("dead after 2 attempts", Duration::from_secs(10), || {
         let q = q.clone();
-        async move { q.jobs(Some("dead")).await.unwrap().first().cloned() }
+        async move { q.jobs(Some(JobState::Dead)).await.unwrap().first().cloned() }
     })
     .await;
     pool.shutdown(Duration::from_secs(1)).await;
@@ -489,7 +550,7 @@ async fn workers_make_way_for_a_burst_but_never_stall() {
     });
     assert!(q.pressure().remaining().is_some(), "the burst is on");
     for n in 0..3 {
-        q.enqueue(&job("k", &format!("repo#{n}"))).await.unwrap();
+        q.enqueue(&job(&format!("repo#{n}"))).await.unwrap();
     }
     let started = std::time::Instant::now();
     let pool = WorkerPool::start(
@@ -503,7 +564,7 @@ async fn workers_make_way_for_a_burst_but_never_stall() {
         Duration::from_secs(15),
         || {
             let q = q.clone();
-            async move { (q.jobs(Some("done")).await.unwrap().len() == 3).then_some(()) }
+            async move { (q.jobs(Some(JobState::Done)).await.unwrap().len() == 3).then_some(()) }
         },
     )
     .await;

@@ -123,7 +123,11 @@ async fn two_processes_process_a_thousand_deliveries_exactly_once() {
             let counts = store.delivery_counts().await.ok()?;
             counts
                 .iter()
-                .any(|(e, o, n)| e == "installation" && o == "processed" && *n == 1000)
+                .any(|(e, o, n)| {
+                    e == "installation"
+                        && *o == gangway::jobs::DeliveryOutcome::Processed
+                        && *n == 1000
+                })
                 .then_some(())
         }
     })

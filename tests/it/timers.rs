@@ -270,7 +270,10 @@ async fn a_low_rate_limit_budget_defers_timer_work_but_not_commands() {
     let deferred = support::wait_for("a deferred timer job", Duration::from_secs(20), || {
         let queue = queue.clone();
         async move {
-            let jobs = queue.jobs(Some("queued")).await.ok()?;
+            let jobs = queue
+                .jobs(Some(gangway::jobs::JobState::Queued))
+                .await
+                .ok()?;
             jobs.into_iter().find(|j| {
                 j.last_error
                     .as_deref()

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use gangway::ingress::events;
 use gangway::ingress::signature::sign;
+use gangway::jobs::{DeliveryOutcome, JobKind, JobRecord, JobState};
 use reqwest::StatusCode;
 use support::*;
 
@@ -33,12 +34,12 @@ async fn total_jobs(app: &TestApp) -> i64 {
 }
 
 /// Waits until exactly one job is dead, and returns the dead jobs.
-async fn one_dead_job(app: &TestApp) -> Vec<gangway::queue::JobRecord> {
+async fn one_dead_job(app: &TestApp) -> Vec<JobRecord> {
     let queue = app.running.as_ref().unwrap().queue().clone();
     wait_for("the job dead", Duration::from_secs(10), || {
         let queue = queue.clone();
         async move {
-            let dead = queue.jobs(Some("dead")).await.ok()?;
+            let dead = queue.jobs(Some(JobState::Dead)).await.ok()?;
             (dead.len() == 1).then_some(dead)
         }
     })
@@ -331,12 +332,17 @@ async fn every_fixture_is_accepted_stored_and_decoded() {
                         .delivery(&delivery)
                         .await
                         .unwrap()
-                        .filter(|d| d.outcome != "queued")
+                        .filter(|d| d.outcome != DeliveryOutcome::Queued)
                 }
             },
         )
         .await;
-        assert_eq!(record.outcome, "processed", "{file}: {:?}", record.detail);
+        assert_eq!(
+            record.outcome,
+            DeliveryOutcome::Processed,
+            "{file}: {:?}",
+            record.detail
+        );
         assert_eq!(
             record.payload.as_bytes(),
             &body[..],
@@ -368,7 +374,7 @@ async fn duplicate_delivery_is_acknowledged_and_processed_once() {
     wait_for("job done", Duration::from_secs(10), || {
         let queue = queue.clone();
         async move {
-            let jobs = queue.jobs(Some("done")).await.ok()?;
+            let jobs = queue.jobs(Some(JobState::Done)).await.ok()?;
             jobs.iter()
                 .any(|j| j.delivery_id.as_deref() == Some("dup-1"))
                 .then_some(())
@@ -404,12 +410,8 @@ async fn ping_and_unhandled_events_are_acknowledged() {
     assert!(star.text().await.unwrap().contains("ignored"));
     let rec = app.store().delivery("star-1").await.unwrap().unwrap();
     assert_eq!(
-        (
-            rec.event.as_str(),
-            rec.outcome.as_str(),
-            rec.payload.as_str()
-        ),
-        ("star", "ignored", "")
+        (rec.event.as_str(), rec.outcome, rec.payload.as_str()),
+        ("star", DeliveryOutcome::Ignored, "")
     );
     assert_eq!(total_jobs(&app).await, 0, "ignored events make no job");
     app.stop().await;
@@ -434,7 +436,7 @@ async fn a_payload_that_cannot_be_decoded_is_kept_with_the_reason() {
                 .delivery("bad-sha")
                 .await
                 .unwrap()
-                .filter(|d| d.outcome == "failed")
+                .filter(|d| d.outcome == DeliveryOutcome::Failed)
         }
     })
     .await;
@@ -456,10 +458,11 @@ async fn a_payload_that_cannot_be_decoded_is_kept_with_the_reason() {
 /// reason and what to do, and kills the job: no panic, no retry loop.
 #[tokio::test]
 async fn a_damaged_stored_payload_fails_the_delivery_with_the_reason() {
-    use gangway::queue::NewJob;
+    use gangway::jobs::{DeliveryPayload, JobKey, NewJob};
     use gangway::store::NewDelivery;
     use gangway::store::compress::Compressed;
     use gangway::types::DeliveryId;
+    use gangway::types::{PrNumber, RepoId};
 
     let db = TestDb::new().await;
     let store = db.store().await;
@@ -472,16 +475,14 @@ async fn a_damaged_stored_payload_fails_the_delivery_with_the_reason() {
         installation_id: Some(1),
         repo_id: Some(2),
         payload: &payload,
-        outcome: "queued",
+        outcome: DeliveryOutcome::Queued,
         detail: None,
     };
-    let job = NewJob {
-        kind: gangway::ingress::DELIVERY_JOB.into(),
-        key: "2#2".into(),
-        payload: serde_json::json!({ "delivery_id": "damaged-1" }).to_string(),
-        run_at_ms: None,
-        priority: 0,
-    };
+    let job = NewJob::of(&DeliveryPayload {
+        delivery_id: "damaged-1".into(),
+        key: JobKey::pull(RepoId(2), PrNumber(2)),
+    })
+    .unwrap();
     // Received now: the retention sweep must not purge it before it is looked at.
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -517,7 +518,7 @@ async fn a_damaged_stored_payload_fails_the_delivery_with_the_reason() {
             let counts = store.delivery_counts().await.ok()?;
             counts
                 .iter()
-                .any(|(_, outcome, _)| outcome == "failed")
+                .any(|(_, outcome, _)| *outcome == DeliveryOutcome::Failed)
                 .then_some(())
         }
     })
@@ -564,7 +565,7 @@ async fn a_thousand_concurrent_deliveries_are_all_stored_and_processed() {
             let counts = store.delivery_counts().await.unwrap();
             counts
                 .iter()
-                .any(|(_, o, n)| o == "processed" && *n == 1000)
+                .any(|(_, o, n)| *o == DeliveryOutcome::Processed && *n == 1000)
                 .then_some(())
         }
     })
@@ -578,8 +579,13 @@ async fn a_thousand_concurrent_deliveries_are_all_stored_and_processed() {
         || {
             let queue = queue.clone();
             async move {
-                let done = queue.jobs(Some("done")).await.ok()?;
-                (done.iter().filter(|j| j.kind == "delivery").count() == 1000).then_some(())
+                let done = queue.jobs(Some(JobState::Done)).await.ok()?;
+                (done
+                    .iter()
+                    .filter(|j| j.kind() == Ok(JobKind::Delivery))
+                    .count()
+                    == 1000)
+                    .then_some(())
             }
         },
     )
@@ -620,7 +626,7 @@ async fn health_readiness_and_metrics() {
                 .await
                 .unwrap()
                 .iter()
-                .any(|(s, _)| s == "done")
+                .any(|(s, _)| *s == JobState::Done)
                 .then_some(())
         }
     })
@@ -683,7 +689,7 @@ async fn the_apps_own_actions_reported_back_are_stored_without_a_job() {
     assert_eq!(own.status(), StatusCode::OK);
     assert!(own.text().await.unwrap().contains("ignored"));
     let rec = app.store().delivery("echo-1").await.unwrap().unwrap();
-    assert_eq!(rec.outcome, "ignored");
+    assert_eq!(rec.outcome, DeliveryOutcome::Ignored);
     assert!(
         rec.detail
             .as_deref()

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use fake_github::{Comment, FakeConfig, FakeGitHub, WebhookTarget};
 use gangway::clock::SharedClock;
+use gangway::jobs::JobState;
 
 use super::{APP_ID, PUBLIC_KEY_PEM, SECRET, TestApp, TestDb};
 
@@ -282,7 +283,7 @@ impl World {
                     let counts = queue.counts().await.ok()?;
                     counts
                         .iter()
-                        .all(|(s, n)| *n == 0 || s == "done" || s == "dead")
+                        .all(|(s, n)| *n == 0 || matches!(s, JobState::Done | JobState::Dead))
                         .then_some(())
                 }
             })
@@ -308,9 +309,9 @@ impl World {
                     let jobs = queue.jobs(None).await.ok()?;
                     jobs.iter()
                         .all(|j| {
-                            j.state == "done"
-                                || j.state == "dead"
-                                || (j.state == "queued" && j.run_at > now)
+                            j.state == JobState::Done
+                                || j.state == JobState::Dead
+                                || (j.state == JobState::Queued && j.run_at > now)
                         })
                         .then_some(())
                 }
