@@ -3,6 +3,10 @@
 
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
 
+/// The largest webhook payload GitHub sends (25 MB). Ingress refuses a larger body with 413; the
+/// store refuses to inflate a stored payload past it (a damaged row).
+pub const MAX_DELIVERY_BYTES: usize = 25 * 1024 * 1024;
+
 /// A repository as Gangway addresses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoRef {

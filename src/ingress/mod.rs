@@ -29,7 +29,7 @@ use crate::types::{DeliveryId, PrNumber, RepoId};
 use events::{Envelope, HANDLED_EVENTS};
 
 /// GitHub caps payloads at 25 MB; anything larger is refused with 413 before it is read whole.
-pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+pub use crate::model::MAX_DELIVERY_BYTES as MAX_BODY_BYTES;
 
 /// What the webhook endpoint needs.
 #[derive(Clone)]

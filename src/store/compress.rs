@@ -14,7 +14,7 @@
 //! pure Rust, a few tens of microseconds per 28 KB payload, and SQLite writes whole 4 KB pages, so
 //! zstd's smaller output saved no pages.
 
-use crate::ingress::MAX_BODY_BYTES;
+use crate::model::MAX_DELIVERY_BYTES as MAX_BODY_BYTES;
 
 /// Bytes of the length header in front of the LZ4 block.
 const HEADER: usize = 4;
