@@ -546,10 +546,18 @@ async fn a_deployment_given_up_frees_the_environment() {
             .on("POST", "/repos/octo/app/deployments")
             .times(1),
     );
+    w.allow_dead("env_deploy");
     say(&w, one, "boss", "/promote").await;
     reply_containing(&w, one, "promoting commit").await;
     reply_containing(&w, one, "gave up deploying").await;
     w.settle().await;
+    let dead = w.dead_jobs().await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].kind, "env_deploy");
+    assert!(
+        dead[0].last_error.as_deref().unwrap_or("").contains("403"),
+        "{dead:?}"
+    );
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
     // Not stuck busy: the next /promote goes ahead.
     promote_live(&w, one, &sha1).await;

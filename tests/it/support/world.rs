@@ -21,6 +21,9 @@ pub struct World {
     pub repo_id: u64,
     settings: Vec<(String, String)>,
     clock: SharedClock,
+    /// Job kinds the test expects to die (see [`World::allow_dead`]); any other dead job fails
+    /// [`World::settle`].
+    allowed_dead: std::sync::Mutex<Vec<&'static str>>,
 }
 
 /// A deploy script that records its run and prints a little.
@@ -100,6 +103,7 @@ impl World {
             repo_id,
             settings,
             clock,
+            allowed_dead: std::sync::Mutex::new(Vec::new()),
         };
         // The start-up reconciliation finishes before the test plays its scenario.
         world.settle().await;
@@ -116,6 +120,7 @@ impl World {
             repo_id,
             settings,
             clock,
+            allowed_dead,
         } = self;
         let db = app.stop_keep_db().await;
         let placeholder = TestApp::start_with("http://127.0.0.1:9", &[]).await;
@@ -128,6 +133,7 @@ impl World {
                 repo_id,
                 settings,
                 clock,
+                allowed_dead,
             },
             db,
         )
@@ -143,6 +149,7 @@ impl World {
             repo_id,
             settings,
             clock,
+            allowed_dead,
         } = self;
         app.stop().await;
         let pairs: Vec<(&str, &str)> = settings
@@ -162,6 +169,7 @@ impl World {
             repo_id,
             settings,
             clock,
+            allowed_dead,
         }
     }
 
@@ -186,7 +194,6 @@ impl World {
             .collect()
     }
 
-    /// Waits for a condition on the fake GitHub; on timeout, fails with `what` and a dump.
     /// Waits until a deployment in the test repository has `success` as its latest status.
     pub async fn until_live(&self, what: &str) {
         self.until(what, |f| {
@@ -197,8 +204,12 @@ impl World {
         .await;
     }
 
+    /// Waits for a condition on the fake GitHub; on timeout, fails with `what` and a dump.
+    /// Then, as [`World::settle`], fails on a job that died unexpectedly on the way there.
     pub async fn until(&self, what: &str, cond: impl Fn(&FakeGitHub) -> bool) {
-        if !self.fake.wait_for(Duration::from_secs(30), cond).await {
+        if self.fake.wait_for(Duration::from_secs(30), cond).await {
+            self.fail_on_dead_jobs().await;
+        } else {
             let deployments: Vec<String> = self
                 .fake
                 .deployments(REPO)
@@ -268,7 +279,8 @@ impl World {
     }
 
     /// Waits until Gangway has nothing queued or running (its jobs are all done or dead). Twice:
-    /// work done may have caused more webhooks (deployment statuses, comments).
+    /// work done may have caused more webhooks (deployment statuses, comments). Then fails the
+    /// test if a job died whose kind the test did not declare with [`World::allow_dead`].
     pub async fn settle(&self) {
         let queue = self.app.running.as_ref().expect("running").queue().clone();
         for round in ["gangway idle", "gangway idle again"] {
@@ -288,6 +300,52 @@ impl World {
             })
             .await;
         }
+        self.fail_on_dead_jobs().await;
+    }
+
+    /// Declares that jobs of `kind` may die in this test (a failing deploy script, a GitHub that
+    /// refuses): [`World::settle`] then lets them pass. Assert on them with [`World::dead_jobs`].
+    pub fn allow_dead(&self, kind: &'static str) {
+        self.allowed_dead.lock().expect("allowed_dead").push(kind);
+    }
+
+    /// The dead jobs, oldest first.
+    pub async fn dead_jobs(&self) -> Vec<gangway::queue::JobRecord> {
+        self.app
+            .running
+            .as_ref()
+            .expect("running")
+            .queue()
+            .jobs(Some("dead"))
+            .await
+            .expect("dead jobs")
+    }
+
+    /// Fails the test if a job died that the test did not declare with [`World::allow_dead`]: a
+    /// dead job is work Gangway gave up on, so a test that only waits for "idle" would otherwise
+    /// pass over it.
+    pub async fn fail_on_dead_jobs(&self) {
+        let allowed = self.allowed_dead.lock().expect("allowed_dead").clone();
+        let unexpected: Vec<String> = self
+            .dead_jobs()
+            .await
+            .into_iter()
+            .filter(|j| !allowed.contains(&j.kind.as_str()))
+            .map(|j| {
+                format!(
+                    "{} {} after {} attempts: {}",
+                    j.kind,
+                    j.key,
+                    j.attempts,
+                    j.last_error.as_deref().unwrap_or("(no error recorded)")
+                )
+            })
+            .collect();
+        assert!(
+            unexpected.is_empty(),
+            "jobs died that the test did not expect (World::allow_dead):\n{}",
+            unexpected.join("\n")
+        );
     }
 }
 
@@ -317,6 +375,7 @@ impl World {
             })
             .await;
         }
+        self.fail_on_dead_jobs().await;
     }
 }
 
