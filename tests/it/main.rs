@@ -11,5 +11,6 @@ mod promotion;
 mod queue;
 mod replicas;
 mod support;
+mod texts;
 mod timers;
 mod webhooks;
