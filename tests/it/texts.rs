@@ -39,7 +39,7 @@ async fn ask(w: &World, number: u64, who: &str, text: &str) -> String {
 /// `text` with what differs between runs replaced: each commit in `shas` (full and short), log
 /// tokens, `YYYY-MM-DD HH:MM` times, comment ids, and the servers' addresses.
 fn stable(w: &World, shas: &[(&str, &str)], text: &str) -> String {
-    let mut out = text.replace(&w.fake.url(), "<github>");
+    let mut out = text.replace(w.fake.url(), "<github>");
     out = out.replace(&w.app.addr.to_string(), "<gangway>");
     for (sha, name) in shas {
         out = out.replace(sha, &format!("<{name}>"));
