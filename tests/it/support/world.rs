@@ -351,7 +351,8 @@ impl World {
 
 impl World {
     /// As [`World::settle`], for tests on a manual clock: jobs queued for later (by the test's
-    /// clock) do not count, since they wait for the test to move the clock.
+    /// clock) do not count, since they wait for the test to move the clock. Fails on a job that
+    /// died unexpectedly, as `settle` does.
     pub async fn settle_due(&self) {
         let queue = self.app.running.as_ref().expect("running").queue().clone();
         for round in ["gangway idle (due jobs)", "gangway idle again (due jobs)"] {
