@@ -598,18 +598,13 @@ fn typos_get_a_suggestion() {
 fn far_off_unknown_lists_the_commands() {
     let e = err("/deploy-everything");
     assert_eq!(e, unknown("deploy-everything", None));
-    assert_eq!(
-        e.to_string(),
-        "unknown command `/deploy-everything`: write one of `/stage`, `/unstage`, `/promote`, \
-         `/hold`, `/unhold`, `/rollback` or `/help`"
-    );
-}
-
-#[test]
-fn unknown_message_suggests() {
-    assert_eq!(
-        err("/stgae").to_string(),
-        "unknown command `/stgae`: did you mean `/stage`?"
+    // The reply's wording: the `parse_errors` snapshot.
+    let text = e.to_string();
+    assert!(
+        Command::ALL
+            .iter()
+            .all(|c| text.contains(&format!("`/{}`", c.word()))),
+        "{text}"
     );
 }
 
@@ -965,4 +960,31 @@ proptest! {
         let fenced = format!("```\n{body}\n```\n");
         prop_assert_eq!(parse(&fenced), Ok(None));
     }
+}
+
+/// Every parse error's reply as the commenter reads it, and the command list of `/help` and the
+/// sticky comment, pinned word for word (`src/engine/snapshots/`).
+#[test]
+fn replies_read_as_pinned() {
+    let bodies = [
+        "/stgae",
+        "/deploy",
+        "/stage now please",
+        "/promote staging production",
+        "/promote --forse",
+        "/rollback --force",
+        &format!("/promote {}", "e".repeat(300)),
+        &format!("/hold {}", "x".repeat(501)),
+        "/stage\n/promote\n/hold\n/unhold\n/rollback\n/help\n/nope",
+    ];
+    let text: Vec<String> = bodies
+        .iter()
+        .map(|b| {
+            let shown: String = b.chars().take(60).collect::<String>().replace('\n', "⏎");
+            format!("{shown}\n{}\n", err(b))
+        })
+        .collect();
+    insta::assert_snapshot!("parse_errors", text.join("\n"));
+    let help = crate::engine::sticky::help_lines(&crate::engine::sticky::command_help(None));
+    insta::assert_snapshot!("help_lines", help.join("\n"));
 }

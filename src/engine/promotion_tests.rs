@@ -253,3 +253,91 @@ fn checks_not_read_yet_skip_only_the_check_rules() {
     f.preview = PreviewOutcome::NeverStaged;
     assert_eq!(unread(&f).map_err(|r| r.rule()), Err("never staged"));
 }
+
+/// Every refusal as the maintainer reads it, pinned word for word
+/// (`src/engine/snapshots/`): the rule, then the way out.
+#[test]
+fn every_refusal_reads_as_pinned() {
+    let noon = 1_767_268_800_000;
+    let hold = Hold {
+        environment: "production".into(),
+        held_by: "ann".into(),
+        reason: Some("incident 7".into()),
+        held_at: noon,
+    };
+    let bad = BadSha {
+        sha: sha('a'),
+        environment: "production".into(),
+        marked_by: "bob".into(),
+        reason: Some("rolled back".into()),
+        marked_at: noon,
+    };
+    let refusals = [
+        Refusal::UnknownEnvironment {
+            name: "prod".into(),
+            known: envs(),
+        },
+        Refusal::Held {
+            environment: "production".into(),
+            hold: Box::new(hold.clone()),
+            production: true,
+        },
+        Refusal::Held {
+            environment: "staging".into(),
+            hold: Box::new(Hold {
+                environment: "staging".into(),
+                reason: None,
+                ..hold
+            }),
+            production: false,
+        },
+        Refusal::Busy {
+            environment: "production".into(),
+            running: Box::new(EnvDeployment {
+                created_at: noon,
+                ..running()
+            }),
+        },
+        Refusal::Bad {
+            environment: "production".into(),
+            bad: Box::new(bad),
+        },
+        Refusal::NeverStaged { sha: sha('a') },
+        Refusal::PreviewInProgress {
+            sha: sha('a'),
+            state: "deploying",
+        },
+        Refusal::PreviewFailed {
+            sha: sha('a'),
+            detail: Some("exit 3".into()),
+        },
+        Refusal::PreviewFailed {
+            sha: sha('a'),
+            detail: None,
+        },
+        Refusal::ChecksFailed {
+            sha: sha('a'),
+            failed: vec![("test".into(), "failure".into())],
+        },
+        Refusal::ChecksPending {
+            sha: sha('a'),
+            pending: vec!["e2e".into(), "lint".into()],
+        },
+        Refusal::NoChecks { sha: sha('a') },
+        Refusal::NotDescendant {
+            environment: "production".into(),
+            current: sha('b'),
+            ancestry: Ancestry::Behind,
+        },
+        Refusal::NotDescendant {
+            environment: "production".into(),
+            current: sha('b'),
+            ancestry: Ancestry::Diverged,
+        },
+    ];
+    let text: Vec<String> = refusals
+        .iter()
+        .map(|r| format!("[{}]\n{r}\n", r.rule()))
+        .collect();
+    insta::assert_snapshot!(text.join("\n"));
+}

@@ -232,3 +232,166 @@ fn a_comment_is_created_only_when_it_has_news() {
     };
     assert!(worth_creating(&draft, &waiting, &[]));
 }
+
+/// The whole comment a reviewer reads, in each main state, pinned word for word: a change to
+/// the wording shows in review as a changed snapshot (`src/engine/snapshots/`).
+#[test]
+fn each_main_state_reads_as_pinned() {
+    let commands = command_help(None);
+    let other = CommitSha::parse(&"b".repeat(40)).unwrap();
+    let older_live = Preview {
+        sha: other.clone(),
+        host: format!("{other}.staging.example.org"),
+        ..preview(PreviewState::Live)
+    };
+    let approval = Approval {
+        sha: CommitSha::parse(SHA).unwrap(),
+        approver: "maria".into(),
+        permission: "write".into(),
+        comment_url: "https://github.com/o/r/pull/7#issuecomment-1".into(),
+        approved_at: 0,
+    };
+    let hold = crate::model::Hold {
+        environment: "production".into(),
+        held_by: "ann".into(),
+        reason: Some("incident 7".into()),
+        held_at: 1_767_268_800_000,
+    };
+    let unstaged = Preview {
+        teardown_kind: Some(crate::model::TeardownKind::Unstaged),
+        detail: Some("unstaged by @maria".into()),
+        ..preview(PreviewState::TornDown)
+    };
+    let closed = PullRequest {
+        open: false,
+        merged: true,
+        ..pr()
+    };
+    let fork = PullRequest {
+        is_fork: true,
+        ..pr()
+    };
+    struct Case<'a> {
+        name: &'a str,
+        pr: &'a PullRequest,
+        gate: Gate,
+        previews: Vec<Preview>,
+        approval: Option<&'a Approval>,
+        expires_at_ms: Option<i64>,
+        holds: Vec<crate::model::Hold>,
+    }
+    let base = pr();
+    let case = |name, gate, previews| Case {
+        name,
+        pr: &base,
+        gate,
+        previews,
+        approval: None,
+        expires_at_ms: None,
+        holds: Vec::new(),
+    };
+    let cases = [
+        case(
+            "waiting_for_checks",
+            Gate::WaitingForChecks(vec!["build".into(), "lint".into()]),
+            vec![],
+        ),
+        case("no_checks", Gate::NoChecks, vec![]),
+        case(
+            "checks_failed",
+            Gate::ChecksFailed(vec![("test".into(), "failure".into())]),
+            vec![],
+        ),
+        case("draft", Gate::Draft, vec![]),
+        case(
+            "policy_invalid",
+            Gate::PolicyInvalid("preview.trigger: unknown variant `sometimes`".into()),
+            vec![],
+        ),
+        Case {
+            pr: &fork,
+            ..case(
+                "fork_waiting_for_approval",
+                Gate::Fork {
+                    previously_approved: None,
+                },
+                vec![],
+            )
+        },
+        Case {
+            pr: &fork,
+            ..case(
+                "fork_pushed_after_approval",
+                Gate::Fork {
+                    previously_approved: Some(other.clone()),
+                },
+                vec![],
+            )
+        },
+        case(
+            "deploying",
+            Gate::Ready,
+            vec![preview(PreviewState::Deploying)],
+        ),
+        case(
+            "deploying_while_the_previous_one_serves",
+            Gate::Ready,
+            vec![preview(PreviewState::Deploying), older_live],
+        ),
+        Case {
+            approval: Some(&approval),
+            expires_at_ms: Some(1_767_441_600_000),
+            ..case("live", Gate::Ready, vec![preview(PreviewState::Live)])
+        },
+        Case {
+            holds: vec![hold],
+            ..case(
+                "live_with_production_held",
+                Gate::Ready,
+                vec![preview(PreviewState::Live)],
+            )
+        },
+        case(
+            "deploy_failed",
+            Gate::Ready,
+            vec![preview(PreviewState::Failed)],
+        ),
+        case("unstaged", Gate::Unstaged("maria".into()), vec![unstaged]),
+        case(
+            "paused_before_any_preview",
+            Gate::Unstaged("maria".into()),
+            vec![],
+        ),
+        Case {
+            pr: &closed,
+            ..case(
+                "merged_tearing_down",
+                Gate::Closed,
+                vec![preview(PreviewState::TearingDown)],
+            )
+        },
+        Case {
+            pr: &closed,
+            ..case(
+                "merged_torn_down",
+                Gate::Closed,
+                vec![preview(PreviewState::TornDown)],
+            )
+        },
+    ];
+    for c in cases {
+        // The commands section is the same in every state: pinned twice, not in every snapshot.
+        let help = matches!(c.name, "live" | "fork_waiting_for_approval");
+        let body = render(&StickyInput {
+            pr: c.pr,
+            gate: &c.gate,
+            previews: &c.previews,
+            approval: c.approval,
+            expires_at_ms: c.expires_at_ms,
+            public_url: "https://gw.example.org/",
+            commands: if help { &commands } else { &[] },
+            holds: &c.holds,
+        });
+        insta::assert_snapshot!(c.name, body);
+    }
+}

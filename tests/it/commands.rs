@@ -2,8 +2,6 @@
 
 use crate::support;
 
-use std::time::Duration;
-
 use fake_github::{Fault, PrSpec, Role, UserKind, WebhookTarget};
 use support::world::{REPO, World};
 
@@ -51,6 +49,16 @@ async fn a_green_fork_pr_waits_for_a_maintainer() {
         body.contains("Waiting for approval") && body.contains("**/stage**"),
         "{body}"
     );
+    // Positive control: what the sticky asks for deploys it, in the same world.
+    w.fake.set_permission(REPO, "maria", Role::Write).unwrap();
+    w.fake
+        .comment(REPO, pr.number, "maria", "/stage")
+        .await
+        .unwrap();
+    w.until("live after a maintainer's /stage", |f| {
+        live_in(f, &pr.head_sha)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -313,6 +321,14 @@ async fn stage_in_edits_code_quotes_or_from_bots_runs_nothing() {
     w.fake.delete_comment(REPO, deleted.id).await.unwrap();
     w.settle().await;
     assert!(w.fake.deployments(REPO).is_empty());
+    // Positive control: the same maintainer's plain `/stage` does run, in the same world.
+    w.fake
+        .comment(REPO, pr.number, "maria", "/stage")
+        .await
+        .unwrap();
+    w.until("live after a plain /stage", |f| live_in(f, &pr.head_sha))
+        .await;
+    assert_eq!(w.fake.deployments(REPO).len(), 1);
 }
 
 #[tokio::test]
@@ -500,5 +516,4 @@ async fn help_and_unknown_commands_get_useful_replies() {
         }
     }
     assert!(w.fake.deployments(REPO).is_empty());
-    let _ = Duration::ZERO;
 }

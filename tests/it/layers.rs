@@ -30,7 +30,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("store", &["types", "model", "jobs", "config", "clock"]),
     (
         "queue",
-        &["types", "model", "jobs", "config", "clock", "metrics", "store"],
+        &[
+            "types", "model", "jobs", "config", "clock", "metrics", "store",
+        ],
     ),
     // The edge and the actors.
     (
@@ -145,15 +147,14 @@ fn every_module_names_only_the_layers_below_it() {
         let text = std::fs::read_to_string(file).expect("source file");
         for named in named_modules(&text) {
             if named != module && !may.contains(&named.as_str()) {
-                broken.push(format!("{}: `{module}` names `crate::{named}`", file.display()));
+                broken.push(format!(
+                    "{}: `{module}` names `crate::{named}`",
+                    file.display()
+                ));
             }
         }
     }
-    assert!(
-        broken.is_empty(),
-        "layering broken:\n{}",
-        broken.join("\n")
-    );
+    assert!(broken.is_empty(), "layering broken:\n{}", broken.join("\n"));
     // Positive control: the reader really sees imports (the executor names the engine).
     let executor = std::fs::read_to_string(src().join("executor/mod.rs")).expect("executor");
     assert!(named_modules(&executor).contains("engine"));
@@ -164,8 +165,17 @@ fn the_engine_does_no_io() {
     let mut files = Vec::new();
     rust_files(&src().join("engine"), &mut files);
     let forbidden = [
-        "tokio::", "sqlx::", "reqwest::", "octocrab::", "std::fs", "std::net", "std::process",
-        "SystemTime", "Instant::now", "Utc::now", "rand::",
+        "tokio::",
+        "sqlx::",
+        "reqwest::",
+        "octocrab::",
+        "std::fs",
+        "std::net",
+        "std::process",
+        "SystemTime",
+        "Instant::now",
+        "Utc::now",
+        "rand::",
     ];
     let mut broken = Vec::new();
     for file in &files {

@@ -12,5 +12,6 @@ mod promotion;
 mod queue;
 mod replicas;
 mod support;
+mod texts;
 mod timers;
 mod webhooks;

@@ -701,15 +701,7 @@ async fn deleting_the_environment_without_permission_is_reported_and_harmless() 
         w.fake.count_calls("DELETE", "/repos/octo/app/environments"),
         1
     );
-    let dead = w
-        .app
-        .running
-        .as_ref()
-        .unwrap()
-        .queue()
-        .jobs(Some(gangway::jobs::JobState::Dead))
-        .await
-        .unwrap();
+    let dead = w.dead_jobs().await;
     assert!(dead.is_empty(), "{dead:?}");
 }
 
@@ -850,15 +842,7 @@ async fn fifty_prs_across_five_repositories_reach_their_right_final_state() {
         let expected = usize::from(!deployments.is_empty());
         assert_eq!(w.stickies(&repo, number).len(), expected, "{repo}#{number}");
     }
-    let dead = w
-        .app
-        .running
-        .as_ref()
-        .unwrap()
-        .queue()
-        .jobs(Some(gangway::jobs::JobState::Dead))
-        .await
-        .unwrap();
+    let dead = w.dead_jobs().await;
     assert!(dead.is_empty(), "{dead:?}");
 }
 

@@ -238,7 +238,10 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
 
 #[tokio::test]
 async fn a_failed_preview_cannot_be_promoted() {
-    let w = World::start_with("exit 3", "", &[]).await;
+    // Deploys fail while the flag file exists.
+    let flag = tempfile::NamedTempFile::new().unwrap();
+    let failing = format!("if [ -e {p} ]; then exit 3; fi", p = flag.path().display());
+    let w = World::start_with(&failing, "", &[]).await;
     w.fake.set_permission(REPO, "boss", Role::Maintain).unwrap();
     let pr = w
         .fake
@@ -256,7 +259,12 @@ async fn a_failed_preview_cannot_be_promoted() {
     say(&w, pr.number, "boss", "/promote").await;
     let text = reply_containing(&w, pr.number, "failed").await;
     assert!(text.contains("the preview of commit"), "{text}");
+    w.settle().await;
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
+    // Positive control: once previews deploy, a live one is promoted in the same world.
+    std::fs::remove_file(flag.path()).unwrap();
+    let (two, sha2) = staged(&w, "fixed").await;
+    promote_live(&w, two, &sha2).await;
 }
 
 /// A deploy script that waits for `gate` (a file) before finishing production deployments.
@@ -546,10 +554,18 @@ async fn a_deployment_given_up_frees_the_environment() {
             .on("POST", "/repos/octo/app/deployments")
             .times(1),
     );
+    w.allow_dead(gangway::jobs::JobKind::EnvDeploy);
     say(&w, one, "boss", "/promote").await;
     reply_containing(&w, one, "promoting commit").await;
     reply_containing(&w, one, "gave up deploying").await;
     w.settle().await;
+    let dead = w.dead_jobs().await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].kind, "env_deploy");
+    assert!(
+        dead[0].last_error.as_deref().unwrap_or("").contains("403"),
+        "{dead:?}"
+    );
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
     // Not stuck busy: the next /promote goes ahead.
     promote_live(&w, one, &sha1).await;

@@ -73,8 +73,20 @@ async fn the_reaper_finishes_a_closed_prs_teardown_that_failed_before() {
     let fail_once = format!("if [ -e {p} ]; then exit 1; fi", p = flag.path().display());
     let (w, clock) = clocked("", &fail_once, &[("GANGWAY_JOB_MAX_ATTEMPTS", "1")]).await;
     let (n, sha) = live_pr(&w, "feature").await;
+    w.allow_dead(gangway::jobs::JobKind::Evaluate);
     w.fake.close_pr(REPO, n, false).await.unwrap();
     w.settle().await;
+    let dead = w.dead_jobs().await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].kind, "evaluate");
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("teardown of"),
+        "{dead:?}"
+    );
     assert_eq!(
         last_state(&w, &sha).as_deref(),
         Some("success"),

@@ -267,6 +267,17 @@ async fn bad_input_matrix_is_refused_stores_nothing_and_server_keeps_serving() {
             .status(),
         StatusCode::NOT_FOUND
     );
+    // Positive control: a good delivery to the same server is stored and becomes a job.
+    let good = app
+        .deliver(
+            "installation",
+            "good-1",
+            &fixture("installation.created.json"),
+        )
+        .await;
+    assert_eq!(good.status(), StatusCode::ACCEPTED);
+    assert_eq!(stored_deliveries(&app).await, 1);
+    assert_eq!(total_jobs(&app).await, 1);
     app.stop().await;
 }
 
@@ -414,6 +425,16 @@ async fn ping_and_unhandled_events_are_acknowledged() {
         ("star", DeliveryOutcome::Ignored, "")
     );
     assert_eq!(total_jobs(&app).await, 0, "ignored events make no job");
+    // Positive control: a handled event on the same server does make one.
+    let handled = app
+        .deliver(
+            "installation",
+            "inst-1",
+            &fixture("installation.created.json"),
+        )
+        .await;
+    assert_eq!(handled.status(), StatusCode::ACCEPTED);
+    assert_eq!(total_jobs(&app).await, 1);
     app.stop().await;
 }
 

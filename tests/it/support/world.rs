@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use fake_github::{Comment, FakeConfig, FakeGitHub, WebhookTarget};
 use gangway::clock::SharedClock;
-use gangway::jobs::JobState;
+use gangway::jobs::{JobKind, JobState};
 
 use super::{APP_ID, PUBLIC_KEY_PEM, SECRET, TestApp, TestDb};
 
@@ -22,6 +22,9 @@ pub struct World {
     pub repo_id: u64,
     settings: Vec<(String, String)>,
     clock: SharedClock,
+    /// Job kinds the test expects to die (see [`World::allow_dead`]); any other dead job fails
+    /// [`World::settle`].
+    allowed_dead: std::sync::Mutex<Vec<&'static str>>,
 }
 
 /// A deploy script that records its run and prints a little.
@@ -101,6 +104,7 @@ impl World {
             repo_id,
             settings,
             clock,
+            allowed_dead: std::sync::Mutex::new(Vec::new()),
         };
         // The start-up reconciliation finishes before the test plays its scenario.
         world.settle().await;
@@ -117,6 +121,7 @@ impl World {
             repo_id,
             settings,
             clock,
+            allowed_dead,
         } = self;
         let db = app.stop_keep_db().await;
         let placeholder = TestApp::start_with("http://127.0.0.1:9", &[]).await;
@@ -129,6 +134,7 @@ impl World {
                 repo_id,
                 settings,
                 clock,
+                allowed_dead,
             },
             db,
         )
@@ -144,6 +150,7 @@ impl World {
             repo_id,
             settings,
             clock,
+            allowed_dead,
         } = self;
         app.stop().await;
         let pairs: Vec<(&str, &str)> = settings
@@ -163,6 +170,7 @@ impl World {
             repo_id,
             settings,
             clock,
+            allowed_dead,
         }
     }
 
@@ -187,7 +195,6 @@ impl World {
             .collect()
     }
 
-    /// Waits for a condition on the fake GitHub; on timeout, fails with `what` and a dump.
     /// Waits until a deployment in the test repository has `success` as its latest status.
     pub async fn until_live(&self, what: &str) {
         self.until(what, |f| {
@@ -198,8 +205,12 @@ impl World {
         .await;
     }
 
+    /// Waits for a condition on the fake GitHub; on timeout, fails with `what` and a dump.
+    /// Then, as [`World::settle`], fails on a job that died unexpectedly on the way there.
     pub async fn until(&self, what: &str, cond: impl Fn(&FakeGitHub) -> bool) {
-        if !self.fake.wait_for(Duration::from_secs(30), cond).await {
+        if self.fake.wait_for(Duration::from_secs(30), cond).await {
+            self.fail_on_dead_jobs().await;
+        } else {
             let deployments: Vec<String> = self
                 .fake
                 .deployments(REPO)
@@ -269,7 +280,8 @@ impl World {
     }
 
     /// Waits until Gangway has nothing queued or running (its jobs are all done or dead). Twice:
-    /// work done may have caused more webhooks (deployment statuses, comments).
+    /// work done may have caused more webhooks (deployment statuses, comments). Then fails the
+    /// test if a job died whose kind the test did not declare with [`World::allow_dead`].
     pub async fn settle(&self) {
         let queue = self.app.running.as_ref().expect("running").queue().clone();
         for round in ["gangway idle", "gangway idle again"] {
@@ -289,12 +301,62 @@ impl World {
             })
             .await;
         }
+        self.fail_on_dead_jobs().await;
+    }
+
+    /// Declares that jobs of `kind` may die in this test (a failing deploy script, a GitHub that
+    /// refuses): [`World::settle`] then lets them pass. Assert on them with [`World::dead_jobs`].
+    pub fn allow_dead(&self, kind: JobKind) {
+        self.allowed_dead
+            .lock()
+            .expect("allowed_dead")
+            .push(kind.as_str());
+    }
+
+    /// The dead jobs, oldest first.
+    pub async fn dead_jobs(&self) -> Vec<gangway::jobs::JobRecord> {
+        self.app
+            .running
+            .as_ref()
+            .expect("running")
+            .queue()
+            .jobs(Some(JobState::Dead))
+            .await
+            .expect("dead jobs")
+    }
+
+    /// Fails the test if a job died that the test did not declare with [`World::allow_dead`]: a
+    /// dead job is work Gangway gave up on, so a test that only waits for "idle" would otherwise
+    /// pass over it.
+    pub async fn fail_on_dead_jobs(&self) {
+        let allowed = self.allowed_dead.lock().expect("allowed_dead").clone();
+        let unexpected: Vec<String> = self
+            .dead_jobs()
+            .await
+            .into_iter()
+            .filter(|j| !allowed.contains(&j.kind.as_str()))
+            .map(|j| {
+                format!(
+                    "{} {} after {} attempts: {}",
+                    j.kind,
+                    j.key,
+                    j.attempts,
+                    j.last_error.as_deref().unwrap_or("(no error recorded)")
+                )
+            })
+            .collect();
+        assert!(
+            unexpected.is_empty(),
+            "jobs died that the test did not expect (World::allow_dead):\n{}",
+            unexpected.join("\n")
+        );
     }
 }
 
 impl World {
     /// As [`World::settle`], for tests on a manual clock: jobs queued for later (by the test's
-    /// clock) do not count, since they wait for the test to move the clock.
+    /// clock) do not count, since they wait for the test to move the clock. Fails on a job that
+    /// died unexpectedly, as `settle` does.
     pub async fn settle_due(&self) {
         let queue = self.app.running.as_ref().expect("running").queue().clone();
         for round in ["gangway idle (due jobs)", "gangway idle again (due jobs)"] {
@@ -318,6 +380,7 @@ impl World {
             })
             .await;
         }
+        self.fail_on_dead_jobs().await;
     }
 }
 
