@@ -159,8 +159,8 @@ impl fmt::Debug for Settings {
     }
 }
 
-/// Every setting: its environment name, default, and one line for `check-config --help` and the
-/// README. The TOML file uses the same names in lower case, without the `GANGWAY_` prefix.
+/// Every setting: its environment name, default, and one line for `check-config --help` and
+/// docs/configuration.md (a test checks that page names each one). The TOML file uses the same names in lower case, without the `GANGWAY_` prefix.
 pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
     ("APP_ID", None, "the GitHub App's numeric id"),
     (

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod demo;
+mod docs;
 mod github_client;
 mod layers;
 mod migrations;
