@@ -8,7 +8,6 @@
 //! engine's.
 
 pub mod background;
-pub mod checks_query;
 pub mod commands;
 mod deploy;
 pub mod environments;
@@ -69,14 +68,6 @@ const MAX_ROUNDS: usize = 4;
 #[derive(Deserialize)]
 struct IdOnly {
     id: u64,
-}
-
-#[derive(Deserialize)]
-struct CommentBrief {
-    id: u64,
-    #[serde(default)]
-    body: String,
-    user: crate::ingress::events::Actor,
 }
 
 impl Executor {
@@ -346,21 +337,15 @@ impl Executor {
         Ok(created.id)
     }
 
+    /// Gangway's sticky comment among every comment on the PR (however many pages they take).
     async fn find_sticky(&self, pr: &PullRequest) -> Result<Option<u64>, JobError> {
-        let route = format!(
-            "/repos/{}/issues/{}/comments?per_page=100",
-            pr.repo.full_name, pr.number
-        );
-        let comments: Vec<CommentBrief> = self
+        let comments = self
             .github
-            .json::<_, ()>(pr.repo.installation, Method::GET, &route, None)
+            .issue_comments(pr.repo.installation, &pr.repo.full_name, pr.number)
             .await?;
         Ok(comments
             .into_iter()
-            .find(|c| {
-                c.user.kind == crate::ingress::events::ActorKind::Bot
-                    && c.body.starts_with(sticky::MARKER)
-            })
+            .find(|c| c.user.is_bot() && c.body.starts_with(sticky::MARKER))
             .map(|c| c.id))
     }
 }

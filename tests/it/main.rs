@@ -6,6 +6,7 @@ mod commands;
 mod demo;
 mod github_client;
 mod migrations;
+mod pagination;
 mod previews;
 mod promotion;
 mod queue;

@@ -1,0 +1,214 @@
+//! Lists longer than one page of GitHub's answers: everything Gangway lists is read to its last
+//! page. A list read only in part must never pass for the whole one: the reconciler would take
+//! the rest for removed (and tear their previews down), the sticky lookup would post a second
+//! comment, and the train would miss merged pull requests.
+
+use crate::support;
+
+use std::sync::Arc;
+
+use fake_github::{FakeConfig, FakeGitHub, Fault, PrSpec};
+use gangway::clock::ManualClock;
+use gangway::github::GitHub;
+use gangway::metrics::Metrics;
+use gangway::model::Ancestry;
+use gangway::types::{CommitSha, InstallationId};
+use secrecy::SecretString;
+use support::world::{REPO, World};
+
+const MIN: i64 = 60_000;
+
+/// Timer loops tick once at start, then only when the test says so.
+const QUIET: &[(&str, &str)] = &[("GANGWAY_TIMER_TICK_MS", "3600000")];
+
+async fn clocked() -> (World, ManualClock) {
+    let clock = ManualClock::new(chrono::Utc::now().timestamp_millis());
+    let w = World::start_clocked("", "", QUIET, Arc::new(clock.clone())).await;
+    (w, clock)
+}
+
+fn live_in(f: &FakeGitHub, repo: &str, sha: &str) -> bool {
+    f.deployments(repo)
+        .iter()
+        .any(|d| d.sha == sha && d.statuses.last().is_some_and(|s| s.state == "success"))
+}
+
+/// A live preview of a new PR in `repo`; returns its head sha.
+async fn live_preview(w: &World, repo: &str) -> String {
+    let pr = w
+        .fake
+        .open_pr(PrSpec::new(repo, "feature", "alice"))
+        .await
+        .unwrap();
+    w.green(repo, &pr.head_sha).await;
+    let sha = pr.head_sha.clone();
+    w.until("the preview is live", |f| live_in(f, repo, &sha))
+        .await;
+    sha
+}
+
+/// Runs the reconciler (by the test's clock) and waits for what it started.
+async fn reconcile(w: &World, clock: &ManualClock) {
+    clock.advance_ms(11 * MIN);
+    assert!(w.tick().await.contains(&"reconciler"));
+    w.settle().await;
+}
+
+fn assert_untouched(w: &World, repo: &str, sha: &str) {
+    let runs = w.driver_runs();
+    assert!(
+        !runs.iter().any(|r| r.starts_with("teardown")),
+        "a preview was torn down: {runs:?}"
+    );
+    assert!(live_in(&w.fake, repo, sha), "the preview is no longer live");
+}
+
+#[tokio::test]
+async fn a_preview_in_a_repository_on_the_third_page_survives_the_reconciler() {
+    let (w, clock) = clocked().await;
+    for i in 0..250 {
+        w.fake
+            .add_repo(1, &format!("octo/r{i:03}"), "main")
+            .unwrap();
+    }
+    // Listed 252nd: on the third page of 100.
+    let late = "octo/late";
+    w.fake.add_repo(1, late, "main").unwrap();
+    let sha = live_preview(&w, late).await;
+    reconcile(&w, &clock).await;
+    assert_untouched(&w, late, &sha);
+    let listed = w
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.method == "GET" && c.path == "/installation/repositories")
+        .count();
+    assert!(listed >= 3, "the repositories were read in {listed} pages");
+}
+
+#[tokio::test]
+async fn a_preview_in_an_installation_on_the_second_page_survives_the_reconciler() {
+    let (w, clock) = clocked().await;
+    for id in 100..250 {
+        w.fake.add_installation(id, &format!("org{id}"));
+    }
+    // Listed 152nd: on the second page of 100.
+    w.fake.add_installation(900, "acme");
+    let late = "acme/late";
+    w.fake.add_repo(900, late, "main").unwrap();
+    let sha = live_preview(&w, late).await;
+    reconcile(&w, &clock).await;
+    assert_untouched(&w, late, &sha);
+}
+
+#[tokio::test]
+async fn the_sticky_comment_on_the_second_page_is_found_and_edited_not_posted_twice() {
+    let w = World::start().await;
+    let pr = w
+        .fake
+        .open_pr(PrSpec::new(REPO, "feature", "alice"))
+        .await
+        .unwrap();
+    w.settle().await;
+    assert!(w.stickies(REPO, pr.number).is_empty(), "a sticky too early");
+    // A long conversation, then Gangway's first sticky is made but its answer is lost: the retry
+    // must find it among the comments (the 151st: on the second page) instead of posting again.
+    w.fake.add_comments(REPO, pr.number, "bob", 150).unwrap();
+    w.fake.inject(Fault::answer_lost(502).on(
+        "POST",
+        &format!("/repos/{REPO}/issues/{}/comments", pr.number),
+    ));
+    w.green(REPO, &pr.head_sha).await;
+    w.until_live("the preview is live").await;
+    w.settle().await;
+    w.until("the sticky names the live preview", |_| {
+        w.sticky_body(REPO, pr.number).contains("gangway.test")
+            || w.sticky_body(REPO, pr.number).contains("Live")
+    })
+    .await;
+    let stickies = w.stickies(REPO, pr.number);
+    assert_eq!(stickies.len(), 1, "{stickies:?}");
+    assert!(
+        !stickies[0].history.is_empty(),
+        "the lost comment was not edited: {stickies:?}"
+    );
+}
+
+fn client(fake: &FakeGitHub) -> GitHub {
+    GitHub::new(
+        fake.url(),
+        support::APP_ID,
+        &SecretString::from(support::KEY_PEM.to_owned()),
+        Metrics::new(),
+    )
+    .unwrap()
+}
+
+async fn long_branch(absolute_links: bool) -> (FakeGitHub, String, Vec<String>) {
+    let mut config = FakeConfig::new(support::APP_ID, support::PUBLIC_KEY_PEM);
+    config.absolute_links = absolute_links;
+    let fake = FakeGitHub::start(config).await.unwrap();
+    fake.add_installation(1, "octo");
+    let base = fake.add_repo(1, REPO, "main").unwrap().head_sha;
+    let commits: Vec<String> = (0..300)
+        .map(|i| fake.add_commit(REPO, "long", &format!("step {i}")).unwrap())
+        .collect();
+    (fake, base, commits)
+}
+
+#[tokio::test]
+async fn a_compare_of_300_commits_lists_every_one_and_judges_ancestry() {
+    for absolute_links in [false, true] {
+        let (fake, base, commits) = long_branch(absolute_links).await;
+        let gh = client(&fake);
+        let base = CommitSha::parse(&base).unwrap();
+        let head = CommitSha::parse(commits.last().unwrap()).unwrap();
+        let cmp = gh
+            .compare(InstallationId(1), REPO, &base, &head)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(cmp.ancestry, Ancestry::Ahead);
+        let listed: Vec<String> = cmp.commits.iter().map(|c| c.to_string()).collect();
+        assert_eq!(listed, commits, "absolute links: {absolute_links}");
+        // The other way round: the environment's commit is newer than ours.
+        let back = gh
+            .compare(InstallationId(1), REPO, &head, &base)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.ancestry, Ancestry::Behind);
+        assert!(back.commits.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_pages_of_a_list_are_followed_with_absolute_links_too() {
+    let mut config = FakeConfig::new(support::APP_ID, support::PUBLIC_KEY_PEM);
+    config.absolute_links = true;
+    let fake = FakeGitHub::start(config).await.unwrap();
+    for id in 1..=130 {
+        fake.add_installation(id, &format!("org{id}"));
+    }
+    fake.add_repo(7, "org7/app", "main").unwrap();
+    let pr = fake
+        .open_pr(PrSpec::new("org7/app", "feature", "alice"))
+        .await
+        .unwrap();
+    fake.add_comments("org7/app", pr.number, "bob", 230)
+        .unwrap();
+    let gh = client(&fake);
+    let installations = gh.installations().await.unwrap();
+    assert_eq!(installations.len(), 130);
+    assert_eq!(installations[129].account.login, "org130");
+    let comments = gh
+        .issue_comments(
+            InstallationId(7),
+            "org7/app",
+            gangway::types::PrNumber(pr.number),
+        )
+        .await
+        .unwrap();
+    assert_eq!(comments.len(), 230);
+    assert_eq!(comments[229].body, "comment 230");
+}
