@@ -33,6 +33,19 @@ fn live_in(f: &FakeGitHub, repo: &str, sha: &str) -> bool {
         .any(|d| d.sha == sha && d.statuses.last().is_some_and(|s| s.state == "success"))
 }
 
+/// GitHub tells Gangway the App was installed with `repo` (so Gangway knows the repository
+/// before the reconciler lists it).
+async fn installed(w: &World, installation: u64, account: &str, repo: &str, repo_id: u64) {
+    let event = serde_json::json!({
+        "action": "created",
+        "installation": {"id": installation, "account": {"login": account, "id": installation, "type": "Organization"}},
+        "repositories": [{"id": repo_id, "full_name": repo, "name": repo.split('/').nth(1), "private": false}],
+        "sender": {"login": "admin", "id": 9, "type": "User"}
+    });
+    assert!(w.fake.send_event("installation", event).await.ok());
+    w.settle().await;
+}
+
 /// A live preview of a new PR in `repo`; returns its head sha.
 async fn live_preview(w: &World, repo: &str) -> String {
     let pr = w
@@ -47,11 +60,15 @@ async fn live_preview(w: &World, repo: &str) -> String {
     sha
 }
 
-/// Runs the reconciler (by the test's clock) and waits for what it started.
+/// Runs the reconciler (by the test's clock) and waits for what it started; then the reaper,
+/// which tears down what the reconciler found unreachable.
 async fn reconcile(w: &World, clock: &ManualClock) {
-    clock.advance_ms(11 * MIN);
-    assert!(w.tick().await.contains(&"reconciler"));
-    w.settle().await;
+    for _ in 0..2 {
+        clock.advance_ms(11 * MIN);
+        let ran = w.tick().await;
+        assert!(ran.contains(&"reconciler"), "{ran:?}");
+        w.settle().await;
+    }
 }
 
 fn assert_untouched(w: &World, repo: &str, sha: &str) {
@@ -73,17 +90,16 @@ async fn a_preview_in_a_repository_on_the_third_page_survives_the_reconciler() {
     }
     // Listed 252nd: on the third page of 100.
     let late = "octo/late";
-    w.fake.add_repo(1, late, "main").unwrap();
+    let id = w.fake.add_repo(1, late, "main").unwrap().id;
+    installed(&w, 1, "octo", late, id).await;
     let sha = live_preview(&w, late).await;
     reconcile(&w, &clock).await;
     assert_untouched(&w, late, &sha);
-    let listed = w
-        .fake
-        .calls()
-        .iter()
-        .filter(|c| c.method == "GET" && c.path == "/installation/repositories")
-        .count();
-    assert!(listed >= 3, "the repositories were read in {listed} pages");
+    let third_page = w.fake.calls().iter().any(|c| {
+        c.path == "/installation/repositories"
+            && c.query.as_deref().is_some_and(|q| q.contains("page=3"))
+    });
+    assert!(third_page, "the third page of repositories was never read");
 }
 
 #[tokio::test]
@@ -95,7 +111,8 @@ async fn a_preview_in_an_installation_on_the_second_page_survives_the_reconciler
     // Listed 152nd: on the second page of 100.
     w.fake.add_installation(900, "acme");
     let late = "acme/late";
-    w.fake.add_repo(900, late, "main").unwrap();
+    let id = w.fake.add_repo(900, late, "main").unwrap().id;
+    installed(&w, 900, "acme", late, id).await;
     let sha = live_preview(&w, late).await;
     reconcile(&w, &clock).await;
     assert_untouched(&w, late, &sha);
