@@ -256,15 +256,11 @@ impl Executor {
             {
                 continue;
             }
-            let route = format!(
-                "/repos/{}/deployments/{id}/statuses?per_page=1",
-                repo.full_name
-            );
-            let statuses: Vec<Value> = self
+            let state = self
                 .github
-                .json::<_, ()>(repo.installation, Method::GET, &route, None)
+                .latest_deployment_state(repo.installation, &repo.full_name, id)
                 .await?;
-            if statuses.first().and_then(|s| s["state"].as_str()) == Some("inactive") {
+            if state.as_deref() == Some("inactive") {
                 continue;
             }
             warn!(

@@ -5,9 +5,7 @@
 //! command runs, `/unstage`'s pause, the 👀 / 🚀 reactions and the replies, and the audit entry of
 //! every decision. A command comment is handled once, whatever redeliveries happen.
 
-use http::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tracing::info;
 
 use super::Executor;
@@ -36,14 +34,6 @@ pub struct CommandJob {
     /// `commands::invocation`; empty for none, and in jobs stored before commands took any.
     #[serde(default)]
     pub args: String,
-}
-
-#[derive(Deserialize)]
-struct PermissionAnswer {
-    #[serde(default)]
-    permission: Option<String>,
-    #[serde(default)]
-    role_name: Option<String>,
 }
 
 /// GitHub logins: letters, digits and single hyphens, at most 39 characters.
@@ -295,18 +285,9 @@ impl Executor {
     }
 
     async fn react(&self, repo: &RepoRef, comment_id: u64, content: &str) -> Result<(), JobError> {
-        let route = format!(
-            "/repos/{}/issues/comments/{comment_id}/reactions",
-            repo.full_name
-        );
         match self
             .github
-            .request(
-                repo.installation,
-                Method::POST,
-                &route,
-                Some(&json!({ "content": content })),
-            )
+            .react_to_comment(repo.installation, &repo.full_name, comment_id, content)
             .await
         {
             Ok(_) => Ok(()),
@@ -321,10 +302,9 @@ impl Executor {
         if !valid_login(login) {
             return Ok(Permission::None);
         }
-        let route = format!("/repos/{}/collaborators/{login}/permission", repo.full_name);
         match self
             .github
-            .json::<PermissionAnswer, ()>(repo.installation, Method::GET, &route, None)
+            .collaborator_permission(repo.installation, &repo.full_name, login)
             .await
         {
             Ok(a) => Ok(Permission::from_github(

@@ -21,9 +21,6 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use http::Method;
-use serde::Deserialize;
-use serde_json::json;
 use tracing::{info, warn};
 
 use crate::clock::SharedClock;
@@ -64,11 +61,6 @@ pub struct Executor {
 /// The most rounds of decide-and-act for one evaluation: stage, then replace the old preview,
 /// then nothing. More means the engine and the world disagree; stop and let a retry look again.
 const MAX_ROUNDS: usize = 4;
-
-#[derive(Deserialize)]
-struct IdOnly {
-    id: u64,
-}
 
 impl Executor {
     pub fn new(
@@ -271,17 +263,10 @@ impl Executor {
             .map(sticky::defuse)
             .collect::<Vec<_>>()
             .join("\n");
-        let route = format!("/repos/{}/issues/{}/comments", repo.full_name, number);
-        let created: IdOnly = self
+        Ok(self
             .github
-            .json(
-                repo.installation,
-                Method::POST,
-                &route,
-                Some(&json!({ "body": body })),
-            )
-            .await?;
-        Ok(created.id)
+            .create_issue_comment(repo.installation, &repo.full_name, number, &body)
+            .await?)
     }
 
     /// The address of a deploy log page.
@@ -306,15 +291,9 @@ impl Executor {
             None => None,
         };
         if let Some(id) = existing {
-            let route = format!("/repos/{}/issues/comments/{id}", repo.full_name);
             match self
                 .github
-                .request(
-                    repo.installation,
-                    Method::PATCH,
-                    &route,
-                    Some(&json!({ "body": body })),
-                )
+                .edit_issue_comment(repo.installation, &repo.full_name, id, body)
                 .await
             {
                 Ok(_) => return Ok(id),
@@ -324,17 +303,10 @@ impl Executor {
             }
         }
         self.store.sticky_attempted(repo.id, pr.number).await?;
-        let route = format!("/repos/{}/issues/{}/comments", repo.full_name, pr.number);
-        let created: IdOnly = self
+        Ok(self
             .github
-            .json(
-                repo.installation,
-                Method::POST,
-                &route,
-                Some(&json!({ "body": body })),
-            )
-            .await?;
-        Ok(created.id)
+            .create_issue_comment(repo.installation, &repo.full_name, pr.number, body)
+            .await?)
     }
 
     /// Gangway's sticky comment among every comment on the PR (however many pages they take).

@@ -1,6 +1,6 @@
-//! The REST calls Gangway makes that list things, as typed operations: each builds its route,
-//! reads every page through the one paginator ([`super::paginate`]) and decodes GitHub's answer
-//! into the types below (shaped after GitHub's REST description, not after webhook payloads).
+//! REST calls Gangway makes, as typed operations: each builds its route, reads every page of a
+//! list through the one paginator ([`super::paginate`]) and decodes GitHub's answer into the
+//! types below (shaped after GitHub's REST description, not after webhook payloads).
 //!
 //! Owns: the routes and answer shapes of these calls, and the page cache protocol of conditional
 //! lists ([`PageCache`]). Never decides anything from what it reads, and never returns part of a
@@ -342,6 +342,132 @@ impl GitHub {
                 .map_err(|e| paging(&first, e))?;
         }
         Ok(all)
+    }
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct DeploymentStatus {
+    state: String,
+}
+
+/// `GET /repos/{o}/{r}/collaborators/{user}/permission`: GitHub's words for a user's access.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PermissionAnswer {
+    /// `admin`, `write`, `read` or `none` (the legacy scale).
+    #[serde(default)]
+    pub permission: Option<String>,
+    /// The finer role (`maintain`, `triage`, a custom role, ...).
+    #[serde(default)]
+    pub role_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RepositoryAnswer {
+    default_branch: String,
+}
+
+impl GitHub {
+    /// Posts a comment on an issue or pull request; returns its id.
+    pub async fn create_issue_comment(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        number: PrNumber,
+        body: &str,
+    ) -> Result<u64, GitHubError> {
+        let route = format!("/repos/{full_name}/issues/{number}/comments");
+        let created: Created = self
+            .json(
+                installation,
+                Method::POST,
+                &route,
+                Some(&serde_json::json!({ "body": body })),
+            )
+            .await?;
+        Ok(created.id)
+    }
+
+    /// Replaces a comment's text (404: it was deleted).
+    pub async fn edit_issue_comment(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        id: u64,
+        body: &str,
+    ) -> Result<(), GitHubError> {
+        let route = format!("/repos/{full_name}/issues/comments/{id}");
+        self.request(
+            installation,
+            Method::PATCH,
+            &route,
+            Some(&serde_json::json!({ "body": body })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Reacts to a comment (`eyes`, `+1`, ...; 404: the comment was deleted).
+    pub async fn react_to_comment(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        comment_id: u64,
+        content: &str,
+    ) -> Result<(), GitHubError> {
+        let route = format!("/repos/{full_name}/issues/comments/{comment_id}/reactions");
+        self.request(
+            installation,
+            Method::POST,
+            &route,
+            Some(&serde_json::json!({ "content": content })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The state of a deployment's newest status; `None` before its first.
+    pub async fn latest_deployment_state(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        deployment: u64,
+    ) -> Result<Option<String>, GitHubError> {
+        // Newest first: the first item is all that is asked, not a list to read whole.
+        let route = format!("/repos/{full_name}/deployments/{deployment}/statuses?per_page=1");
+        let statuses: Vec<DeploymentStatus> = self
+            .json::<_, ()>(installation, Method::GET, &route, None)
+            .await?;
+        Ok(statuses.into_iter().next().map(|s| s.state))
+    }
+
+    /// A user's access to the repository as GitHub answers it (404: GitHub knows no such user).
+    pub async fn collaborator_permission(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        login: &str,
+    ) -> Result<PermissionAnswer, GitHubError> {
+        let route = format!("/repos/{full_name}/collaborators/{login}/permission");
+        self.json::<_, ()>(installation, Method::GET, &route, None)
+            .await
+    }
+
+    /// The repository's default branch.
+    pub async fn default_branch(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+    ) -> Result<String, GitHubError> {
+        let route = format!("/repos/{full_name}");
+        let repo: RepositoryAnswer = self
+            .json::<_, ()>(installation, Method::GET, &route, None)
+            .await?;
+        Ok(repo.default_branch)
     }
 }
 

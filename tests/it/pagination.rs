@@ -229,3 +229,57 @@ async fn the_pages_of_a_list_are_followed_with_absolute_links_too() {
     assert_eq!(comments.len(), 230);
     assert_eq!(comments[229].body, "comment 230");
 }
+
+/// The store's part in conditional lists, in memory.
+#[derive(Default)]
+struct MemoryCache(std::sync::Mutex<std::collections::HashMap<String, (String, String)>>);
+
+impl gangway::github::rest::PageCache for MemoryCache {
+    type Error = gangway::github::GitHubError;
+
+    async fn cached(&self, route: &str) -> Result<Option<(String, String)>, Self::Error> {
+        Ok(self.0.lock().unwrap().get(route).cloned())
+    }
+
+    async fn store(&self, route: &str, etag: &str, text: &str) -> Result<(), Self::Error> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(route.to_owned(), (etag.to_owned(), text.to_owned()));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_conditional_list_of_several_pages_is_read_whole_then_costs_nothing_unchanged() {
+    let mut config = FakeConfig::new(support::APP_ID, support::PUBLIC_KEY_PEM);
+    config.absolute_links = true;
+    let fake = FakeGitHub::start(config).await.unwrap();
+    fake.add_installation(1, "octo");
+    fake.add_repo(1, REPO, "main").unwrap();
+    for i in 0..230 {
+        fake.open_pr(PrSpec::new(REPO, &format!("f{i}"), "alice"))
+            .await
+            .unwrap();
+    }
+    let gh = client(&fake);
+    let cache = MemoryCache::default();
+    let numbers = |pulls: Vec<serde_json::Value>| -> Vec<u64> {
+        let mut n: Vec<u64> = pulls.iter().filter_map(|p| p["number"].as_u64()).collect();
+        n.sort_unstable();
+        n
+    };
+    let first: Vec<serde_json::Value> = gh
+        .repo_list_cached(InstallationId(1), REPO, "pulls?state=open", &cache)
+        .await
+        .unwrap();
+    assert_eq!(numbers(first), (1..=230).collect::<Vec<u64>>());
+    fake.clear_calls();
+    let again: Vec<serde_json::Value> = gh
+        .repo_list_cached(InstallationId(1), REPO, "pulls?state=open", &cache)
+        .await
+        .unwrap();
+    assert_eq!(numbers(again), (1..=230).collect::<Vec<u64>>());
+    let statuses: Vec<u16> = fake.calls().iter().map(|c| c.status).collect();
+    assert_eq!(statuses, vec![304, 304, 304], "three pages, each unchanged");
+}
