@@ -49,12 +49,6 @@ struct Contents {
     encoding: String,
 }
 
-/// A deployment as GitHub creates it: its id.
-#[derive(Deserialize)]
-pub(super) struct DeploymentBrief {
-    pub id: u64,
-}
-
 impl Executor {
     /// A deployment Gangway created but whose answer was lost (a crash, a timeout): the one for
     /// `sha` in `environment` whose payload says `gangway.{key}` = `id`.

@@ -457,6 +457,65 @@ impl GitHub {
             .await
     }
 
+    /// Creates a deployment (`body`: GitHub's fields, Gangway's payload among them); returns
+    /// its id. 422: GitHub cannot resolve the commit.
+    pub async fn create_deployment(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        body: &serde_json::Value,
+    ) -> Result<u64, GitHubError> {
+        let route = format!("/repos/{full_name}/deployments");
+        let created: Created = self
+            .json(installation, Method::POST, &route, Some(body))
+            .await?;
+        Ok(created.id)
+    }
+
+    /// Adds a status (`body`: `state`, `description`, URLs) to a deployment.
+    pub async fn create_deployment_status(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        deployment: u64,
+        body: &serde_json::Value,
+    ) -> Result<(), GitHubError> {
+        let route = format!("/repos/{full_name}/deployments/{deployment}/statuses");
+        self.request(installation, Method::POST, &route, Some(body))
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes an environment (403 without the Administration permission, 404 if gone).
+    pub async fn delete_environment(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        environment: &str,
+    ) -> Result<(), GitHubError> {
+        let route = format!("/repos/{full_name}/environments/{environment}");
+        self.request::<()>(installation, Method::DELETE, &route, None)
+            .await?;
+        Ok(())
+    }
+
+    /// Merges a pull request at `sha` with `method` (`merge`, `squash`, `rebase`); 405, 409 or
+    /// 422 when GitHub will not.
+    pub async fn merge_pull(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        number: PrNumber,
+        sha: &CommitSha,
+        method: &str,
+    ) -> Result<(), GitHubError> {
+        let route = format!("/repos/{full_name}/pulls/{number}/merge");
+        let body = serde_json::json!({ "sha": sha.as_str(), "merge_method": method });
+        self.request(installation, Method::PUT, &route, Some(&body))
+            .await?;
+        Ok(())
+    }
+
     /// The repository's default branch.
     pub async fn default_branch(
         &self,
