@@ -6,7 +6,6 @@
 
 use std::future::Future;
 
-use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::{info, warn};
@@ -267,10 +266,9 @@ impl Executor {
                 deployment = id,
                 "a deployment Gangway created is unknown to its database; marking it inactive"
             );
-            let route = format!("/repos/{}/deployments/{id}/statuses", repo.full_name);
             let body = json!({ "state": "inactive", "description": "Unknown to Gangway (reconciled)", "auto_inactive": false });
             self.github
-                .request(repo.installation, Method::POST, &route, Some(&body))
+                .create_deployment_status(repo.installation, &repo.full_name, id, &body)
                 .await?;
         }
         Ok(())
@@ -349,11 +347,7 @@ impl Executor {
             {
                 continue;
             }
-            let route = format!("/app/hook/deliveries/{}/attempts", d.id);
-            let _: Value = self
-                .github
-                .app_json::<_, ()>(Method::POST, &route, None)
-                .await?;
+            self.github.redeliver(d.id).await?;
             info!(guid = %d.guid, "asked GitHub to redeliver a failed delivery");
             asked += 1;
         }

@@ -4,6 +4,9 @@
 //! shortly before it expires; we keep one client per installation so the cache is shared), the
 //! retry classification of every failure, and counting calls by status. Octocrab's own retries
 //! are off: the durable job queue retries. Never logs a token or the private key.
+//!
+//! The calls themselves are typed operations in `rest` (every list read whole through
+//! `paginate`) and `checks` (GraphQL); callers do not build routes or decode answers.
 
 pub mod checks;
 pub mod graphql;

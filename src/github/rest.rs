@@ -239,6 +239,13 @@ impl GitHub {
         Ok(all)
     }
 
+    /// Asks GitHub to deliver a webhook delivery again.
+    pub async fn redeliver(&self, delivery: u64) -> Result<(), GitHubError> {
+        let route = format!("/app/hook/deliveries/{delivery}/attempts");
+        let _: serde_json::Value = self.app_json::<_, ()>(Method::POST, &route, None).await?;
+        Ok(())
+    }
+
     /// How `head` relates to `base`, with every commit head has that base has not; `None` when
     /// GitHub knows one of them no more (404).
     ///
