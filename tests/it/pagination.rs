@@ -283,3 +283,83 @@ async fn a_conditional_list_of_several_pages_is_read_whole_then_costs_nothing_un
     let statuses: Vec<u16> = fake.calls().iter().map(|c| c.status).collect();
     assert_eq!(statuses, vec![304, 304, 304], "three pages, each unchanged");
 }
+
+fn live_in_env(f: &FakeGitHub, env: &str, sha: &str) -> bool {
+    f.deployments_in(REPO, env)
+        .iter()
+        .any(|d| d.sha == sha && d.statuses.last().is_some_and(|s| s.state == "success"))
+}
+
+#[tokio::test]
+async fn the_train_tells_a_pull_request_merged_300_commits_after_production() {
+    let (w, clock) = clocked().await;
+    w.fake
+        .set_permission(REPO, "boss", fake_github::Role::Maintain)
+        .unwrap();
+    w.fake
+        .put_file(
+            REPO,
+            "main",
+            ".github/gangway.yml",
+            "environments: [staging, production]\ntrain:\n  delay: 30m\n  bake: 60m\n",
+        )
+        .unwrap();
+    // Production runs a first commit.
+    let first = w
+        .fake
+        .push_branch(REPO, "main", "first")
+        .await
+        .unwrap()
+        .after;
+    w.green(REPO, &first).await;
+    w.settle_due().await;
+    clock.advance_ms(31 * MIN);
+    w.until("staging", |f| live_in_env(f, "staging", &first))
+        .await;
+    w.settle_due().await;
+    clock.advance_ms(61 * MIN);
+    w.until("production", |f| live_in_env(f, "production", &first))
+        .await;
+    w.settle_due().await;
+    // 300 commits later a pull request is merged: its commit is on the fourth page of the
+    // compare from production's commit.
+    for i in 0..300 {
+        w.fake
+            .add_commit(REPO, "main", &format!("step {i}"))
+            .unwrap();
+    }
+    let pr = w
+        .fake
+        .open_pr(PrSpec::new(REPO, "feature-late", "dev"))
+        .await
+        .unwrap();
+    w.fake.close_pr(REPO, pr.number, true).await.unwrap();
+    w.settle_due().await;
+    // The train's head is a later commit: the merged one is found only by reading the compare.
+    let head = w
+        .fake
+        .push_branch(REPO, "main", "later")
+        .await
+        .unwrap()
+        .after;
+    w.green(REPO, &head).await;
+    w.settle_due().await;
+    w.until("the train notice on the late pull request", |f| {
+        f.comments(REPO, pr.number)
+            .iter()
+            .any(|c| c.via_app && c.body.contains("on Gangway's train"))
+    })
+    .await;
+    // The descendant rule judges the head, 302 commits ahead of production's, a descendant.
+    clock.advance_ms(31 * MIN);
+    w.until("the head live in staging", |f| {
+        live_in_env(f, "staging", &head)
+    })
+    .await;
+    w.settle_due().await;
+    clock.advance_ms(61 * MIN);
+    w.until("the head live in production", |f| {
+        live_in_env(f, "production", &head)
+    })
+    .await;
+}
