@@ -1,5 +1,6 @@
 //! The records Gangway keeps about pull requests and their previews: plain data shared by the
-//! store (which persists them), the engine (which decides from them) and the executor.
+//! store (which persists them), the engine (which decides from them) and the executor; and what
+//! GitHub reports that the engine judges (checks, ancestry), which the GitHub client decodes.
 
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
 

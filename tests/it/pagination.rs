@@ -138,9 +138,9 @@ async fn the_sticky_comment_on_the_second_page_is_found_and_edited_not_posted_tw
     w.green(REPO, &pr.head_sha).await;
     w.until_live("the preview is live").await;
     w.settle().await;
+    let host = format!("{}.staging.example.org", pr.head_sha);
     w.until("the sticky names the live preview", |_| {
-        w.sticky_body(REPO, pr.number).contains("gangway.test")
-            || w.sticky_body(REPO, pr.number).contains("Live")
+        w.sticky_body(REPO, pr.number).contains(&host)
     })
     .await;
     let stickies = w.stickies(REPO, pr.number);
