@@ -136,7 +136,7 @@ impl Executor {
         for inst in installations {
             self.check_budget(inst.id)?;
             self.store
-                .upsert_installation(inst.id.as_db(), &inst.account.login, now)
+                .upsert_installation(inst.id.as_db(), inst.login(), now)
                 .await?;
             let repos = self.github.installation_repositories(inst.id).await?;
             let listed: Vec<i64> = repos.iter().map(|r| r.id.as_db()).collect();

@@ -36,7 +36,16 @@ impl Account {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Installation {
     pub id: InstallationId,
-    pub account: Account,
+    /// Nullable in GitHub's description (an account being deleted).
+    #[serde(default)]
+    pub account: Option<Account>,
+}
+
+impl Installation {
+    /// The account's login; empty when GitHub names none.
+    pub fn login(&self) -> &str {
+        self.account.as_ref().map_or("", |a| a.login.as_str())
+    }
 }
 
 /// `GET /installation/repositories`: one repository the installation may reach.

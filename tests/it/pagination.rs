@@ -217,7 +217,7 @@ async fn the_pages_of_a_list_are_followed_with_absolute_links_too() {
     let gh = client(&fake);
     let installations = gh.installations().await.unwrap();
     assert_eq!(installations.len(), 130);
-    assert_eq!(installations[129].account.login, "org130");
+    assert_eq!(installations[129].login(), "org130");
     let comments = gh
         .issue_comments(
             InstallationId(7),
