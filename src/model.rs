@@ -1,5 +1,6 @@
 //! The records Gangway keeps about pull requests and their previews: plain data shared by the
-//! store (which persists them), the engine (which decides from them) and the executor.
+//! store (which persists them), the engine (which decides from them) and the executor; and what
+//! GitHub reports that the engine judges (checks, ancestry), which the GitHub client decodes.
 
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
 
@@ -322,4 +323,65 @@ pub struct BadSha {
     pub marked_by: String,
     pub reason: Option<String>,
     pub marked_at: i64,
+}
+
+/// One check run or commit status as GitHub reports it for a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckItem {
+    /// Check run name or status context.
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Pending,
+    /// With GitHub's word for it (`failure`, `timed_out`, `error`, …).
+    Failed(String),
+}
+
+impl Outcome {
+    /// A check run's `status` and `conclusion`. Success, neutral and skipped pass.
+    pub fn of_check_run(status: &str, conclusion: Option<&str>) -> Outcome {
+        if status != "completed" {
+            return Outcome::Pending;
+        }
+        match conclusion {
+            Some("success" | "neutral" | "skipped") => Outcome::Passed,
+            Some(other) => Outcome::Failed(other.to_owned()),
+            None => Outcome::Pending,
+        }
+    }
+
+    /// A commit status's `state` (the latest per context).
+    pub fn of_status(state: &str) -> Outcome {
+        match state {
+            "success" => Outcome::Passed,
+            "pending" => Outcome::Pending,
+            other => Outcome::Failed(other.to_owned()),
+        }
+    }
+}
+
+/// GitHub's compare `status` of the environment's current commit (base) against ours (head).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ancestry {
+    Identical,
+    Ahead,
+    Behind,
+    Diverged,
+}
+
+impl Ancestry {
+    /// GitHub's word; `None` for anything else.
+    pub fn parse(status: &str) -> Option<Ancestry> {
+        Some(match status {
+            "identical" => Ancestry::Identical,
+            "ahead" => Ancestry::Ahead,
+            "behind" => Ancestry::Behind,
+            "diverged" => Ancestry::Diverged,
+            _ => return None,
+        })
+    }
 }

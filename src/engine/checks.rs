@@ -1,43 +1,7 @@
 //! Is a commit green? Check runs and commit statuses, reduced to passed / pending / failed.
 
-/// One check run or commit status as GitHub reports it for a commit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckItem {
-    /// Check run name or status context.
-    pub name: String,
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Passed,
-    Pending,
-    /// With GitHub's word for it (`failure`, `timed_out`, `error`, …).
-    Failed(String),
-}
-
-impl Outcome {
-    /// A check run's `status` and `conclusion`. Success, neutral and skipped pass.
-    pub fn of_check_run(status: &str, conclusion: Option<&str>) -> Outcome {
-        if status != "completed" {
-            return Outcome::Pending;
-        }
-        match conclusion {
-            Some("success" | "neutral" | "skipped") => Outcome::Passed,
-            Some(other) => Outcome::Failed(other.to_owned()),
-            None => Outcome::Pending,
-        }
-    }
-
-    /// A commit status's `state` (the latest per context).
-    pub fn of_status(state: &str) -> Outcome {
-        match state {
-            "success" => Outcome::Passed,
-            "pending" => Outcome::Pending,
-            other => Outcome::Failed(other.to_owned()),
-        }
-    }
-}
+// What GitHub reports: plain data, in the model (the GitHub client decodes into it).
+pub use crate::model::{CheckItem, Outcome};
 
 /// The commit's checks, reduced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -28,27 +28,8 @@ pub enum PreviewOutcome {
     NotRequired,
 }
 
-/// GitHub's compare `status` of the environment's current commit (base) against ours (head).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ancestry {
-    Identical,
-    Ahead,
-    Behind,
-    Diverged,
-}
-
-impl Ancestry {
-    /// GitHub's word; `None` for anything else.
-    pub fn parse(status: &str) -> Option<Ancestry> {
-        Some(match status {
-            "identical" => Ancestry::Identical,
-            "ahead" => Ancestry::Ahead,
-            "behind" => Ancestry::Behind,
-            "diverged" => Ancestry::Diverged,
-            _ => return None,
-        })
-    }
-}
+// GitHub's compare status: plain data, in the model (the GitHub client decodes into it).
+pub use crate::model::Ancestry;
 
 /// The facts one promotion is judged on.
 #[derive(Debug, Clone, Copy)]

@@ -4,8 +4,6 @@
 //! Every piece yields to webhooks and commands: it runs at low priority and, when an
 //! installation's rate-limit budget is nearly spent, waits for it to refill instead of using it.
 
-use http::Method;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -13,49 +11,49 @@ use super::Executor;
 use super::reads::PullAnswer;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
+use crate::github::rest::{self, PageCache};
 use crate::jobs::{
     BACKGROUND, EvaluatePayload, NewJob, OfflineTeardownPayload, ReconcileRepoPayload,
 };
 use crate::model::{DriverKind, PreviewState, RepoRef, TeardownKind};
 use crate::queue::JobError;
-use crate::types::{InstallationId, PrNumber, RepoId};
+use crate::store::Store;
+use crate::types::{InstallationId, PrNumber};
 
 /// Background work never spends the last part of an installation's hourly budget.
 pub const RESERVE_PERCENT: u64 = 10;
 
-#[derive(Deserialize)]
-struct InstallationBrief {
-    id: InstallationId,
-    account: AccountBrief,
+/// Conditional lists keep their pages' ETags and answers in the store.
+struct StoreCache<'a> {
+    store: &'a Store,
+    now_ms: i64,
 }
 
-#[derive(Deserialize)]
-struct AccountBrief {
-    login: String,
-}
+impl PageCache for StoreCache<'_> {
+    type Error = JobError;
 
-#[derive(Deserialize)]
-struct InstallationRepos {
-    #[serde(default)]
-    repositories: Vec<RepoBrief>,
-}
+    fn cached(
+        &self,
+        route: &str,
+    ) -> impl Future<Output = Result<Option<(String, String)>, JobError>> + Send {
+        let route = route.to_owned();
+        async move { Ok(self.store.etag(&route).await?) }
+    }
 
-#[derive(Deserialize)]
-struct RepoBrief {
-    id: RepoId,
-    full_name: String,
-}
-
-#[derive(Deserialize)]
-struct HookDelivery {
-    id: u64,
-    guid: String,
-    #[serde(default)]
-    status_code: u16,
-    #[serde(default)]
-    redelivery: bool,
-    #[serde(default)]
-    delivered_at: Option<String>,
+    fn store(
+        &self,
+        route: &str,
+        etag: &str,
+        text: &str,
+    ) -> impl Future<Output = Result<(), JobError>> + Send {
+        let (route, etag, text) = (route.to_owned(), etag.to_owned(), text.to_owned());
+        async move {
+            Ok(self
+                .store
+                .store_etag(&route, &etag, &text, self.now_ms)
+                .await?)
+        }
+    }
 }
 
 impl Executor {
@@ -76,10 +74,8 @@ impl Executor {
     /// Installations and their repositories as GitHub says now; then one reconcile job each.
     pub async fn reconcile_installations(&self) -> Result<Vec<NewJob>, JobError> {
         let now = self.clock.now_ms();
-        let installations: Vec<InstallationBrief> = self
-            .github
-            .app_json::<_, ()>(Method::GET, "/app/installations?per_page=100", None)
-            .await?;
+        // Whole lists or an error (never part of one): what is not listed is taken for removed.
+        let installations = self.github.installations().await?;
         let mut jobs = Vec::new();
         let known: Vec<i64> = installations.iter().map(|i| i.id.as_db()).collect();
         for (repo_id, _, installation) in self.store.active_repositories().await? {
@@ -94,24 +90,16 @@ impl Executor {
         for inst in installations {
             self.check_budget(inst.id)?;
             self.store
-                .upsert_installation(inst.id.as_db(), &inst.account.login, now)
+                .upsert_installation(inst.id.as_db(), inst.login(), now)
                 .await?;
-            let repos: InstallationRepos = self
-                .github
-                .json::<_, ()>(
-                    inst.id,
-                    Method::GET,
-                    "/installation/repositories?per_page=100",
-                    None,
-                )
-                .await?;
-            let listed: Vec<i64> = repos.repositories.iter().map(|r| r.id.as_db()).collect();
+            let repos = self.github.installation_repositories(inst.id).await?;
+            let listed: Vec<i64> = repos.iter().map(|r| r.id.as_db()).collect();
             for (repo_id, _, installation) in self.store.active_repositories().await? {
                 if installation == inst.id.as_db() && !listed.contains(&repo_id) {
                     self.store.remove_repository(repo_id, now).await?;
                 }
             }
-            for r in repos.repositories {
+            for r in repos {
                 self.store
                     .add_repository(inst.id.as_db(), r.id.as_db(), &r.full_name, now)
                     .await?;
@@ -132,7 +120,15 @@ impl Executor {
         let repo = self
             .repo_of(r.repo_id, r.installation, &r.full_name, None)
             .await?;
-        let open: Vec<PullAnswer> = self.list_conditional(&repo, "pulls?state=open").await?;
+        let open: Vec<PullAnswer> = self
+            .github
+            .repo_list_cached(
+                repo.installation,
+                &repo.full_name,
+                "pulls?state=open",
+                &self.page_cache(),
+            )
+            .await?;
         let on_record = self.store.open_pulls(repo.id).await?;
         let mut jobs = Vec::new();
         let evaluation = |number: PrNumber, refresh: bool| EvaluatePayload {
@@ -175,19 +171,29 @@ impl Executor {
     /// Deployments Gangway created that the store does not know (a lost database, a crash
     /// between create and record) are marked `inactive`, so GitHub shows nothing half-alive.
     async fn retire_unknown_deployments(&self, repo: &RepoRef) -> Result<(), JobError> {
-        let deployments: Vec<Value> = self.list_conditional(repo, "deployments?").await?;
+        let deployments: Vec<rest::Deployment> = self
+            .github
+            .repo_list_cached(
+                repo.installation,
+                &repo.full_name,
+                "deployments",
+                &self.page_cache(),
+            )
+            .await?;
         let now = self.clock.now_ms();
         for d in deployments {
-            let (Some(id), Some(preview_id)) = (
-                d["id"].as_u64(),
-                d.pointer("/payload/gangway/preview_id")
-                    .and_then(Value::as_i64),
-            ) else {
+            let id = d.id;
+            let Some(preview_id) = d
+                .payload
+                .pointer("/gangway/preview_id")
+                .and_then(Value::as_i64)
+            else {
                 continue;
             };
             // A deployment being created right now is not yet recorded: only old ones count.
-            let created = d["created_at"]
-                .as_str()
+            let created = d
+                .created_at
+                .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .map_or(now, |t| t.timestamp_millis());
             if now - created < 10 * 60_000
@@ -200,74 +206,30 @@ impl Executor {
             {
                 continue;
             }
-            let route = format!(
-                "/repos/{}/deployments/{id}/statuses?per_page=1",
-                repo.full_name
-            );
-            let statuses: Vec<Value> = self
+            let state = self
                 .github
-                .json::<_, ()>(repo.installation, Method::GET, &route, None)
+                .latest_deployment_state(repo.installation, &repo.full_name, id)
                 .await?;
-            if statuses.first().and_then(|s| s["state"].as_str()) == Some("inactive") {
+            if state.as_deref() == Some("inactive") {
                 continue;
             }
             warn!(
                 deployment = id,
                 "a deployment Gangway created is unknown to its database; marking it inactive"
             );
-            let route = format!("/repos/{}/deployments/{id}/statuses", repo.full_name);
             let body = json!({ "state": "inactive", "description": "Unknown to Gangway (reconciled)", "auto_inactive": false });
             self.github
-                .request(repo.installation, Method::POST, &route, Some(&body))
+                .create_deployment_status(repo.installation, &repo.full_name, id, &body)
                 .await?;
         }
         Ok(())
     }
 
-    /// Every page of a list endpoint, each fetched with its cached ETag (unchanged pages cost
-    /// no rate limit).
-    async fn list_conditional<T: serde::de::DeserializeOwned>(
-        &self,
-        repo: &RepoRef,
-        what: &str,
-    ) -> Result<Vec<T>, JobError> {
-        let mut all = Vec::new();
-        for page in 1..=20 {
-            let sep = if what.ends_with('?') { "" } else { "&" };
-            let route = format!(
-                "/repos/{}/{what}{sep}per_page=100&page={page}",
-                repo.full_name
-            );
-            let cached = self.store.etag(&route).await?;
-            let body = match self
-                .github
-                .get_if_changed(
-                    repo.installation,
-                    &route,
-                    cached.as_ref().map(|(e, _)| e.as_str()),
-                )
-                .await?
-            {
-                None => cached.map(|(_, b)| b).unwrap_or_default(),
-                Some((tag, bytes)) => {
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    if let Some(tag) = tag {
-                        self.store
-                            .store_etag(&route, &tag, &text, self.clock.now_ms())
-                            .await?;
-                    }
-                    text
-                }
-            };
-            let items: Vec<T> = serde_json::from_str(&body)
-                .map_err(|e| JobError::Permanent(format!("{route}: unexpected answer: {e}")))?;
-            let n = items.len();
-            all.extend(items);
-            if n < 100 {
-                break;
-            }
+    fn page_cache(&self) -> StoreCache<'_> {
+        StoreCache {
+            store: &self.store,
+            now_ms: self.clock.now_ms(),
         }
-        Ok(all)
     }
 
     /// The driver's teardown of a preview in a repository Gangway can no longer reach.
@@ -318,10 +280,8 @@ impl Executor {
     /// Asks GitHub to redeliver this App's failed webhook deliveries since `since_ms` that
     /// Gangway never stored. Returns how many were asked for.
     pub async fn redeliver_failed(&self, since_ms: i64) -> Result<usize, JobError> {
-        let list: Vec<HookDelivery> = self
-            .github
-            .app_json::<_, ()>(Method::GET, "/app/hook/deliveries?per_page=100", None)
-            .await?;
+        // GitHub's `delivered_at` has whole seconds: a minute of overlap with the previous run.
+        let list = self.github.hook_deliveries_since(since_ms - 60_000).await?;
         let mut asked = 0;
         for d in list {
             let at = d
@@ -330,8 +290,7 @@ impl Executor {
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .map_or(0, |t| t.timestamp_millis());
             let failed = !(200..300).contains(&d.status_code);
-            // GitHub's `delivered_at` has whole seconds: a minute of overlap with the previous
-            // run; a delivery Gangway already stored is never asked for twice.
+            // A delivery Gangway already stored is never asked for twice.
             if !failed
                 || d.redelivery
                 || at < since_ms - 60_000
@@ -339,11 +298,7 @@ impl Executor {
             {
                 continue;
             }
-            let route = format!("/app/hook/deliveries/{}/attempts", d.id);
-            let _: Value = self
-                .github
-                .app_json::<_, ()>(Method::POST, &route, None)
-                .await?;
+            self.github.redeliver(d.id).await?;
             info!(guid = %d.guid, "asked GitHub to redeliver a failed delivery");
             asked += 1;
         }

@@ -5,9 +5,6 @@
 //! command runs, `/unstage`'s pause, the 👀 / 🚀 reactions and the replies, and the audit entry of
 //! every decision. A command comment is handled once, whatever redeliveries happen.
 
-use http::Method;
-use serde::Deserialize;
-use serde_json::json;
 use tracing::info;
 
 use super::Executor;
@@ -18,14 +15,6 @@ use crate::jobs::CommandPayload;
 use crate::model::{Approval, PreviewState, RepoRef};
 use crate::policy::Permission;
 use crate::queue::JobError;
-
-#[derive(Deserialize)]
-struct PermissionAnswer {
-    #[serde(default)]
-    permission: Option<String>,
-    #[serde(default)]
-    role_name: Option<String>,
-}
 
 /// GitHub logins: letters, digits and single hyphens, at most 39 characters.
 fn valid_login(login: &str) -> bool {
@@ -276,18 +265,9 @@ impl Executor {
     }
 
     async fn react(&self, repo: &RepoRef, comment_id: u64, content: &str) -> Result<(), JobError> {
-        let route = format!(
-            "/repos/{}/issues/comments/{comment_id}/reactions",
-            repo.full_name
-        );
         match self
             .github
-            .request(
-                repo.installation,
-                Method::POST,
-                &route,
-                Some(&json!({ "content": content })),
-            )
+            .react_to_comment(repo.installation, &repo.full_name, comment_id, content)
             .await
         {
             Ok(_) => Ok(()),
@@ -302,10 +282,9 @@ impl Executor {
         if !valid_login(login) {
             return Ok(Permission::None);
         }
-        let route = format!("/repos/{}/collaborators/{login}/permission", repo.full_name);
         match self
             .github
-            .json::<PermissionAnswer, ()>(repo.installation, Method::GET, &route, None)
+            .collaborator_permission(repo.installation, &repo.full_name, login)
             .await
         {
             Ok(a) => Ok(Permission::from_github(

@@ -4,12 +4,10 @@
 //! the deployment is created once (a lost answer is looked up, not re-created), statuses move
 //! forward only, and the driver runs again only for a stage that never finished.
 
-use http::Method;
 use serde_json::json;
 use tracing::{info, warn};
 
 use super::Executor;
-use super::reads::DeploymentBrief;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
 use crate::engine::TeardownReason;
@@ -161,13 +159,12 @@ impl Executor {
                 }
             },
         });
-        let route = format!("/repos/{}/deployments", repo.full_name);
-        let created: DeploymentBrief = match self
+        let created = match self
             .github
-            .json(repo.installation, Method::POST, &route, Some(&body))
+            .create_deployment(repo.installation, &repo.full_name, &body)
             .await
         {
-            Ok(c) => c,
+            Ok(id) => id,
             // GitHub cannot resolve the commit (a deleted fork's commits can vanish): say so on the
             // preview instead of retrying what cannot succeed.
             Err(e) if e.status() == Some(422) => {
@@ -182,8 +179,8 @@ impl Executor {
             }
             Err(e) => return Err(e.into()),
         };
-        info!(deployment = created.id, sha = %p.sha, environment = %p.environment, "deployment created");
-        p.deployment_id = Some(created.id);
+        info!(deployment = created, sha = %p.sha, environment = %p.environment, "deployment created");
+        p.deployment_id = Some(created);
         self.store.save_preview(p, self.clock.now_ms()).await?;
         Ok(())
     }
@@ -210,9 +207,8 @@ impl Executor {
         if let Some(url) = environment_url {
             body["environment_url"] = json!(url);
         }
-        let route = format!("/repos/{}/deployments/{id}/statuses", repo.full_name);
         self.github
-            .request(repo.installation, Method::POST, &route, Some(&body))
+            .create_deployment_status(repo.installation, &repo.full_name, id, &body)
             .await?;
         p.last_status = Some(state.to_owned());
         self.store.save_preview(p, self.clock.now_ms()).await?;
@@ -336,10 +332,9 @@ impl Executor {
         repo: &RepoRef,
         environment: &str,
     ) -> Result<(), JobError> {
-        let route = format!("/repos/{}/environments/{environment}", repo.full_name);
         match self
             .github
-            .request::<()>(repo.installation, Method::DELETE, &route, None)
+            .delete_environment(repo.installation, &repo.full_name, environment)
             .await
         {
             Ok(_) => Ok(()),

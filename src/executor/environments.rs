@@ -9,14 +9,11 @@
 //! (`Store::claim_environment`) makes the environment busy; only this job ends that. Each step
 //! is recorded on the row, so a retried job resumes instead of repeating.
 
-use http::Method;
-
 use serde_json::json;
 use tracing::{info, warn};
 
 use super::Executor;
 use super::deploy::{description, random_token};
-use super::reads::DeploymentBrief;
 use crate::driver::{DeploySpec, DriverAction, command};
 use crate::jobs::{EnvDeployPayload, NewJob};
 use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
@@ -302,15 +299,14 @@ impl Executor {
                 }
             },
         });
-        let route = format!("/repos/{}/deployments", repo.full_name);
         match self
             .github
-            .json::<DeploymentBrief, _>(repo.installation, Method::POST, &route, Some(&body))
+            .create_deployment(repo.installation, &repo.full_name, &body)
             .await
         {
             Ok(created) => {
-                info!(deployment = created.id, environment = %d.environment, sha = %d.sha, "environment deployment created");
-                d.deployment_id = Some(created.id);
+                info!(deployment = created, environment = %d.environment, sha = %d.sha, "environment deployment created");
+                d.deployment_id = Some(created);
             }
             Err(e) if e.status() == Some(422) => {
                 d.state = EnvState::Failed;
@@ -348,9 +344,8 @@ impl Executor {
         if let Some(url) = environment_url {
             body["environment_url"] = json!(url);
         }
-        let route = format!("/repos/{}/deployments/{id}/statuses", repo.full_name);
         self.github
-            .request(repo.installation, Method::POST, &route, Some(&body))
+            .create_deployment_status(repo.installation, &repo.full_name, id, &body)
             .await?;
         Ok(())
     }
@@ -414,14 +409,15 @@ impl Executor {
             && policy.promotion.merge
             && policy.environments.is_production(&d.environment)
         {
-            let route = format!("/repos/{}/pulls/{}/merge", repo.full_name, number.0);
-            let body = json!({
-                "sha": d.sha.as_str(),
-                "merge_method": policy.promotion.merge_method.as_str(),
-            });
             match self
                 .github
-                .request(repo.installation, Method::PUT, &route, Some(&body))
+                .merge_pull(
+                    repo.installation,
+                    &repo.full_name,
+                    number,
+                    &d.sha,
+                    policy.promotion.merge_method.as_str(),
+                )
                 .await
             {
                 Ok(_) => text.push_str(&format!(

@@ -8,7 +8,6 @@
 //! engine's.
 
 pub mod background;
-pub mod checks_query;
 pub mod commands;
 mod deploy;
 pub mod environments;
@@ -23,9 +22,6 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use http::Method;
-use serde::Deserialize;
-use serde_json::json;
 use tracing::{info, warn};
 
 use crate::clock::SharedClock;
@@ -66,26 +62,6 @@ pub struct Executor {
 /// The most rounds of decide-and-act for one evaluation: stage, then replace the old preview,
 /// then nothing. More means the engine and the world disagree; stop and let a retry look again.
 const MAX_ROUNDS: usize = 4;
-
-#[derive(Deserialize)]
-struct IdOnly {
-    id: u64,
-}
-
-#[derive(Deserialize)]
-struct CommentBrief {
-    id: u64,
-    #[serde(default)]
-    body: String,
-    user: AuthorBrief,
-}
-
-/// A comment's author as the REST answer names it: whether it is a bot is all that matters here.
-#[derive(Deserialize)]
-struct AuthorBrief {
-    #[serde(rename = "type", default)]
-    kind: String,
-}
 
 impl Executor {
     pub fn new(
@@ -288,17 +264,10 @@ impl Executor {
             .map(sticky::defuse)
             .collect::<Vec<_>>()
             .join("\n");
-        let route = format!("/repos/{}/issues/{}/comments", repo.full_name, number);
-        let created: IdOnly = self
+        Ok(self
             .github
-            .json(
-                repo.installation,
-                Method::POST,
-                &route,
-                Some(&json!({ "body": body })),
-            )
-            .await?;
-        Ok(created.id)
+            .create_issue_comment(repo.installation, &repo.full_name, number, &body)
+            .await?)
     }
 
     /// The address of a deploy log page.
@@ -323,15 +292,9 @@ impl Executor {
             None => None,
         };
         if let Some(id) = existing {
-            let route = format!("/repos/{}/issues/comments/{id}", repo.full_name);
             match self
                 .github
-                .request(
-                    repo.installation,
-                    Method::PATCH,
-                    &route,
-                    Some(&json!({ "body": body })),
-                )
+                .edit_issue_comment(repo.installation, &repo.full_name, id, body)
                 .await
             {
                 Ok(_) => return Ok(id),
@@ -341,31 +304,21 @@ impl Executor {
             }
         }
         self.store.sticky_attempted(repo.id, pr.number).await?;
-        let route = format!("/repos/{}/issues/{}/comments", repo.full_name, pr.number);
-        let created: IdOnly = self
+        Ok(self
             .github
-            .json(
-                repo.installation,
-                Method::POST,
-                &route,
-                Some(&json!({ "body": body })),
-            )
-            .await?;
-        Ok(created.id)
+            .create_issue_comment(repo.installation, &repo.full_name, pr.number, body)
+            .await?)
     }
 
+    /// Gangway's sticky comment among every comment on the PR (however many pages they take).
     async fn find_sticky(&self, pr: &PullRequest) -> Result<Option<u64>, JobError> {
-        let route = format!(
-            "/repos/{}/issues/{}/comments?per_page=100",
-            pr.repo.full_name, pr.number
-        );
-        let comments: Vec<CommentBrief> = self
+        let comments = self
             .github
-            .json::<_, ()>(pr.repo.installation, Method::GET, &route, None)
+            .issue_comments(pr.repo.installation, &pr.repo.full_name, pr.number)
             .await?;
         Ok(comments
             .into_iter()
-            .find(|c| c.user.kind == "Bot" && c.body.starts_with(sticky::MARKER))
+            .find(|c| c.user.is_bot() && c.body.starts_with(sticky::MARKER))
             .map(|c| c.id))
     }
 }

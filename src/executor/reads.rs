@@ -4,8 +4,7 @@ use base64::Engine;
 use http::Method;
 use serde::Deserialize;
 
-use super::{Executor, checks_query};
-use crate::engine::promotion::Ancestry;
+use super::Executor;
 use crate::engine::{CheckItem, PolicyStatus};
 use crate::github::GitHubError;
 use crate::model::{PullRequest, RepoRef};
@@ -14,20 +13,8 @@ use crate::queue::JobError;
 use crate::store::CachedPolicy;
 use crate::types::{CommitSha, PrNumber, RepoId};
 
-/// GitHub's compare of two commits, as promotion needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Comparison {
-    pub ancestry: Ancestry,
-    /// Commits in head but not in base, oldest first.
-    pub commits: Vec<CommitSha>,
-}
-
-#[derive(Deserialize)]
-struct CompareAnswer {
-    status: String,
-    #[serde(default)]
-    commits: Vec<CommitRef>,
-}
+/// GitHub's compare of two commits, as promotion and the train need it.
+pub use crate::github::rest::Comparison;
 
 /// A pull request as GitHub's REST API answers it (one PR, or the list of open ones): only
 /// what our record keeps. `null` where GitHub may send it reads as absent.
@@ -105,14 +92,6 @@ struct Contents {
     encoding: String,
 }
 
-/// A deployment as GitHub lists or creates it: its id and Gangway's payload.
-#[derive(Deserialize)]
-pub(super) struct DeploymentBrief {
-    pub id: u64,
-    #[serde(default)]
-    pub payload: serde_json::Value,
-}
-
 impl Executor {
     /// A deployment Gangway created but whose answer was lost (a crash, a timeout): the one for
     /// `sha` in `environment` whose payload says `gangway.{key}` = `id`.
@@ -124,13 +103,9 @@ impl Executor {
         key: &str,
         id: i64,
     ) -> Result<Option<u64>, JobError> {
-        let route = format!(
-            "/repos/{}/deployments?sha={sha}&environment={environment}&per_page=100",
-            repo.full_name
-        );
-        let list: Vec<DeploymentBrief> = self
+        let list = self
             .github
-            .json::<_, ()>(repo.installation, Method::GET, &route, None)
+            .deployments_of(repo.installation, &repo.full_name, sha, environment)
             .await?;
         Ok(list
             .into_iter()
@@ -156,29 +131,16 @@ impl Executor {
         }
     }
 
-    /// Every check run (latest of each, oldest first) and commit status of a commit, in one
-    /// GraphQL query per 100 of them (`statusCheckRollup`).
+    /// Every check run (latest of each, oldest first) and commit status of a commit.
     pub async fn fetch_checks(
         &self,
         repo: &RepoRef,
         sha: &CommitSha,
     ) -> Result<Vec<CheckItem>, JobError> {
-        let mut pages = Vec::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..checks_query::MAX_PAGES {
-            let body = checks_query::request(&repo.full_name, sha.as_str(), cursor.as_deref());
-            let answer = self
-                .github
-                .graphql(repo.installation, checks_query::OPERATION, &body)
-                .await?;
-            let page = checks_query::decode(&answer.body)?;
-            cursor = page.next.clone();
-            pages.push(page);
-            if cursor.is_none() {
-                break;
-            }
-        }
-        Ok(checks_query::items(pages))
+        Ok(self
+            .github
+            .checks(repo.installation, &repo.full_name, sha)
+            .await?)
     }
 
     /// The default branch's head commit now.
@@ -200,33 +162,10 @@ impl Executor {
         base: &CommitSha,
         head: &CommitSha,
     ) -> Result<Option<Comparison>, JobError> {
-        let route = format!(
-            "/repos/{}/compare/{base}...{head}?per_page=100",
-            repo.full_name
-        );
-        let answer: CompareAnswer = match self
+        Ok(self
             .github
-            .json::<_, ()>(repo.installation, Method::GET, &route, None)
-            .await
-        {
-            Ok(a) => a,
-            Err(e) if e.status() == Some(404) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let Some(ancestry) = Ancestry::parse(&answer.status) else {
-            return Err(JobError::Permanent(format!(
-                "GitHub's compare answered an unknown status {:?}",
-                answer.status
-            )));
-        };
-        Ok(Some(Comparison {
-            ancestry,
-            commits: answer
-                .commits
-                .iter()
-                .filter_map(|c| CommitSha::parse(&c.sha).ok())
-                .collect(),
-        }))
+            .compare(repo.installation, &repo.full_name, base, head)
+            .await?)
     }
 
     /// The repository policy from the default branch, read again once the policy TTL has passed:

@@ -2,8 +2,6 @@
 //! timetable (`engine::train`), and carry it out: schedule the next wake-up as a durable job,
 //! deploy under the promotion rules, tell merged pull requests when their change arrives.
 
-use http::Method;
-use serde_json::json;
 use tracing::{info, warn};
 
 use super::Executor;
@@ -257,14 +255,8 @@ impl Executor {
                 // Told already, in these words.
                 Some((Some(_), Some(old))) if old == body => {}
                 Some((Some(id), _)) => {
-                    let route = format!("/repos/{}/issues/comments/{id}", repo.full_name);
                     self.github
-                        .request(
-                            repo.installation,
-                            Method::PATCH,
-                            &route,
-                            Some(&json!({"body": body})),
-                        )
+                        .edit_issue_comment(repo.installation, &repo.full_name, id, &body)
                         .await?;
                     self.store
                         .save_train_notice(repo.id, number, Some(id), Some(&body), now)

@@ -1,8 +1,6 @@
 //! One evaluation job: refresh the PR if asked, take in what an outside deployer reported or a
 //! deployment someone else created, then bring the PR in line.
 
-use http::Method;
-use serde::Deserialize;
 use tracing::info;
 
 use super::Executor;
@@ -11,11 +9,6 @@ use crate::jobs::{Adoption, EvaluatePayload, Eviction, ExternalStatus};
 use crate::model::{DriverKind, PreviewState, RepoRef};
 use crate::queue::JobError;
 use crate::types::{InstallationId, RepoId};
-
-#[derive(Deserialize)]
-struct RepoBrief {
-    default_branch: String,
-}
 
 impl Executor {
     /// The repository as a job names it; the default branch is asked of GitHub when the event
@@ -29,13 +22,7 @@ impl Executor {
     ) -> Result<RepoRef, JobError> {
         let default_branch = match default_branch {
             Some(b) => b.to_owned(),
-            None => {
-                let route = format!("/repos/{full_name}");
-                self.github
-                    .json::<RepoBrief, ()>(installation, Method::GET, &route, None)
-                    .await?
-                    .default_branch
-            }
+            None => self.github.default_branch(installation, full_name).await?,
         };
         Ok(RepoRef {
             id,

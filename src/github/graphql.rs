@@ -120,13 +120,13 @@ mod tests {
         let github = GitHub::new(fake.url(), 4242, &key, crate::metrics::Metrics::new())
             .unwrap()
             .with_pacing(super::super::pacing::PacingSettings::default());
-        let body = crate::executor::checks_query::request("octo/app", &"a".repeat(40), None);
+        let body = super::super::checks::request("octo/app", &"a".repeat(40), None);
         let answer = github
             .graphql(InstallationId(1), "GangwayChecks", &body)
             .await
             .unwrap();
-        let page = crate::executor::checks_query::decode(&answer.body).unwrap();
-        assert_eq!(page, crate::executor::checks_query::Page::default());
+        let page = super::super::checks::decode(&answer.body).unwrap();
+        assert_eq!(page, super::super::checks::Page::default());
         assert_eq!(fake.count_calls("POST", "/graphql"), 1);
         let stats = github.pacing_stats();
         assert_eq!((stats.calls, stats.writes), (1, 0));

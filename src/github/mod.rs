@@ -4,10 +4,16 @@
 //! shortly before it expires; we keep one client per installation so the cache is shared), the
 //! retry classification of every failure, and counting calls by status. Octocrab's own retries
 //! are off: the durable job queue retries. Never logs a token or the private key.
+//!
+//! The calls themselves are typed operations in `rest` (every list read whole through
+//! `paginate`) and `checks` (GraphQL); callers do not build routes or decode answers.
 
+pub mod checks;
 pub mod graphql;
 pub mod pacing;
+pub mod paginate;
 pub mod ratelimit;
+pub mod rest;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,6 +53,12 @@ pub enum GitHubError {
     /// Our own configuration is wrong (bad key, bad URL).
     #[error("GitHub client setup: {0}")]
     Setup(String),
+    /// A list could not be read to its end (see [`paginate`]); never a partial list.
+    #[error("GitHub {what}: {error}")]
+    Paging {
+        what: String,
+        error: paginate::PageError,
+    },
 }
 
 impl GitHubError {
@@ -86,6 +98,8 @@ pub struct GitHub {
     metrics: Metrics,
     /// Where GraphQL queries go (see [`graphql::graphql_url`]).
     graphql_url: String,
+    /// The REST API's base, which every next-page link must point into.
+    api: http::Uri,
 }
 
 /// One installation's client. Octocrab keeps the token cache inside the client value and a clone
@@ -131,6 +145,9 @@ impl GitHub {
             ))),
             metrics,
             graphql_url: graphql::graphql_url(api_url),
+            api: api_url
+                .parse()
+                .map_err(|e| GitHubError::Setup(format!("GITHUB_API_URL {api_url:?}: {e}")))?,
         })
     }
 
@@ -265,7 +282,7 @@ impl GitHub {
         installation: InstallationId,
         route: &str,
         etag: Option<&str>,
-    ) -> Result<Option<(Option<String>, Bytes)>, GitHubError> {
+    ) -> Result<Option<Response>, GitHubError> {
         let what = format!("GET {}", route.split('?').next().unwrap_or(route));
         let (shared, _, _paced) = self.ready(installation, false, &what).await?;
         let mut headers = HeaderMap::new();
@@ -274,15 +291,14 @@ impl GitHub {
         }
         let sent = shared.client._get_with_headers(route, Some(headers)).await;
         let answer = self.answer(&what, Some(installation), sent, true).await?;
-        if answer.status == StatusCode::NOT_MODIFIED {
-            return Ok(None);
-        }
-        let tag = answer
-            .headers
-            .get(http::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Ok(Some((tag, answer.body)))
+        Ok((answer.status != StatusCode::NOT_MODIFIED).then_some(answer))
+    }
+
+    /// A GET as the App itself (JWT), answered as is.
+    async fn app_get(&self, route: &str) -> Result<Response, GitHubError> {
+        let what = format!("GET {}", route.split('?').next().unwrap_or(route));
+        let sent = self.app._get(route).await;
+        self.answer(&what, None, sent, false).await
     }
 
     /// A call as the App itself (JWT), e.g. listing installations or webhook deliveries.

@@ -34,6 +34,9 @@ pub enum FaultKind {
     },
     /// Wait this long, then answer normally.
     Latency(Duration),
+    /// Carry the call out, then answer this status instead of its answer: the answer was lost
+    /// on the way (a timeout, a proxy's 502), though the change was made.
+    AnswerLost(u16),
 }
 
 /// A fault rule. Build with [`Fault::status`] & co., narrow with [`Fault::on`] /
@@ -80,6 +83,11 @@ impl Fault {
     /// Answer 403 primary rate limit exhausted.
     pub fn primary_rate_limit(reset_in: u64) -> Self {
         Self::new(FaultKind::PrimaryRateLimit { reset_in })
+    }
+
+    /// Carry the call out but answer `code` (e.g. 502), as if its answer were lost.
+    pub fn answer_lost(code: u16) -> Self {
+        Self::new(FaultKind::AnswerLost(code))
     }
 
     /// Add latency before answering normally.
@@ -151,7 +159,7 @@ pub(super) fn take(rules: &mut [Fault], method: &str, path: &str) -> (Duration, 
 pub(super) fn response(kind: &FaultKind) -> Response {
     let doc = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api";
     match kind {
-        FaultKind::Status(code) => {
+        FaultKind::Status(code) | FaultKind::AnswerLost(code) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let message = status.canonical_reason().unwrap_or("Server Error");
             let body = json!({

@@ -314,6 +314,10 @@ pub(super) async fn middleware(
     }
     let faulted = fault.is_some();
     let mut resp = match fault {
+        Some(kind @ faults::FaultKind::AnswerLost(_)) => {
+            let _carried_out = next.run(req).await;
+            faults::response(&kind)
+        }
         Some(kind) => faults::response(&kind),
         None if exhausted => faults::response(&faults::FaultKind::PrimaryRateLimit {
             reset_in: u64::try_from(bucket.reset - now.timestamp()).unwrap_or(0),

@@ -324,6 +324,8 @@ async fn compare(
     AxState(sh): Sh,
     inst: Inst,
     Path((o, r, basehead)): Path<(String, String, String)>,
+    uri: Uri,
+    Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
     let st = sh.lock();
     let id = inst.repo(&st, &o, &r)?;
@@ -341,8 +343,22 @@ async fn compare(
     let rd = sh.render(&st);
     let mb_tree = st.tree_of(&cmp.merge_base);
     let head_tree = st.tree_of(&head);
+    // As GitHub: without `page`/`per_page`, the newest 250 commits (oldest first); with them,
+    // pages of the whole list with a `Link` header, and the files on the first page only.
+    let paged = q.contains_key("page") || q.contains_key("per_page");
+    let (commits, link, first_page) = if paged {
+        let paging = Paging::from_query(&q);
+        let (page, link) = paginate(cmp.commits.clone(), paging, &uri, &st, &sh.api);
+        (page, link, paging.page == 1)
+    } else {
+        let skip = cmp.commits.len().saturating_sub(250);
+        (cmp.commits[skip..].to_vec(), None, true)
+    };
     let mut files = Vec::new();
-    for (path, status) in changed_paths(&mb_tree, &head_tree) {
+    for (path, status) in changed_paths(&mb_tree, &head_tree)
+        .into_iter()
+        .filter(|_| first_page)
+    {
         let sha = head_tree
             .get(&path)
             .or(mb_tree.get(&path))
@@ -354,19 +370,21 @@ async fn compare(
             "contents_url": format!("{api}/contents/{path}?ref={head}"),
         }));
     }
-    ok(json!({
-        "url": format!("{api}/compare/{basehead}"),
-        "html_url": format!("{WEB}/{full}/compare/{basehead}"),
-        "permalink_url": format!("{WEB}/{full}/compare/{}...{}", &base[..7], &head[..7]),
-        "diff_url": format!("{WEB}/{full}/compare/{basehead}.diff"),
-        "patch_url": format!("{WEB}/{full}/compare/{basehead}.patch"),
-        "base_commit": rd.commit(id, &base), "merge_base_commit": rd.commit(id, &cmp.merge_base),
-        "status": cmp.status, "ahead_by": cmp.ahead_by, "behind_by": cmp.behind_by,
-        // GitHub lists at most 250 commits; `total_commits` counts them all.
-        "total_commits": cmp.commits.len(),
-        "commits": cmp.commits.iter().take(250).map(|s| rd.commit(id, s)).collect::<Vec<_>>(),
-        "files": files,
-    }))
+    ok_paged(
+        json!({
+            "url": format!("{api}/compare/{basehead}"),
+            "html_url": format!("{WEB}/{full}/compare/{basehead}"),
+            "permalink_url": format!("{WEB}/{full}/compare/{}...{}", &base[..7], &head[..7]),
+            "diff_url": format!("{WEB}/{full}/compare/{basehead}.diff"),
+            "patch_url": format!("{WEB}/{full}/compare/{basehead}.patch"),
+            "base_commit": rd.commit(id, &base), "merge_base_commit": rd.commit(id, &cmp.merge_base),
+            "status": cmp.status, "ahead_by": cmp.ahead_by, "behind_by": cmp.behind_by,
+            "total_commits": cmp.commits.len(),
+            "commits": commits.iter().map(|s| rd.commit(id, s)).collect::<Vec<_>>(),
+            "files": files,
+        }),
+        link,
+    )
 }
 
 fn changed_paths(

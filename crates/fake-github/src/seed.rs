@@ -309,4 +309,34 @@ impl FakeGitHub {
         );
         Ok(number)
     }
+
+    /// `count` comments by `user` on an issue or PR (bodies `comment 1`, `comment 2`, ...), with
+    /// no webhook: a long conversation that was there before. Returns their ids, oldest first.
+    pub fn add_comments(
+        &self,
+        repo: &str,
+        number: u64,
+        user: &str,
+        count: usize,
+    ) -> Result<Vec<u64>, FakeError> {
+        let mut st = self.shared.lock();
+        let id = repo_of(&st, repo)?;
+        if !st.pulls.contains_key(&(id, number)) && !st.issues.contains_key(&(id, number)) {
+            return Err(FakeError::UnknownIssue(repo.to_string(), number));
+        }
+        st.ensure_user(user, UserKind::User);
+        Ok((1..=count)
+            .map(|n| {
+                super::scenario_ci::insert_comment(
+                    &mut st,
+                    id,
+                    number,
+                    user,
+                    &format!("comment {n}"),
+                    false,
+                )
+                .id
+            })
+            .collect())
+    }
 }

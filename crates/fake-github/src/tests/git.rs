@@ -572,3 +572,66 @@ async fn compare_handles_slashes_unknown_shas_and_lists_commits() {
         assert_eq!(r.status, 404, "{path}: {}", r.json);
     }
 }
+
+#[tokio::test]
+async fn a_long_compare_is_paged_when_asked_and_ends_with_the_newest_250_when_not() {
+    let f = fake().await;
+    let c = inst_client(&f);
+    let mut commits = vec![f.put_file(REPO, "long", "a.txt", "a").expect("file")];
+    commits.extend((1..300).map(|i| {
+        f.add_commit(REPO, "long", &format!("c{i}"))
+            .expect("commit")
+    }));
+    let whole = call(
+        &c,
+        "GET",
+        &format!("/repos/{REPO}/compare/main...long"),
+        None,
+    )
+    .await;
+    assert_eq!(whole.json["total_commits"], 300);
+    assert_eq!(shas(&whole.json["commits"], "sha"), commits[50..].to_vec());
+    assert!(whole.headers.get("link").is_none());
+    let mut listed = Vec::new();
+    let mut route = format!("/repos/{REPO}/compare/main...long?per_page=100");
+    for page in 1..=3 {
+        let r = call(&c, "GET", &route, None).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert_eq!(r.json["status"], "ahead", "on every page");
+        assert_eq!(
+            r.json["files"].as_array().map(Vec::len),
+            Some(usize::from(page == 1))
+        );
+        listed.extend(shas(&r.json["commits"], "sha"));
+        let link = r
+            .headers
+            .get("link")
+            .map(|l| l.to_str().expect("link").to_owned());
+        match link.as_deref().and_then(|l| {
+            l.split(">; rel=\"next\"")
+                .next()
+                .filter(|_| l.contains("rel=\"next\""))
+        }) {
+            Some(next) => route = next.trim_start_matches('<').to_owned(),
+            None => assert_eq!(page, 3, "no next page after page {page}"),
+        }
+    }
+    assert_eq!(listed, commits);
+}
+
+#[tokio::test]
+async fn an_answer_lost_on_the_way_leaves_the_change_made() {
+    let f = fake().await;
+    let c = inst_client(&f);
+    let pr = f
+        .open_pr(PrSpec::new(REPO, "feature", "alice"))
+        .await
+        .expect("pr");
+    f.inject(super::super::Fault::answer_lost(502).on("POST", "/repos/"));
+    let route = format!("/repos/{REPO}/issues/{}/comments", pr.number);
+    let r = call(&c, "POST", &route, Some(json!({"body": "hello"}))).await;
+    assert_eq!(r.status, 502);
+    let comments = f.comments(REPO, pr.number);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert_eq!(comments[0].body, "hello");
+}

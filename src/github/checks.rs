@@ -1,5 +1,5 @@
 //! A commit's checks in one call: GitHub GraphQL's `statusCheckRollup` (check runs and commit
-//! statuses together), decoded into the engine's [`CheckItem`]s.
+//! statuses together), decoded into the model's [`CheckItem`]s.
 //!
 //! Owns: the query text, reading its answer (GraphQL reports errors with HTTP 200 and an
 //! `errors` array) and classifying those errors. Never decides whether a commit is green: the
@@ -8,14 +8,16 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::engine::{CheckItem, Outcome};
-use crate::github::GitHubError;
+use super::paginate::PageError;
+use super::{GitHub, GitHubError};
+use crate::model::{CheckItem, Outcome};
+use crate::types::{CommitSha, InstallationId};
 
 /// The operation name GitHub (and the fake) see.
 pub const OPERATION: &str = "GangwayChecks";
 
-/// At most this many pages of 100 contexts are read; a commit with more is judged on the first
-/// thousand (the REST reads had the same bound).
+/// At most this many pages of 100 contexts are read; a commit with more cannot be judged (an
+/// error, not the first thousand: a failed check past them would read as green).
 pub const MAX_PAGES: usize = 10;
 
 pub const QUERY: &str =
@@ -278,6 +280,37 @@ pub fn items(pages: Vec<Page>) -> Vec<CheckItem> {
     runs.into_iter().map(|(_, i)| i).chain(statuses).collect()
 }
 
+impl GitHub {
+    /// Every check run (latest of each, oldest first) and commit status of a commit, in one
+    /// GraphQL query per 100 of them. More than [`MAX_PAGES`] pages is an error, never a
+    /// partial answer (a missing failed check would read as green).
+    pub async fn checks(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        sha: &CommitSha,
+    ) -> Result<Vec<CheckItem>, GitHubError> {
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            if pages.len() == MAX_PAGES {
+                return Err(GitHubError::Paging {
+                    what: format!("POST /graphql ({OPERATION})"),
+                    error: PageError::TooManyPages { max: MAX_PAGES },
+                });
+            }
+            let body = request(full_name, sha.as_str(), cursor.as_deref());
+            let answer = self.graphql(installation, OPERATION, &body).await?;
+            let page = decode(&answer.body)?;
+            cursor = page.next.clone();
+            pages.push(page);
+            if cursor.is_none() {
+                return Ok(items(pages));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
-#[path = "checks_query_tests.rs"]
+#[path = "checks_tests.rs"]
 mod tests;
