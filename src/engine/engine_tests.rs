@@ -463,7 +463,10 @@ fn a_fork_whose_current_head_is_approved_is_ready_and_staged() {
     let s = fork_situation(&fork, &policy, &[], &approvals);
     assert_eq!(gate(&s), Gate::Ready);
     assert_eq!(decide(&s), vec![Action::Stage { sha: sha(2) }]);
-    assert!(!needs_checks(&s), "an approved head does not wait for checks");
+    assert!(
+        !needs_checks(&s),
+        "an approved head does not wait for checks"
+    );
 }
 
 #[test]

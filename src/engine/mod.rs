@@ -8,8 +8,11 @@
 
 pub mod checks;
 pub mod commands;
+pub mod deployer;
+pub mod echo;
 pub mod hosts;
 pub mod promotion;
+pub mod routing;
 pub mod sticky;
 pub mod train;
 
