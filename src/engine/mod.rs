@@ -7,6 +7,7 @@
 //! random number: the executor does all of that.
 
 pub mod checks;
+pub mod command_rules;
 pub mod commands;
 pub mod deployer;
 pub mod echo;
