@@ -6,6 +6,7 @@
 //! once they are carried out, deciding again gives none. Never does I/O, reads a clock or draws a
 //! random number: the executor does all of that.
 
+pub mod capacity;
 pub mod checks;
 pub mod command_rules;
 pub mod commands;

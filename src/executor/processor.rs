@@ -15,8 +15,8 @@ use crate::engine::routing::{self, Effect};
 use crate::engine::{commands, echo};
 use crate::executor::Executor;
 use crate::executor::background::{
-    OFFLINE_TEARDOWN_JOB, OfflineTeardown, RECONCILE_JOB, RECONCILE_REPO_JOB, REDELIVER_JOB,
-    ReconcileRepo,
+    OFFLINE_TEARDOWN_JOB, OfflineTeardown, PURGE_JOB, RECONCILE_JOB, RECONCILE_REPO_JOB,
+    REDELIVER_JOB, ReconcileRepo,
 };
 use crate::executor::commands::CommandJob;
 use crate::executor::environments::{ENV_DEPLOY_JOB, EnvJob};
@@ -117,12 +117,7 @@ fn read_checks_by_default() -> bool {
     true
 }
 
-/// The reaper's capacity decision for one preview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Eviction {
-    pub preview_id: i64,
-    pub max_previews: u32,
-}
+pub use crate::engine::capacity::Eviction;
 
 impl Evaluate {
     pub fn job(&self) -> NewJob {
@@ -163,6 +158,13 @@ impl Handler for Processor {
                         JobError::Permanent(format!("bad teardown job payload: {e}"))
                     })?;
                     self.executor.offline_teardown(&t).await
+                }
+                PURGE_JOB => {
+                    let cutoff: i64 = job
+                        .payload
+                        .parse()
+                        .map_err(|e| JobError::Permanent(format!("bad purge job payload: {e}")))?;
+                    self.executor.purge(cutoff).await
                 }
                 REDELIVER_JOB => {
                     let since: i64 = job.payload.parse().unwrap_or(0);
