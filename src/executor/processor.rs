@@ -1,9 +1,12 @@
 //! The job handler: turns stored deliveries into typed events, records what they say, and routes
 //! the work to the pull requests they concern.
 //!
-//! Owns: dispatch by job kind and the mapping from events to per-PR evaluations. A `delivery` job
-//! decodes and records (never calls GitHub, so a delivery is processed even while GitHub is
-//! down); the `evaluate` job, serialized per PR, asks the executor to bring the PR in line.
+//! Owns: dispatch by job kind, and carrying out what `engine::routing` decides an event calls
+//! for (the store's answers it needs are gathered here; which PRs an event concerns, whether a
+//! late delivery may be stored, whose deployment or comment it is (`engine::echo`) are the
+//! engine's, never decided here). A `delivery` job decodes and records (never calls GitHub, so a
+//! delivery is processed even while GitHub is down); the `evaluate` job, serialized per PR, asks
+//! the executor to bring the PR in line.
 
 use std::sync::Arc;
 
