@@ -1,9 +1,11 @@
-//! Capacity: which previews go when a repository has more than its policy allows.
+//! Which standing previews must go regardless of their PR: those over a repository's capacity,
+//! and those Gangway can no longer reach.
 //!
-//! Owns the rule: previews of open PRs that are pending, deploying or live take a place; over
-//! `max_previews`, the least recently deployed go first. Pure: the reaper (timers) gathers the
-//! standing previews and each repository's capacity and only enqueues what this returns; the
-//! teardown happens in the evaluation job.
+//! Owns both rules: previews of open PRs that are pending, deploying or live take a place; over
+//! `max_previews`, the least recently deployed go first. A preview in a repository removed from
+//! the App, or of an installation that is gone, is cut off (torn down by the driver alone).
+//! Pure: the reaper (timers) and the processor gather the standing previews, each repository's
+//! capacity and what was lost, and only enqueue what this returns; teardowns happen in jobs.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +51,22 @@ pub fn evictions(previews: &[&Preview], max_previews: u32) -> Vec<(PrNumber, Evi
             )
         })
         .collect()
+}
+
+/// What Gangway lost access to: repositories removed from the App and installations that are
+/// gone (database ids).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lost<'a> {
+    pub repositories: &'a [i64],
+    pub installations: &'a [i64],
+}
+
+impl Lost<'_> {
+    /// Whether a preview in repository `repo_id` of `installation` can no longer be reached
+    /// through GitHub.
+    pub fn cuts_off(&self, repo_id: i64, installation: i64) -> bool {
+        self.repositories.contains(&repo_id) || self.installations.contains(&installation)
+    }
 }
 
 #[cfg(test)]

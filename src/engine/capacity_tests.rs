@@ -82,3 +82,23 @@ fn only_up_previews_of_open_prs_take_a_place() {
         assert!(!takes_place(&p, false), "{state:?} of a closed PR");
     }
 }
+
+#[test]
+fn a_removed_repository_or_a_gone_installation_cuts_its_previews_off() {
+    let removed = Lost {
+        repositories: &[5],
+        installations: &[],
+    };
+    assert!(removed.cuts_off(5, 1));
+    assert!(
+        !removed.cuts_off(6, 1),
+        "the installation's other repositories stay"
+    );
+    let gone = Lost {
+        repositories: &[],
+        installations: &[1],
+    };
+    assert!(gone.cuts_off(5, 1) && gone.cuts_off(6, 1));
+    assert!(!gone.cuts_off(5, 2));
+    assert!(!Lost::default().cuts_off(5, 1));
+}

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::clock::SharedClock;
+use crate::engine::capacity::Lost;
 use crate::engine::routing::{self, Effect};
 use crate::engine::{commands, echo};
 use crate::executor::Executor;
@@ -302,20 +303,11 @@ impl Processor {
         Ok(())
     }
 
-    /// Tears down, with the driver only, every standing preview of repositories Gangway can no
-    /// longer reach (`repos`: ids; `None`: all of the installation's).
-    async fn teardown_unreachable(
-        &self,
-        installation: i64,
-        repos: Option<&[i64]>,
-    ) -> Result<Vec<String>, JobError> {
+    /// Tears down, with the driver only, every standing preview Gangway can no longer reach.
+    async fn teardown_unreachable(&self, lost: Lost<'_>) -> Result<Vec<String>, JobError> {
         let mut routed = Vec::new();
         for (p, _, inst, full_name) in self.store.standing_previews().await? {
-            let hit = match repos {
-                Some(ids) => ids.contains(&p.repo_id.as_db()),
-                None => inst == installation,
-            };
-            if hit {
+            if lost.cuts_off(p.repo_id.as_db(), inst) {
                 let t = OfflineTeardown {
                     preview_id: p.id,
                     repo_id: p.repo_id,
@@ -499,7 +491,11 @@ impl Processor {
                 match e.action {
                     InstallationAction::Deleted => {
                         self.store.delete_installation(id, now).await?;
-                        routed.extend(self.teardown_unreachable(id, None).await?);
+                        let lost = Lost {
+                            repositories: &[],
+                            installations: &[id],
+                        };
+                        routed.extend(self.teardown_unreachable(lost).await?);
                     }
                     _ => {
                         self.store
@@ -540,7 +536,11 @@ impl Processor {
                         .map(|r| r.id.as_db())
                         .collect();
                     if !removed.is_empty() {
-                        routed.extend(self.teardown_unreachable(id, Some(&removed)).await?);
+                        let lost = Lost {
+                            repositories: &removed,
+                            installations: &[],
+                        };
+                        routed.extend(self.teardown_unreachable(lost).await?);
                     }
                 }
             }

@@ -16,7 +16,7 @@
 //! changes a row beyond its own lease and run record: it only enqueues jobs. Reads the clock it
 //! is given, so tests move time.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -147,24 +147,17 @@ impl Timers {
 
     async fn reap(&self, now: i64) -> Result<String, StoreError> {
         let standing = self.store.standing_previews().await?;
-        let unreachable: HashSet<i64> = self
-            .store
-            .unreachable_repositories()
-            .await?
-            .into_iter()
-            .collect();
-        let gone_installations: HashSet<i64> = self
-            .store
-            .deleted_installations()
-            .await?
-            .into_iter()
-            .collect();
+        let removed = self.store.unreachable_repositories().await?;
+        let gone = self.store.deleted_installations().await?;
+        let lost = capacity::Lost {
+            repositories: &removed,
+            installations: &gone,
+        };
         let (mut offline, mut evaluated, mut evicted) = (0, 0, 0);
         let mut prs: BTreeMap<(RepoId, PrNumber), bool> = BTreeMap::new();
         let mut by_repo: BTreeMap<RepoId, Vec<&crate::model::Preview>> = BTreeMap::new();
         for (p, pr_open, installation, full_name) in &standing {
-            if unreachable.contains(&p.repo_id.as_db()) || gone_installations.contains(installation)
-            {
+            if lost.cuts_off(p.repo_id.as_db(), *installation) {
                 let t = OfflineTeardown {
                     preview_id: p.id,
                     repo_id: p.repo_id,

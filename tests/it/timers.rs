@@ -464,7 +464,10 @@ async fn deliveries_past_the_retention_period_are_purged_by_the_job_the_reaper_q
             .map(|(_, _, n)| *n)
             .sum::<i64>()
     };
-    assert!(pr_deliveries().await > 0, "the opened PR's delivery is kept");
+    assert!(
+        pr_deliveries().await > 0,
+        "the opened PR's delivery is kept"
+    );
 
     clock.advance_ms(31 * 24 * HOUR);
     assert!(w.tick().await.contains(&"reaper"));
