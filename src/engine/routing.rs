@@ -1,10 +1,11 @@
 //! Routing: which pull requests a webhook event concerns, and what it records on the way.
 //!
-//! Owns the event → per-PR evaluation mapping and the ordering of late deliveries (an event older
+//! Owns the event → per-PR evaluation mapping, which comments run a command, and the ordering of late deliveries (an event older
 //! than the record never rolls a PR back: the evaluation reads the truth from GitHub instead).
 //! Pure: the processor reads the event and the store's answers into a [`Seen`], asks [`route`],
 //! and carries out each [`Effect`] in order. Never touches the store, the queue or GitHub.
 
+use super::commands;
 use super::deployer::{Adoption, ExternalStatus};
 use super::echo::Origin;
 use crate::model::{DriverKind, PullRequest};
@@ -133,6 +134,35 @@ pub fn repeats_record(incoming: &PullRequest, record: &PullRequest) -> bool {
 /// than the record or as old, must not roll the PR back.
 pub fn is_newer(incoming: &PullRequest, on_record: Option<&PullRequest>) -> bool {
     on_record.is_none_or(|r| incoming.gh_updated_at > r.gh_updated_at)
+}
+
+/// A comment as far as commands go.
+#[derive(Debug, Clone, Copy)]
+pub struct CommentSeen<'a> {
+    /// Newly created (not an edit or a deletion).
+    pub created: bool,
+    /// On a pull request (not an issue).
+    pub on_pull_request: bool,
+    pub origin: Origin,
+    pub body: &'a str,
+}
+
+/// A command found in a comment: its word and arguments (`Invocation::args`), or the parser's
+/// explanation of what was wrong (which gets an answer too).
+pub type Found = Result<(String, String), String>;
+
+/// The command a comment runs, if any: only a newly created comment on a pull request, by a
+/// person, that holds a command or something that looks like one and needs an answer. Edits and
+/// deletions run nothing.
+pub fn command_in(c: &CommentSeen<'_>) -> Option<Found> {
+    if !c.created || !c.on_pull_request || !c.origin.runs_commands() {
+        return None;
+    }
+    match commands::parse(c.body) {
+        Ok(None) => None,
+        Ok(Some(inv)) => Some(Ok((inv.command.word().to_owned(), inv.args()))),
+        Err(err) => Some(Err(err.to_string())),
+    }
 }
 
 /// What the event calls for.

@@ -306,3 +306,38 @@ fn a_push_to_the_default_branch_wakes_the_train_and_may_forget_the_policy() {
     assert_eq!(push(true, false), vec![Effect::WakeTrain]);
     assert_eq!(push(false, true), vec![]);
 }
+
+fn comment(created: bool, on_pull_request: bool, origin: Origin, body: &str) -> Option<Found> {
+    command_in(&CommentSeen {
+        created,
+        on_pull_request,
+        origin,
+        body,
+    })
+}
+
+#[test]
+fn a_persons_new_comment_on_a_pr_runs_the_command_it_holds() {
+    assert_eq!(
+        comment(true, true, Origin::Person, "/promote staging --force"),
+        Some(Ok(("promote".into(), "staging --force".into())))
+    );
+    assert_eq!(
+        comment(true, true, Origin::Person, "/stage"),
+        Some(Ok(("stage".into(), String::new())))
+    );
+    // Something that looks like a command gets an answer saying what is wrong.
+    assert!(matches!(
+        comment(true, true, Origin::Person, "/stage now please"),
+        Some(Err(_))
+    ));
+    assert_eq!(comment(true, true, Origin::Person, "looks good"), None);
+}
+
+#[test]
+fn edits_issues_and_automation_run_nothing() {
+    assert_eq!(comment(false, true, Origin::Person, "/stage"), None);
+    assert_eq!(comment(true, false, Origin::Person, "/stage"), None);
+    assert_eq!(comment(true, true, Origin::Automation, "/stage"), None);
+    assert_eq!(comment(true, true, Origin::Echo, "/stage"), None);
+}

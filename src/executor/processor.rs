@@ -15,8 +15,8 @@ use tracing::info;
 
 use crate::clock::SharedClock;
 use crate::engine::capacity::Lost;
+use crate::engine::echo;
 use crate::engine::routing::{self, Effect};
-use crate::engine::{commands, echo};
 use crate::executor::Executor;
 use crate::executor::background::{
     OFFLINE_TEARDOWN_JOB, OfflineTeardown, PURGE_JOB, RECONCILE_JOB, RECONCILE_REPO_JOB,
@@ -38,20 +38,17 @@ use crate::types::{InstallationId, PrNumber, RepoId};
 pub const EVALUATE_JOB: &str = "evaluate";
 pub const COMMAND_JOB: &str = "command";
 
-/// The command job for a comment, if it is a newly created comment on a pull request, by a
-/// person, that holds a command (or something that looks like one and needs an answer).
-/// Edits and deletions run nothing.
+/// The command job for a comment, if `engine::routing::command_in` finds one to run.
 pub fn command_job(e: &events::IssueCommentEvent) -> Option<NewJob> {
-    if e.action != events::CommentAction::Created
-        || !e.issue.pull_request
-        || !echo::origin(&e.comment.maker(), None).runs_commands()
-    {
-        return None;
-    }
-    let (command, args) = match commands::parse(&e.comment.body) {
-        Ok(None) => return None,
-        Ok(Some(inv)) => (Ok(inv.command.word().to_owned()), inv.args()),
-        Err(err) => (Err(err.to_string()), String::new()),
+    let seen = routing::CommentSeen {
+        created: e.action == events::CommentAction::Created,
+        on_pull_request: e.issue.pull_request,
+        origin: echo::origin(&e.comment.maker(), None),
+        body: &e.comment.body,
+    };
+    let (command, args) = match routing::command_in(&seen)? {
+        Ok((word, args)) => (Ok(word), args),
+        Err(why) => (Err(why), String::new()),
     };
     let job = CommandJob {
         repo_id: e.repository.id,
