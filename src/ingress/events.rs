@@ -3,7 +3,9 @@
 //! Owns: which fields Gangway reads from each event. Lenient by design: unknown fields are
 //! ignored, unknown actions decode as `Other`, optional fields may be missing or null. Strict only
 //! where a wrong value would be dangerous (a commit sha must be 40 hex digits). Past this module no
-//! code looks at raw JSON.
+//! code looks at raw JSON. Reads the facts about who made a comment or a deployment
+//! ([`Comment::maker`], [`Deployment::maker`], [`Envelope::echoes_app`]) but never decides what
+//! they mean: `engine::echo` does.
 
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny};
