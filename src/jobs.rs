@@ -12,8 +12,9 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::{Adoption, Eviction, ExternalStatus};
 use crate::model::{EnvDeployment, RepoRef};
-use crate::types::{CommitSha, DeliveryId, InstallationId, PrNumber, RepoId};
+use crate::types::{DeliveryId, InstallationId, PrNumber, RepoId};
 
 /// Priority of background work started by timers: it yields to webhooks and commands (0).
 pub const BACKGROUND: i64 = 1;
@@ -76,6 +77,8 @@ stored_names!(
         Redeliver = "redeliver",
         /// Take the next step of a repository's train.
         Train = "train",
+        /// Delete what is older than the retention period (deliveries, finished jobs, …).
+        Purge = "purge",
     }
 );
 
@@ -166,6 +169,11 @@ impl JobKey {
     /// The one redelivery sweep.
     pub fn redeliver() -> JobKey {
         JobKey("redeliver".to_owned())
+    }
+
+    /// The one retention purge.
+    pub fn purge() -> JobKey {
+        JobKey("purge".to_owned())
     }
 
     /// A key as the database holds it (claimed and listed jobs), or any key a test needs.
@@ -322,31 +330,6 @@ impl JobPayload for DeliveryPayload {
     fn key(&self) -> JobKey {
         self.key.clone()
     }
-}
-
-/// A status an outside deployer posted on a deployment we follow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExternalStatus {
-    pub deployment_id: u64,
-    pub state: String,
-    pub environment_url: Option<String>,
-    pub description: Option<String>,
-}
-
-/// A deployment someone else created in a PR's environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Adoption {
-    pub deployment_id: u64,
-    pub sha: CommitSha,
-    pub environment: String,
-    pub creator: String,
-}
-
-/// The reaper's capacity decision for one preview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Eviction {
-    pub preview_id: i64,
-    pub max_previews: u32,
 }
 
 /// Work for one PR, serialized on its key.
@@ -570,6 +553,36 @@ impl JobPayload for RedeliverPayload {
         stored
             .parse()
             .map(|since_ms| RedeliverPayload { since_ms })
+            .map_err(|e| decode_error(Self::KIND, e))
+    }
+}
+
+/// Delete data older than `cutoff_ms`: the reaper decides when, a worker does it. Stored as the
+/// bare number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgePayload {
+    pub cutoff_ms: i64,
+}
+
+impl JobPayload for PurgePayload {
+    const KIND: JobKind = JobKind::Purge;
+
+    fn key(&self) -> JobKey {
+        JobKey::purge()
+    }
+
+    fn priority(&self) -> i64 {
+        BACKGROUND
+    }
+
+    fn encode(&self) -> Result<String, JobPayloadError> {
+        Ok(self.cutoff_ms.to_string())
+    }
+
+    fn decode(stored: &str) -> Result<Self, JobPayloadError> {
+        stored
+            .parse()
+            .map(|cutoff_ms| PurgePayload { cutoff_ms })
             .map_err(|e| decode_error(Self::KIND, e))
     }
 }

@@ -2,6 +2,8 @@
 //! store (which persists them), the engine (which decides from them) and the executor; and what
 //! GitHub reports that the engine judges (checks, ancestry), which the GitHub client decodes.
 
+use serde::{Deserialize, Serialize};
+
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
 
 /// The largest webhook payload GitHub sends (25 MB). Ingress refuses a larger body with 413; the
@@ -384,4 +386,32 @@ impl Ancestry {
             _ => return None,
         })
     }
+}
+
+// Facts a job carries from the event that caused it to the evaluation that acts on it: plain
+// data, read by the engine (engine::deployer, engine::capacity) and stored in job payloads.
+
+/// A status an outside deployer posted on a deployment we follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalStatus {
+    pub deployment_id: u64,
+    pub state: String,
+    pub environment_url: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A deployment someone else created in a PR's environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adoption {
+    pub deployment_id: u64,
+    pub sha: CommitSha,
+    pub environment: String,
+    pub creator: String,
+}
+
+/// The reaper's capacity decision for one preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Eviction {
+    pub preview_id: i64,
+    pub max_previews: u32,
 }

@@ -425,3 +425,83 @@ fn a_superseded_preview_goes_after_the_grace_period_even_if_the_new_head_never_d
         }]
     );
 }
+
+fn approval(of: u8, at: i64) -> Approval {
+    Approval {
+        sha: sha(of),
+        approver: "maintainer".into(),
+        permission: "write".into(),
+        comment_url: String::new(),
+        approved_at: at,
+    }
+}
+
+fn fork_situation<'a>(
+    pr: &'a PullRequest,
+    policy: &'a PolicyStatus,
+    previews: &'a [Preview],
+    approvals: &'a [Approval],
+) -> Situation<'a> {
+    Situation {
+        pr,
+        policy,
+        // A fork's checks are never read: whatever they say, only an approval stages it.
+        checks: None,
+        previews,
+        approvals,
+        unstaged_by: None,
+        now_ms: 10,
+    }
+}
+
+#[test]
+fn a_fork_whose_current_head_is_approved_is_ready_and_staged() {
+    let mut fork = pr(2);
+    fork.is_fork = true;
+    let policy = valid();
+    let approvals = [approval(2, 5)];
+    let s = fork_situation(&fork, &policy, &[], &approvals);
+    assert_eq!(gate(&s), Gate::Ready);
+    assert_eq!(decide(&s), vec![Action::Stage { sha: sha(2) }]);
+    assert!(
+        !needs_checks(&s),
+        "an approved head does not wait for checks"
+    );
+}
+
+#[test]
+fn an_approval_of_an_older_fork_commit_does_not_carry_over_to_a_new_push() {
+    let mut fork = pr(2);
+    fork.is_fork = true;
+    let policy = valid();
+    let approvals = [approval(1, 5)];
+    let live_old = [preview(1, 1, PreviewState::Live)];
+    let s = fork_situation(&fork, &policy, &live_old, &approvals);
+    assert_eq!(
+        gate(&s),
+        Gate::Fork {
+            previously_approved: Some(sha(1))
+        }
+    );
+    // Nothing deploys; by default the approved commit keeps serving.
+    assert_eq!(decide(&s), vec![]);
+
+    let mut teardown = Policy::default();
+    teardown.forks.on_push = ForkPush::Teardown;
+    let teardown = PolicyStatus::Valid(teardown);
+    let s = fork_situation(&fork, &teardown, &live_old, &approvals);
+    assert_eq!(
+        decide(&s),
+        vec![Action::Teardown {
+            preview_id: 1,
+            reason: TeardownReason::Superseded { by: sha(2) },
+        }],
+        "with forks.on_push: teardown the old approved preview goes, and nothing replaces it"
+    );
+
+    // Approving the new head later stages it.
+    let both = [approval(1, 5), approval(2, 8)];
+    let s = fork_situation(&fork, &policy, &live_old, &both);
+    assert_eq!(gate(&s), Gate::Ready);
+    assert_eq!(decide(&s), vec![Action::Stage { sha: sha(2) }]);
+}

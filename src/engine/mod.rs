@@ -5,11 +5,24 @@
 //! reality in line. It is level-triggered: the same situation always gives the same actions, and
 //! once they are carried out, deciding again gives none. Never does I/O, reads a clock or draws a
 //! random number: the executor does all of that.
+//!
+//! Every other rule lives in a submodule beside this one, each with its tests: which PRs an
+//! event concerns and which comments run a command (`routing`), who made what a webhook reports
+//! (`echo`), the external deployer and adoption (`deployer`), capacity and lost access
+//! (`capacity`), promotion's gates (`promotion`), the train (`train`), who may run a command and
+//! what `/stage` retries (`command_rules`), the command parser (`commands`), the sticky comment
+//! (`sticky`), checks (`checks`) and hosts (`hosts`). The executor, processor and timers gather
+//! facts and carry out; they never decide.
 
+pub mod capacity;
 pub mod checks;
+pub mod command_rules;
 pub mod commands;
+pub mod deployer;
+pub mod echo;
 pub mod hosts;
 pub mod promotion;
+pub mod routing;
 pub mod sticky;
 pub mod train;
 

@@ -4,12 +4,13 @@
 //! Owns the rules of DESIGN §4 for `/promote`, `/rollback` and the train: the environment is
 //! known, not held, not busy; the commit is not marked bad (unless forced); its preview
 //! succeeded; its checks are green; it equals or descends from what the environment runs now.
-//! Pure: the executor gathers the facts (store, GitHub) and carries out the verdict. The
-//! ancestry rule is separate ([`check_ancestry`]) because it costs a GitHub call, which is only
-//! worth making once every other rule holds.
+//! Pure: the executor gathers the facts (store, GitHub) and carries out the verdict. The whole
+//! sequence of gates is [`next`], which `/promote` and the train both follow: it asks for the
+//! commit's checks and for GitHub's compare only once the cheaper rules hold, because each
+//! costs GitHub calls.
 
 use crate::engine::CheckSummary;
-use crate::model::{BadSha, EnvDeployment, Hold};
+use crate::model::{BadSha, EnvDeployment, Hold, Preview, PreviewState};
 use crate::types::CommitSha;
 
 /// How the commit's preview went, as far as promotion cares.
@@ -30,6 +31,30 @@ pub enum PreviewOutcome {
 
 // GitHub's compare status: plain data, in the model (the GitHub client decodes into it).
 pub use crate::model::Ancestry;
+
+impl PreviewOutcome {
+    /// How the preview on record for the commit went. A preview torn down since (closed,
+    /// expired) counts if it ever went live.
+    pub fn of(preview: Option<&Preview>) -> PreviewOutcome {
+        let Some(p) = preview else {
+            return PreviewOutcome::NeverStaged;
+        };
+        match p.state {
+            PreviewState::Live => PreviewOutcome::Succeeded,
+            PreviewState::Failed => PreviewOutcome::Failed(p.detail.clone()),
+            PreviewState::Pending | PreviewState::Deploying => {
+                PreviewOutcome::InProgress(p.state.as_str())
+            }
+            PreviewState::TearingDown | PreviewState::TornDown => {
+                if p.deployed_at.is_some() {
+                    PreviewOutcome::Succeeded
+                } else {
+                    PreviewOutcome::NeverStaged
+                }
+            }
+        }
+    }
+}
 
 /// The facts one promotion is judged on.
 #[derive(Debug, Clone, Copy)]
@@ -238,6 +263,75 @@ pub fn check_ancestry(
             ancestry,
         }),
     }
+}
+
+/// What GitHub's compare of the environment's current commit with ours said, once asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compared {
+    NotAsked,
+    /// GitHub could not compare them (e.g. a commit it no longer has): not a descendant.
+    Unknown,
+    Said(Ancestry),
+}
+
+/// Everything the gate sequence looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Gates<'a> {
+    /// The rules' facts; `checks: None` until the sequence asks for them.
+    pub request: Request<'a>,
+    /// The commit the environment runs now, if any.
+    pub current: Option<&'a CommitSha>,
+    pub compared: Compared,
+}
+
+/// The gate sequence's next step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Every cheaper rule holds: read the commit's checks, then ask again with them.
+    ReadChecks,
+    /// Every rule but ancestry holds: compare `base` (what the environment runs) with the
+    /// commit, then ask again with GitHub's answer.
+    Compare {
+        base: CommitSha,
+    },
+    Refuse(Refusal),
+    /// Every gate holds: claim the environment.
+    Go,
+}
+
+/// The gate sequence of a promotion (by `/promote` or the train): the cheap rules, then the
+/// checks, then ancestry. The executor asks, finds out what it is told to, and asks again.
+pub fn next(g: &Gates<'_>) -> Next {
+    if let Err(r) = check(&g.request) {
+        return Next::Refuse(r);
+    }
+    if g.request.checks.is_none() {
+        return Next::ReadChecks;
+    }
+    match g.current {
+        Some(current) if current != g.request.sha => {
+            let ancestry = match g.compared {
+                Compared::NotAsked => {
+                    return Next::Compare {
+                        base: current.clone(),
+                    };
+                }
+                Compared::Unknown => Ancestry::Diverged,
+                Compared::Said(a) => a,
+            };
+            match check_ancestry(g.request.environment, current, ancestry) {
+                Ok(()) => Next::Go,
+                Err(r) => Next::Refuse(r),
+            }
+        }
+        _ => Next::Go,
+    }
+}
+
+/// Whether the environment's running deployment is the train's own claim of this commit, made
+/// by a run that stopped before recording it: the train resumes it instead of refusing.
+pub fn train_resumes(running: Option<&EnvDeployment>, sha: &CommitSha) -> bool {
+    running.is_some_and(|r| r.kind == crate::model::EnvKind::Train && r.sha == *sha)
 }
 
 /// A UTC time for a message, to the minute.

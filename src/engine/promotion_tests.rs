@@ -341,3 +341,159 @@ fn every_refusal_reads_as_pinned() {
         .collect();
     insta::assert_snapshot!(text.join("\n"));
 }
+
+impl Facts {
+    fn gates(
+        &self,
+        checks: Option<&CheckSummary>,
+        current: Option<&CommitSha>,
+        compared: Compared,
+    ) -> Next {
+        next(&Gates {
+            request: Request {
+                environment: "production",
+                known: &self.known,
+                sha: &self.sha,
+                force: self.force,
+                preview: &self.preview,
+                checks,
+                checks_required: true,
+                hold: self.hold.as_ref(),
+                running: self.running.as_ref(),
+                bad: self.bad.as_ref(),
+            },
+            current,
+            compared,
+        })
+    }
+}
+
+#[test]
+fn the_gates_ask_for_checks_then_ancestry_only_once_the_cheaper_rules_hold() {
+    let f = Facts::ok();
+    let current = sha('c');
+    assert_eq!(
+        f.gates(None, Some(&current), Compared::NotAsked),
+        Next::ReadChecks
+    );
+    assert_eq!(
+        f.gates(Some(&green()), Some(&current), Compared::NotAsked),
+        Next::Compare {
+            base: current.clone()
+        }
+    );
+    assert_eq!(
+        f.gates(
+            Some(&green()),
+            Some(&current),
+            Compared::Said(Ancestry::Ahead)
+        ),
+        Next::Go
+    );
+    // Nothing runs there yet, or it runs this very commit: no compare needed.
+    assert_eq!(f.gates(Some(&green()), None, Compared::NotAsked), Next::Go);
+    assert_eq!(
+        f.gates(Some(&green()), Some(&sha('a')), Compared::NotAsked),
+        Next::Go
+    );
+}
+
+#[test]
+fn a_cheap_refusal_costs_no_check_read() {
+    let mut f = Facts::ok();
+    f.running = Some(running());
+    match f.gates(None, None, Compared::NotAsked) {
+        Next::Refuse(r) => assert_eq!(r.rule(), "busy"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn red_checks_refuse_before_any_compare() {
+    let f = Facts::ok();
+    let red = CheckSummary {
+        failed: vec![("build".into(), "failure".into())],
+        ..green()
+    };
+    match f.gates(Some(&red), Some(&sha('c')), Compared::NotAsked) {
+        Next::Refuse(r) => assert_eq!(r.rule(), "checks failed"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_commit_behind_or_beside_the_environment_or_one_github_cannot_compare_is_refused() {
+    let f = Facts::ok();
+    let current = sha('c');
+    for compared in [
+        Compared::Said(Ancestry::Behind),
+        Compared::Said(Ancestry::Diverged),
+        Compared::Unknown,
+    ] {
+        match f.gates(Some(&green()), Some(&current), compared) {
+            Next::Refuse(r) => assert_eq!(r.rule(), "not a descendant", "{compared:?}"),
+            other => panic!("{compared:?}: expected a refusal, got {other:?}"),
+        }
+    }
+}
+
+fn preview_in(state: PreviewState, deployed_at: Option<i64>) -> Preview {
+    Preview {
+        id: 1,
+        repo_id: RepoId::from_db(1),
+        pr_number: PrNumber::from_db(12),
+        sha: sha('a'),
+        environment: "pr-12".into(),
+        host: "h".into(),
+        driver: crate::model::DriverKind::Command,
+        deployment_id: None,
+        create_attempted: true,
+        adopted: false,
+        state,
+        last_status: None,
+        environment_url: None,
+        detail: Some("boom".into()),
+        log_token: "t".into(),
+        requested_by: "ann".into(),
+        created_at: 0,
+        deployed_at,
+        torn_down_at: None,
+        teardown_kind: None,
+    }
+}
+
+#[test]
+fn a_preview_counts_if_it_ever_went_live() {
+    assert_eq!(PreviewOutcome::of(None), PreviewOutcome::NeverStaged);
+    let of = |state, at| PreviewOutcome::of(Some(&preview_in(state, at)));
+    assert_eq!(of(PreviewState::Live, Some(1)), PreviewOutcome::Succeeded);
+    assert_eq!(
+        of(PreviewState::Failed, None),
+        PreviewOutcome::Failed(Some("boom".into()))
+    );
+    assert_eq!(
+        of(PreviewState::Deploying, None),
+        PreviewOutcome::InProgress("deploying")
+    );
+    assert_eq!(
+        of(PreviewState::TornDown, Some(1)),
+        PreviewOutcome::Succeeded
+    );
+    assert_eq!(
+        of(PreviewState::TornDown, None),
+        PreviewOutcome::NeverStaged
+    );
+}
+
+#[test]
+fn the_train_resumes_only_its_own_claim_of_the_same_commit() {
+    let mut r = running();
+    assert!(!train_resumes(None, &sha('b')));
+    assert!(
+        !train_resumes(Some(&r), &sha('b')),
+        "a /promote is not ours"
+    );
+    r.kind = EnvKind::Train;
+    assert!(train_resumes(Some(&r), &sha('b')));
+    assert!(!train_resumes(Some(&r), &sha('a')));
+}

@@ -1,5 +1,6 @@
 //! Background work the timers start: reconciling the store with GitHub, tearing down what
-//! Gangway can no longer reach, evicting over capacity, redelivering failed webhooks.
+//! Gangway can no longer reach, evicting over capacity, purging data past the retention
+//! period, redelivering failed webhooks.
 //!
 //! Every piece yields to webhooks and commands: it runs at low priority and, when an
 //! installation's rate-limit budget is nearly spent, waits for it to refill instead of using it.
@@ -274,6 +275,14 @@ impl Executor {
         p.detail = Some("Gangway lost access to the repository".into());
         p.torn_down_at = Some(now);
         self.store.save_preview(&p, now).await?;
+        Ok(())
+    }
+
+    /// Deletes what is older than `cutoff_ms`: removed repositories' records, finished jobs,
+    /// deliveries and check signals.
+    pub async fn purge(&self, cutoff_ms: i64) -> Result<(), JobError> {
+        let repos = self.store.purge_before(cutoff_ms).await?;
+        info!(repos, "purged data past the retention period");
         Ok(())
     }
 

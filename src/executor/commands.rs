@@ -3,16 +3,19 @@
 //! Owns: the permission check (collaborator permission API, never the payload's
 //! `author_association`), approvals pinned to the head commit read fresh from GitHub when the
 //! command runs, `/unstage`'s pause, the 👀 / 🚀 reactions and the replies, and the audit entry of
-//! every decision. A command comment is handled once, whatever redeliveries happen.
+//! every decision. A command comment is handled once, whatever redeliveries happen. Who may run
+//! a command and what `/stage` retries and answers are `engine::command_rules`'; this module
+//! never decides them.
 
 use tracing::info;
 
 use super::Executor;
+use crate::engine::command_rules;
 use crate::engine::commands::{self, Command};
 use crate::engine::sticky::{self, required_permission};
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::jobs::CommandPayload;
-use crate::model::{Approval, PreviewState, RepoRef};
+use crate::model::{Approval, RepoRef};
 use crate::policy::Permission;
 use crate::queue::JobError;
 
@@ -72,14 +75,7 @@ impl Executor {
         } else {
             self.permission_of(&repo, &job.author).await?
         };
-        if has < needs {
-            let why = format!(
-                "`/{}` needs {} permission on {} or more; you have {}.",
-                command.word(),
-                needs.as_str(),
-                repo.full_name,
-                has.as_str()
-            );
+        if let Some(why) = command_rules::permission_refusal(command, needs, has, &repo.full_name) {
             return self
                 .finish(job, &repo, "refused", &why, Some(&why), false)
                 .await;
@@ -158,72 +154,39 @@ impl Executor {
             .record_approval(repo.id, pr.number, &approval)
             .await?;
         self.store.set_unstaged(repo.id, pr.number, None).await?;
-        // A failed deploy of this commit is tried again: that is what /stage is for.
-        if let Some(mut p) = self
+        let on_record = self
             .store
             .preview_for(repo.id, pr.number, &pr.head_sha)
-            .await?
-            && p.state == PreviewState::Failed
-        {
-            p.state = PreviewState::Pending;
-            p.last_status = None;
-            p.detail = None;
+            .await?;
+        if let Some(p) = command_rules::retry_failed(on_record.as_ref()) {
             self.store.save_preview(&p, self.clock.now_ms()).await?;
         }
         self.evaluate(repo, pr.number, &job.author, true).await?;
 
-        let short = pr.head_sha.short().to_owned();
         let preview = self
             .store
             .preview_for(repo.id, pr.number, &pr.head_sha)
             .await?;
-        match preview.map(|p| (p.state, p)) {
-            Some((PreviewState::Live | PreviewState::Deploying, p)) => {
-                let mut note = None;
-                if !pr.is_fork {
-                    let items = self.fetch_checks(repo, &pr.head_sha).await?;
-                    let summary = CheckSummary::of(
-                        &items,
-                        &policy
-                            .valid()
-                            .map(|p| p.preview.required_checks.clone())
-                            .unwrap_or_default(),
-                    );
-                    if !summary.pending.is_empty() || !summary.failed.is_empty() {
-                        let mut unfinished: Vec<String> = summary
-                            .pending
-                            .iter()
-                            .map(|n| format!("`{n}` (pending)"))
-                            .collect();
-                        unfinished
-                            .extend(summary.failed.iter().map(|(n, c)| format!("`{n}` ({c})")));
-                        note = Some(format!(
-                            "deployed commit `{short}` without waiting for checks, as asked; not yet green: {}.",
-                            unfinished.join(", ")
-                        ));
-                    }
-                }
-                let reason = format!("approved and staged {short} ({})", p.state.as_str());
-                self.finish(job, repo, "accepted", &reason, note.as_deref(), true)
-                    .await
-            }
-            Some((_, p)) => {
-                let why = format!(
-                    "commit `{short}` could not be deployed: {}.",
-                    p.detail
-                        .unwrap_or_else(|| "see the deployment log".to_owned())
-                );
-                self.finish(job, repo, "accepted", &why, Some(&why), false)
-                    .await
-            }
-            None => {
-                let why = format!(
-                    "commit `{short}` was approved, but Gangway did not deploy it; see its comment on this pull request."
-                );
-                self.finish(job, repo, "accepted", &why, Some(&why), false)
-                    .await
-            }
-        }
+        let checks = if command_rules::answer_needs_checks(&pr, preview.as_ref()) {
+            let items = self.fetch_checks(repo, &pr.head_sha).await?;
+            let required = policy
+                .valid()
+                .map(|p| p.preview.required_checks.clone())
+                .unwrap_or_default();
+            Some(CheckSummary::of(&items, &required))
+        } else {
+            None
+        };
+        let answer = command_rules::answer(&pr, preview.as_ref(), checks.as_ref());
+        self.finish(
+            job,
+            repo,
+            answer.decision,
+            &answer.reason,
+            answer.reply.as_deref(),
+            answer.rocket,
+        )
+        .await
     }
 
     /// Records the decision, answers (a reply, and 🚀 on success), once.

@@ -1,52 +1,46 @@
 //! The job handler: turns stored deliveries into typed events, records what they say, and routes
 //! the work to the pull requests they concern.
 //!
-//! Owns: dispatch by job kind and the mapping from events to per-PR evaluations. A `delivery` job
-//! decodes and records (never calls GitHub, so a delivery is processed even while GitHub is
-//! down); the `evaluate` job, serialized per PR, asks the executor to bring the PR in line.
+//! Owns: dispatch by job kind, and carrying out what `engine::routing` decides an event calls
+//! for (the store's answers it needs are gathered here; which PRs an event concerns, whether a
+//! late delivery may be stored, whose deployment or comment it is (`engine::echo`) are the
+//! engine's, never decided here). A `delivery` job decodes and records (never calls GitHub, so a
+//! delivery is processed even while GitHub is down); the `evaluate` job, serialized per PR, asks
+//! the executor to bring the PR in line.
 
 use std::sync::Arc;
 
 use tracing::info;
 
 use crate::clock::SharedClock;
-use crate::engine::commands;
+use crate::engine::capacity::Lost;
+use crate::engine::echo;
+use crate::engine::routing::{self, Effect};
 use crate::executor::Executor;
 use crate::ingress::events::{
     self, CheckSuiteAction, Event, InstallationAction, InstallationReposAction,
 };
 use crate::jobs::{
     Adoption, CommandPayload, DeliveryOutcome, DeliveryPayload, EnvDeployPayload, EvaluatePayload,
-    ExternalStatus, Job, JobKind, NewJob, OfflineTeardownPayload, ReconcileRepoPayload,
-    RedeliverPayload, TrainPayload,
+    ExternalStatus, Job, JobKind, NewJob, OfflineTeardownPayload, PurgePayload,
+    ReconcileRepoPayload, RedeliverPayload, TrainPayload,
 };
-use crate::model::{DriverKind, PullRequest, RepoRef};
+use crate::model::RepoRef;
 use crate::queue::{Handler, HandlerFuture, JobError, Queue};
 use crate::store::{Store, StoreError};
 use crate::types::PrNumber;
 
-/// Comments that can never run a command: by any bot, or posted through any App (Gangway's own
-/// included). The one place that decides it.
-pub fn runs_nothing(comment: &events::Comment) -> bool {
-    comment.user.kind == events::ActorKind::Bot
-        || comment.user.login.ends_with("[bot]")
-        || comment.performed_via_github_app.is_some()
-}
-
-/// The command for a comment, if it is a newly created comment on a pull request, by a
-/// person, that holds a command (or something that looks like one and needs an answer).
-/// Edits and deletions run nothing.
+/// The command job for a comment, if `engine::routing::command_in` finds one to run.
 pub fn command_job(e: &events::IssueCommentEvent) -> Option<CommandPayload> {
-    if e.action != events::CommentAction::Created
-        || !e.issue.pull_request
-        || runs_nothing(&e.comment)
-    {
-        return None;
-    }
-    let (command, args) = match commands::parse(&e.comment.body) {
-        Ok(None) => return None,
-        Ok(Some(inv)) => (Ok(inv.command.word().to_owned()), inv.args()),
-        Err(err) => (Err(err.to_string()), String::new()),
+    let seen = routing::CommentSeen {
+        created: e.action == events::CommentAction::Created,
+        on_pull_request: e.issue.pull_request,
+        origin: echo::origin(&e.comment.maker(), None),
+        body: &e.comment.body,
+    };
+    let (command, args) = match routing::command_in(&seen)? {
+        Ok((word, args)) => (Ok(word), args),
+        Err(why) => (Err(why), String::new()),
     };
     Some(CommandPayload {
         repo_id: e.repository.id,
@@ -90,6 +84,10 @@ impl Handler for Processor {
                 JobKind::OfflineTeardown => {
                     let t: OfflineTeardownPayload = job.decode()?;
                     self.executor.offline_teardown(&t).await
+                }
+                JobKind::Purge => {
+                    let p: PurgePayload = job.decode()?;
+                    self.executor.purge(p.cutoff_ms).await
                 }
                 JobKind::Redeliver => {
                     let r: RedeliverPayload = job.decode()?;
@@ -232,20 +230,11 @@ impl Processor {
         Ok(())
     }
 
-    /// Tears down, with the driver only, every standing preview of repositories Gangway can no
-    /// longer reach (`repos`: ids; `None`: all of the installation's).
-    async fn teardown_unreachable(
-        &self,
-        installation: i64,
-        repos: Option<&[i64]>,
-    ) -> Result<Vec<String>, JobError> {
+    /// Tears down, with the driver only, every standing preview Gangway can no longer reach.
+    async fn teardown_unreachable(&self, lost: Lost<'_>) -> Result<Vec<String>, JobError> {
         let mut routed = Vec::new();
         for (p, _, inst, full_name) in self.store.standing_previews().await? {
-            let hit = match repos {
-                Some(ids) => ids.contains(&p.repo_id.as_db()),
-                None => inst == installation,
-            };
-            if hit {
+            if lost.cuts_off(p.repo_id.as_db(), inst) {
                 let t = OfflineTeardownPayload {
                     preview_id: p.id,
                     repo_id: p.repo_id,
@@ -272,20 +261,9 @@ impl Processor {
         Ok("train".to_owned())
     }
 
-    fn evaluation(repo: &RepoRef, number: PrNumber, requested_by: &str) -> EvaluatePayload {
-        EvaluatePayload::of(repo, number, requested_by)
-    }
-
-    /// The evaluation a check event causes: it reads the checks it was told about.
-    fn check_evaluation(repo: &RepoRef, number: PrNumber) -> EvaluatePayload {
-        EvaluatePayload {
-            read_checks: true,
-            ..EvaluatePayload::of(repo, number, "checks")
-        }
-    }
-
     /// Records what the event says and enqueues the evaluations it calls for; returns a note
-    /// of each for the deliveries table.
+    /// of each for the deliveries table. What to do is `engine::routing`'s; this gathers the
+    /// store's answers it needs and carries it out.
     async fn route(&self, event: &Event, now: i64) -> Result<Vec<String>, JobError> {
         let mut routed = Vec::new();
         match event {
@@ -295,144 +273,138 @@ impl Processor {
                 };
                 let incoming = e.pull_request.record(&repo);
                 let on_record = self.store.pull(repo.id, e.number).await?.map(|(p, _)| p);
-                // A late delivery (older than the record, or as old) must not roll the PR back:
-                // the evaluation reads the truth from GitHub instead.
-                let newer = on_record
+                let merged_as = e
+                    .pull_request
+                    .merge_commit_sha
                     .as_ref()
-                    .is_none_or(|r| incoming.gh_updated_at > r.gh_updated_at);
-                if newer {
-                    self.store.upsert_pull(&incoming, now).await?;
-                }
-                if let (true, Some(merge)) =
-                    (e.pull_request.merged, &e.pull_request.merge_commit_sha)
-                {
-                    self.store
-                        .record_merge(repo.id, e.number, merge, now)
-                        .await?;
-                    // The train tells the PRs it carries; this one may have been missed.
-                    if Some(&e.pull_request.base.ref_name) == e.repository.default_branch.as_ref() {
-                        routed.push(self.wake_train(&repo).await?);
+                    .filter(|_| e.pull_request.merged);
+                let seen = routing::Seen::PullRequest {
+                    incoming: &incoming,
+                    on_record: on_record.as_ref(),
+                    merged_as,
+                    into_default_branch: Some(&e.pull_request.base.ref_name)
+                        == e.repository.default_branch.as_ref(),
+                    sender: &e.sender.login,
+                };
+                for effect in routing::route(&seen) {
+                    match effect {
+                        Effect::SavePull => self.store.upsert_pull(&incoming, now).await?,
+                        Effect::RecordMerge(merge) => {
+                            self.store
+                                .record_merge(repo.id, e.number, &merge, now)
+                                .await?;
+                        }
+                        other => routed.extend(self.carry_out(&repo, other, now).await?),
                     }
                 }
-                let mut ev = Self::evaluation(&repo, e.number, &e.sender.login);
-                // GitHub's `updated_at` has one-second resolution: an event as old as the record
-                // that says exactly what the record says changed nothing (no read); one that
-                // differs may be older or newer, so GitHub is asked.
-                ev.refresh = !newer
-                    && !on_record
-                        .as_ref()
-                        .is_some_and(|r| repeats_record(&incoming, r));
-                routed.push(self.enqueue(&ev).await?);
             }
             Event::CheckSuite(e) => {
                 let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
                     return Ok(routed);
                 };
-                // GitHub creates an empty suite per App on every push; it may never run.
-                if e.action != CheckSuiteAction::Completed
-                    || e.check_suite.latest_check_runs_count == Some(0)
-                {
-                    return Ok(routed);
-                }
-                // Kept even when no PR has this head yet: checks may finish before it opens.
-                self.store
-                    .record_check_signal(repo.id, &e.check_suite.head_sha, now)
-                    .await?;
-                let mut numbers = self
+                let open_with_head = self
                     .store
                     .open_pulls_with_head(repo.id, &e.check_suite.head_sha)
                     .await?;
-                for p in &e.check_suite.pull_requests {
-                    if !numbers.contains(&p.number) {
-                        numbers.push(p.number);
-                    }
-                }
-                for n in numbers {
-                    routed.push(self.enqueue(&Self::check_evaluation(&repo, n)).await?);
-                }
-                if e.check_suite.head_branch.is_some()
-                    && e.check_suite.head_branch == e.repository.default_branch
-                {
-                    routed.push(self.wake_train(&repo).await?);
+                let listed: Vec<PrNumber> = e
+                    .check_suite
+                    .pull_requests
+                    .iter()
+                    .map(|p| p.number)
+                    .collect();
+                let seen = routing::Seen::CheckSuite {
+                    completed: e.action == CheckSuiteAction::Completed,
+                    runs: e.check_suite.latest_check_runs_count,
+                    head_sha: &e.check_suite.head_sha,
+                    open_with_head: &open_with_head,
+                    listed: &listed,
+                    on_default_branch: e.check_suite.head_branch.is_some()
+                        && e.check_suite.head_branch == e.repository.default_branch,
+                };
+                for effect in routing::route(&seen) {
+                    routed.extend(self.carry_out(&repo, effect, now).await?);
                 }
             }
             Event::Status(e) => {
                 let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
                     return Ok(routed);
                 };
-                self.store.record_check_signal(repo.id, &e.sha, now).await?;
-                for n in self.store.open_pulls_with_head(repo.id, &e.sha).await? {
-                    routed.push(self.enqueue(&Self::check_evaluation(&repo, n)).await?);
-                }
-                if e.branches
-                    .iter()
-                    .any(|b| Some(&b.name) == e.repository.default_branch.as_ref())
-                {
-                    routed.push(self.wake_train(&repo).await?);
+                let open_with_head = self.store.open_pulls_with_head(repo.id, &e.sha).await?;
+                let seen = routing::Seen::Status {
+                    sha: &e.sha,
+                    open_with_head: &open_with_head,
+                    on_default_branch: e
+                        .branches
+                        .iter()
+                        .any(|b| Some(&b.name) == e.repository.default_branch.as_ref()),
+                };
+                for effect in routing::route(&seen) {
+                    routed.extend(self.carry_out(&repo, effect, now).await?);
                 }
             }
             Event::Deployment(e) => {
                 let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
                     return Ok(routed);
                 };
-                // Ours carry our marker: they are already being run.
-                if e.deployment.payload.pointer("/gangway").is_some() {
-                    return Ok(routed);
-                }
-                for n in self
+                let origin = echo::origin(&e.deployment.maker(), None);
+                let open_with_head = self
                     .store
                     .open_pulls_with_head(repo.id, &e.deployment.sha)
-                    .await?
-                {
-                    let mut ev = Self::evaluation(&repo, n, &e.sender.login);
-                    ev.adopt = Some(Adoption {
-                        deployment_id: e.deployment.id,
-                        sha: e.deployment.sha.clone(),
-                        environment: e.deployment.environment.clone(),
-                        creator: e.sender.login.clone(),
-                    });
-                    routed.push(self.enqueue(&ev).await?);
+                    .await?;
+                let deployment = Adoption {
+                    deployment_id: e.deployment.id,
+                    sha: e.deployment.sha.clone(),
+                    environment: e.deployment.environment.clone(),
+                    creator: e.sender.login.clone(),
+                };
+                let seen = routing::Seen::Deployment {
+                    origin,
+                    open_with_head: &open_with_head,
+                    deployment: &deployment,
+                    sender: &e.sender.login,
+                };
+                for effect in routing::route(&seen) {
+                    routed.extend(self.carry_out(&repo, effect, now).await?);
                 }
             }
             Event::DeploymentStatus(e) => {
                 let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
                     return Ok(routed);
                 };
-                if let Some(d) = self
+                let env = self
                     .store
                     .env_deployment_by_github(repo.id, e.deployment.id)
-                    .await?
-                {
-                    // An outside deployer ends a long-lived environment's deployment; with the
-                    // command driver the statuses are our own.
-                    let state = e.deployment_status.state.as_str();
-                    if self.executor.settings.driver == DriverKind::External
-                        && matches!(state, "success" | "failure" | "error")
-                    {
-                        let mut job = EnvDeployPayload::new(&repo, &d);
-                        job.external = Some(state.to_owned());
-                        self.queue.enqueue(&NewJob::of(&job)?).await?;
-                        routed.push(format!("{} deployment {}", d.environment, d.id));
-                    }
-                    return Ok(routed);
-                }
-                let Some(preview) = self
-                    .store
-                    .preview_by_deployment(repo.id, e.deployment.id)
-                    .await?
-                else {
-                    return Ok(routed);
+                    .await?;
+                let preview = match env {
+                    Some(_) => None,
+                    None => self
+                        .store
+                        .preview_by_deployment(repo.id, e.deployment.id)
+                        .await?
+                        .map(|p| (p.pr_number, p.driver)),
                 };
-                // Statuses on command-driver previews are our own: nothing to follow.
-                if preview.driver == DriverKind::External {
-                    let mut ev = Self::evaluation(&repo, preview.pr_number, "deployer");
-                    ev.external_status = Some(ExternalStatus {
-                        deployment_id: e.deployment.id,
-                        state: e.deployment_status.state.clone(),
-                        environment_url: e.deployment_status.environment_url.clone(),
-                        description: e.deployment_status.description.clone(),
-                    });
-                    routed.push(self.enqueue(&ev).await?);
+                let status = ExternalStatus {
+                    deployment_id: e.deployment.id,
+                    state: e.deployment_status.state.clone(),
+                    environment_url: e.deployment_status.environment_url.clone(),
+                    description: e.deployment_status.description.clone(),
+                };
+                let seen = routing::Seen::DeploymentStatus {
+                    driver: self.executor.settings.driver,
+                    env_deployment: env.as_ref().map(|d| d.id),
+                    preview,
+                    status: &status,
+                };
+                for effect in routing::route(&seen) {
+                    match (effect, &env) {
+                        (Effect::EndEnvDeployment { state, .. }, Some(d)) => {
+                            let mut job = EnvDeployPayload::new(&repo, d);
+                            job.external = Some(state);
+                            self.queue.enqueue(&NewJob::of(&job)?).await?;
+                            routed.push(format!("{} deployment {}", d.environment, d.id));
+                        }
+                        (other, _) => routed.extend(self.carry_out(&repo, other, now).await?),
+                    }
                 }
             }
             Event::IssueComment(e) => {
@@ -446,7 +418,11 @@ impl Processor {
                 match e.action {
                     InstallationAction::Deleted => {
                         self.store.delete_installation(id, now).await?;
-                        routed.extend(self.teardown_unreachable(id, None).await?);
+                        let lost = Lost {
+                            repositories: &[],
+                            installations: &[id],
+                        };
+                        routed.extend(self.teardown_unreachable(lost).await?);
                     }
                     _ => {
                         self.store
@@ -487,91 +463,62 @@ impl Processor {
                         .map(|r| r.id.as_db())
                         .collect();
                     if !removed.is_empty() {
-                        routed.extend(self.teardown_unreachable(id, Some(&removed)).await?);
+                        let lost = Lost {
+                            repositories: &removed,
+                            installations: &[],
+                        };
+                        routed.extend(self.teardown_unreachable(lost).await?);
                     }
                 }
             }
             Event::Push(e) => {
-                // The default branch moved: the train's quiet period starts again, and a policy
-                // it may have changed is read again at the next evaluation.
-                if e.is_default_branch()
-                    && let Some(repo) = repo_of(&e.repository, e.installation.as_ref())
-                {
-                    if e.may_touch(crate::policy::POLICY_PATH) {
-                        self.store.forget_policy(repo.id).await?;
-                        routed.push("policy re-read".to_owned());
-                    }
-                    routed.push(self.wake_train(&repo).await?);
+                let Some(repo) = repo_of(&e.repository, e.installation.as_ref()) else {
+                    return Ok(routed);
+                };
+                let seen = routing::Seen::Push {
+                    to_default_branch: e.is_default_branch(),
+                    may_touch_policy: e.may_touch(crate::policy::POLICY_PATH),
+                };
+                for effect in routing::route(&seen) {
+                    routed.extend(self.carry_out(&repo, effect, now).await?);
                 }
             }
         }
         Ok(routed)
     }
-}
 
-/// Whether a PR event merely repeats the record: as old, with the same head, state, merge and
-/// draft flag.
-pub fn repeats_record(incoming: &PullRequest, record: &PullRequest) -> bool {
-    incoming.gh_updated_at == record.gh_updated_at
-        && incoming.head_sha == record.head_sha
-        && incoming.open == record.open
-        && incoming.merged == record.merged
-        && incoming.draft == record.draft
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::types::{CommitSha, InstallationId, RepoId};
-
-    fn pr(updated: &str) -> PullRequest {
-        PullRequest {
-            repo: RepoRef {
-                id: RepoId(1),
-                installation: InstallationId(1),
-                full_name: "o/r".into(),
-                default_branch: "main".into(),
-            },
-            number: PrNumber(7),
-            head_sha: CommitSha::parse(&"a".repeat(40)).unwrap(),
-            head_ref: "f".into(),
-            is_fork: false,
-            draft: false,
-            open: true,
-            merged: false,
-            author: "ann".into(),
-            gh_updated_at: updated.into(),
-            head_since_ms: 0,
-        }
-    }
-
-    #[test]
-    fn an_event_that_repeats_the_record_changes_nothing() {
-        let record = pr("2026-12-03T10:00:00Z");
-        assert!(repeats_record(&pr("2026-12-03T10:00:00Z"), &record));
-        // Same second, something differs: which came first is unknown.
-        let differs = [
-            PullRequest {
-                head_sha: CommitSha::parse(&"b".repeat(40)).unwrap(),
-                ..pr("2026-12-03T10:00:00Z")
-            },
-            PullRequest {
-                open: false,
-                ..pr("2026-12-03T10:00:00Z")
-            },
-            PullRequest {
-                merged: true,
-                ..pr("2026-12-03T10:00:00Z")
-            },
-            PullRequest {
-                draft: true,
-                ..pr("2026-12-03T10:00:00Z")
-            },
-        ];
-        for d in &differs {
-            assert!(!repeats_record(d, &record), "{d:?}");
-        }
-        // Older, even if identical otherwise: not a repeat (a late delivery is refreshed).
-        assert!(!repeats_record(&pr("2026-12-03T09:59:59Z"), &record));
+    /// Carries out one of routing's effects that needs nothing but the repository; returns its
+    /// note for the deliveries table, if it leaves one.
+    async fn carry_out(
+        &self,
+        repo: &RepoRef,
+        effect: Effect,
+        now: i64,
+    ) -> Result<Option<String>, JobError> {
+        Ok(match effect {
+            Effect::RecordCheckSignal(sha) => {
+                self.store.record_check_signal(repo.id, &sha, now).await?;
+                None
+            }
+            Effect::Evaluate(ev) => {
+                let e = EvaluatePayload {
+                    refresh: ev.refresh,
+                    read_checks: ev.read_checks,
+                    adopt: ev.adopt,
+                    external_status: ev.external_status,
+                    ..EvaluatePayload::of(repo, ev.number, &ev.requested_by)
+                };
+                Some(self.enqueue(&e).await?)
+            }
+            Effect::WakeTrain => Some(self.wake_train(repo).await?),
+            Effect::ForgetPolicy => {
+                self.store.forget_policy(repo.id).await?;
+                Some("policy re-read".to_owned())
+            }
+            // Routing asks for these only for events whose arm carries them out itself.
+            Effect::SavePull | Effect::RecordMerge(_) | Effect::EndEnvDeployment { .. } => None,
+        })
     }
 }
+
+pub use crate::engine::routing::repeats_record;

@@ -2,7 +2,9 @@
 //!
 //! Owns gathering the facts the promotion rules need (the PR's head read fresh, its preview,
 //! its checks, the environment's hold, running deployment and current commit, bad marks, and
-//! GitHub's compare), then claiming the environment and answering. The permission check and the
+//! GitHub's compare) as the engine's gate sequence (`engine::promotion::next`) asks for them,
+//! then claiming the environment and answering. Never decides whether a promotion may go: the
+//! train's deployments pass the same gates through [`Executor::pass_gates`]. The permission check and the
 //! acknowledgement happen before (commands.rs); the deployment itself is an environment job
 //! (environments.rs).
 
@@ -11,10 +13,10 @@ use tracing::info;
 use super::Executor;
 use super::environments::Claim;
 use crate::engine::commands::Invocation;
-use crate::engine::promotion::{self, Ancestry, PreviewOutcome, Refusal};
+use crate::engine::promotion::{self, Compared, Next, PreviewOutcome, Refusal};
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::jobs::{CommandPayload, EvaluatePayload, NewJob};
-use crate::model::{EnvKind, PreviewState, RepoRef};
+use crate::model::{EnvKind, RepoRef};
 use crate::policy::{Policy, Trigger};
 use crate::queue::JobError;
 
@@ -47,76 +49,29 @@ impl Executor {
                 .await;
         };
         let sha = pr.head_sha.clone();
-        let preview = match self.store.preview_for(repo.id, pr.number, &sha).await? {
-            None => PreviewOutcome::NeverStaged,
-            Some(p) => match p.state {
-                PreviewState::Live => PreviewOutcome::Succeeded,
-                PreviewState::Failed => PreviewOutcome::Failed(p.detail.clone()),
-                PreviewState::Pending | PreviewState::Deploying => {
-                    PreviewOutcome::InProgress(p.state.as_str())
-                }
-                // Torn down since (closed, expired): it counts if it ever went live.
-                PreviewState::TearingDown | PreviewState::TornDown => {
-                    if p.deployed_at.is_some() {
-                        PreviewOutcome::Succeeded
-                    } else {
-                        PreviewOutcome::NeverStaged
-                    }
-                }
-            },
-        };
+        let on_record = self.store.preview_for(repo.id, pr.number, &sha).await?;
+        let preview = PreviewOutcome::of(on_record.as_ref());
         let hold = self.store.hold(repo.id, &environment).await?;
         let running = self
             .store
             .running_env_deployment(repo.id, &environment)
             .await?;
         let bad = self.store.bad_sha(repo.id, &sha).await?;
-        // Checks cost a call: only asked when the cheaper rules pass.
-        let cheap = promotion::check(&promotion::Request {
+        let request = promotion::Request {
             environment: &environment,
             known: policy.environments.names(),
             sha: &sha,
             force: inv.force,
             preview: &preview,
+            // Read by the gates once the cheaper rules pass: they cost a call.
             checks: None,
-            checks_required: false,
-            hold: hold.as_ref(),
-            running: running.as_ref(),
-            bad: bad.as_ref(),
-        });
-        if let Err(r) = cheap {
-            return self.refuse_rule(job, repo, &r).await;
-        }
-        let items = self.fetch_checks(repo, &sha).await?;
-        let checks = CheckSummary::of(&items, &policy.preview.required_checks);
-        let full = promotion::check(&promotion::Request {
-            environment: &environment,
-            known: policy.environments.names(),
-            sha: &sha,
-            force: inv.force,
-            preview: &preview,
-            checks: Some(&checks),
             checks_required: policy.preview.trigger != Trigger::OnOpen,
             hold: hold.as_ref(),
             running: running.as_ref(),
             bad: bad.as_ref(),
-        });
-        if let Err(r) = full {
+        };
+        if let Err(r) = self.pass_gates(repo, policy, request).await? {
             return self.refuse_rule(job, repo, &r).await;
-        }
-        if let Some(current) = self
-            .store
-            .current_env_deployment(repo.id, &environment)
-            .await?
-            && current.sha != sha
-        {
-            let ancestry = self
-                .compare(repo, &current.sha, &sha)
-                .await?
-                .map_or(Ancestry::Diverged, |c| c.ancestry);
-            if let Err(r) = promotion::check_ancestry(&environment, &current.sha, ancestry) {
-                return self.refuse_rule(job, repo, &r).await;
-            }
         }
         let forced = inv.force && bad.is_some();
         let reason =
@@ -336,6 +291,48 @@ impl Executor {
                 );
                 self.finish(job, repo, "accepted", &reason, Some(&answer), true)
                     .await
+            }
+        }
+    }
+
+    /// Follows `engine::promotion::next` through every gate of a promotion, reading the
+    /// commit's checks and GitHub's compare when it asks for them. `/promote` and the train both
+    /// come through here.
+    pub(super) async fn pass_gates(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        request: promotion::Request<'_>,
+    ) -> Result<Result<(), Refusal>, JobError> {
+        let current = self
+            .store
+            .current_env_deployment(repo.id, request.environment)
+            .await?
+            .map(|d| d.sha);
+        let mut checks: Option<CheckSummary> = None;
+        let mut compared = Compared::NotAsked;
+        loop {
+            let gates = promotion::Gates {
+                request: promotion::Request {
+                    checks: request.checks.or(checks.as_ref()),
+                    ..request
+                },
+                current: current.as_ref(),
+                compared,
+            };
+            match promotion::next(&gates) {
+                Next::Go => return Ok(Ok(())),
+                Next::Refuse(r) => return Ok(Err(r)),
+                Next::ReadChecks => {
+                    let items = self.fetch_checks(repo, request.sha).await?;
+                    checks = Some(CheckSummary::of(&items, &policy.preview.required_checks));
+                }
+                Next::Compare { base } => {
+                    compared = match self.compare(repo, &base, request.sha).await? {
+                        Some(c) => Compared::Said(c.ancestry),
+                        None => Compared::Unknown,
+                    };
+                }
             }
         }
     }

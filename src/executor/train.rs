@@ -1,12 +1,14 @@
 //! Running the train: read the default branch's head and its checks, take one step of the
 //! timetable (`engine::train`), and carry it out: schedule the next wake-up as a durable job,
-//! deploy under the promotion rules, tell merged pull requests when their change arrives.
+//! deploy through the same promotion gates as `/promote` (`Executor::pass_gates`), tell merged
+//! pull requests when their change arrives. Never decides a step or a gate itself: the engine
+//! does.
 
 use tracing::{info, warn};
 
 use super::Executor;
 use super::environments::Claim;
-use crate::engine::promotion::{self, Ancestry, PreviewOutcome, Refusal};
+use crate::engine::promotion::{self, PreviewOutcome, Refusal};
 use crate::engine::sticky::defuse;
 use crate::engine::train::{self, HeadChecks, Step, Train};
 use crate::engine::{CheckItem, CheckSummary};
@@ -163,19 +165,17 @@ impl Executor {
             .store
             .running_env_deployment(repo.id, environment)
             .await?;
-        if let Some(r) = &running
-            && r.kind == EnvKind::Train
-            && r.sha == *sha
+        if promotion::train_resumes(running.as_ref(), sha)
+            && let Some(r) = running
         {
             // Ours, claimed by a run that stopped before recording it.
-            return Ok(Ok(r.clone()));
+            return Ok(Ok(r));
         }
         let hold = self.store.hold(repo.id, environment).await?;
         let bad = self.store.bad_sha(repo.id, sha).await?;
-        let names = policy.environments.names();
-        let verdict = promotion::check(&promotion::Request {
+        let request = promotion::Request {
             environment,
-            known: names,
+            known: policy.environments.names(),
             sha,
             force: false,
             preview: &PreviewOutcome::NotRequired,
@@ -184,21 +184,9 @@ impl Executor {
             hold: hold.as_ref(),
             running: running.as_ref(),
             bad: bad.as_ref(),
-        });
-        if let Err(r) = verdict {
+        };
+        if let Err(r) = self.pass_gates(repo, policy, request).await? {
             return Ok(Err(r));
-        }
-        if let Some(cur) = self
-            .store
-            .current_env_deployment(repo.id, environment)
-            .await?
-            && cur.sha != *sha
-        {
-            let ancestry = self.compare(repo, &cur.sha, sha).await?.map(|c| c.ancestry);
-            let ancestry = ancestry.unwrap_or(Ancestry::Diverged);
-            if let Err(r) = promotion::check_ancestry(environment, &cur.sha, ancestry) {
-                return Ok(Err(r));
-            }
         }
         let wait = policy
             .train

@@ -1,12 +1,17 @@
 //! One evaluation job: refresh the PR if asked, take in what an outside deployer reported or a
 //! deployment someone else created, then bring the PR in line.
+//!
+//! Owns gathering the facts for those steps and carrying out what the engine decides
+//! (`engine::deployer` for statuses and adoptions). Never decides how a status moves a preview or
+//! whether a deployment is adopted.
 
 use tracing::info;
 
 use super::Executor;
 use crate::engine::TeardownReason;
+use crate::engine::deployer::{self, Adopt};
 use crate::jobs::{Adoption, EvaluatePayload, Eviction, ExternalStatus};
-use crate::model::{DriverKind, PreviewState, RepoRef};
+use crate::model::RepoRef;
 use crate::queue::JobError;
 use crate::types::{InstallationId, RepoId};
 
@@ -105,48 +110,23 @@ impl Executor {
         Ok(())
     }
 
-    /// An outside deployer's status moves an external preview forward (never back: a late
-    /// `queued` after `success` changes nothing).
+    /// An outside deployer's status, taken in as `engine::deployer` says.
     async fn take_external_status(
         &self,
         repo: &RepoRef,
         s: &ExternalStatus,
     ) -> Result<(), JobError> {
-        let Some(mut p) = self
+        let Some(p) = self
             .store
             .preview_by_deployment(repo.id, s.deployment_id)
             .await?
         else {
             return Ok(());
         };
-        if p.driver != DriverKind::External || !p.state.is_up() {
-            return Ok(());
-        }
         let now = self.clock.now_ms();
-        match s.state.as_str() {
-            "success" => {
-                p.state = PreviewState::Live;
-                p.environment_url = s
-                    .environment_url
-                    .clone()
-                    .or_else(|| Some(format!("https://{}", p.host)));
-                p.deployed_at = Some(now);
-                p.detail = None;
-            }
-            "failure" | "error" => {
-                p.state = PreviewState::Failed;
-                p.detail = Some(
-                    s.description
-                        .clone()
-                        .unwrap_or_else(|| format!("the deployer reported {}", s.state)),
-                );
-            }
-            "in_progress" | "queued" | "pending" if p.state == PreviewState::Pending => {
-                p.state = PreviewState::Deploying;
-            }
-            _ => return Ok(()),
-        }
-        p.last_status = Some(s.state.clone());
+        let Some(p) = deployer::take_status(&p, s, now) else {
+            return Ok(());
+        };
         info!(deployment = s.deployment_id, state = %s.state, "external deployer reported");
         self.store.save_preview(&p, now).await?;
         Ok(())
@@ -160,27 +140,34 @@ impl Executor {
         e: &EvaluatePayload,
         a: &Adoption,
     ) -> Result<(), JobError> {
-        let Some((pr, _)) = self.store.pull(repo.id, e.number).await? else {
-            return Ok(());
-        };
+        let pr = self.store.pull(repo.id, e.number).await?.map(|(pr, _)| pr);
         let policy = self.policy(repo).await?;
-        let Some(policy) = policy.valid() else {
-            return Ok(());
-        };
-        let managed = policy.preview.environment.render(pr.number.0);
-        if !pr.open || pr.is_fork || a.environment != managed {
-            info!(environment = %a.environment, %managed, fork = pr.is_fork, "deployment not adopted");
-            return Ok(());
-        }
-        if let Some(existing) = self.store.preview_for(repo.id, pr.number, &a.sha).await? {
-            if existing.deployment_id != Some(a.deployment_id) {
-                info!(ours = ?existing.deployment_id, theirs = a.deployment_id,
-                      "commit already has a preview; the extra deployment is not run");
+        let existing = self.store.preview_for(repo.id, e.number, &a.sha).await?;
+        match deployer::adoption(pr.as_ref(), &policy, a, existing.as_ref()) {
+            Adopt::Nothing => Ok(()),
+            Adopt::NotAdopted { managed } => {
+                let fork = pr.as_ref().is_some_and(|p| p.is_fork);
+                info!(environment = %a.environment, %managed, fork, "deployment not adopted");
+                Ok(())
             }
-            return Ok(());
+            Adopt::AlreadyStaged { ours } => {
+                if ours != Some(a.deployment_id) {
+                    info!(
+                        ?ours,
+                        theirs = a.deployment_id,
+                        "commit already has a preview; the extra deployment is not run"
+                    );
+                }
+                Ok(())
+            }
+            Adopt::Stage => {
+                let (Some(pr), Some(policy)) = (pr.as_ref(), policy.valid()) else {
+                    return Ok(());
+                };
+                info!(deployment = a.deployment_id, creator = %a.creator, "adopting a deployment created outside Gangway");
+                self.stage(pr, policy, &a.sha, &a.creator, Some(a.deployment_id))
+                    .await
+            }
         }
-        info!(deployment = a.deployment_id, creator = %a.creator, "adopting a deployment created outside Gangway");
-        self.stage(&pr, policy, &a.sha, &a.creator, Some(a.deployment_id))
-            .await
     }
 }

@@ -3,11 +3,14 @@
 //! Owns: which fields Gangway reads from each event. Lenient by design: unknown fields are
 //! ignored, unknown actions decode as `Other`, optional fields may be missing or null. Strict only
 //! where a wrong value would be dangerous (a commit sha must be 40 hex digits). Past this module no
-//! code looks at raw JSON.
+//! code looks at raw JSON. Reads the facts about who made a comment or a deployment
+//! ([`Comment::maker`], [`Deployment::maker`], [`Envelope::echoes_app`]) but never decides what
+//! they mean: `engine::echo` does.
 
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny};
 
+use crate::engine::echo::{self, Maker, Subject};
 use crate::model::{self, RepoRef};
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
 
@@ -194,22 +197,24 @@ impl Envelope {
     /// these back as a webhook; none is news to Gangway (its own record was written when it
     /// made the call), so such a delivery is stored without a job.
     pub fn echoes_app(&self, event: &str, app_id: u64) -> bool {
-        let subject = match event {
-            "deployment" => self.deployment.as_ref(),
-            "deployment_status" => self.deployment_status.as_ref(),
-            "issue_comment" => self.comment.as_ref(),
-            _ => None,
+        let (subject, via) = match event {
+            "deployment" => (Subject::Deployment, self.deployment.as_ref()),
+            "deployment_status" => (Subject::DeploymentStatus, self.deployment_status.as_ref()),
+            "issue_comment" => (Subject::Comment, self.comment.as_ref()),
+            _ => return false,
         };
-        let by_app = subject
-            .and_then(|s| s.performed_via_github_app.as_ref())
-            .is_some_and(|app| app.id == app_id);
-        // A deployment made with the App's credentials but not by Gangway (no marker: someone
-        // scripted it) is run like any hand-made one.
-        let ours = event != "deployment"
-            || subject
+        let maker = Maker {
+            subject,
+            via_app: via
+                .and_then(|s| s.performed_via_github_app.as_ref())
+                .map(|app| app.id),
+            // The account is not read here: it never makes a delivery an echo.
+            bot_account: false,
+            marked: via
                 .and_then(|s| s.payload.as_ref())
-                .is_some_and(|p| p.gangway.is_some());
-        by_app && ours
+                .is_some_and(|p| p.gangway.is_some()),
+        };
+        echo::origin(&maker, Some(app_id)).is_echo()
     }
 }
 
@@ -477,6 +482,21 @@ pub struct Deployment {
     pub performed_via_github_app: Option<AppRef>,
 }
 
+impl Deployment {
+    /// Who created it, as [`echo::origin`] reads it.
+    pub fn maker(&self) -> Maker {
+        Maker {
+            subject: Subject::Deployment,
+            via_app: self.performed_via_github_app.as_ref().map(|a| a.id),
+            bot_account: self
+                .creator
+                .as_ref()
+                .is_some_and(|c| c.kind == ActorKind::Bot || echo::is_bot_login(&c.login)),
+            marked: self.payload.pointer("/gangway").is_some(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DeploymentStatusEvent {
     pub deployment_status: DeploymentStatus,
@@ -532,6 +552,18 @@ pub struct Comment {
     pub html_url: Option<String>,
     #[serde(default)]
     pub performed_via_github_app: Option<AppRef>,
+}
+
+impl Comment {
+    /// Who wrote it, as [`echo::origin`] reads it.
+    pub fn maker(&self) -> Maker {
+        Maker {
+            subject: Subject::Comment,
+            via_app: self.performed_via_github_app.as_ref().map(|a| a.id),
+            bot_account: self.user.kind == ActorKind::Bot || echo::is_bot_login(&self.user.login),
+            marked: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

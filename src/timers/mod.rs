@@ -5,16 +5,18 @@
 //! - **Reaper** (`reap_interval`): every PR with a standing preview is evaluated again (the engine
 //!   tears down previews of closed PRs, superseded ones past their grace period, idle ones past
 //!   the TTL); previews of repositories Gangway can no longer reach are torn down by the driver
-//!   alone; previews over a repository's capacity are evicted, least recently deployed first;
-//!   data past the retention period is purged.
+//!   alone; previews over a repository's capacity (as `engine::capacity` decides) are evicted
+//!   through their PR's evaluation; a purge job deletes data past the retention period.
 //! - **Reconciler** (at start, then `reconcile_interval`): installations, repositories and open
 //!   PRs are compared with GitHub and what webhooks missed is healed.
 //! - **Redeliverer** (optional, with the reconciler's interval): asks GitHub to resend failed
 //!   deliveries.
 //!
-//! Never calls GitHub or a driver itself; reads the clock it is given, so tests move time.
+//! Never calls GitHub or a driver itself, never decides a rule (the engine does) and never
+//! changes a row beyond its own lease and run record: it only enqueues jobs. Reads the clock it
+//! is given, so tests move time.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,11 +25,12 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::clock::SharedClock;
+use crate::engine::capacity;
 use crate::jobs::{
     BACKGROUND, EvaluatePayload, Eviction, JobKind, JobPayload, NewJob, OfflineTeardownPayload,
-    ReconcilePayload, RedeliverPayload,
+    PurgePayload, ReconcilePayload, RedeliverPayload,
 };
-use crate::model::{PreviewState, RepoRef};
+use crate::model::RepoRef;
 use crate::policy;
 use crate::queue::Queue;
 use crate::store::{Store, StoreError};
@@ -132,24 +135,17 @@ impl Timers {
 
     async fn reap(&self, now: i64) -> Result<String, StoreError> {
         let standing = self.store.standing_previews().await?;
-        let unreachable: HashSet<i64> = self
-            .store
-            .unreachable_repositories()
-            .await?
-            .into_iter()
-            .collect();
-        let gone_installations: HashSet<i64> = self
-            .store
-            .deleted_installations()
-            .await?
-            .into_iter()
-            .collect();
+        let removed = self.store.unreachable_repositories().await?;
+        let gone = self.store.deleted_installations().await?;
+        let lost = capacity::Lost {
+            repositories: &removed,
+            installations: &gone,
+        };
         let (mut offline, mut evaluated, mut evicted) = (0, 0, 0);
         let mut prs: BTreeMap<(RepoId, PrNumber), bool> = BTreeMap::new();
         let mut by_repo: BTreeMap<RepoId, Vec<&crate::model::Preview>> = BTreeMap::new();
         for (p, pr_open, installation, full_name) in &standing {
-            if unreachable.contains(&p.repo_id.as_db()) || gone_installations.contains(installation)
-            {
+            if lost.cuts_off(p.repo_id.as_db(), *installation) {
                 let job = NewJob::of(&OfflineTeardownPayload {
                     preview_id: p.id,
                     repo_id: p.repo_id,
@@ -163,31 +159,15 @@ impl Timers {
                 continue;
             }
             prs.insert((p.repo_id, p.pr_number), *pr_open);
-            if *pr_open
-                && matches!(
-                    p.state,
-                    PreviewState::Pending | PreviewState::Deploying | PreviewState::Live
-                )
-            {
+            if capacity::takes_place(p, *pr_open) {
                 by_repo.entry(p.repo_id).or_default().push(p);
             }
         }
-        // Capacity: the least recently deployed go first.
         let mut evictions: BTreeMap<(RepoId, PrNumber), Eviction> = BTreeMap::new();
-        for (repo, mut previews) in by_repo {
+        for (repo, previews) in by_repo {
             let max = self.max_previews(repo).await?;
-            if previews.len() <= max as usize {
-                continue;
-            }
-            previews.sort_by_key(|p| (p.deployed_at.unwrap_or(p.created_at), p.id));
-            for p in previews.iter().take(previews.len() - max as usize) {
-                evictions.insert(
-                    (p.repo_id, p.pr_number),
-                    Eviction {
-                        preview_id: p.id,
-                        max_previews: max,
-                    },
-                );
+            for (number, eviction) in capacity::evictions(&previews, max) {
+                evictions.insert((repo, number), eviction);
             }
         }
         for (repo_id, number) in prs.keys() {
@@ -205,12 +185,13 @@ impl Timers {
             self.queue.enqueue(&job).await?;
             evaluated += 1;
         }
-        let purged = self
-            .store
-            .purge_before(now - ms(self.settings.retention))
+        // Rows are deleted by the job, never by the sweep.
+        let cutoff = now - ms(self.settings.retention);
+        let purge = self
+            .enqueue_once(&PurgePayload { cutoff_ms: cutoff })
             .await?;
         Ok(format!(
-            "{evaluated} evaluations, {evicted} evictions, {offline} offline teardowns, {purged} repositories purged"
+            "{evaluated} evaluations, {evicted} evictions, {offline} offline teardowns, {purge}"
         ))
     }
 

@@ -34,11 +34,11 @@ const LAYERS: &[(&str, &[&str])] = &[
             "types", "model", "jobs", "config", "clock", "metrics", "store",
         ],
     ),
-    // The edge and the actors.
+    // The edge and the actors. Ingress asks the engine one pure question: is this our own echo.
     (
         "ingress",
         &[
-            "types", "model", "jobs", "config", "clock", "metrics", "store", "queue",
+            "types", "model", "jobs", "config", "clock", "metrics", "engine", "store", "queue",
         ],
     ),
     (

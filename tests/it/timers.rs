@@ -462,3 +462,34 @@ async fn an_unchanged_repository_costs_the_reconciler_no_rate_limit() {
         "the second listing was not conditional: {lists:?}"
     );
 }
+
+#[tokio::test]
+async fn deliveries_past_the_retention_period_are_purged_by_the_job_the_reaper_queues() {
+    let (w, clock) = clocked("", "", &[]).await;
+    live_pr(&w, "feature").await;
+    w.settle().await;
+    let store = w.app.store().clone();
+    let pr_deliveries = || async {
+        store
+            .delivery_counts()
+            .await
+            .expect("counts")
+            .iter()
+            .filter(|(event, _, _)| event == "pull_request")
+            .map(|(_, _, n)| *n)
+            .sum::<i64>()
+    };
+    assert!(
+        pr_deliveries().await > 0,
+        "the opened PR's delivery is kept"
+    );
+
+    clock.advance_ms(31 * 24 * HOUR);
+    assert!(w.tick().await.contains(&"reaper"));
+    w.settle_due().await;
+    assert_eq!(
+        pr_deliveries().await,
+        0,
+        "a delivery older than the 30-day retention is gone"
+    );
+}

@@ -1,0 +1,104 @@
+use super::*;
+use crate::model::DriverKind;
+use crate::types::{CommitSha, RepoId};
+
+fn preview(id: i64, pr: u64, created_at: i64, deployed_at: Option<i64>) -> Preview {
+    Preview {
+        id,
+        repo_id: RepoId(1),
+        pr_number: PrNumber(pr),
+        sha: CommitSha::parse(&format!("{:040x}", id)).unwrap(),
+        environment: format!("pr-{pr}"),
+        host: format!("pr-{pr}.example.org"),
+        driver: DriverKind::Command,
+        deployment_id: None,
+        create_attempted: true,
+        adopted: false,
+        state: PreviewState::Live,
+        last_status: None,
+        environment_url: None,
+        detail: None,
+        log_token: "t".into(),
+        requested_by: "ann".into(),
+        created_at,
+        deployed_at,
+        torn_down_at: None,
+        teardown_kind: None,
+    }
+}
+
+fn evicted(previews: &[Preview], max: u32) -> Vec<i64> {
+    let refs: Vec<&Preview> = previews.iter().collect();
+    evictions(&refs, max)
+        .into_iter()
+        .map(|(_, e)| {
+            assert_eq!(e.max_previews, max);
+            e.preview_id
+        })
+        .collect()
+}
+
+#[test]
+fn within_capacity_nothing_goes() {
+    let ps = [preview(1, 1, 0, Some(10)), preview(2, 2, 0, Some(20))];
+    assert_eq!(evicted(&ps, 2), Vec::<i64>::new());
+    assert_eq!(evicted(&ps, 3), Vec::<i64>::new());
+}
+
+#[test]
+fn over_capacity_the_least_recently_deployed_go_first() {
+    let ps = [
+        preview(1, 1, 0, Some(300)),
+        preview(2, 2, 0, Some(100)),
+        preview(3, 3, 0, Some(200)),
+        // Never deployed: its creation counts.
+        preview(4, 4, 150, None),
+    ];
+    assert_eq!(evicted(&ps, 2), vec![2, 4]);
+    assert_eq!(evicted(&ps, 0), vec![2, 4, 3, 1]);
+    let refs: Vec<&Preview> = ps.iter().collect();
+    assert_eq!(evictions(&refs, 3)[0].0, PrNumber(2), "the PR is named");
+}
+
+#[test]
+fn equally_old_previews_go_oldest_record_first() {
+    let ps = [preview(9, 1, 0, Some(5)), preview(3, 2, 0, Some(5))];
+    assert_eq!(evicted(&ps, 1), vec![3]);
+}
+
+#[test]
+fn only_up_previews_of_open_prs_take_a_place() {
+    let mut p = preview(1, 1, 0, None);
+    for (state, counts) in [
+        (PreviewState::Pending, true),
+        (PreviewState::Deploying, true),
+        (PreviewState::Live, true),
+        (PreviewState::Failed, false),
+        (PreviewState::TearingDown, false),
+        (PreviewState::TornDown, false),
+    ] {
+        p.state = state;
+        assert_eq!(takes_place(&p, true), counts, "{state:?}");
+        assert!(!takes_place(&p, false), "{state:?} of a closed PR");
+    }
+}
+
+#[test]
+fn a_removed_repository_or_a_gone_installation_cuts_its_previews_off() {
+    let removed = Lost {
+        repositories: &[5],
+        installations: &[],
+    };
+    assert!(removed.cuts_off(5, 1));
+    assert!(
+        !removed.cuts_off(6, 1),
+        "the installation's other repositories stay"
+    );
+    let gone = Lost {
+        repositories: &[],
+        installations: &[1],
+    };
+    assert!(gone.cuts_off(5, 1) && gone.cuts_off(6, 1));
+    assert!(!gone.cuts_off(5, 2));
+    assert!(!Lost::default().cuts_off(5, 1));
+}

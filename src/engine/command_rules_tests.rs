@@ -1,0 +1,148 @@
+use super::*;
+use crate::model::{DriverKind, RepoRef};
+use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
+
+fn pr(is_fork: bool) -> PullRequest {
+    PullRequest {
+        repo: RepoRef {
+            id: RepoId(1),
+            installation: InstallationId(1),
+            full_name: "o/r".into(),
+            default_branch: "main".into(),
+        },
+        number: PrNumber(7),
+        head_sha: CommitSha::parse(&"a".repeat(40)).unwrap(),
+        head_ref: "feature".into(),
+        is_fork,
+        draft: false,
+        open: true,
+        merged: false,
+        author: "alice".into(),
+        gh_updated_at: "2026-01-01T00:00:00Z".into(),
+        head_since_ms: 0,
+    }
+}
+
+fn preview(state: PreviewState) -> Preview {
+    Preview {
+        id: 1,
+        repo_id: RepoId(1),
+        pr_number: PrNumber(7),
+        sha: CommitSha::parse(&"a".repeat(40)).unwrap(),
+        environment: "pr-7".into(),
+        host: "h.example.org".into(),
+        driver: DriverKind::Command,
+        deployment_id: Some(3),
+        create_attempted: true,
+        adopted: false,
+        state,
+        last_status: Some("failure".into()),
+        environment_url: None,
+        detail: Some("exit status 1".into()),
+        log_token: "t".into(),
+        requested_by: "alice".into(),
+        created_at: 0,
+        deployed_at: None,
+        torn_down_at: None,
+        teardown_kind: None,
+    }
+}
+
+#[test]
+fn stage_retries_a_failed_preview_from_the_start() {
+    let again = retry_failed(Some(&preview(PreviewState::Failed))).expect("retried");
+    assert_eq!(again.state, PreviewState::Pending);
+    assert_eq!((again.last_status, again.detail), (None, None));
+    assert_eq!(
+        again.deployment_id,
+        Some(3),
+        "the same record, deployed again"
+    );
+}
+
+#[test]
+fn stage_leaves_any_other_preview_alone() {
+    assert_eq!(retry_failed(None), None);
+    for state in [
+        PreviewState::Pending,
+        PreviewState::Deploying,
+        PreviewState::Live,
+        PreviewState::TearingDown,
+        PreviewState::TornDown,
+    ] {
+        assert_eq!(retry_failed(Some(&preview(state))), None, "{state:?}");
+    }
+}
+
+#[test]
+fn a_deploy_ahead_of_red_or_pending_checks_says_which() {
+    let live = preview(PreviewState::Live);
+    assert!(answer_needs_checks(&pr(false), Some(&live)));
+    assert!(
+        !answer_needs_checks(&pr(true), Some(&live)),
+        "a fork's checks are not waited for"
+    );
+    assert!(!answer_needs_checks(
+        &pr(false),
+        Some(&preview(PreviewState::Failed))
+    ));
+    let checks = CheckSummary {
+        passed: vec![],
+        pending: vec!["e2e".into()],
+        failed: vec![("lint".into(), "failure".into())],
+    };
+    let a = answer(&pr(false), Some(&live), Some(&checks));
+    assert_eq!(a.decision, "accepted");
+    assert!(a.rocket);
+    assert_eq!(a.reason, "approved and staged aaaaaaa (live)");
+    assert_eq!(
+        a.reply.as_deref(),
+        Some(
+            "deployed commit `aaaaaaa` without waiting for checks, as asked; not yet green: `e2e` (pending), `lint` (failure)."
+        )
+    );
+    let green = CheckSummary {
+        passed: vec!["build".into()],
+        ..CheckSummary::default()
+    };
+    assert_eq!(answer(&pr(false), Some(&live), Some(&green)).reply, None);
+}
+
+#[test]
+fn a_deploy_that_failed_or_never_happened_is_explained_without_a_rocket() {
+    let a = answer(&pr(false), Some(&preview(PreviewState::Failed)), None);
+    assert!(!a.rocket);
+    assert_eq!(
+        a.reply.as_deref(),
+        Some("commit `aaaaaaa` could not be deployed: exit status 1.")
+    );
+    let a = answer(&pr(false), None, None);
+    assert!(!a.rocket);
+    assert!(
+        a.reply
+            .as_deref()
+            .is_some_and(|r| r.contains("Gangway did not deploy it")),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn a_command_needs_at_least_the_permission_the_policy_names() {
+    assert_eq!(
+        permission_refusal(Command::Stage, Permission::Write, Permission::Read, "o/r").as_deref(),
+        Some("`/stage` needs write permission on o/r or more; you have read.")
+    );
+    assert_eq!(
+        permission_refusal(Command::Stage, Permission::Write, Permission::Write, "o/r"),
+        None
+    );
+    assert_eq!(
+        permission_refusal(
+            Command::Promote,
+            Permission::Write,
+            Permission::Admin,
+            "o/r"
+        ),
+        None
+    );
+}
