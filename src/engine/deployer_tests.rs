@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::RepoRef;
 use crate::policy::Policy;
+use crate::types::CommitSha;
 use crate::types::{InstallationId, PrNumber, RepoId};
 
 fn sha(n: u8) -> CommitSha {
