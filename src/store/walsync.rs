@@ -56,13 +56,6 @@ impl WalSync {
         }
     }
 
-    /// Call right after a commit returned: resolves once that commit is on disk.
-    #[cfg(test)]
-    pub(super) async fn commit_is_durable(&self) -> io::Result<()> {
-        let mine = self.ticket();
-        self.wait(mine).await
-    }
-
     /// Call right after a commit returned: its number, for [`WalSync::wait`].
     pub(super) fn ticket(&self) -> u64 {
         self.committed.fetch_add(1, Ordering::SeqCst) + 1
