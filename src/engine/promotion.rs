@@ -1,8 +1,8 @@
 //! Promotion rules: whether a commit may be deployed to a long-lived environment, and if not,
 //! which rule refused it and what would make it pass.
 //!
-//! Owns the rules of DESIGN §4 for `/promote`, `/rollback` and the train: the environment is
-//! known, not held, not busy; the commit is not marked bad (unless forced); its preview
+//! Owns the promotion rules (docs/commands.md) for `/promote`, `/rollback` and the train: the
+//! environment is known, not held, not busy; the commit is not marked bad (unless forced); its preview
 //! succeeded; its checks are green; it equals or descends from what the environment runs now.
 //! Pure: the executor gathers the facts (store, GitHub) and carries out the verdict. The whole
 //! sequence of gates is [`next`], which `/promote` and the train both follow: it asks for the

@@ -1,7 +1,7 @@
 //! The train: the default branch's newest green head travels through the long-lived
 //! environments on a timetable.
 //!
-//! Owns the timetable (DESIGN §1 "scheduler"): once the head is green, wait `delay` (a newer head
+//! Owns the timetable (docs/policy.md, `train:`): once the head is green, wait `delay` (a newer head
 //! restarts the wait), deploy it to the first environment; once it is live there and `bake` has
 //! passed with no hold and no failure, deploy it to the next, up to production. The state is a
 //! small record the executor stores after every step, so a restart resumes where it stopped and
