@@ -101,20 +101,7 @@ pub async fn teardown(
     p.teardown_kind = Some(TeardownKind::Operator);
     p.detail = Some("torn down by an operator".into());
     store.save_preview(&p, now_ms).await?;
-    let job = EvaluatePayload {
-        repo_id: pr.repo.id,
-        installation: pr.repo.installation,
-        full_name: pr.repo.full_name.clone(),
-        default_branch: Some(pr.repo.default_branch.clone()),
-        number: pr.number,
-        requested_by: "operator".into(),
-        refresh: false,
-        read_checks: false,
-        external_status: None,
-        adopt: None,
-        evict: None,
-        priority: 0,
-    };
+    let job = EvaluatePayload::of(&pr.repo, pr.number, "operator");
     queue.enqueue(&NewJob::of(&job)?).await?;
     Ok(Ok(format!(
         "teardown of {host} ({repo}#{}) queued; a running `gangway serve` finishes it",
