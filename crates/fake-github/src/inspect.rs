@@ -7,8 +7,8 @@ use tokio::time::Instant;
 
 use super::FakeGitHub;
 use super::model::{
-    ApiCall, CheckRun, Comment, Commit, CommitStatus, Deployment, DeploymentStatus, Environment,
-    PullRequest, Reaction, Token,
+    ApiCall, CheckRun, Comment, Commit, Deployment, DeploymentStatus, Environment, PullRequest,
+    Reaction, Token,
 };
 use super::webhooks::Delivery;
 
@@ -115,19 +115,6 @@ impl FakeGitHub {
     /// A commit of the graph.
     pub fn commit(&self, sha: &str) -> Option<Commit> {
         self.shared.lock().commits.get(sha).cloned()
-    }
-
-    /// Commit statuses of a sha, oldest first.
-    pub fn commit_statuses(&self, repo: &str, sha: &str) -> Vec<CommitStatus> {
-        let st = self.shared.lock();
-        let Some(id) = st.repo_by_full_name(repo) else {
-            return Vec::new();
-        };
-        st.statuses
-            .iter()
-            .filter(|s| s.repo == id && s.sha == sha)
-            .cloned()
-            .collect()
     }
 
     /// Check runs of a sha, oldest first.

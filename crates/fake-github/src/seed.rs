@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::Utc;
 
-use super::model::{Installation, Issue, Repo, Role, UserKind};
+use super::model::{Installation, Repo, Role, UserKind};
 use super::state::State;
 use super::{FakeError, FakeGitHub};
 
@@ -170,14 +170,6 @@ impl FakeGitHub {
         Ok(RepoSeed { id, head_sha })
     }
 
-    /// Creates a fork `owner/<name of parent>` (not visible to the App's installation), sharing
-    /// the parent's commits and branches. Returns the fork's id; existing forks are returned.
-    pub fn add_fork(&self, parent: &str, owner: &str) -> Result<u64, FakeError> {
-        let mut st = self.shared.lock();
-        let parent_id = repo_of(&st, parent)?;
-        ensure_fork(&mut st, parent_id, owner)
-    }
-
     /// Adds a commit on `branch` (created from the default branch if missing) without file
     /// changes. Returns its sha.
     pub fn add_commit(&self, repo: &str, branch: &str, message: &str) -> Result<String, FakeError> {
@@ -216,55 +208,6 @@ impl FakeGitHub {
         ))
     }
 
-    /// Deletes a file on `branch` with a new commit. Returns the new sha.
-    pub fn delete_file(&self, repo: &str, branch: &str, path: &str) -> Result<String, FakeError> {
-        let mut st = self.shared.lock();
-        let id = repo_of(&st, repo)?;
-        let owner = st.repos[&id].owner.clone();
-        let files = vec![(path.to_string(), None)];
-        Ok(commit_on_branch(
-            &mut st,
-            id,
-            branch,
-            &files,
-            &format!("Delete {path}"),
-            &owner,
-        ))
-    }
-
-    /// Adds a commit with explicit parents (not on any branch; its tree is the first parent's).
-    pub fn add_commit_with_parents(
-        &self,
-        repo: &str,
-        parents: &[&str],
-        message: &str,
-    ) -> Result<String, FakeError> {
-        let mut st = self.shared.lock();
-        let id = repo_of(&st, repo)?;
-        for p in parents {
-            if !st.commits.contains_key(*p) {
-                return Err(FakeError::UnknownRef((*p).to_string()));
-            }
-        }
-        let tree = parents.first().map(|p| st.tree_of(p)).unwrap_or_default();
-        let owner = st.repos[&id].owner.clone();
-        let parents = parents.iter().map(|p| (*p).to_string()).collect();
-        Ok(st.new_commit(parents, message, &owner, tree))
-    }
-
-    /// Points `branch` at a known commit (creating the branch).
-    pub fn set_branch(&self, repo: &str, branch: &str, sha: &str) -> Result<(), FakeError> {
-        let mut st = self.shared.lock();
-        let id = repo_of(&st, repo)?;
-        if !st.commits.contains_key(sha) {
-            return Err(FakeError::UnknownRef(sha.to_string()));
-        }
-        if let Some(r) = st.repos.get_mut(&id) {
-            r.branches.insert(branch.to_string(), sha.to_string());
-        }
-        Ok(())
-    }
-
     /// Head sha of a branch.
     pub fn branch_head(&self, repo: &str, branch: &str) -> Option<String> {
         let st = self.shared.lock();
@@ -279,35 +222,6 @@ impl FakeGitHub {
         st.ensure_user(user, UserKind::User);
         st.roles.insert((id, user.to_ascii_lowercase()), role);
         Ok(())
-    }
-
-    /// Removes a user's role (the user stays known: permission `none`).
-    pub fn remove_permission(&self, repo: &str, user: &str) -> Result<(), FakeError> {
-        let mut st = self.shared.lock();
-        let id = repo_of(&st, repo)?;
-        st.roles.remove(&(id, user.to_ascii_lowercase()));
-        Ok(())
-    }
-
-    /// Opens a plain issue (no webhook). Returns its number.
-    pub fn open_issue(&self, repo: &str, author: &str, title: &str) -> Result<u64, FakeError> {
-        let mut st = self.shared.lock();
-        let id = repo_of(&st, repo)?;
-        st.ensure_user(author, UserKind::User);
-        let number = st.next_number(id);
-        let issue_id = st.next_id();
-        st.issues.insert(
-            (id, number),
-            Issue {
-                id: issue_id,
-                repo: id,
-                number,
-                title: title.to_string(),
-                user: author.to_string(),
-                created_at: Utc::now(),
-            },
-        );
-        Ok(number)
     }
 
     /// `count` comments by `user` on an issue or PR (bodies `comment 1`, `comment 2`, ...), with
