@@ -561,7 +561,7 @@ async fn a_deployment_given_up_frees_the_environment() {
     w.settle().await;
     let dead = w.dead_jobs().await;
     assert_eq!(dead.len(), 1, "{dead:?}");
-    assert_eq!(dead[0].kind, "env_deploy");
+    assert_eq!(dead[0].kind(), Ok(gangway::jobs::JobKind::EnvDeploy));
     assert!(
         dead[0].last_error.as_deref().unwrap_or("").contains("403"),
         "{dead:?}"

@@ -78,7 +78,7 @@ async fn the_reaper_finishes_a_closed_prs_teardown_that_failed_before() {
     w.settle().await;
     let dead = w.dead_jobs().await;
     assert_eq!(dead.len(), 1, "{dead:?}");
-    assert_eq!(dead[0].kind, "evaluate");
+    assert_eq!(dead[0].kind(), Ok(gangway::jobs::JobKind::Evaluate));
     assert!(
         dead[0]
             .last_error
