@@ -1,4 +1,7 @@
 //! What the executor reads from GitHub: a pull request, a commit's checks, the repository policy.
+//!
+//! Turns the typed answers of `github::rest` into model records and engine inputs. Never builds
+//! a route or decodes GitHub's JSON itself: a new read is a new typed operation in `github/`.
 
 use super::Executor;
 use crate::engine::{CheckItem, PolicyStatus};

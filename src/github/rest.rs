@@ -1,6 +1,7 @@
 //! REST calls Gangway makes, as typed operations: each builds its route, reads every page of a
 //! list through the one paginator ([`super::paginate`]) and decodes GitHub's answer into the
-//! types below (shaped after GitHub's REST description, not after webhook payloads).
+//! types below (shaped after GitHub's REST description, not after webhook payloads); what it
+//! sends is typed too ([`NewDeployment`], [`NewDeploymentStatus`]).
 //!
 //! Owns: the routes and answer shapes of these calls, and the page cache protocol of conditional
 //! lists ([`PageCache`]). Never decides anything from what it reads, and never returns part of a
