@@ -5,11 +5,11 @@
 //! Every piece yields to webhooks and commands: it runs at low priority and, when an
 //! installation's rate-limit budget is nearly spent, waits for it to refill instead of using it.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::{info, warn};
 
 use super::Executor;
-use super::reads::PullAnswer;
+use super::reads::pull_record;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
 use crate::github::rest::{self, PageCache};
@@ -121,14 +121,9 @@ impl Executor {
         let repo = self
             .repo_of(r.repo_id, r.installation, &r.full_name, None)
             .await?;
-        let open: Vec<PullAnswer> = self
+        let open = self
             .github
-            .repo_list_cached(
-                repo.installation,
-                &repo.full_name,
-                "pulls?state=open",
-                &self.page_cache(),
-            )
+            .open_pulls_cached(repo.installation, &repo.full_name, &self.page_cache())
             .await?;
         let on_record = self.store.open_pulls(repo.id).await?;
         let mut jobs = Vec::new();
@@ -153,7 +148,7 @@ impl Executor {
                 known => {
                     info!(pr = %pr.number, new = known.is_none(), "reconciler: PR changed while unobserved");
                     self.store
-                        .upsert_pull(&pr.record(&repo), self.clock.now_ms())
+                        .upsert_pull(&pull_record(pr, &repo), self.clock.now_ms())
                         .await?;
                     jobs.push(NewJob::of(&evaluation(pr.number, false))?);
                 }
@@ -172,14 +167,9 @@ impl Executor {
     /// Deployments Gangway created that the store does not know (a lost database, a crash
     /// between create and record) are marked `inactive`, so GitHub shows nothing half-alive.
     async fn retire_unknown_deployments(&self, repo: &RepoRef) -> Result<(), JobError> {
-        let deployments: Vec<rest::Deployment> = self
+        let deployments = self
             .github
-            .repo_list_cached(
-                repo.installation,
-                &repo.full_name,
-                "deployments",
-                &self.page_cache(),
-            )
+            .deployments_cached(repo.installation, &repo.full_name, &self.page_cache())
             .await?;
         let now = self.clock.now_ms();
         for d in deployments {
@@ -218,7 +208,13 @@ impl Executor {
                 deployment = id,
                 "a deployment Gangway created is unknown to its database; marking it inactive"
             );
-            let body = json!({ "state": "inactive", "description": "Unknown to Gangway (reconciled)", "auto_inactive": false });
+            let body = rest::NewDeploymentStatus {
+                auto_inactive: false,
+                description: "Unknown to Gangway (reconciled)".into(),
+                environment_url: None,
+                log_url: None,
+                state: "inactive".into(),
+            };
             self.github
                 .create_deployment_status(repo.installation, &repo.full_name, id, &body)
                 .await?;

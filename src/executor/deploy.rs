@@ -4,18 +4,45 @@
 //! the deployment is created once (a lost answer is looked up, not re-created), statuses move
 //! forward only, and the driver runs again only for a stage that never finished.
 
-use serde_json::json;
+use serde::Serialize;
 use tracing::{info, warn};
 
 use super::Executor;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
 use crate::engine::TeardownReason;
+use crate::github::rest::{NewDeployment, NewDeploymentStatus};
 use crate::model::{DriverKind, Preview, PreviewState, PullRequest, RepoRef};
 use crate::policy::Policy;
 use crate::queue::JobError;
 use crate::store::NewPreview;
 use crate::types::CommitSha;
+
+/// Gangway's mark on a deployment it creates (`payload.gangway`): how it finds its own again
+/// and how it tells them from others'. Fields of each mark in the order of their JSON names.
+#[derive(Serialize)]
+pub(super) struct Marked<T> {
+    pub(super) gangway: T,
+}
+
+/// A preview's mark.
+#[derive(Serialize)]
+struct PreviewMark<'a> {
+    approved_by: Option<ApprovedBy<'a>>,
+    preview_id: i64,
+    pull_request: u64,
+    requested_by: &'a str,
+    sha: &'a str,
+}
+
+/// Who approved the commit (a maintainer's `/stage`), kept on the deployment.
+#[derive(Serialize)]
+struct ApprovedBy<'a> {
+    at_ms: i64,
+    comment: &'a str,
+    login: &'a str,
+    permission: &'a str,
+}
 
 /// GitHub caps status descriptions at 140 characters.
 pub(super) fn description(s: &str) -> String {
@@ -137,28 +164,31 @@ impl Executor {
             .into_iter()
             .rev()
             .find(|a| a.sha == p.sha);
-        let approved_by = approval.map(|a| {
-            json!({ "login": a.approver, "permission": a.permission, "comment": a.comment_url, "at_ms": a.approved_at })
+        let approved_by = approval.as_ref().map(|a| ApprovedBy {
+            at_ms: a.approved_at,
+            comment: &a.comment_url,
+            login: &a.approver,
+            permission: &a.permission,
         });
-        let body = json!({
-            "ref": p.sha.as_str(),
-            "task": "deploy",
-            "auto_merge": false,
-            "required_contexts": [],
-            "environment": p.environment,
-            "transient_environment": true,
-            "production_environment": false,
-            "description": description(&format!("Preview of #{} at {}", pr.number, p.sha.short())),
-            "payload": {
-                "gangway": {
-                    "preview_id": p.id,
-                    "pull_request": pr.number.0,
-                    "sha": p.sha.as_str(),
-                    "requested_by": requested_by,
-                    "approved_by": approved_by,
-                }
+        let body = NewDeployment {
+            auto_merge: false,
+            description: description(&format!("Preview of #{} at {}", pr.number, p.sha.short())),
+            environment: p.environment.clone(),
+            payload: Marked {
+                gangway: PreviewMark {
+                    approved_by,
+                    preview_id: p.id,
+                    pull_request: pr.number.0,
+                    requested_by,
+                    sha: p.sha.as_str(),
+                },
             },
-        });
+            production_environment: false,
+            ref_: p.sha.as_str().to_owned(),
+            required_contexts: Vec::new(),
+            task: "deploy".into(),
+            transient_environment: true,
+        };
         let created = match self
             .github
             .create_deployment(repo.installation, &repo.full_name, &body)
@@ -196,17 +226,15 @@ impl Executor {
         let Some(id) = p.deployment_id else {
             return Ok(());
         };
-        let mut body = json!({
-            "state": state,
-            "log_url": self.log_url(p),
-            "description": description(what),
+        let body = NewDeploymentStatus {
             // Gangway marks superseded deployments inactive itself (transient environments are
             // skipped by GitHub's auto_inactive anyway).
-            "auto_inactive": false,
-        });
-        if let Some(url) = environment_url {
-            body["environment_url"] = json!(url);
-        }
+            auto_inactive: false,
+            description: description(what),
+            environment_url: environment_url.map(str::to_owned),
+            log_url: Some(self.log_url(p)),
+            state: state.to_owned(),
+        };
         self.github
             .create_deployment_status(repo.installation, &repo.full_name, id, &body)
             .await?;

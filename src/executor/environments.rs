@@ -9,18 +9,31 @@
 //! (`Store::claim_environment`) makes the environment busy; only this job ends that. Each step
 //! is recorded on the row, so a retried job resumes instead of repeating.
 
-use serde_json::json;
+use serde::Serialize;
 use tracing::{info, warn};
 
 use super::Executor;
-use super::deploy::{description, random_token};
+use super::deploy::{Marked, description, random_token};
 use crate::driver::{DeploySpec, DriverAction, command};
+use crate::github::rest::{NewDeployment, NewDeploymentStatus};
 use crate::jobs::{EnvDeployPayload, NewJob};
 use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
 use crate::policy::Policy;
 use crate::queue::JobError;
 use crate::store::NewEnvDeployment;
 use crate::types::{CommitSha, PrNumber};
+
+/// An environment deployment's mark on its GitHub deployment (`payload.gangway`); fields in
+/// the order of their JSON names.
+#[derive(Serialize)]
+struct EnvMark<'a> {
+    env_deployment_id: i64,
+    kind: &'a str,
+    pull_request: Option<u64>,
+    reason: Option<&'a str>,
+    requested_by: &'a str,
+    sha: &'a str,
+}
 
 /// What to deploy where, and on whose word.
 pub struct Claim<'a> {
@@ -279,26 +292,26 @@ impl Executor {
             .save_env_deployment(d, self.clock.now_ms())
             .await?;
         let production = policy.environments.is_production(&d.environment);
-        let body = json!({
-            "ref": d.sha.as_str(),
-            "task": "deploy",
-            "auto_merge": false,
-            "required_contexts": [],
-            "environment": d.environment,
-            "transient_environment": false,
-            "production_environment": production,
-            "description": description(&queued_text(d)),
-            "payload": {
-                "gangway": {
-                    "env_deployment_id": d.id,
-                    "kind": d.kind.as_str(),
-                    "pull_request": d.pr_number.map(|n| n.0),
-                    "sha": d.sha.as_str(),
-                    "requested_by": d.requested_by,
-                    "reason": d.reason,
-                }
+        let body = NewDeployment {
+            auto_merge: false,
+            description: description(&queued_text(d)),
+            environment: d.environment.clone(),
+            payload: Marked {
+                gangway: EnvMark {
+                    env_deployment_id: d.id,
+                    kind: d.kind.as_str(),
+                    pull_request: d.pr_number.map(|n| n.0),
+                    reason: d.reason.as_deref(),
+                    requested_by: &d.requested_by,
+                    sha: d.sha.as_str(),
+                },
             },
-        });
+            production_environment: production,
+            ref_: d.sha.as_str().to_owned(),
+            required_contexts: Vec::new(),
+            task: "deploy".into(),
+            transient_environment: false,
+        };
         match self
             .github
             .create_deployment(repo.installation, &repo.full_name, &body)
@@ -335,15 +348,13 @@ impl Executor {
         let Some(id) = d.deployment_id else {
             return Ok(());
         };
-        let mut body = json!({
-            "state": state,
-            "log_url": self.log_url_for(&d.log_token),
-            "description": description(what),
-            "auto_inactive": false,
-        });
-        if let Some(url) = environment_url {
-            body["environment_url"] = json!(url);
-        }
+        let body = NewDeploymentStatus {
+            auto_inactive: false,
+            description: description(what),
+            environment_url: environment_url.map(str::to_owned),
+            log_url: Some(self.log_url_for(&d.log_token)),
+            state: state.to_owned(),
+        };
         self.github
             .create_deployment_status(repo.installation, &repo.full_name, id, &body)
             .await?;

@@ -26,6 +26,7 @@ use tracing::{info, warn};
 
 use crate::clock::SharedClock;
 use crate::driver::command::CommandDriverConfig;
+use crate::engine::echo::{self, Maker, Subject};
 use crate::engine::hosts::HostTemplate;
 use crate::engine::sticky::{self, StickyInput};
 use crate::engine::{self, Action, CheckSummary, PolicyStatus, Situation};
@@ -310,15 +311,26 @@ impl Executor {
             .await?)
     }
 
-    /// Gangway's sticky comment among every comment on the PR (however many pages they take).
+    /// Gangway's sticky comment among every comment on the PR (however many pages they take):
+    /// one with the sticky marker that this App posted. A marked comment anyone else wrote
+    /// (another App or bot quoting it, a person pasting it) is never taken over and edited.
     async fn find_sticky(&self, pr: &PullRequest) -> Result<Option<u64>, JobError> {
         let comments = self
             .github
             .issue_comments(pr.repo.installation, &pr.repo.full_name, pr.number)
             .await?;
+        let app_id = Some(self.github.app_id());
         Ok(comments
             .into_iter()
-            .find(|c| c.user.is_bot() && c.body.starts_with(sticky::MARKER))
+            .find(|c| {
+                let maker = Maker {
+                    subject: Subject::Comment,
+                    via_app: c.performed_via_github_app.as_ref().map(|a| a.id),
+                    bot_account: c.user.is_bot() || echo::is_bot_login(&c.user.login),
+                    marked: false,
+                };
+                c.body.starts_with(sticky::MARKER) && echo::origin(&maker, app_id).is_echo()
+            })
             .map(|c| c.id))
     }
 }

@@ -1,95 +1,40 @@
 //! What the executor reads from GitHub: a pull request, a commit's checks, the repository policy.
-
-use base64::Engine;
-use http::Method;
-use serde::Deserialize;
+//!
+//! Turns the typed answers of `github::rest` into model records and engine inputs. Never builds
+//! a route or decodes GitHub's JSON itself: a new read is a new typed operation in `github/`.
 
 use super::Executor;
 use crate::engine::{CheckItem, PolicyStatus};
-use crate::github::GitHubError;
+use crate::github::rest::{self, FileContent};
 use crate::model::{PullRequest, RepoRef};
 use crate::policy::{self, POLICY_PATH};
 use crate::queue::JobError;
 use crate::store::CachedPolicy;
-use crate::types::{CommitSha, PrNumber, RepoId};
+use crate::types::{CommitSha, PrNumber};
 
 /// GitHub's compare of two commits, as promotion and the train need it.
 pub use crate::github::rest::Comparison;
 
-/// A pull request as GitHub's REST API answers it (one PR, or the list of open ones): only
-/// what our record keeps. `null` where GitHub may send it reads as absent.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct PullAnswer {
-    pub(crate) number: PrNumber,
-    state: String,
-    #[serde(default)]
-    draft: Option<bool>,
-    #[serde(default)]
-    merged: Option<bool>,
-    pub(crate) head: BranchAnswer,
-    base: BranchAnswer,
-    user: LoginAnswer,
-    #[serde(default)]
-    updated_at: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct BranchAnswer {
-    #[serde(rename = "ref")]
-    ref_name: String,
-    pub(crate) sha: CommitSha,
-    /// `null` when the fork was deleted.
-    #[serde(default)]
-    repo: Option<RepoIdAnswer>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct RepoIdAnswer {
-    id: RepoId,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct LoginAnswer {
-    login: String,
-}
-
-impl PullAnswer {
-    /// Our record of the PR as GitHub says it is now.
-    pub(crate) fn record(&self, repo: &RepoRef) -> PullRequest {
-        // From a fork: the head repository differs from the base, or no longer exists.
-        let is_fork = match (&self.head.repo, &self.base.repo) {
-            (Some(head), Some(base)) => head.id != base.id,
-            _ => true,
-        };
-        PullRequest {
-            repo: repo.clone(),
-            number: self.number,
-            head_sha: self.head.sha.clone(),
-            head_ref: self.head.ref_name.clone(),
-            is_fork,
-            draft: self.draft.unwrap_or(false),
-            open: self.state == "open",
-            merged: self.merged.unwrap_or(false),
-            author: self.user.login.clone(),
-            gh_updated_at: self.updated_at.clone().unwrap_or_default(),
-            head_since_ms: 0,
-        }
+/// Our record of the PR as GitHub says it is now.
+pub(crate) fn pull_record(api: &rest::Pull, repo: &RepoRef) -> PullRequest {
+    // From a fork: the head repository differs from the base, or no longer exists.
+    let is_fork = match (&api.head.repo, &api.base.repo) {
+        (Some(head), Some(base)) => head.id != base.id,
+        _ => true,
+    };
+    PullRequest {
+        repo: repo.clone(),
+        number: api.number,
+        head_sha: api.head.sha.clone(),
+        head_ref: api.head.ref_name.clone(),
+        is_fork,
+        draft: api.draft.unwrap_or(false),
+        open: api.state == "open",
+        merged: api.merged.unwrap_or(false),
+        author: api.user.login.clone(),
+        gh_updated_at: api.updated_at.clone().unwrap_or_default(),
+        head_since_ms: 0,
     }
-}
-
-#[derive(Deserialize)]
-struct CommitRef {
-    sha: String,
-}
-
-#[derive(Deserialize)]
-struct Contents {
-    #[serde(default)]
-    sha: String,
-    #[serde(default)]
-    content: String,
-    #[serde(default)]
-    encoding: String,
 }
 
 impl Executor {
@@ -119,16 +64,11 @@ impl Executor {
         repo: &RepoRef,
         number: PrNumber,
     ) -> Result<Option<PullRequest>, JobError> {
-        let route = format!("/repos/{}/pulls/{}", repo.full_name, number);
-        match self
+        Ok(self
             .github
-            .json::<PullAnswer, ()>(repo.installation, Method::GET, &route, None)
-            .await
-        {
-            Ok(api) => Ok(Some(api.record(repo))),
-            Err(e) if e.status() == Some(404) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+            .pull(repo.installation, &repo.full_name, number)
+            .await?
+            .map(|api| pull_record(&api, repo)))
     }
 
     /// Every check run (latest of each, oldest first) and commit status of a commit.
@@ -145,14 +85,10 @@ impl Executor {
 
     /// The default branch's head commit now.
     pub async fn branch_head(&self, repo: &RepoRef) -> Result<CommitSha, JobError> {
-        let route = format!("/repos/{}/commits/{}", repo.full_name, repo.default_branch);
-        let head: CommitRef = self
+        Ok(self
             .github
-            .json::<_, ()>(repo.installation, Method::GET, &route, None)
-            .await?;
-        CommitSha::parse(&head.sha).map_err(|e| {
-            JobError::Permanent(format!("GitHub answered {route} with a bad sha: {e}"))
-        })
+            .branch_head(repo.installation, &repo.full_name, &repo.default_branch)
+            .await?)
     }
 
     /// How `head` relates to `base`; `None` when GitHub knows one of them no more (404).
@@ -199,38 +135,22 @@ impl Executor {
         repo: &RepoRef,
         at: &str,
     ) -> Result<Result<(String, Option<String>), PolicyStatus>, JobError> {
-        let route = format!(
-            "/repos/{}/contents/{}?ref={}",
-            repo.full_name,
-            POLICY_PATH,
-            // A branch name may hold `#`, `&`, `+` or `%`.
-            percent_encoding::utf8_percent_encode(at, percent_encoding::NON_ALPHANUMERIC)
-        );
-        let file: Contents = match self
+        let Some(file) = self
             .github
-            .json::<_, ()>(repo.installation, Method::GET, &route, None)
-            .await
-        {
-            Ok(f) => f,
-            Err(e) if e.status() == Some(404) => return Ok(Ok(("none".to_owned(), None))),
-            Err(e) => return Err(e.into()),
+            .file(repo.installation, &repo.full_name, POLICY_PATH, at)
+            .await?
+        else {
+            return Ok(Ok(("none".to_owned(), None)));
         };
-        if file.encoding != "base64" {
-            // GitHub inlines files up to 1 MB; a larger one arrives with encoding "none".
-            return Ok(Err(PolicyStatus::Invalid(format!(
-                "{POLICY_PATH} is too large to read (over 1 MB); it must be under {} bytes",
-                policy::MAX_POLICY_BYTES
-            ))));
-        }
-        let compact: String = file.content.split_whitespace().collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(compact)
-            .map_err(|e| {
-                JobError::from(GitHubError::Decode {
-                    what: route.clone(),
-                    message: e.to_string(),
-                })
-            })?;
+        let bytes = match file.content {
+            FileContent::Inline(bytes) => bytes,
+            FileContent::TooLarge => {
+                return Ok(Err(PolicyStatus::Invalid(format!(
+                    "{POLICY_PATH} is too large to read (over 1 MB); it must be under {} bytes",
+                    policy::MAX_POLICY_BYTES
+                ))));
+            }
+        };
         // Kept as text; a file that is not UTF-8 is stored lossily and fails to parse with a reason.
         let text = String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());

@@ -81,7 +81,7 @@ impl Executor {
         let stored: Train = match self.store.train_state(repo.id).await? {
             None => Train::default(),
             Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-                warn!(error = %e, "unreadable train state: starting afresh");
+                warn!(repo = %repo.full_name, error = %e, "unreadable train state: starting afresh");
                 Train::default()
             }),
         };

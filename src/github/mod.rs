@@ -96,6 +96,8 @@ pub struct GitHub {
     /// Keeps each installation under GitHub's secondary rate limits (see `pacing`).
     pacing: Arc<pacing::Pacing>,
     metrics: Metrics,
+    /// This App's id: what GitHub names as `performed_via_github_app` on what it made.
+    app_id: u64,
     /// Where GraphQL queries go (see [`graphql::graphql_url`]).
     graphql_url: String,
     /// The REST API's base, which every next-page link must point into.
@@ -144,11 +146,17 @@ impl GitHub {
                 api_url,
             ))),
             metrics,
+            app_id,
             graphql_url: graphql::graphql_url(api_url),
             api: api_url
                 .parse()
                 .map_err(|e| GitHubError::Setup(format!("GITHUB_API_URL {api_url:?}: {e}")))?,
         })
+    }
+
+    /// This App's id, to tell what it made from what others did.
+    pub fn app_id(&self) -> u64 {
+        self.app_id
     }
 
     /// The installation's rate-limit budget as GitHub last reported it.

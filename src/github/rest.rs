@@ -1,6 +1,7 @@
 //! REST calls Gangway makes, as typed operations: each builds its route, reads every page of a
 //! list through the one paginator ([`super::paginate`]) and decodes GitHub's answer into the
-//! types below (shaped after GitHub's REST description, not after webhook payloads).
+//! types below (shaped after GitHub's REST description, not after webhook payloads); what it
+//! sends is typed too ([`NewDeployment`], [`NewDeploymentStatus`]).
 //!
 //! Owns: the routes and answer shapes of these calls, and the page cache protocol of conditional
 //! lists ([`PageCache`]). Never decides anything from what it reads, and never returns part of a
@@ -68,6 +69,133 @@ pub struct IssueComment {
     #[serde(default)]
     pub body: String,
     pub user: Account,
+    /// The App GitHub says posted it, if any.
+    #[serde(default)]
+    pub performed_via_github_app: Option<AppRef>,
+}
+
+/// An App as GitHub names it on what it made.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AppRef {
+    pub id: u64,
+}
+
+/// `GET /repos/{o}/{r}/pulls/{n}` (and each item of the open pull requests): what Gangway's
+/// record of a pull request needs. `null` where GitHub may send it reads as absent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Pull {
+    pub number: PrNumber,
+    /// `open` or `closed`.
+    pub state: String,
+    #[serde(default)]
+    pub draft: Option<bool>,
+    #[serde(default)]
+    pub merged: Option<bool>,
+    pub head: PullBranch,
+    pub base: PullBranch,
+    pub user: Account,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// A pull request's head or base.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PullBranch {
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub sha: CommitSha,
+    /// `null` when the fork was deleted.
+    #[serde(default)]
+    pub repo: Option<PullRepo>,
+}
+
+/// The repository a pull request's branch lives in: only its id is read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PullRepo {
+    pub id: RepoId,
+}
+
+/// `GET /repos/{o}/{r}/contents/{path}`: a file's blob sha and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub sha: String,
+    pub content: FileContent,
+}
+
+/// A file's content as the contents API gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileContent {
+    /// Inlined (GitHub inlines files up to 1 MB), base64 already decoded.
+    Inline(Vec<u8>),
+    /// Not inlined: GitHub answers a larger file with encoding `none` and no content.
+    TooLarge,
+}
+
+#[derive(Deserialize)]
+struct ContentsAnswer {
+    #[serde(default)]
+    sha: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    encoding: String,
+}
+
+impl ContentsAnswer {
+    fn file(self, what: &str) -> Result<File, GitHubError> {
+        use base64::Engine;
+        let content = if self.encoding == "base64" {
+            // GitHub wraps the base64 text in lines.
+            let compact: String = self.content.split_whitespace().collect();
+            FileContent::Inline(
+                base64::engine::general_purpose::STANDARD
+                    .decode(compact)
+                    .map_err(|e| GitHubError::Decode {
+                        what: what.to_owned(),
+                        message: e.to_string(),
+                    })?,
+            )
+        } else {
+            FileContent::TooLarge
+        };
+        Ok(File {
+            sha: self.sha,
+            content,
+        })
+    }
+}
+
+/// `POST /repos/{o}/{r}/deployments`: a deployment to create, with the caller's `payload`.
+///
+/// Fields are declared in the order of their JSON names so the body sent is the same text a
+/// `json!` map (sorted keys) made before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewDeployment<P> {
+    pub auto_merge: bool,
+    pub description: String,
+    pub environment: String,
+    pub payload: P,
+    pub production_environment: bool,
+    #[serde(rename = "ref")]
+    pub ref_: String,
+    /// The commit statuses GitHub must see green first; empty: none.
+    pub required_contexts: Vec<String>,
+    pub task: String,
+    pub transient_environment: bool,
+}
+
+/// `POST /repos/{o}/{r}/deployments/{id}/statuses`: a status to add. Fields in the order of
+/// their JSON names, as [`NewDeployment`]'s; an absent URL is not sent at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewDeploymentStatus {
+    pub auto_inactive: bool,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_url: Option<String>,
+    /// `queued`, `in_progress`, `success`, `failure`, `error`, `inactive`.
+    pub state: String,
 }
 
 /// `GET /repos/{o}/{r}/deployments`: a deployment's id, Gangway's payload and its age.
@@ -302,6 +430,29 @@ impl GitHub {
         Ok(Some(Comparison { ancestry, commits }))
     }
 
+    /// Every open pull request, read through `cache` (see [`Self::repo_list_cached`]).
+    pub async fn open_pulls_cached<C: PageCache>(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        cache: &C,
+    ) -> Result<Vec<Pull>, C::Error> {
+        self.repo_list_cached(installation, full_name, "pulls?state=open", cache)
+            .await
+    }
+
+    /// Every deployment of the repository, newest first, read through `cache` (see
+    /// [`Self::repo_list_cached`]).
+    pub async fn deployments_cached<C: PageCache>(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        cache: &C,
+    ) -> Result<Vec<Deployment>, C::Error> {
+        self.repo_list_cached(installation, full_name, "deployments", cache)
+            .await
+    }
+
     /// Every page of a list, each asked for with the ETag of its cached answer (an unchanged
     /// page costs no rate limit and comes from `cache`). `first` is relative to the repository
     /// (`pulls?state=open`).
@@ -473,13 +624,12 @@ impl GitHub {
             .await
     }
 
-    /// Creates a deployment (`body`: GitHub's fields, Gangway's payload among them); returns
-    /// its id. 422: GitHub cannot resolve the commit.
-    pub async fn create_deployment(
+    /// Creates a deployment; returns its id. 422: GitHub cannot resolve the commit.
+    pub async fn create_deployment<P: Serialize>(
         &self,
         installation: InstallationId,
         full_name: &str,
-        body: &serde_json::Value,
+        body: &NewDeployment<P>,
     ) -> Result<u64, GitHubError> {
         let route = format!("/repos/{full_name}/deployments");
         let created: Created = self
@@ -488,13 +638,13 @@ impl GitHub {
         Ok(created.id)
     }
 
-    /// Adds a status (`body`: `state`, `description`, URLs) to a deployment.
+    /// Adds a status to a deployment.
     pub async fn create_deployment_status(
         &self,
         installation: InstallationId,
         full_name: &str,
         deployment: u64,
-        body: &serde_json::Value,
+        body: &NewDeploymentStatus,
     ) -> Result<(), GitHubError> {
         let route = format!("/repos/{full_name}/deployments/{deployment}/statuses");
         self.request(installation, Method::POST, &route, Some(body))
@@ -532,6 +682,64 @@ impl GitHub {
         Ok(())
     }
 
+    /// A pull request as GitHub says it is now; `None` if GitHub does not know it (404).
+    pub async fn pull(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        number: PrNumber,
+    ) -> Result<Option<Pull>, GitHubError> {
+        let route = format!("/repos/{full_name}/pulls/{number}");
+        match self
+            .json::<Pull, ()>(installation, Method::GET, &route, None)
+            .await
+        {
+            Ok(pull) => Ok(Some(pull)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The commit a branch points at now.
+    pub async fn branch_head(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        branch: &str,
+    ) -> Result<CommitSha, GitHubError> {
+        let route = format!("/repos/{full_name}/commits/{branch}");
+        let head: CommitRef = self
+            .json::<_, ()>(installation, Method::GET, &route, None)
+            .await?;
+        CommitSha::parse(&head.sha).map_err(|e| GitHubError::Decode {
+            what: route,
+            message: format!("a bad sha: {e}"),
+        })
+    }
+
+    /// The file at `path` on branch (or commit) `at`; `None` when there is none (404).
+    pub async fn file(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        path: &str,
+        at: &str,
+    ) -> Result<Option<File>, GitHubError> {
+        let route = format!(
+            "/repos/{full_name}/contents/{path}?ref={}",
+            // A branch name may hold `#`, `&`, `+` or `%`.
+            percent_encoding::utf8_percent_encode(at, percent_encoding::NON_ALPHANUMERIC)
+        );
+        match self
+            .json::<ContentsAnswer, ()>(installation, Method::GET, &route, None)
+            .await
+        {
+            Ok(answer) => answer.file(&route).map(Some),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The repository's default branch.
     pub async fn default_branch(
         &self,
@@ -552,3 +760,7 @@ fn delivered_ms(d: &HookDelivery) -> i64 {
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map_or(0, |t| t.timestamp_millis())
 }
+
+#[cfg(test)]
+#[path = "rest_tests.rs"]
+mod tests;
