@@ -1,11 +1,13 @@
 //! The environment commands: `/promote`, `/hold`, `/unhold`, `/rollback`.
 //!
 //! Owns gathering the facts the promotion rules need (the PR's head read fresh, its preview,
-//! its checks, the environment's hold, running deployment and current commit, bad marks, and
-//! GitHub's compare) as the engine's gate sequence (`engine::promotion::next`) asks for them,
-//! then claiming the environment and answering. Never decides whether a promotion may go: the
-//! train's deployments pass the same gates through [`Executor::pass_gates`]. The permission check and the
-//! acknowledgement happen before (commands.rs); the deployment itself is an environment job
+//! its checks, the environment's hold, running deployment, current and last good commit, bad
+//! marks, and GitHub's compare) as the engine's gate sequence (`engine::promotion::next`) and
+//! rollback rule (`engine::promotion::rollback`) ask for them, then claiming the environment,
+//! recording holds and bad marks, and answering. Never decides whether a promotion or rollback
+//! may go, nor which environment a command names (`engine::promotion`): the train's
+//! deployments pass the same gates through [`Executor::pass_gates`]. The permission check and
+//! the acknowledgement happen before (commands.rs); the deployment itself is an environment job
 //! (environments.rs).
 
 use tracing::info;
@@ -13,7 +15,9 @@ use tracing::info;
 use super::Executor;
 use super::environments::Claim;
 use crate::engine::commands::Invocation;
-use crate::engine::promotion::{self, Compared, Next, PreviewOutcome, Refusal};
+use crate::engine::promotion::{
+    self, Compared, Next, PreviewOutcome, Refusal, environment_of, split_environment,
+};
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::jobs::{CommandPayload, EvaluatePayload, NewJob};
 use crate::model::{EnvKind, RepoRef};
@@ -21,15 +25,6 @@ use crate::policy::{Policy, Trigger};
 use crate::queue::JobError;
 
 impl Executor {
-    fn valid_policy<'a>(&self, policy: &'a PolicyStatus) -> Result<&'a Policy, String> {
-        match policy {
-            PolicyStatus::Valid(p) => Ok(p),
-            PolicyStatus::Invalid(e) => Err(format!(
-                "nothing can be promoted while `.github/gangway.yml` is invalid: {e}"
-            )),
-        }
-    }
-
     pub(super) async fn promote_command(
         &self,
         job: &CommandPayload,
@@ -37,7 +32,7 @@ impl Executor {
         policy: &PolicyStatus,
         inv: &Invocation,
     ) -> Result<(), JobError> {
-        let policy = match self.valid_policy(policy) {
+        let policy = match promotion::valid_policy(policy) {
             Ok(p) => p,
             Err(why) => return self.refuse(job, repo, &why).await,
         };
@@ -209,56 +204,46 @@ impl Executor {
         policy: &PolicyStatus,
         inv: &Invocation,
     ) -> Result<(), JobError> {
-        let policy = match self.valid_policy(policy) {
+        let policy = match promotion::valid_policy(policy) {
             Ok(p) => p,
             Err(why) => return self.refuse(job, repo, &why).await,
         };
         let environment = environment_of(policy, inv.environment.as_deref());
-        if !policy.environments.contains(&environment) {
-            let r = Refusal::UnknownEnvironment {
-                name: environment,
-                known: policy.environments.names().to_vec(),
-            };
-            return self.refuse_rule(job, repo, &r).await;
-        }
-        if let Some(running) = self
+        let running = self
             .store
             .running_env_deployment(repo.id, &environment)
-            .await?
-        {
-            let r = Refusal::Busy {
-                environment,
-                running: Box::new(running),
-            };
-            return self.refuse_rule(job, repo, &r).await;
-        }
-        let Some(current) = self
+            .await?;
+        let current = self
             .store
             .current_env_deployment(repo.id, &environment)
-            .await?
-        else {
-            let why = format!("nothing runs in {environment} yet: there is nothing to roll back.");
-            return self.refuse(job, repo, &why).await;
+            .await?;
+        let last_good = match &current {
+            Some(c) => {
+                self.store
+                    .last_good_env_deployment(repo.id, &environment, &c.sha)
+                    .await?
+            }
+            None => None,
         };
-        let Some(good) = self
-            .store
-            .last_good_env_deployment(repo.id, &environment, &current.sha)
-            .await?
-        else {
-            let why = format!(
-                "{environment} runs `{}` and no earlier commit succeeded there: there is nothing to roll back to. Promote a fix instead.",
-                current.sha.short()
-            );
-            return self.refuse(job, repo, &why).await;
+        let facts = promotion::RollbackFacts {
+            environment: &environment,
+            known: policy.environments.names(),
+            running: running.as_ref(),
+            current: current.as_ref(),
+            last_good: last_good.as_ref(),
+        };
+        let target = match promotion::rollback(&facts) {
+            Ok(t) => t,
+            Err(r) => return self.refuse_rule(job, repo, &r).await,
         };
         let reason = format!(
             "rollback by @{}: {} marked bad",
             job.author,
-            current.sha.short()
+            target.from.short()
         );
         let claim = Claim {
             environment: &environment,
-            sha: &good.sha,
+            sha: &target.to,
             kind: EnvKind::Rollback,
             requested_by: &job.author,
             pr_number: Some(job.number),
@@ -276,7 +261,7 @@ impl Executor {
                 self.store
                     .mark_bad(
                         repo.id,
-                        &current.sha,
+                        &target.from,
                         &environment,
                         &job.author,
                         Some("rolled back"),
@@ -285,9 +270,9 @@ impl Executor {
                     .await?;
                 let answer = format!(
                     "rolling {environment} back from `{}` to `{}`, the last commit that succeeded there. `{}` is marked bad: promoting it again needs `--force`.",
-                    current.sha.short(),
-                    good.sha.short(),
-                    current.sha.short()
+                    target.from.short(),
+                    target.to.short(),
+                    target.from.short()
                 );
                 self.finish(job, repo, "accepted", &reason, Some(&answer), true)
                     .await
@@ -366,31 +351,5 @@ impl Executor {
             self.queue.enqueue(&NewJob::of(&e)?).await?;
         }
         Ok(())
-    }
-}
-
-/// `/hold staging deploys are broken` → (`staging`, "deploys are broken"); a first word that
-/// names no environment is part of the reason, and production is held.
-fn split_environment(policy: &Policy, text: &str) -> (String, String) {
-    let text = text.trim();
-    let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    if !first.is_empty() && policy.environments.contains(first) {
-        (environment_of(policy, Some(first)), rest.trim().to_owned())
-    } else {
-        (policy.environments.production().to_owned(), text.to_owned())
-    }
-}
-
-/// The environment a command names, spelt as the policy spells it (GitHub's names ignore
-/// case); production when none is named. An unknown name is kept for the refusal to quote.
-fn environment_of(policy: &Policy, named: Option<&str>) -> String {
-    let names = policy.environments.names();
-    match named {
-        None => policy.environments.production().to_owned(),
-        Some(name) => policy
-            .environments
-            .position(name)
-            .and_then(|i| names.get(i))
-            .map_or_else(|| name.to_owned(), Clone::clone),
     }
 }
