@@ -102,3 +102,59 @@ fn a_removed_repository_or_a_gone_installation_cuts_its_previews_off() {
     assert!(!gone.cuts_off(5, 2));
     assert!(!Lost::default().cuts_off(5, 1));
 }
+
+#[test]
+fn places_are_counted_per_repository_among_up_previews_of_open_prs() {
+    let mut other_repo = preview(2, 1, 0, Some(10));
+    other_repo.repo_id = RepoId(2);
+    let mut failed = preview(3, 3, 0, None);
+    failed.state = PreviewState::Failed;
+    let closed = preview(4, 4, 0, Some(10));
+    let open = preview(1, 1, 0, Some(10));
+    let by_repo = places([
+        (&open, true),
+        (&other_repo, true),
+        (&failed, true),
+        (&closed, false),
+    ]);
+    let ids: Vec<(RepoId, Vec<i64>)> = by_repo
+        .into_iter()
+        .map(|(r, ps)| (r, ps.iter().map(|p| p.id).collect()))
+        .collect();
+    assert_eq!(ids, vec![(RepoId(1), vec![1]), (RepoId(2), vec![2])]);
+}
+
+#[test]
+fn a_prs_evaluation_carries_one_eviction_the_most_recently_deployed_of_its_own() {
+    // PR 1 has two previews over capacity (an older commit's in its grace period and the
+    // head's); PR 2 one. Repository 2 is within its capacity.
+    let (old_head, new_head, pr2) = (
+        preview(1, 1, 0, Some(100)),
+        preview(2, 1, 0, Some(300)),
+        preview(3, 2, 0, Some(200)),
+    );
+    let mut elsewhere = preview(4, 1, 0, Some(50));
+    elsewhere.repo_id = RepoId(2);
+    let repo1 = [&old_head, &new_head, &pr2];
+    let repo2 = [&elsewhere];
+    let by_pr = evictions_by_pr([(RepoId(1), &repo1[..], 0), (RepoId(2), &repo2[..], 1)]);
+    let chosen: Vec<((RepoId, PrNumber), i64)> =
+        by_pr.into_iter().map(|(k, e)| (k, e.preview_id)).collect();
+    assert_eq!(
+        chosen,
+        vec![((RepoId(1), PrNumber(1)), 2), ((RepoId(1), PrNumber(2)), 3)]
+    );
+}
+
+#[test]
+fn capacity_is_the_cached_policys_or_the_default() {
+    let default = crate::policy::PreviewPolicy::default().max_previews;
+    assert_eq!(max_previews(None), default);
+    assert_eq!(max_previews(Some("preview:\n  max_previews: 3\n")), 3);
+    assert_eq!(
+        max_previews(Some("preview:\n  max_previews: many\n")),
+        default,
+        "an invalid policy deploys nothing; its capacity is moot"
+    );
+    assert_eq!(max_previews(Some("")), default);
+}

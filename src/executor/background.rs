@@ -4,6 +4,9 @@
 //!
 //! Every piece yields to webhooks and commands: it runs at low priority and, when an
 //! installation's rate-limit budget is nearly spent, waits for it to refill instead of using it.
+//! Which PRs changed while unobserved and what their evaluations read is
+//! `engine::routing`'s (`unobserved`, `reconciler_evaluation`); this module lists, stores and
+//! returns the jobs.
 
 use serde_json::{Value, json};
 use tracing::{info, warn};
@@ -12,14 +15,13 @@ use super::Executor;
 use super::reads::PullAnswer;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
+use crate::engine::routing::{self, Unobserved};
 use crate::github::rest::{self, PageCache};
-use crate::jobs::{
-    BACKGROUND, EvaluatePayload, NewJob, OfflineTeardownPayload, ReconcileRepoPayload,
-};
+use crate::jobs::{NewJob, OfflineTeardownPayload, ReconcileRepoPayload};
 use crate::model::{DriverKind, PreviewState, RepoRef, TeardownKind};
 use crate::queue::JobError;
 use crate::store::Store;
-use crate::types::{InstallationId, PrNumber};
+use crate::types::{CommitSha, InstallationId, PrNumber};
 
 /// Background work never spends the last part of an installation's hourly budget.
 pub const RESERVE_PERCENT: u64 = 10;
@@ -131,39 +133,25 @@ impl Executor {
             )
             .await?;
         let on_record = self.store.open_pulls(repo.id).await?;
+        let heads: Vec<(PrNumber, &CommitSha)> =
+            open.iter().map(|p| (p.number, &p.head.sha)).collect();
         let mut jobs = Vec::new();
-        let evaluation = |number: PrNumber, refresh: bool| EvaluatePayload {
-            repo_id: repo.id,
-            installation: repo.installation,
-            full_name: repo.full_name.clone(),
-            default_branch: Some(repo.default_branch.clone()),
-            number,
-            requested_by: "reconciler".into(),
-            refresh,
-            // It heals missed webhooks, check events included: it always reads.
-            read_checks: true,
-            external_status: None,
-            adopt: None,
-            evict: None,
-            priority: BACKGROUND,
-        };
-        for pr in &open {
-            match on_record.iter().find(|(n, _)| *n == pr.number) {
-                Some((_, sha)) if *sha == pr.head.sha => {}
-                known => {
-                    info!(pr = %pr.number, new = known.is_none(), "reconciler: PR changed while unobserved");
-                    self.store
-                        .upsert_pull(&pr.record(&repo), self.clock.now_ms())
-                        .await?;
-                    jobs.push(NewJob::of(&evaluation(pr.number, false))?);
+        for (number, what) in routing::unobserved(&heads, &on_record) {
+            match what {
+                Unobserved::Changed { new } => {
+                    info!(pr = %number, new, "reconciler: PR changed while unobserved");
+                    if let Some(pr) = open.iter().find(|p| p.number == number) {
+                        self.store
+                            .upsert_pull(&pr.record(&repo), self.clock.now_ms())
+                            .await?;
+                    }
+                }
+                Unobserved::Closed => {
+                    info!(pr = %number, "reconciler: PR closed while unobserved");
                 }
             }
-        }
-        for (number, _) in &on_record {
-            if !open.iter().any(|p| p.number == *number) {
-                info!(pr = %number, "reconciler: PR closed while unobserved");
-                jobs.push(NewJob::of(&evaluation(*number, true))?);
-            }
+            let e = routing::reconciler_evaluation(&repo, number, what);
+            jobs.push(NewJob::of(&e)?);
         }
         self.retire_unknown_deployments(&repo).await?;
         Ok(jobs)
