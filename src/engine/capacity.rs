@@ -4,15 +4,15 @@
 //! Owns both rules: previews of open PRs that are pending, deploying or live take a place
 //! ([`places`]); over `max_previews` (the cached policy's, else the default: [`max_previews`]), the least recently deployed go first ([`evictions`]), and a
 //! PR's evaluation carries at most one of them ([`evictions_by_pr`]). A preview in a repository
-//! removed from the App, or of an installation that is gone, is cut off (torn down by the driver
-//! alone). Pure: the reaper (timers) and the processor gather the standing previews, each
+//! removed from the App, or of an installation that is gone, is cut off: torn down by the driver
+//! alone when it ran one ([`offline_teardown_runs_driver`], [`torn_down_offline`]). Pure: the reaper (timers) and the processor gather the standing previews, each
 //! repository's capacity and what was lost, and only enqueue what this returns; teardowns happen
 //! in jobs.
 
 use std::collections::BTreeMap;
 
 pub use crate::model::Eviction;
-use crate::model::{Preview, PreviewState};
+use crate::model::{DriverKind, Preview, PreviewState, TeardownKind};
 use crate::types::{PrNumber, RepoId};
 
 /// Whether a standing preview counts against its repository's capacity.
@@ -101,6 +101,32 @@ impl Lost<'_> {
     /// through GitHub.
     pub fn cuts_off(&self, repo_id: i64, installation: i64) -> bool {
         self.repositories.contains(&repo_id) || self.installations.contains(&installation)
+    }
+}
+
+/// Whether a cut-off preview needs the driver to take it down: a command-driver preview whose
+/// deploy ran (anything past `queued`, and not already `inactive`). What never ran has nothing
+/// standing; an outside deployer's previews are theirs to remove. `None` for a preview already
+/// torn down: nothing to do at all.
+pub fn offline_teardown_runs_driver(p: &Preview) -> Option<bool> {
+    if p.state == PreviewState::TornDown {
+        return None;
+    }
+    let ran = p
+        .last_status
+        .as_deref()
+        .is_some_and(|s| s != "queued" && s != "inactive");
+    Some(p.driver == DriverKind::Command && ran)
+}
+
+/// The record of a cut-off preview once the driver took it down (GitHub cannot be told).
+pub fn torn_down_offline(p: &Preview, now_ms: i64) -> Preview {
+    Preview {
+        state: PreviewState::TornDown,
+        teardown_kind: Some(TeardownKind::LostAccess),
+        detail: Some("Gangway lost access to the repository".into()),
+        torn_down_at: Some(now_ms),
+        ..p.clone()
     }
 }
 

@@ -158,3 +158,41 @@ fn capacity_is_the_cached_policys_or_the_default() {
     );
     assert_eq!(max_previews(Some("")), default);
 }
+
+#[test]
+fn a_cut_off_preview_needs_the_driver_only_if_its_command_deploy_ran() {
+    let mut p = preview(1, 1, 0, Some(10));
+    for (status, runs) in [
+        (Some("success"), true),
+        (Some("failure"), true),
+        (Some("in_progress"), true),
+        (Some("queued"), false),
+        (Some("inactive"), false),
+        (None, false),
+    ] {
+        p.last_status = status.map(str::to_owned);
+        assert_eq!(offline_teardown_runs_driver(&p), Some(runs), "{status:?}");
+    }
+    p.last_status = Some("success".into());
+    p.driver = DriverKind::External;
+    assert_eq!(
+        offline_teardown_runs_driver(&p),
+        Some(false),
+        "an outside deployer's preview is theirs to remove"
+    );
+    p.state = PreviewState::TornDown;
+    assert_eq!(offline_teardown_runs_driver(&p), None, "nothing left to do");
+}
+
+#[test]
+fn a_cut_off_preview_is_recorded_as_torn_down_for_lost_access() {
+    let gone = torn_down_offline(&preview(1, 1, 0, Some(10)), 500);
+    assert_eq!(gone.state, PreviewState::TornDown);
+    assert_eq!(gone.teardown_kind, Some(TeardownKind::LostAccess));
+    assert_eq!(
+        gone.detail.as_deref(),
+        Some("Gangway lost access to the repository")
+    );
+    assert_eq!(gone.torn_down_at, Some(500));
+    assert_eq!((gone.id, gone.deployed_at), (1, Some(10)));
+}

@@ -5,7 +5,8 @@
 //! of late deliveries (an event older than the record never rolls a PR back: the evaluation
 //! reads the truth from GitHub instead). Owns too what the sweeps' evaluations read: the
 //! reaper's ([`reaper_evaluation`]) and the reconciler's, for the PRs that changed while no
-//! webhook said so ([`unobserved`], [`reconciler_evaluation`]). Pure: the processor reads the
+//! webhook said so ([`unobserved`], [`reconciler_evaluation`]), and which failed deliveries
+//! the redeliverer asks GitHub for again ([`redeliver`]). Pure: the processor reads the
 //! event and the store's answers into a [`Seen`], asks [`route`], and carries out each
 //! [`Effect`] in order; the sweeps enqueue what they are handed. Never touches the store, the
 //! queue or GitHub.
@@ -391,6 +392,20 @@ pub fn reconciler_evaluation(
         read_checks: true,
         ..sweep_evaluation(repo, number, "reconciler")
     }
+}
+
+/// Where the redeliverer starts looking, for a sweep whose previous run was at `since_ms`:
+/// GitHub's `delivered_at` has whole seconds, so a minute of overlap with that run.
+pub fn redelivery_window(since_ms: i64) -> i64 {
+    since_ms - 60_000
+}
+
+/// Whether GitHub is asked to deliver again one of the deliveries it lists: it failed (no 2xx
+/// answer), it is not itself a redelivery, and it falls in [`redelivery_window`]. One Gangway
+/// stored after all is never asked for either; the caller checks that last, as it costs a read.
+pub fn redeliver(status_code: u16, redelivery: bool, delivered_at_ms: i64, since_ms: i64) -> bool {
+    let failed = !(200..300).contains(&status_code);
+    failed && !redelivery && delivered_at_ms >= redelivery_window(since_ms)
 }
 
 #[cfg(test)]

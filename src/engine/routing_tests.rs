@@ -416,3 +416,19 @@ fn the_reconciler_finds_new_pushed_and_closed_prs_and_leaves_the_rest() {
     );
     assert_eq!(unobserved(&[], &[]), vec![]);
 }
+
+#[test]
+fn only_failed_first_deliveries_since_a_minute_before_the_last_run_are_asked_again() {
+    let since = 10 * 60_000;
+    assert_eq!(redelivery_window(since), 9 * 60_000);
+    assert!(redeliver(500, false, since, since));
+    assert!(redeliver(404, false, since - 60_000, since), "the overlap");
+    assert!(
+        !redeliver(500, false, since - 60_001, since),
+        "before the window"
+    );
+    assert!(!redeliver(200, false, since, since), "it succeeded");
+    assert!(!redeliver(299, false, since, since), "it succeeded");
+    assert!(redeliver(300, false, since, since));
+    assert!(!redeliver(502, true, since, since), "a redelivery itself");
+}

@@ -4,9 +4,10 @@
 //!
 //! Every piece yields to webhooks and commands: it runs at low priority and, when an
 //! installation's rate-limit budget is nearly spent, waits for it to refill instead of using it.
-//! Which PRs changed while unobserved and what their evaluations read is
-//! `engine::routing`'s (`unobserved`, `reconciler_evaluation`); this module lists, stores and
-//! returns the jobs.
+//! Never decides: which PRs changed while unobserved, what their evaluations read and which
+//! failed deliveries are asked again are `engine::routing`'s; how a cut-off preview is taken
+//! down is `engine::capacity`'s; when an unknown deployment of Gangway's is retired is
+//! `engine::deployer`'s. This module lists, reads, carries out and returns the jobs.
 
 use serde_json::{Value, json};
 use tracing::{info, warn};
@@ -16,9 +17,10 @@ use super::reads::PullAnswer;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
 use crate::engine::routing::{self, Unobserved};
+use crate::engine::{capacity, deployer};
 use crate::github::rest::{self, PageCache};
 use crate::jobs::{NewJob, OfflineTeardownPayload, ReconcileRepoPayload};
-use crate::model::{DriverKind, PreviewState, RepoRef, TeardownKind};
+use crate::model::RepoRef;
 use crate::queue::JobError;
 use crate::store::Store;
 use crate::types::{CommitSha, InstallationId, PrNumber};
@@ -179,13 +181,12 @@ impl Executor {
             else {
                 continue;
             };
-            // A deployment being created right now is not yet recorded: only old ones count.
             let created = d
                 .created_at
                 .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map_or(now, |t| t.timestamp_millis());
-            if now - created < 10 * 60_000
+                .map(|t| t.timestamp_millis());
+            if !deployer::unrecorded_long_enough(created, now)
                 || self
                     .store
                     .preview_by_deployment(repo.id, id)
@@ -199,7 +200,7 @@ impl Executor {
                 .github
                 .latest_deployment_state(repo.installation, &repo.full_name, id)
                 .await?;
-            if state.as_deref() == Some("inactive") {
+            if !deployer::needs_retiring(state.as_deref()) {
                 continue;
             }
             warn!(
@@ -224,18 +225,14 @@ impl Executor {
     /// The driver's teardown of a preview in a repository Gangway can no longer reach.
     pub async fn offline_teardown(&self, t: &OfflineTeardownPayload) -> Result<(), JobError> {
         let previews = self.store.previews_of(t.repo_id, t.pr_number).await?;
-        let Some(mut p) = previews.into_iter().find(|p| p.id == t.preview_id) else {
+        let Some(p) = previews.into_iter().find(|p| p.id == t.preview_id) else {
             return Ok(());
         };
-        if p.state == PreviewState::TornDown {
+        let Some(run_driver) = capacity::offline_teardown_runs_driver(&p) else {
             return Ok(());
-        }
+        };
         warn!(repo = %t.full_name, host = %p.host, "Gangway lost access to the repository: tearing the preview down with the driver; GitHub cannot be told");
-        let ran = p
-            .last_status
-            .as_deref()
-            .is_some_and(|s| s != "queued" && s != "inactive");
-        if p.driver == DriverKind::Command && ran {
+        if run_driver {
             let spec = DeploySpec {
                 action: DriverAction::Teardown,
                 repository: t.full_name.clone(),
@@ -258,11 +255,9 @@ impl Executor {
             }
         }
         let now = self.clock.now_ms();
-        p.state = PreviewState::TornDown;
-        p.teardown_kind = Some(TeardownKind::LostAccess);
-        p.detail = Some("Gangway lost access to the repository".into());
-        p.torn_down_at = Some(now);
-        self.store.save_preview(&p, now).await?;
+        self.store
+            .save_preview(&capacity::torn_down_offline(&p, now), now)
+            .await?;
         Ok(())
     }
 
@@ -277,8 +272,10 @@ impl Executor {
     /// Asks GitHub to redeliver this App's failed webhook deliveries since `since_ms` that
     /// Gangway never stored. Returns how many were asked for.
     pub async fn redeliver_failed(&self, since_ms: i64) -> Result<usize, JobError> {
-        // GitHub's `delivered_at` has whole seconds: a minute of overlap with the previous run.
-        let list = self.github.hook_deliveries_since(since_ms - 60_000).await?;
+        let list = self
+            .github
+            .hook_deliveries_since(routing::redelivery_window(since_ms))
+            .await?;
         let mut asked = 0;
         for d in list {
             let at = d
@@ -286,11 +283,7 @@ impl Executor {
                 .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .map_or(0, |t| t.timestamp_millis());
-            let failed = !(200..300).contains(&d.status_code);
-            // A delivery Gangway already stored is never asked for twice.
-            if !failed
-                || d.redelivery
-                || at < since_ms - 60_000
+            if !routing::redeliver(d.status_code, d.redelivery, at, since_ms)
                 || self.store.has_delivery(&d.guid).await?
             {
                 continue;
