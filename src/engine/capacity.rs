@@ -3,7 +3,8 @@
 //!
 //! Owns both rules: previews of open PRs that are pending, deploying or live take a place
 //! ([`places`]); over `max_previews` (the cached policy's, else the default: [`max_previews`]), the least recently deployed go first ([`evictions`]), and a
-//! PR's evaluation carries at most one of them ([`evictions_by_pr`]). A preview in a repository
+//! PR's evaluation carries at most one of them ([`evictions_by_pr`]), which goes if still up
+//! when the evaluation runs ([`still_evicted`]). A preview in a repository
 //! removed from the App, or of an installation that is gone, is cut off: torn down by the driver
 //! alone when it ran one ([`offline_teardown_runs_driver`], [`torn_down_offline`]). Pure: the reaper (timers) and the processor gather the standing previews, each
 //! repository's capacity and what was lost, and only enqueue what this returns; teardowns happen
@@ -102,6 +103,15 @@ impl Lost<'_> {
     pub fn cuts_off(&self, repo_id: i64, installation: i64) -> bool {
         self.repositories.contains(&repo_id) || self.installations.contains(&installation)
     }
+}
+
+/// The preview an eviction decided at the sweep still takes down, among its PR's previews now:
+/// the one it names, if that is still up (the PR may have been evaluated, torn down or pushed
+/// to since).
+pub fn still_evicted<'a>(previews: &'a [Preview], eviction: &Eviction) -> Option<&'a Preview> {
+    previews
+        .iter()
+        .find(|p| p.id == eviction.preview_id && p.state.is_up())
 }
 
 /// Whether a cut-off preview needs the driver to take it down: a command-driver preview whose

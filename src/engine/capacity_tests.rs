@@ -196,3 +196,22 @@ fn a_cut_off_preview_is_recorded_as_torn_down_for_lost_access() {
     assert_eq!(gone.torn_down_at, Some(500));
     assert_eq!((gone.id, gone.deployed_at), (1, Some(10)));
 }
+
+#[test]
+fn an_eviction_takes_down_the_named_preview_only_while_it_is_up() {
+    let mut previews = vec![preview(1, 1, 0, Some(10)), preview(2, 1, 0, Some(20))];
+    let eviction = Eviction {
+        preview_id: 2,
+        max_previews: 1,
+    };
+    assert_eq!(still_evicted(&previews, &eviction).map(|p| p.id), Some(2));
+    previews[1].state = PreviewState::TearingDown;
+    assert_eq!(still_evicted(&previews, &eviction), None, "already going");
+    previews[1].state = PreviewState::Pending;
+    assert_eq!(still_evicted(&previews, &eviction).map(|p| p.id), Some(2));
+    assert_eq!(
+        still_evicted(&previews[..1], &eviction),
+        None,
+        "gone meanwhile"
+    );
+}
