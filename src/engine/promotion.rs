@@ -6,14 +6,14 @@
 //! preview succeeded; its checks are green; it equals or descends from what the environment runs
 //! now. A rollback needs something running and an earlier commit that succeeded there
 //! ([`rollback`]). Also which environment a command names ([`environment_of`],
-//! [`split_environment`]). Pure: the executor gathers the facts (store, GitHub) and carries out
+//! [`split_environment`]), and what an accepted command answers. Pure: the executor gathers the facts (store, GitHub) and carries out
 //! the verdict; nothing here reads the store, a clock or GitHub. The whole sequence of gates is
 //! [`next`], which `/promote` and the train both follow: it asks for the commit's checks and for
 //! GitHub's compare only once the cheaper rules hold, because each costs GitHub calls.
 
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::model::{BadSha, EnvDeployment, Hold, Preview, PreviewState};
-use crate::policy::Policy;
+use crate::policy::{Policy, Trigger};
 use crate::types::CommitSha;
 
 /// How the commit's preview went, as far as promotion cares.
@@ -402,6 +402,62 @@ pub fn rollback(f: &RollbackFacts<'_>) -> Result<Rollback, Refusal> {
         from: current.sha.clone(),
         to: good.sha.clone(),
     })
+}
+
+/// Whether `/promote` needs a check to have reported on the commit: not where the policy
+/// stages on open, whose previews go live with no check at all.
+pub fn promote_needs_checks(policy: &Policy) -> bool {
+    policy.preview.trigger != Trigger::OnOpen
+}
+
+/// Whether a promotion that passed its gates goes past a bad mark (`--force` on a commit
+/// marked bad): the mark is then cleared, and the deployment's record and the answer say so.
+pub fn forced(force: bool, bad: Option<&BadSha>) -> bool {
+    force && bad.is_some()
+}
+
+/// The answer to an accepted `/promote`.
+pub fn promote_answer(sha: &CommitSha, environment: &str, forced: bool) -> String {
+    format!(
+        "promoting commit `{}` to {environment}{}. GitHub's deployment history shows its \
+         progress; this pull request hears when it is live.",
+        sha.short(),
+        if forced {
+            " (forced past its bad mark)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The answer to `/hold`: who holds it and how to lift it (`production`: the environment is
+/// production, which `/unhold` names by default).
+pub fn hold_answer(environment: &str, hold: &Hold, production: bool) -> String {
+    format!(
+        "{environment} is held{}. Nothing is promoted into it, by command or by the train, until \
+         someone comments **/unhold{}**.",
+        held_by(hold),
+        unhold_arg(environment, &production)
+    )
+}
+
+/// The answer to `/unhold`, naming the hold it lifted.
+pub fn unhold_answer(environment: &str, was: &Hold) -> String {
+    format!(
+        "{environment} is no longer held (it was{}). Promotions into it may go ahead.",
+        held_by(was)
+    )
+}
+
+/// The answer to an accepted `/rollback`.
+pub fn rollback_answer(environment: &str, r: &Rollback) -> String {
+    format!(
+        "rolling {environment} back from `{}` to `{}`, the last commit that succeeded there. `{}` \
+         is marked bad: promoting it again needs `--force`.",
+        r.from.short(),
+        r.to.short(),
+        r.from.short()
+    )
 }
 
 /// The policy a promotion or rollback follows: nothing is promoted under an invalid one. The

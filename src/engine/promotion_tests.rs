@@ -636,3 +636,48 @@ fn nothing_is_promoted_under_an_invalid_policy() {
         Ok(&policy)
     );
 }
+
+#[test]
+fn every_answer_reads_as_pinned() {
+    let noon = 1_767_268_800_000;
+    let hold = Hold {
+        environment: "staging".into(),
+        held_by: "ann".into(),
+        reason: Some("incident 7".into()),
+        held_at: noon,
+    };
+    let back = Rollback {
+        from: sha('b'),
+        to: sha('a'),
+    };
+    let text = [
+        promote_answer(&sha('a'), "production", false),
+        promote_answer(&sha('a'), "production", true),
+        hold_answer("production", &hold, true),
+        hold_answer("staging", &hold, false),
+        unhold_answer("staging", &hold),
+        rollback_answer("production", &back),
+    ];
+    insta::assert_snapshot!(text.join("\n\n"));
+}
+
+#[test]
+fn only_force_on_a_bad_commit_forces() {
+    let bad = BadSha {
+        sha: sha('a'),
+        environment: "production".into(),
+        marked_by: "bob".into(),
+        reason: None,
+        marked_at: 0,
+    };
+    assert!(forced(true, Some(&bad)));
+    assert!(!forced(true, None), "nothing to force past");
+    assert!(!forced(false, Some(&bad)));
+}
+
+#[test]
+fn promote_needs_a_reported_check_unless_previews_stage_on_open() {
+    assert!(promote_needs_checks(&Policy::default()));
+    let on_open = crate::policy::parse(b"preview:\n  trigger: on_open\n").expect("policy");
+    assert!(!promote_needs_checks(&on_open));
+}

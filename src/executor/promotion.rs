@@ -21,7 +21,7 @@ use crate::engine::promotion::{
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::jobs::{CommandPayload, EvaluatePayload, NewJob};
 use crate::model::{EnvKind, RepoRef};
-use crate::policy::{Policy, Trigger};
+use crate::policy::Policy;
 use crate::queue::JobError;
 
 impl Executor {
@@ -60,7 +60,7 @@ impl Executor {
             preview: &preview,
             // Read by the gates once the cheaper rules pass: they cost a call.
             checks: None,
-            checks_required: policy.preview.trigger != Trigger::OnOpen,
+            checks_required: promotion::promote_needs_checks(policy),
             hold: hold.as_ref(),
             running: running.as_ref(),
             bad: bad.as_ref(),
@@ -68,7 +68,7 @@ impl Executor {
         if let Err(r) = self.pass_gates(repo, policy, request).await? {
             return self.refuse_rule(job, repo, &r).await;
         }
-        let forced = inv.force && bad.is_some();
+        let forced = promotion::forced(inv.force, bad.as_ref());
         let reason =
             forced.then(|| format!("forced by @{}: {} was marked bad", job.author, sha.short()));
         let claim = Claim {
@@ -92,15 +92,7 @@ impl Executor {
                     self.store.clear_bad(repo.id, &sha).await?;
                 }
                 info!(%environment, sha = %sha, id = d.id, "promotion accepted");
-                let text = format!(
-                    "promoting commit `{}` to {environment}{}. GitHub's deployment history shows its progress; this pull request hears when it is live.",
-                    sha.short(),
-                    if forced {
-                        " (forced past its bad mark)"
-                    } else {
-                        ""
-                    }
-                );
+                let text = promotion::promote_answer(&sha, &environment, forced);
                 let reason = format!("promoting {} to {environment}", sha.short());
                 self.finish(job, repo, "accepted", &reason, Some(&text), true)
                     .await
@@ -140,14 +132,10 @@ impl Executor {
                 .unwrap_or_default()
         );
         self.note_on_current(repo, &environment, &note).await?;
-        let answer = format!(
-            "{environment} is held{}. Nothing is promoted into it, by command or by the train, until someone comments **/unhold{}**.",
-            promotion::held_by(&hold),
-            if policy.environments.is_production(&environment) {
-                String::new()
-            } else {
-                format!(" {environment}")
-            }
+        let answer = promotion::hold_answer(
+            &environment,
+            &hold,
+            policy.environments.is_production(&environment),
         );
         self.finish(
             job,
@@ -182,10 +170,7 @@ impl Executor {
         )
         .await?;
         self.wake_train(repo, policy).await?;
-        let answer = format!(
-            "{environment} is no longer held (it was{}). Promotions into it may go ahead.",
-            promotion::held_by(&was)
-        );
+        let answer = promotion::unhold_answer(&environment, &was);
         self.finish(
             job,
             repo,
@@ -268,12 +253,7 @@ impl Executor {
                         self.clock.now_ms(),
                     )
                     .await?;
-                let answer = format!(
-                    "rolling {environment} back from `{}` to `{}`, the last commit that succeeded there. `{}` is marked bad: promoting it again needs `--force`.",
-                    target.from.short(),
-                    target.to.short(),
-                    target.from.short()
-                );
+                let answer = promotion::rollback_answer(&environment, &target);
                 self.finish(job, repo, "accepted", &reason, Some(&answer), true)
                     .await
             }
