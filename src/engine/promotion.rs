@@ -11,6 +11,8 @@
 //! [`next`], which `/promote` and the train both follow: it asks for the commit's checks and for
 //! GitHub's compare only once the cheaper rules hold, because each costs GitHub calls.
 
+use std::borrow::Cow;
+
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::model::{BadSha, EnvDeployment, Hold, Preview, PreviewState};
 use crate::policy::{Policy, Trigger};
@@ -468,6 +470,16 @@ pub fn valid_policy(policy: &PolicyStatus) -> Result<&Policy, String> {
         PolicyStatus::Invalid(e) => Err(format!(
             "nothing can be promoted while `.github/gangway.yml` is invalid: {e}"
         )),
+    }
+}
+
+/// The policy `/hold` and `/unhold` name environments by: they work even while the file is
+/// invalid (a hold is how a maintainer stops the train while fixing it), with the default
+/// environments then.
+pub fn hold_policy(policy: &PolicyStatus) -> Cow<'_, Policy> {
+    match policy.valid() {
+        Some(p) => Cow::Borrowed(p),
+        None => Cow::Owned(Policy::default()),
     }
 }
 

@@ -681,3 +681,16 @@ fn promote_needs_a_reported_check_unless_previews_stage_on_open() {
     let on_open = crate::policy::parse(b"preview:\n  trigger: on_open\n").expect("policy");
     assert!(!promote_needs_checks(&on_open));
 }
+
+#[test]
+fn holds_work_under_an_invalid_policy_with_the_default_environments() {
+    let invalid = PolicyStatus::Invalid("train: not a map".into());
+    assert_eq!(*hold_policy(&invalid), Policy::default());
+    let policy = two_environments();
+    assert_eq!(
+        hold_policy(&PolicyStatus::Valid(policy.clone()))
+            .environments
+            .names(),
+        ["staging", "production"]
+    );
+}

@@ -4,7 +4,7 @@
 //! Owns the event → per-PR evaluation mapping, which comments run a command, and the ordering
 //! of late deliveries (an event older than the record never rolls a PR back: the evaluation
 //! reads the truth from GitHub instead). Owns too what the sweeps' evaluations read: the
-//! reaper's ([`reaper_evaluation`]) and the reconciler's, for the PRs that changed while no
+//! reaper's ([`reaper_evaluation`], [`reaper_defers_to_waiting`]) and the reconciler's, for the PRs that changed while no
 //! webhook said so ([`unobserved`], [`reconciler_evaluation`]), and which failed deliveries
 //! the redeliverer asks GitHub for again ([`redeliver`]). Pure: the processor reads the
 //! event and the store's answers into a [`Seen`], asks [`route`], and carries out each
@@ -340,6 +340,13 @@ pub fn reaper_evaluation(
         evict,
         ..sweep_evaluation(repo, number, "reaper")
     }
+}
+
+/// Whether the reaper skips a PR when an evaluation of it already waits in the queue: a plain
+/// one, yes (the waiting one does the same); one carrying an eviction, never (a waiting one
+/// would not evict).
+pub fn reaper_defers_to_waiting(e: &EvaluatePayload) -> bool {
+    e.evict.is_none()
 }
 
 /// What happened to a PR while no webhook said so, as the reconciler finds it.

@@ -378,6 +378,18 @@ fn the_reaper_reads_the_checks_but_not_the_pull_request_and_carries_its_eviction
 }
 
 #[test]
+fn the_reaper_defers_to_a_waiting_evaluation_unless_it_evicts() {
+    let plain = reaper_evaluation(&repo(), PrNumber(7), None);
+    assert!(reaper_defers_to_waiting(&plain));
+    let evict = Eviction {
+        preview_id: 9,
+        max_previews: 3,
+    };
+    let evicting = reaper_evaluation(&repo(), PrNumber(7), Some(evict));
+    assert!(!reaper_defers_to_waiting(&evicting));
+}
+
+#[test]
 fn the_reconciler_reads_the_checks_and_reads_a_closed_pull_request_again() {
     let changed = reconciler_evaluation(&repo(), PrNumber(7), Unobserved::Changed { new: true });
     assert_eq!(

@@ -107,8 +107,8 @@ impl Executor {
         policy: &PolicyStatus,
         inv: &Invocation,
     ) -> Result<(), JobError> {
-        let defaults = Policy::default();
-        let policy = policy.valid().unwrap_or(&defaults);
+        let policy = promotion::hold_policy(policy);
+        let policy = policy.as_ref();
         let text = inv.text.clone().unwrap_or_default();
         let (environment, reason) = split_environment(policy, &text);
         let reason = (!reason.is_empty()).then_some(reason);
@@ -155,8 +155,8 @@ impl Executor {
         policy: &PolicyStatus,
         inv: &Invocation,
     ) -> Result<(), JobError> {
-        let defaults = Policy::default();
-        let policy = policy.valid().unwrap_or(&defaults);
+        let policy = promotion::hold_policy(policy);
+        let policy = policy.as_ref();
         let environment = environment_of(policy, inv.environment.as_deref());
         let Some(was) = self.store.clear_hold(repo.id, &environment).await? else {
             let why = format!("{environment} is not held; nothing to do.");

@@ -176,10 +176,9 @@ impl Timers {
                 continue;
             };
             let evict = evictions.remove(&(*repo_id, *number));
-            let evicting = evict.is_some();
-            let job = NewJob::of(&routing::reaper_evaluation(&pr.repo, *number, evict))?;
-            // An eviction must go through even if a plain evaluation is already waiting.
-            if evicting {
+            let evaluation = routing::reaper_evaluation(&pr.repo, *number, evict);
+            let job = NewJob::of(&evaluation)?;
+            if !routing::reaper_defers_to_waiting(&evaluation) {
                 evicted += 1;
             } else if self.store.job_waiting(JobKind::Evaluate, &job.key).await? {
                 continue;
