@@ -102,3 +102,116 @@ fn a_removed_repository_or_a_gone_installation_cuts_its_previews_off() {
     assert!(!gone.cuts_off(5, 2));
     assert!(!Lost::default().cuts_off(5, 1));
 }
+
+#[test]
+fn places_are_counted_per_repository_among_up_previews_of_open_prs() {
+    let mut other_repo = preview(2, 1, 0, Some(10));
+    other_repo.repo_id = RepoId(2);
+    let mut failed = preview(3, 3, 0, None);
+    failed.state = PreviewState::Failed;
+    let closed = preview(4, 4, 0, Some(10));
+    let open = preview(1, 1, 0, Some(10));
+    let by_repo = places([
+        (&open, true),
+        (&other_repo, true),
+        (&failed, true),
+        (&closed, false),
+    ]);
+    let ids: Vec<(RepoId, Vec<i64>)> = by_repo
+        .into_iter()
+        .map(|(r, ps)| (r, ps.iter().map(|p| p.id).collect()))
+        .collect();
+    assert_eq!(ids, vec![(RepoId(1), vec![1]), (RepoId(2), vec![2])]);
+}
+
+#[test]
+fn a_prs_evaluation_carries_one_eviction_the_most_recently_deployed_of_its_own() {
+    // PR 1 has two previews over capacity (an older commit's in its grace period and the
+    // head's); PR 2 one. Repository 2 is within its capacity.
+    let (old_head, new_head, pr2) = (
+        preview(1, 1, 0, Some(100)),
+        preview(2, 1, 0, Some(300)),
+        preview(3, 2, 0, Some(200)),
+    );
+    let mut elsewhere = preview(4, 1, 0, Some(50));
+    elsewhere.repo_id = RepoId(2);
+    let repo1 = [&old_head, &new_head, &pr2];
+    let repo2 = [&elsewhere];
+    let by_pr = evictions_by_pr([(RepoId(1), &repo1[..], 0), (RepoId(2), &repo2[..], 1)]);
+    let chosen: Vec<((RepoId, PrNumber), i64)> =
+        by_pr.into_iter().map(|(k, e)| (k, e.preview_id)).collect();
+    assert_eq!(
+        chosen,
+        vec![((RepoId(1), PrNumber(1)), 2), ((RepoId(1), PrNumber(2)), 3)]
+    );
+}
+
+#[test]
+fn capacity_is_the_cached_policys_or_the_default() {
+    let default = crate::policy::PreviewPolicy::default().max_previews;
+    assert_eq!(max_previews(None), default);
+    assert_eq!(max_previews(Some("preview:\n  max_previews: 3\n")), 3);
+    assert_eq!(
+        max_previews(Some("preview:\n  max_previews: many\n")),
+        default,
+        "an invalid policy deploys nothing; its capacity is moot"
+    );
+    assert_eq!(max_previews(Some("")), default);
+}
+
+#[test]
+fn a_cut_off_preview_needs_the_driver_only_if_its_command_deploy_ran() {
+    let mut p = preview(1, 1, 0, Some(10));
+    for (status, runs) in [
+        (Some("success"), true),
+        (Some("failure"), true),
+        (Some("in_progress"), true),
+        (Some("queued"), false),
+        (Some("inactive"), false),
+        (None, false),
+    ] {
+        p.last_status = status.map(str::to_owned);
+        assert_eq!(offline_teardown_runs_driver(&p), Some(runs), "{status:?}");
+    }
+    p.last_status = Some("success".into());
+    p.driver = DriverKind::External;
+    assert_eq!(
+        offline_teardown_runs_driver(&p),
+        Some(false),
+        "an outside deployer's preview is theirs to remove"
+    );
+    p.state = PreviewState::TornDown;
+    assert_eq!(offline_teardown_runs_driver(&p), None, "nothing left to do");
+}
+
+#[test]
+fn a_cut_off_preview_is_recorded_as_torn_down_for_lost_access() {
+    let gone = torn_down_offline(&preview(1, 1, 0, Some(10)), 500);
+    assert_eq!(gone.state, PreviewState::TornDown);
+    assert_eq!(gone.teardown_kind, Some(TeardownKind::LostAccess));
+    assert_eq!(
+        gone.detail.as_deref(),
+        Some("Gangway lost access to the repository")
+    );
+    assert_eq!(gone.torn_down_at, Some(500));
+    assert_eq!((gone.id, gone.deployed_at), (1, Some(10)));
+}
+
+#[test]
+fn an_eviction_takes_down_the_named_preview_only_while_it_is_up() {
+    let mut previews = vec![preview(1, 1, 0, Some(10)), preview(2, 1, 0, Some(20))];
+    let eviction = Eviction {
+        preview_id: 2,
+        max_previews: 1,
+    };
+    assert_eq!(still_evicted(&previews, &eviction).map(|p| p.id), Some(2));
+    previews[1].state = PreviewState::TearingDown;
+    assert_eq!(still_evicted(&previews, &eviction), None, "already going");
+    previews[1].state = PreviewState::Pending;
+    assert_eq!(still_evicted(&previews, &eviction).map(|p| p.id), Some(2));
+    assert_eq!(
+        still_evicted(&previews[..1], &eviction),
+        None,
+        "gone meanwhile"
+    );
+}

@@ -1,16 +1,17 @@
-//! What running a command decides: whether its author may run it, and what `/stage` does
-//! beyond recording its approval (a failed preview of the approved commit is tried again; the
-//! answer says how the deploy went).
+//! What running a command decides: whether its author may run it, whether `/stage` may go at
+//! all (not under an invalid policy, not on a closed or unknown PR), and what it does beyond
+//! recording its approval (a failed preview of the approved commit is tried again; the answer
+//! says how the deploy went).
 //!
 //! Owns those rules. Pure: the executor asks GitHub for the author's permission, records the
 //! approval, saves the preview it is handed back, evaluates, and posts the answer; nothing here
 //! reads a clock or calls anyone. Which permission each command needs is the policy's
 //! (`sticky::required_permission`).
 
-use super::CheckSummary;
 use super::commands::Command;
+use super::{CheckSummary, PolicyStatus};
 use crate::model::{Preview, PreviewState, PullRequest};
-use crate::policy::Permission;
+use crate::policy::{Permission, Policy};
 
 /// Why the author may not run `command` (`needs`: what it takes; `has`: what GitHub answered),
 /// or `None` when they may. The text is the reply they read.
@@ -29,6 +30,29 @@ pub fn permission_refusal(
             has.as_str()
         )
     })
+}
+
+/// The policy `/stage` deploys under: nothing is deployed while it is invalid. The error is the
+/// reply. Asked before GitHub is: a refusal costs no call.
+pub fn stage_policy(policy: &PolicyStatus) -> Result<&Policy, String> {
+    match policy {
+        PolicyStatus::Valid(p) => Ok(p),
+        PolicyStatus::Invalid(e) => Err(format!(
+            "nothing can be deployed while `.github/gangway.yml` is invalid: {e}"
+        )),
+    }
+}
+
+/// The PR `/stage` approves, as GitHub answered for it now (`None`: GitHub no longer knows
+/// it): only an open one is staged. The error is the reply.
+pub fn stageable(pr: Option<&PullRequest>) -> Result<&PullRequest, String> {
+    match pr {
+        None => Err("GitHub no longer knows this pull request.".to_owned()),
+        Some(pr) if !pr.open => {
+            Err("this pull request is closed; reopen it to stage it.".to_owned())
+        }
+        Some(pr) => Ok(pr),
+    }
 }
 
 /// The approved commit's preview made ready to deploy again, when its last deploy failed: that

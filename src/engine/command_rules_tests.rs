@@ -146,3 +146,31 @@ fn a_command_needs_at_least_the_permission_the_policy_names() {
         None
     );
 }
+
+#[test]
+fn stage_deploys_nothing_under_an_invalid_policy() {
+    let invalid = PolicyStatus::Invalid("preview.ttl: not a duration".into());
+    assert_eq!(
+        stage_policy(&invalid).unwrap_err(),
+        "nothing can be deployed while `.github/gangway.yml` is invalid: preview.ttl: not a duration"
+    );
+    let valid = PolicyStatus::Valid(Policy::default());
+    assert_eq!(stage_policy(&valid), Ok(&Policy::default()));
+}
+
+#[test]
+fn stage_goes_only_on_an_open_pull_request_github_still_knows() {
+    assert_eq!(
+        stageable(None).unwrap_err(),
+        "GitHub no longer knows this pull request."
+    );
+    let mut closed = pr(false);
+    closed.open = false;
+    assert_eq!(
+        stageable(Some(&closed)).unwrap_err(),
+        "this pull request is closed; reopen it to stage it."
+    );
+    let open = pr(false);
+    assert_eq!(stageable(Some(&open)), Ok(&open));
+    assert_eq!(stageable(Some(&pr(true))), Ok(&pr(true)), "a fork's too");
+}

@@ -1,7 +1,8 @@
 //! The external deployer: how a status it reports moves a preview, and which deployments made
-//! by hand in a PR's environment Gangway adopts.
+//! by hand in a PR's environment Gangway adopts. Also when one of Gangway's own deployments
+//! that its database lost is retired on GitHub.
 //!
-//! Owns both decisions; the executor reads the preview, the PR and the policy, asks here, and
+//! Owns those decisions; the executor reads the preview, the PR and the policy, asks here, and
 //! saves or stages what it is told. Pure: never reads a clock (the executor passes `now_ms`),
 //! never calls GitHub or the store.
 
@@ -81,6 +82,19 @@ pub fn adoption(
         },
         None => Adopt::Stage,
     }
+}
+
+/// Whether a deployment Gangway created that its database does not know is old enough to be
+/// retired (marked `inactive` on GitHub): one being created right now is not recorded yet, so
+/// only those older than ten minutes count. An unknown creation time counts as now.
+pub fn unrecorded_long_enough(created_ms: Option<i64>, now_ms: i64) -> bool {
+    now_ms - created_ms.unwrap_or(now_ms) >= 10 * 60_000
+}
+
+/// Whether such a deployment, with GitHub's latest status word, still needs retiring: one
+/// already `inactive` does not.
+pub fn needs_retiring(latest_state: Option<&str>) -> bool {
+    latest_state != Some("inactive")
 }
 
 #[cfg(test)]

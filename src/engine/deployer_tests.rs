@@ -179,3 +179,20 @@ fn closed_fork_or_elsewhere_deployments_are_not_adopted() {
         Adopt::Nothing
     );
 }
+
+#[test]
+fn an_unrecorded_deployment_is_retired_once_ten_minutes_old_and_not_inactive() {
+    let now = 60 * 60_000;
+    assert!(unrecorded_long_enough(Some(now - 10 * 60_000), now));
+    assert!(
+        !unrecorded_long_enough(Some(now - 10 * 60_000 + 1), now),
+        "it may be being created right now"
+    );
+    assert!(
+        !unrecorded_long_enough(None, now),
+        "no creation time: taken as now"
+    );
+    assert!(needs_retiring(Some("success")));
+    assert!(needs_retiring(None));
+    assert!(!needs_retiring(Some("inactive")));
+}

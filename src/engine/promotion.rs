@@ -2,15 +2,21 @@
 //! which rule refused it and what would make it pass.
 //!
 //! Owns the promotion rules (docs/commands.md) for `/promote`, `/rollback` and the train: the
-//! environment is known, not held, not busy; the commit is not marked bad (unless forced); its preview
-//! succeeded; its checks are green; it equals or descends from what the environment runs now.
-//! Pure: the executor gathers the facts (store, GitHub) and carries out the verdict. The whole
-//! sequence of gates is [`next`], which `/promote` and the train both follow: it asks for the
-//! commit's checks and for GitHub's compare only once the cheaper rules hold, because each
-//! costs GitHub calls.
+//! policy is valid; the environment is known, not held, not busy; the commit is not marked bad
+//! (unless forced); its preview succeeded; its checks are green; it equals or descends from what
+//! the environment runs now. A rollback needs something running and an earlier commit that
+//! succeeded there ([`rollback`]). Also which environment a command names ([`environment_of`],
+//! [`split_environment`]), and what an accepted command answers. Pure: the executor gathers the
+//! facts (store, GitHub) and carries out the verdict; nothing here reads the store, a clock or
+//! GitHub. The whole sequence of gates is [`next`], which `/promote` and the train both follow:
+//! it asks for the commit's checks and for GitHub's compare only once the cheaper rules hold,
+//! because each costs GitHub calls.
 
-use crate::engine::CheckSummary;
+use std::borrow::Cow;
+
+use crate::engine::{CheckSummary, PolicyStatus};
 use crate::model::{BadSha, EnvDeployment, Hold, Preview, PreviewState};
+use crate::policy::{Policy, Trigger};
 use crate::types::CommitSha;
 
 /// How the commit's preview went, as far as promotion cares.
@@ -164,6 +170,17 @@ pub enum Refusal {
         current: CommitSha,
         ancestry: Ancestry,
     },
+    #[error("nothing runs in {environment} yet: there is nothing to roll back.")]
+    NothingRunning { environment: String },
+    #[error(
+        "{environment} runs `{}` and no earlier commit succeeded there: there is nothing to \
+         roll back to. Promote a fix instead.",
+        .current.short()
+    )]
+    NothingToRollBackTo {
+        environment: String,
+        current: CommitSha,
+    },
 }
 
 impl Refusal {
@@ -181,18 +198,15 @@ impl Refusal {
             Refusal::ChecksPending { .. } => "checks pending",
             Refusal::NoChecks { .. } => "no checks",
             Refusal::NotDescendant { .. } => "not a descendant",
+            Refusal::NothingRunning { .. } => "nothing running",
+            Refusal::NothingToRollBackTo { .. } => "nothing to roll back to",
         }
     }
 }
 
 /// Every rule but ancestry, cheapest first.
 pub fn check(r: &Request<'_>) -> Result<(), Refusal> {
-    if !r.known.iter().any(|k| k == r.environment) {
-        return Err(Refusal::UnknownEnvironment {
-            name: r.environment.to_owned(),
-            known: r.known.to_vec(),
-        });
-    }
+    known(r.environment, r.known)?;
     if let Some(hold) = r.hold {
         return Err(Refusal::Held {
             environment: r.environment.to_owned(),
@@ -200,12 +214,7 @@ pub fn check(r: &Request<'_>) -> Result<(), Refusal> {
             production: r.known.last().is_some_and(|p| p == r.environment),
         });
     }
-    if let Some(running) = r.running {
-        return Err(Refusal::Busy {
-            environment: r.environment.to_owned(),
-            running: Box::new(running.clone()),
-        });
-    }
+    idle(r.environment, r.running)?;
     if let Some(bad) = r.bad
         && !r.force
     {
@@ -247,6 +256,29 @@ pub fn check(r: &Request<'_>) -> Result<(), Refusal> {
         return Err(Refusal::NoChecks { sha });
     }
     Ok(())
+}
+
+/// The environment is one of the policy's (`environment` spelt as the policy spells it).
+fn known(environment: &str, known: &[String]) -> Result<(), Refusal> {
+    if known.iter().any(|k| k == environment) {
+        Ok(())
+    } else {
+        Err(Refusal::UnknownEnvironment {
+            name: environment.to_owned(),
+            known: known.to_vec(),
+        })
+    }
+}
+
+/// No deployment into the environment is still running: one at a time.
+fn idle(environment: &str, running: Option<&EnvDeployment>) -> Result<(), Refusal> {
+    match running {
+        Some(running) => Err(Refusal::Busy {
+            environment: environment.to_owned(),
+            running: Box::new(running.clone()),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The descendant rule: the commit must equal or contain what the environment runs now.
@@ -325,6 +357,156 @@ pub fn next(g: &Gates<'_>) -> Next {
             }
         }
         _ => Next::Go,
+    }
+}
+
+/// The facts a `/rollback` is judged on.
+#[derive(Debug, Clone, Copy)]
+pub struct RollbackFacts<'a> {
+    /// The environment as named ([`environment_of`]).
+    pub environment: &'a str,
+    /// The policy's environments, in order.
+    pub known: &'a [String],
+    /// A deployment into the environment still running.
+    pub running: Option<&'a EnvDeployment>,
+    /// What the environment runs now.
+    pub current: Option<&'a EnvDeployment>,
+    /// The latest deployment of another commit that succeeded there (read only when there is a
+    /// `current`).
+    pub last_good: Option<&'a EnvDeployment>,
+}
+
+/// Where a rollback goes: from the commit the environment runs (which is marked bad) back to
+/// the last one that succeeded there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollback {
+    pub from: CommitSha,
+    pub to: CommitSha,
+}
+
+/// Whether `/rollback` may go, and where to: the environment is known and not busy (the same
+/// rules and texts as a promotion's), something runs there, and an earlier commit succeeded
+/// there. A rollback passes no other gate: it goes back to what was already accepted.
+pub fn rollback(f: &RollbackFacts<'_>) -> Result<Rollback, Refusal> {
+    known(f.environment, f.known)?;
+    idle(f.environment, f.running)?;
+    let Some(current) = f.current else {
+        return Err(Refusal::NothingRunning {
+            environment: f.environment.to_owned(),
+        });
+    };
+    let Some(good) = f.last_good else {
+        return Err(Refusal::NothingToRollBackTo {
+            environment: f.environment.to_owned(),
+            current: current.sha.clone(),
+        });
+    };
+    Ok(Rollback {
+        from: current.sha.clone(),
+        to: good.sha.clone(),
+    })
+}
+
+/// Whether `/promote` needs a check to have reported on the commit: not where the policy
+/// stages on open, whose previews go live with no check at all.
+pub fn promote_needs_checks(policy: &Policy) -> bool {
+    policy.preview.trigger != Trigger::OnOpen
+}
+
+/// Whether a promotion that passed its gates goes past a bad mark (`--force` on a commit
+/// marked bad): the mark is then cleared, and the deployment's record and the answer say so.
+pub fn forced(force: bool, bad: Option<&BadSha>) -> bool {
+    force && bad.is_some()
+}
+
+/// The answer to an accepted `/promote`.
+pub fn promote_answer(sha: &CommitSha, environment: &str, forced: bool) -> String {
+    format!(
+        "promoting commit `{}` to {environment}{}. GitHub's deployment history shows its \
+         progress; this pull request hears when it is live.",
+        sha.short(),
+        if forced {
+            " (forced past its bad mark)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The answer to `/hold`: who holds it and how to lift it (`production`: the environment is
+/// production, which `/unhold` names by default).
+pub fn hold_answer(environment: &str, hold: &Hold, production: bool) -> String {
+    format!(
+        "{environment} is held{}. Nothing is promoted into it, by command or by the train, until \
+         someone comments **/unhold{}**.",
+        held_by(hold),
+        unhold_arg(environment, &production)
+    )
+}
+
+/// The answer to `/unhold`, naming the hold it lifted.
+pub fn unhold_answer(environment: &str, was: &Hold) -> String {
+    format!(
+        "{environment} is no longer held (it was{}). Promotions into it may go ahead.",
+        held_by(was)
+    )
+}
+
+/// The answer to an accepted `/rollback`.
+pub fn rollback_answer(environment: &str, r: &Rollback) -> String {
+    format!(
+        "rolling {environment} back from `{}` to `{}`, the last commit that succeeded there. `{}` \
+         is marked bad: promoting it again needs `--force`.",
+        r.from.short(),
+        r.to.short(),
+        r.from.short()
+    )
+}
+
+/// The policy a promotion or rollback follows: nothing is promoted under an invalid one. The
+/// error is the reply.
+pub fn valid_policy(policy: &PolicyStatus) -> Result<&Policy, String> {
+    match policy {
+        PolicyStatus::Valid(p) => Ok(p),
+        PolicyStatus::Invalid(e) => Err(format!(
+            "nothing can be promoted while `.github/gangway.yml` is invalid: {e}"
+        )),
+    }
+}
+
+/// The policy `/hold` and `/unhold` name environments by: they work even while the file is
+/// invalid (a hold is how a maintainer stops the train while fixing it), with the default
+/// environments then.
+pub fn hold_policy(policy: &PolicyStatus) -> Cow<'_, Policy> {
+    match policy.valid() {
+        Some(p) => Cow::Borrowed(p),
+        None => Cow::Owned(Policy::default()),
+    }
+}
+
+/// The environment a command names, spelt as the policy spells it (GitHub's names ignore
+/// case); production when none is named. An unknown name is kept for the refusal to quote.
+pub fn environment_of(policy: &Policy, named: Option<&str>) -> String {
+    let names = policy.environments.names();
+    match named {
+        None => policy.environments.production().to_owned(),
+        Some(name) => policy
+            .environments
+            .position(name)
+            .and_then(|i| names.get(i))
+            .map_or_else(|| name.to_owned(), Clone::clone),
+    }
+}
+
+/// `/hold staging deploys are broken` → (`staging`, "deploys are broken"); a first word that
+/// names no environment is part of the reason, and production is held.
+pub fn split_environment(policy: &Policy, text: &str) -> (String, String) {
+    let text = text.trim();
+    let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    if !first.is_empty() && policy.environments.contains(first) {
+        (environment_of(policy, Some(first)), rest.trim().to_owned())
+    } else {
+        (policy.environments.production().to_owned(), text.to_owned())
     }
 }
 

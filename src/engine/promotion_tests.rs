@@ -334,6 +334,13 @@ fn every_refusal_reads_as_pinned() {
             current: sha('b'),
             ancestry: Ancestry::Diverged,
         },
+        Refusal::NothingRunning {
+            environment: "production".into(),
+        },
+        Refusal::NothingToRollBackTo {
+            environment: "production".into(),
+            current: sha('b'),
+        },
     ];
     let text: Vec<String> = refusals
         .iter()
@@ -496,4 +503,194 @@ fn the_train_resumes_only_its_own_claim_of_the_same_commit() {
     r.kind = EnvKind::Train;
     assert!(train_resumes(Some(&r), &sha('b')));
     assert!(!train_resumes(Some(&r), &sha('a')));
+}
+
+fn deployed(c: char) -> EnvDeployment {
+    EnvDeployment {
+        sha: sha(c),
+        state: EnvState::Live,
+        ..running()
+    }
+}
+
+fn rolled_back(
+    environment: &str,
+    running: Option<&EnvDeployment>,
+    current: Option<&EnvDeployment>,
+    last_good: Option<&EnvDeployment>,
+) -> Result<Rollback, Refusal> {
+    rollback(&RollbackFacts {
+        environment,
+        known: &envs(),
+        running,
+        current,
+        last_good,
+    })
+}
+
+#[test]
+fn a_rollback_goes_from_what_runs_to_the_last_commit_that_succeeded() {
+    let (now, before) = (deployed('b'), deployed('a'));
+    assert_eq!(
+        rolled_back("production", None, Some(&now), Some(&before)),
+        Ok(Rollback {
+            from: sha('b'),
+            to: sha('a'),
+        })
+    );
+}
+
+#[test]
+fn a_rollback_is_refused_in_order_unknown_busy_nothing_running_nothing_earlier() {
+    let (now, before, busy) = (deployed('b'), deployed('a'), running());
+    let rule = |r: Result<Rollback, Refusal>| r.expect_err("refused").rule();
+    assert_eq!(
+        rule(rolled_back("prod", Some(&busy), None, None)),
+        "unknown environment"
+    );
+    assert_eq!(
+        rule(rolled_back(
+            "production",
+            Some(&busy),
+            Some(&now),
+            Some(&before)
+        )),
+        "busy"
+    );
+    assert_eq!(
+        rule(rolled_back("production", None, None, None)),
+        "nothing running"
+    );
+    assert_eq!(
+        rolled_back("staging", None, Some(&now), None),
+        Err(Refusal::NothingToRollBackTo {
+            environment: "staging".into(),
+            current: sha('b'),
+        })
+    );
+}
+
+#[test]
+fn a_rollback_quotes_the_promotion_texts_for_an_unknown_or_busy_environment() {
+    let busy = running();
+    let as_promotion = |env: &str| {
+        Facts {
+            running: Some(busy.clone()),
+            ..Facts::ok()
+        }
+        .check(env)
+        .expect_err("refused")
+    };
+    assert_eq!(
+        rolled_back("prod", None, None, None).unwrap_err(),
+        as_promotion("prod")
+    );
+    assert_eq!(
+        rolled_back("production", Some(&busy), None, None).unwrap_err(),
+        as_promotion("production")
+    );
+}
+
+fn two_environments() -> Policy {
+    crate::policy::parse(b"environments: [staging, production]\n").expect("policy")
+}
+
+#[test]
+fn a_command_names_an_environment_as_the_policy_spells_it_and_production_by_default() {
+    let policy = two_environments();
+    assert_eq!(environment_of(&policy, None), "production");
+    assert_eq!(environment_of(&policy, Some("Staging")), "staging");
+    assert_eq!(
+        environment_of(&policy, Some("qa")),
+        "qa",
+        "kept for the refusal to quote"
+    );
+}
+
+#[test]
+fn a_hold_names_its_environment_first_or_holds_production() {
+    let policy = two_environments();
+    let split = |text: &str| split_environment(&policy, text);
+    assert_eq!(
+        split("  STAGING  deploys are broken "),
+        ("staging".into(), "deploys are broken".into())
+    );
+    assert_eq!(split("staging"), ("staging".into(), String::new()));
+    assert_eq!(
+        split("database migration"),
+        ("production".into(), "database migration".into())
+    );
+    assert_eq!(split(""), ("production".into(), String::new()));
+}
+
+#[test]
+fn nothing_is_promoted_under_an_invalid_policy() {
+    let invalid = PolicyStatus::Invalid("environments: empty".into());
+    assert_eq!(
+        valid_policy(&invalid).unwrap_err(),
+        "nothing can be promoted while `.github/gangway.yml` is invalid: environments: empty"
+    );
+    let policy = two_environments();
+    assert_eq!(
+        valid_policy(&PolicyStatus::Valid(policy.clone())),
+        Ok(&policy)
+    );
+}
+
+#[test]
+fn every_answer_reads_as_pinned() {
+    let noon = 1_767_268_800_000;
+    let hold = Hold {
+        environment: "staging".into(),
+        held_by: "ann".into(),
+        reason: Some("incident 7".into()),
+        held_at: noon,
+    };
+    let back = Rollback {
+        from: sha('b'),
+        to: sha('a'),
+    };
+    let text = [
+        promote_answer(&sha('a'), "production", false),
+        promote_answer(&sha('a'), "production", true),
+        hold_answer("production", &hold, true),
+        hold_answer("staging", &hold, false),
+        unhold_answer("staging", &hold),
+        rollback_answer("production", &back),
+    ];
+    insta::assert_snapshot!(text.join("\n\n"));
+}
+
+#[test]
+fn only_force_on_a_bad_commit_forces() {
+    let bad = BadSha {
+        sha: sha('a'),
+        environment: "production".into(),
+        marked_by: "bob".into(),
+        reason: None,
+        marked_at: 0,
+    };
+    assert!(forced(true, Some(&bad)));
+    assert!(!forced(true, None), "nothing to force past");
+    assert!(!forced(false, Some(&bad)));
+}
+
+#[test]
+fn promote_needs_a_reported_check_unless_previews_stage_on_open() {
+    assert!(promote_needs_checks(&Policy::default()));
+    let on_open = crate::policy::parse(b"preview:\n  trigger: on_open\n").expect("policy");
+    assert!(!promote_needs_checks(&on_open));
+}
+
+#[test]
+fn holds_work_under_an_invalid_policy_with_the_default_environments() {
+    let invalid = PolicyStatus::Invalid("train: not a map".into());
+    assert_eq!(*hold_policy(&invalid), Policy::default());
+    let policy = two_environments();
+    assert_eq!(
+        hold_policy(&PolicyStatus::Valid(policy.clone()))
+            .environments
+            .names(),
+        ["staging", "production"]
+    );
 }

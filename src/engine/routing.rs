@@ -1,14 +1,21 @@
-//! Routing: which pull requests a webhook event concerns, and what it records on the way.
+//! Routing: which pull requests a webhook event concerns, and what it records on the way; and
+//! the evaluations the timers' sweeps start.
 //!
-//! Owns the event → per-PR evaluation mapping, which comments run a command, and the ordering of late deliveries (an event older
-//! than the record never rolls a PR back: the evaluation reads the truth from GitHub instead).
-//! Pure: the processor reads the event and the store's answers into a [`Seen`], asks [`route`],
-//! and carries out each [`Effect`] in order. Never touches the store, the queue or GitHub.
+//! Owns the event → per-PR evaluation mapping, which comments run a command, and the ordering
+//! of late deliveries (an event older than the record never rolls a PR back: the evaluation
+//! reads the truth from GitHub instead). Owns too what the sweeps' evaluations read: the
+//! reaper's ([`reaper_evaluation`], [`reaper_defers_to_waiting`]) and the reconciler's, for the PRs that changed while no
+//! webhook said so ([`unobserved`], [`reconciler_evaluation`]), and which failed deliveries
+//! the redeliverer asks GitHub for again ([`redeliver`]). Pure: the processor reads the
+//! event and the store's answers into a [`Seen`], asks [`route`], and carries out each
+//! [`Effect`] in order; the sweeps enqueue what they are handed. Never touches the store, the
+//! queue or GitHub.
 
 use super::commands;
 use super::deployer::{Adoption, ExternalStatus};
 use super::echo::Origin;
-use crate::model::{DriverKind, PullRequest};
+use crate::jobs::{BACKGROUND, EvaluatePayload};
+use crate::model::{DriverKind, Eviction, PullRequest, RepoRef};
 use crate::types::{CommitSha, PrNumber};
 
 /// An event, with what the store said about it.
@@ -298,6 +305,114 @@ pub fn route(seen: &Seen<'_>) -> Vec<Effect> {
         }
     }
     effects
+}
+
+/// A sweep's evaluation of one PR: named for the sweep, at background priority (it waits for
+/// rate-limit budget), nothing to adopt or report.
+fn sweep_evaluation(repo: &RepoRef, number: PrNumber, requested_by: &str) -> EvaluatePayload {
+    EvaluatePayload {
+        repo_id: repo.id,
+        installation: repo.installation,
+        full_name: repo.full_name.clone(),
+        default_branch: Some(repo.default_branch.clone()),
+        number,
+        requested_by: requested_by.to_owned(),
+        refresh: false,
+        read_checks: false,
+        external_status: None,
+        adopt: None,
+        evict: None,
+        priority: BACKGROUND,
+    }
+}
+
+/// The reaper's evaluation of a PR with a standing preview, carrying the capacity eviction
+/// decided for it, if any. The record is taken as it is (the reaper reads no PR), but the
+/// head's checks are read: periodic, background and budgeted, it also heals a missed check
+/// event on a head that is not staged yet.
+pub fn reaper_evaluation(
+    repo: &RepoRef,
+    number: PrNumber,
+    evict: Option<Eviction>,
+) -> EvaluatePayload {
+    EvaluatePayload {
+        read_checks: true,
+        evict,
+        ..sweep_evaluation(repo, number, "reaper")
+    }
+}
+
+/// Whether the reaper skips a PR when an evaluation of it already waits in the queue: a plain
+/// one, yes (the waiting one does the same); one carrying an eviction, never (a waiting one
+/// would not evict).
+pub fn reaper_defers_to_waiting(e: &EvaluatePayload) -> bool {
+    e.evict.is_none()
+}
+
+/// What happened to a PR while no webhook said so, as the reconciler finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unobserved {
+    /// Open on GitHub with a head the record does not have (`new`: no record at all). The
+    /// reconciler stores it as GitHub listed it.
+    Changed { new: bool },
+    /// Open on record, no longer open on GitHub.
+    Closed,
+}
+
+/// The PRs that changed while unobserved: `open` as GitHub lists them (number, head), against
+/// the open ones `on_record`. Open ones first, in GitHub's order, then the closed ones in the
+/// record's.
+pub fn unobserved(
+    open: &[(PrNumber, &CommitSha)],
+    on_record: &[(PrNumber, CommitSha)],
+) -> Vec<(PrNumber, Unobserved)> {
+    let mut found = Vec::new();
+    for (number, head) in open {
+        match on_record.iter().find(|(n, _)| n == number) {
+            Some((_, sha)) if sha == *head => {}
+            known => found.push((
+                *number,
+                Unobserved::Changed {
+                    new: known.is_none(),
+                },
+            )),
+        }
+    }
+    for (number, _) in on_record {
+        if !open.iter().any(|(n, _)| n == number) {
+            found.push((*number, Unobserved::Closed));
+        }
+    }
+    found
+}
+
+/// The reconciler's evaluation of a PR that changed while unobserved. It heals missed
+/// webhooks, check events included: it always reads the checks. A changed PR was just stored as
+/// GitHub listed it; a closed one is read from GitHub first (the list no longer has it).
+pub fn reconciler_evaluation(
+    repo: &RepoRef,
+    number: PrNumber,
+    what: Unobserved,
+) -> EvaluatePayload {
+    EvaluatePayload {
+        refresh: what == Unobserved::Closed,
+        read_checks: true,
+        ..sweep_evaluation(repo, number, "reconciler")
+    }
+}
+
+/// Where the redeliverer starts looking, for a sweep whose previous run was at `since_ms`:
+/// GitHub's `delivered_at` has whole seconds, so a minute of overlap with that run.
+pub fn redelivery_window(since_ms: i64) -> i64 {
+    since_ms - 60_000
+}
+
+/// Whether GitHub is asked to deliver again one of the deliveries it lists: it failed (no 2xx
+/// answer), it is not itself a redelivery, and it falls in [`redelivery_window`]. One Gangway
+/// stored after all is never asked for either; the caller checks that last, as it costs a read.
+pub fn redeliver(status_code: u16, redelivery: bool, delivered_at_ms: i64, since_ms: i64) -> bool {
+    let failed = !(200..300).contains(&status_code);
+    failed && !redelivery && delivered_at_ms >= redelivery_window(since_ms)
 }
 
 #[cfg(test)]

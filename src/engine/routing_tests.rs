@@ -341,3 +341,106 @@ fn edits_issues_and_automation_run_nothing() {
     assert_eq!(comment(true, true, Origin::Automation, "/stage"), None);
     assert_eq!(comment(true, true, Origin::Echo, "/stage"), None);
 }
+
+fn repo() -> RepoRef {
+    RepoRef {
+        id: RepoId(1),
+        installation: InstallationId(2),
+        full_name: "o/r".into(),
+        default_branch: "main".into(),
+    }
+}
+
+#[test]
+fn the_reaper_reads_the_checks_but_not_the_pull_request_and_carries_its_eviction() {
+    let evict = Eviction {
+        preview_id: 9,
+        max_previews: 3,
+    };
+    let e = reaper_evaluation(&repo(), PrNumber(7), Some(evict.clone()));
+    assert_eq!(
+        (e.requested_by.as_str(), e.refresh, e.read_checks),
+        ("reaper", false, true)
+    );
+    assert_eq!(e.evict, Some(evict));
+    assert_eq!(e.priority, BACKGROUND);
+    assert_eq!(
+        (
+            e.repo_id,
+            e.installation,
+            e.number,
+            e.default_branch.as_deref()
+        ),
+        (RepoId(1), InstallationId(2), PrNumber(7), Some("main"))
+    );
+    assert_eq!((e.adopt, e.external_status), (None, None));
+    assert_eq!(reaper_evaluation(&repo(), PrNumber(7), None).evict, None);
+}
+
+#[test]
+fn the_reaper_defers_to_a_waiting_evaluation_unless_it_evicts() {
+    let plain = reaper_evaluation(&repo(), PrNumber(7), None);
+    assert!(reaper_defers_to_waiting(&plain));
+    let evict = Eviction {
+        preview_id: 9,
+        max_previews: 3,
+    };
+    let evicting = reaper_evaluation(&repo(), PrNumber(7), Some(evict));
+    assert!(!reaper_defers_to_waiting(&evicting));
+}
+
+#[test]
+fn the_reconciler_reads_the_checks_and_reads_a_closed_pull_request_again() {
+    let changed = reconciler_evaluation(&repo(), PrNumber(7), Unobserved::Changed { new: true });
+    assert_eq!(
+        (
+            changed.requested_by.as_str(),
+            changed.refresh,
+            changed.read_checks
+        ),
+        ("reconciler", false, true)
+    );
+    assert_eq!((changed.priority, changed.evict), (BACKGROUND, None));
+    let closed = reconciler_evaluation(&repo(), PrNumber(7), Unobserved::Closed);
+    assert_eq!((closed.refresh, closed.read_checks), (true, true));
+}
+
+#[test]
+fn the_reconciler_finds_new_pushed_and_closed_prs_and_leaves_the_rest() {
+    let (a, b) = (sha(1), sha(2));
+    let open = [
+        (PrNumber(1), &a), // as on record
+        (PrNumber(2), &b), // pushed while unobserved
+        (PrNumber(5), &a), // opened while unobserved
+    ];
+    let on_record = [
+        (PrNumber(1), a.clone()),
+        (PrNumber(2), a.clone()),
+        (PrNumber(3), a.clone()), // closed while unobserved
+    ];
+    assert_eq!(
+        unobserved(&open, &on_record),
+        vec![
+            (PrNumber(2), Unobserved::Changed { new: false }),
+            (PrNumber(5), Unobserved::Changed { new: true }),
+            (PrNumber(3), Unobserved::Closed),
+        ]
+    );
+    assert_eq!(unobserved(&[], &[]), vec![]);
+}
+
+#[test]
+fn only_failed_first_deliveries_since_a_minute_before_the_last_run_are_asked_again() {
+    let since = 10 * 60_000;
+    assert_eq!(redelivery_window(since), 9 * 60_000);
+    assert!(redeliver(500, false, since, since));
+    assert!(redeliver(404, false, since - 60_000, since), "the overlap");
+    assert!(
+        !redeliver(500, false, since - 60_001, since),
+        "before the window"
+    );
+    assert!(!redeliver(200, false, since, since), "it succeeded");
+    assert!(!redeliver(299, false, since, since), "it succeeded");
+    assert!(redeliver(300, false, since, since));
+    assert!(!redeliver(502, true, since, since), "a redelivery itself");
+}

@@ -5,14 +5,22 @@
 //! restarts the wait), deploy it to the first environment; once it is live there and `bake` has
 //! passed with no hold and no failure, deploy it to the next, up to production. The state is a
 //! small record the executor stores after every step, so a restart resumes where it stopped and
-//! never repeats a step. Pure: the time is an argument; waking up at the right time is the job
-//! queue's `run_at`.
+//! never repeats a step. Also how the train reads the head's checks ([`head_checks`]), what it
+//! does when the promotion gates refuse a deployment ([`refused`]), the reason its deployments
+//! carry ([`claim_reason`]) and what merged pull requests are told ([`notice`]). Pure: the time
+//! is an argument; waking up at the right time is the job queue's `run_at`.
 
 use serde::{Deserialize, Serialize};
 
+use super::promotion::{self, Refusal};
+use super::sticky::defuse;
+use super::{CheckItem, CheckSummary};
 use crate::model::{EnvDeployment, EnvState, Hold};
 use crate::policy::TrainPolicy;
 use crate::types::CommitSha;
+
+/// How long the train waits for a busy environment before looking again.
+pub const BUSY_RETRY_MS: i64 = 60_000;
 
 /// Where the train is, as stored between steps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +190,75 @@ pub fn step(train: &Train, v: &View<'_>) -> (Train, Vec<Step>) {
         environment: environment.clone(),
     });
     (t, steps)
+}
+
+/// The head's checks as the train reads them: the first failure makes it red; anything still
+/// pending, or nothing reported yet, is not green. With the summary, for the promotion gates.
+pub fn head_checks(items: &[CheckItem], required: &[String]) -> (HeadChecks, CheckSummary) {
+    let s = CheckSummary::of(items, required);
+    let checks = if let Some((name, conclusion)) = s.failed.first() {
+        HeadChecks::Red(format!("`{name}` is {conclusion}"))
+    } else if !s.pending.is_empty() || s.passed.is_empty() {
+        HeadChecks::Pending
+    } else {
+        HeadChecks::Green
+    };
+    (checks, s)
+}
+
+/// What the train does when the promotion gates refuse its deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The environment is busy: look again at this time, carrying the same commit.
+    LookAgainAt(i64),
+    /// Any other rule: stop carrying this commit, for this reason (a newer head restarts it).
+    Stop(String),
+}
+
+/// The train's answer to a refusal at `now_ms`.
+pub fn refused(refusal: &Refusal, now_ms: i64) -> Refused {
+    match refusal {
+        Refusal::Busy { .. } => Refused::LookAgainAt(now_ms + BUSY_RETRY_MS),
+        other => Refused::Stop(other.to_string()),
+    }
+}
+
+/// Why the train deploys, for the deployment's record: the wait that just ended (the quiet
+/// period before the first environment, the bake before each next one).
+pub fn claim_reason(policy: &TrainPolicy, t: &Train) -> String {
+    let wait = if t.next == 0 {
+        policy.delay
+    } else {
+        policy.bake
+    };
+    format!("green and quiet for {}", human(wait))
+}
+
+/// What a merged pull request on the train is told: when its change (`head`) should reach each
+/// environment (`schedule`, from [`Step::Notify`]).
+pub fn notice(head: &CommitSha, schedule: &[(String, i64)]) -> String {
+    let when: Vec<String> = schedule
+        .iter()
+        .map(|(env, at)| format!("{env} at about {}", promotion::utc(*at)))
+        .collect();
+    let body = format!(
+        "🚂 This change is on Gangway's train (commit `{}`): it should reach {}, if its checks stay green and nothing fails on the way. To stop it, comment **/hold** (or **/hold <environment>**) on any pull request of this repository.",
+        head.short(),
+        when.join(", then ")
+    );
+    body.lines().map(defuse).collect::<Vec<_>>().join("\n")
+}
+
+/// `30m`, `1h`, `90s`: the policy's own way of writing durations.
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s.is_multiple_of(3600) && s > 0 {
+        format!("{}h", s / 3600)
+    } else if s.is_multiple_of(60) && s > 0 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
 }
 
 fn ms(d: std::time::Duration) -> i64 {

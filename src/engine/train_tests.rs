@@ -305,3 +305,89 @@ fn state_survives_a_round_trip_through_json() {
     let empty: Train = serde_json::from_str("{}").expect("empty");
     assert_eq!(empty, Train::default());
 }
+
+fn check(name: &str, outcome: crate::model::Outcome) -> CheckItem {
+    CheckItem {
+        name: name.into(),
+        outcome,
+    }
+}
+
+#[test]
+fn the_head_is_green_only_when_every_check_passed_and_one_reported() {
+    use crate::model::Outcome::{Failed, Passed, Pending};
+    let read = |items: &[CheckItem]| head_checks(items, &[]).0;
+    assert_eq!(read(&[check("build", Passed)]), HeadChecks::Green);
+    assert_eq!(read(&[]), HeadChecks::Pending, "nothing reported yet");
+    assert_eq!(
+        read(&[check("build", Passed), check("e2e", Pending)]),
+        HeadChecks::Pending
+    );
+    assert_eq!(
+        read(&[
+            check("e2e", Pending),
+            check("lint", Failed("failure".into()))
+        ]),
+        HeadChecks::Red("`lint` is failure".into()),
+        "a failure outweighs what is pending"
+    );
+    let (checks, summary) = head_checks(
+        &[check("build", Passed), check("docs", Pending)],
+        &["build".to_owned()],
+    );
+    assert_eq!(checks, HeadChecks::Green, "only the required checks count");
+    assert_eq!(summary.passed, vec!["build".to_owned()]);
+}
+
+#[test]
+fn a_busy_environment_is_looked_at_again_in_a_minute_any_other_refusal_stops_the_train() {
+    let busy = Refusal::Busy {
+        environment: "staging".into(),
+        running: Box::new(deployment(
+            3,
+            "staging",
+            sha('b'),
+            EnvState::Deploying,
+            None,
+        )),
+    };
+    assert_eq!(refused(&busy, 1_000), Refused::LookAgainAt(61_000));
+    let bad = Refusal::NoChecks { sha: sha('a') };
+    assert_eq!(refused(&bad, 1_000), Refused::Stop(bad.to_string()));
+}
+
+#[test]
+fn a_train_deployment_says_which_wait_ended() {
+    let mut t = Train::default();
+    assert_eq!(claim_reason(&policy(), &t), "green and quiet for 30m");
+    t.next = 1;
+    assert_eq!(claim_reason(&policy(), &t), "green and quiet for 1h");
+    let odd = TrainPolicy {
+        delay: std::time::Duration::from_secs(90),
+        bake: std::time::Duration::ZERO,
+    };
+    assert_eq!(
+        claim_reason(&odd, &Train::default()),
+        "green and quiet for 90s"
+    );
+    assert_eq!(claim_reason(&odd, &t), "green and quiet for 0s");
+}
+
+#[test]
+fn merged_pull_requests_are_told_when_the_change_reaches_each_environment() {
+    let noon = 1_767_268_800_000;
+    let text = notice(
+        &sha('a'),
+        &[
+            ("staging".into(), noon),
+            ("production".into(), noon + 60 * MIN),
+        ],
+    );
+    assert_eq!(
+        text,
+        "🚂 This change is on Gangway's train (commit `aaaaaaa`): it should reach staging at about \
+         2026-01-01 12:00 UTC, then production at about 2026-01-01 13:00 UTC, if its checks stay \
+         green and nothing fails on the way. To stop it, comment **/hold** (or **/hold \
+         <environment>**) on any pull request of this repository."
+    );
+}

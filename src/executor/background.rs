@@ -4,6 +4,10 @@
 //!
 //! Every piece yields to webhooks and commands: it runs at low priority and, when an
 //! installation's rate-limit budget is nearly spent, waits for it to refill instead of using it.
+//! Never decides: which PRs changed while unobserved, what their evaluations read and which
+//! failed deliveries are asked again are `engine::routing`'s; how a cut-off preview is taken
+//! down is `engine::capacity`'s; when an unknown deployment of Gangway's is retired is
+//! `engine::deployer`'s. This module lists, reads, carries out and returns the jobs.
 
 use serde_json::Value;
 use tracing::{info, warn};
@@ -12,14 +16,14 @@ use super::Executor;
 use super::reads::pull_record;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
+use crate::engine::routing::{self, Unobserved};
+use crate::engine::{capacity, deployer};
 use crate::github::rest::{self, PageCache};
-use crate::jobs::{
-    BACKGROUND, EvaluatePayload, NewJob, OfflineTeardownPayload, ReconcileRepoPayload,
-};
-use crate::model::{DriverKind, PreviewState, RepoRef, TeardownKind};
+use crate::jobs::{NewJob, OfflineTeardownPayload, ReconcileRepoPayload};
+use crate::model::RepoRef;
 use crate::queue::JobError;
 use crate::store::Store;
-use crate::types::{InstallationId, PrNumber};
+use crate::types::{CommitSha, InstallationId, PrNumber};
 
 /// Background work never spends the last part of an installation's hourly budget.
 pub const RESERVE_PERCENT: u64 = 10;
@@ -126,39 +130,25 @@ impl Executor {
             .open_pulls_cached(repo.installation, &repo.full_name, &self.page_cache())
             .await?;
         let on_record = self.store.open_pulls(repo.id).await?;
+        let heads: Vec<(PrNumber, &CommitSha)> =
+            open.iter().map(|p| (p.number, &p.head.sha)).collect();
         let mut jobs = Vec::new();
-        let evaluation = |number: PrNumber, refresh: bool| EvaluatePayload {
-            repo_id: repo.id,
-            installation: repo.installation,
-            full_name: repo.full_name.clone(),
-            default_branch: Some(repo.default_branch.clone()),
-            number,
-            requested_by: "reconciler".into(),
-            refresh,
-            // It heals missed webhooks, check events included: it always reads.
-            read_checks: true,
-            external_status: None,
-            adopt: None,
-            evict: None,
-            priority: BACKGROUND,
-        };
-        for pr in &open {
-            match on_record.iter().find(|(n, _)| *n == pr.number) {
-                Some((_, sha)) if *sha == pr.head.sha => {}
-                known => {
-                    info!(pr = %pr.number, new = known.is_none(), "reconciler: PR changed while unobserved");
-                    self.store
-                        .upsert_pull(&pull_record(pr, &repo), self.clock.now_ms())
-                        .await?;
-                    jobs.push(NewJob::of(&evaluation(pr.number, false))?);
+        for (number, what) in routing::unobserved(&heads, &on_record) {
+            match what {
+                Unobserved::Changed { new } => {
+                    info!(pr = %number, new, "reconciler: PR changed while unobserved");
+                    if let Some(pr) = open.iter().find(|p| p.number == number) {
+                        self.store
+                            .upsert_pull(&pull_record(pr, &repo), self.clock.now_ms())
+                            .await?;
+                    }
+                }
+                Unobserved::Closed => {
+                    info!(pr = %number, "reconciler: PR closed while unobserved");
                 }
             }
-        }
-        for (number, _) in &on_record {
-            if !open.iter().any(|p| p.number == *number) {
-                info!(pr = %number, "reconciler: PR closed while unobserved");
-                jobs.push(NewJob::of(&evaluation(*number, true))?);
-            }
+            let e = routing::reconciler_evaluation(&repo, number, what);
+            jobs.push(NewJob::of(&e)?);
         }
         self.retire_unknown_deployments(&repo).await?;
         Ok(jobs)
@@ -181,13 +171,12 @@ impl Executor {
             else {
                 continue;
             };
-            // A deployment being created right now is not yet recorded: only old ones count.
             let created = d
                 .created_at
                 .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map_or(now, |t| t.timestamp_millis());
-            if now - created < 10 * 60_000
+                .map(|t| t.timestamp_millis());
+            if !deployer::unrecorded_long_enough(created, now)
                 || self
                     .store
                     .preview_by_deployment(repo.id, id)
@@ -201,7 +190,7 @@ impl Executor {
                 .github
                 .latest_deployment_state(repo.installation, &repo.full_name, id)
                 .await?;
-            if state.as_deref() == Some("inactive") {
+            if !deployer::needs_retiring(state.as_deref()) {
                 continue;
             }
             warn!(
@@ -232,18 +221,14 @@ impl Executor {
     /// The driver's teardown of a preview in a repository Gangway can no longer reach.
     pub async fn offline_teardown(&self, t: &OfflineTeardownPayload) -> Result<(), JobError> {
         let previews = self.store.previews_of(t.repo_id, t.pr_number).await?;
-        let Some(mut p) = previews.into_iter().find(|p| p.id == t.preview_id) else {
+        let Some(p) = previews.into_iter().find(|p| p.id == t.preview_id) else {
             return Ok(());
         };
-        if p.state == PreviewState::TornDown {
+        let Some(run_driver) = capacity::offline_teardown_runs_driver(&p) else {
             return Ok(());
-        }
+        };
         warn!(repo = %t.full_name, host = %p.host, "Gangway lost access to the repository: tearing the preview down with the driver; GitHub cannot be told");
-        let ran = p
-            .last_status
-            .as_deref()
-            .is_some_and(|s| s != "queued" && s != "inactive");
-        if p.driver == DriverKind::Command && ran {
+        if run_driver {
             let spec = DeploySpec {
                 action: DriverAction::Teardown,
                 repository: t.full_name.clone(),
@@ -266,11 +251,9 @@ impl Executor {
             }
         }
         let now = self.clock.now_ms();
-        p.state = PreviewState::TornDown;
-        p.teardown_kind = Some(TeardownKind::LostAccess);
-        p.detail = Some("Gangway lost access to the repository".into());
-        p.torn_down_at = Some(now);
-        self.store.save_preview(&p, now).await?;
+        self.store
+            .save_preview(&capacity::torn_down_offline(&p, now), now)
+            .await?;
         Ok(())
     }
 
@@ -285,8 +268,10 @@ impl Executor {
     /// Asks GitHub to redeliver this App's failed webhook deliveries since `since_ms` that
     /// Gangway never stored. Returns how many were asked for.
     pub async fn redeliver_failed(&self, since_ms: i64) -> Result<usize, JobError> {
-        // GitHub's `delivered_at` has whole seconds: a minute of overlap with the previous run.
-        let list = self.github.hook_deliveries_since(since_ms - 60_000).await?;
+        let list = self
+            .github
+            .hook_deliveries_since(routing::redelivery_window(since_ms))
+            .await?;
         let mut asked = 0;
         for d in list {
             let at = d
@@ -294,11 +279,7 @@ impl Executor {
                 .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .map_or(0, |t| t.timestamp_millis());
-            let failed = !(200..300).contains(&d.status_code);
-            // A delivery Gangway already stored is never asked for twice.
-            if !failed
-                || d.redelivery
-                || at < since_ms - 60_000
+            if !routing::redeliver(d.status_code, d.redelivery, at, since_ms)
                 || self.store.has_delivery(&d.guid).await?
             {
                 continue;

@@ -4,8 +4,8 @@
 //! `author_association`), approvals pinned to the head commit read fresh from GitHub when the
 //! command runs, `/unstage`'s pause, the 👀 / 🚀 reactions and the replies, and the audit entry of
 //! every decision. A command comment is handled once, whatever redeliveries happen. Who may run
-//! a command and what `/stage` retries and answers are `engine::command_rules`'; this module
-//! never decides them.
+//! a command, whether `/stage` may go and what it retries and answers are
+//! `engine::command_rules`'; this module never decides them.
 
 use tracing::info;
 
@@ -122,27 +122,27 @@ impl Executor {
         policy: &PolicyStatus,
         has: Permission,
     ) -> Result<(), JobError> {
-        if let PolicyStatus::Invalid(e) = policy {
-            let why =
-                format!("nothing can be deployed while `.github/gangway.yml` is invalid: {e}");
-            return self
-                .finish(job, repo, "refused", &why, Some(&why), false)
-                .await;
-        }
-        // The head as GitHub says it is now, not as it was when the comment was written.
-        let Some(pr) = self.fetch_pull(repo, job.number).await? else {
-            let why = "GitHub no longer knows this pull request.".to_owned();
-            return self
-                .finish(job, repo, "refused", &why, Some(&why), false)
-                .await;
+        let policy = match command_rules::stage_policy(policy) {
+            Ok(p) => p,
+            Err(why) => {
+                return self
+                    .finish(job, repo, "refused", &why, Some(&why), false)
+                    .await;
+            }
         };
-        self.store.upsert_pull(&pr, self.clock.now_ms()).await?;
-        if !pr.open {
-            let why = "this pull request is closed; reopen it to stage it.".to_owned();
-            return self
-                .finish(job, repo, "refused", &why, Some(&why), false)
-                .await;
+        // The head as GitHub says it is now, not as it was when the comment was written.
+        let fetched = self.fetch_pull(repo, job.number).await?;
+        if let Some(pr) = &fetched {
+            self.store.upsert_pull(pr, self.clock.now_ms()).await?;
         }
+        let pr = match command_rules::stageable(fetched.as_ref()) {
+            Ok(pr) => pr,
+            Err(why) => {
+                return self
+                    .finish(job, repo, "refused", &why, Some(&why), false)
+                    .await;
+            }
+        };
         let approval = Approval {
             sha: pr.head_sha.clone(),
             approver: job.author.clone(),
@@ -167,17 +167,13 @@ impl Executor {
             .store
             .preview_for(repo.id, pr.number, &pr.head_sha)
             .await?;
-        let checks = if command_rules::answer_needs_checks(&pr, preview.as_ref()) {
+        let checks = if command_rules::answer_needs_checks(pr, preview.as_ref()) {
             let items = self.fetch_checks(repo, &pr.head_sha).await?;
-            let required = policy
-                .valid()
-                .map(|p| p.preview.required_checks.clone())
-                .unwrap_or_default();
-            Some(CheckSummary::of(&items, &required))
+            Some(CheckSummary::of(&items, &policy.preview.required_checks))
         } else {
             None
         };
-        let answer = command_rules::answer(&pr, preview.as_ref(), checks.as_ref());
+        let answer = command_rules::answer(pr, preview.as_ref(), checks.as_ref());
         self.finish(
             job,
             repo,

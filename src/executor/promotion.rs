@@ -1,11 +1,13 @@
 //! The environment commands: `/promote`, `/hold`, `/unhold`, `/rollback`.
 //!
 //! Owns gathering the facts the promotion rules need (the PR's head read fresh, its preview,
-//! its checks, the environment's hold, running deployment and current commit, bad marks, and
-//! GitHub's compare) as the engine's gate sequence (`engine::promotion::next`) asks for them,
-//! then claiming the environment and answering. Never decides whether a promotion may go: the
-//! train's deployments pass the same gates through [`Executor::pass_gates`]. The permission check and the
-//! acknowledgement happen before (commands.rs); the deployment itself is an environment job
+//! its checks, the environment's hold, running deployment, current and last good commit, bad
+//! marks, and GitHub's compare) as the engine's gate sequence (`engine::promotion::next`) and
+//! rollback rule (`engine::promotion::rollback`) ask for them, then claiming the environment,
+//! recording holds and bad marks, and answering. Never decides whether a promotion or rollback
+//! may go, nor which environment a command names (`engine::promotion`): the train's
+//! deployments pass the same gates through [`Executor::pass_gates`]. The permission check and
+//! the acknowledgement happen before (commands.rs); the deployment itself is an environment job
 //! (environments.rs).
 
 use tracing::info;
@@ -13,23 +15,16 @@ use tracing::info;
 use super::Executor;
 use super::environments::Claim;
 use crate::engine::commands::Invocation;
-use crate::engine::promotion::{self, Compared, Next, PreviewOutcome, Refusal};
+use crate::engine::promotion::{
+    self, Compared, Next, PreviewOutcome, Refusal, environment_of, split_environment,
+};
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::jobs::{CommandPayload, EvaluatePayload, NewJob};
 use crate::model::{EnvKind, RepoRef};
-use crate::policy::{Policy, Trigger};
+use crate::policy::Policy;
 use crate::queue::JobError;
 
 impl Executor {
-    fn valid_policy<'a>(&self, policy: &'a PolicyStatus) -> Result<&'a Policy, String> {
-        match policy {
-            PolicyStatus::Valid(p) => Ok(p),
-            PolicyStatus::Invalid(e) => Err(format!(
-                "nothing can be promoted while `.github/gangway.yml` is invalid: {e}"
-            )),
-        }
-    }
-
     pub(super) async fn promote_command(
         &self,
         job: &CommandPayload,
@@ -37,7 +32,7 @@ impl Executor {
         policy: &PolicyStatus,
         inv: &Invocation,
     ) -> Result<(), JobError> {
-        let policy = match self.valid_policy(policy) {
+        let policy = match promotion::valid_policy(policy) {
             Ok(p) => p,
             Err(why) => return self.refuse(job, repo, &why).await,
         };
@@ -65,7 +60,7 @@ impl Executor {
             preview: &preview,
             // Read by the gates once the cheaper rules pass: they cost a call.
             checks: None,
-            checks_required: policy.preview.trigger != Trigger::OnOpen,
+            checks_required: promotion::promote_needs_checks(policy),
             hold: hold.as_ref(),
             running: running.as_ref(),
             bad: bad.as_ref(),
@@ -73,7 +68,7 @@ impl Executor {
         if let Err(r) = self.pass_gates(repo, policy, request).await? {
             return self.refuse_rule(job, repo, &r).await;
         }
-        let forced = inv.force && bad.is_some();
+        let forced = promotion::forced(inv.force, bad.as_ref());
         let reason =
             forced.then(|| format!("forced by @{}: {} was marked bad", job.author, sha.short()));
         let claim = Claim {
@@ -97,15 +92,7 @@ impl Executor {
                     self.store.clear_bad(repo.id, &sha).await?;
                 }
                 info!(%environment, sha = %sha, id = d.id, "promotion accepted");
-                let text = format!(
-                    "promoting commit `{}` to {environment}{}. GitHub's deployment history shows its progress; this pull request hears when it is live.",
-                    sha.short(),
-                    if forced {
-                        " (forced past its bad mark)"
-                    } else {
-                        ""
-                    }
-                );
+                let text = promotion::promote_answer(&sha, &environment, forced);
                 let reason = format!("promoting {} to {environment}", sha.short());
                 self.finish(job, repo, "accepted", &reason, Some(&text), true)
                     .await
@@ -120,8 +107,8 @@ impl Executor {
         policy: &PolicyStatus,
         inv: &Invocation,
     ) -> Result<(), JobError> {
-        let defaults = Policy::default();
-        let policy = policy.valid().unwrap_or(&defaults);
+        let policy = promotion::hold_policy(policy);
+        let policy = policy.as_ref();
         let text = inv.text.clone().unwrap_or_default();
         let (environment, reason) = split_environment(policy, &text);
         let reason = (!reason.is_empty()).then_some(reason);
@@ -145,14 +132,10 @@ impl Executor {
                 .unwrap_or_default()
         );
         self.note_on_current(repo, &environment, &note).await?;
-        let answer = format!(
-            "{environment} is held{}. Nothing is promoted into it, by command or by the train, until someone comments **/unhold{}**.",
-            promotion::held_by(&hold),
-            if policy.environments.is_production(&environment) {
-                String::new()
-            } else {
-                format!(" {environment}")
-            }
+        let answer = promotion::hold_answer(
+            &environment,
+            &hold,
+            policy.environments.is_production(&environment),
         );
         self.finish(
             job,
@@ -172,8 +155,8 @@ impl Executor {
         policy: &PolicyStatus,
         inv: &Invocation,
     ) -> Result<(), JobError> {
-        let defaults = Policy::default();
-        let policy = policy.valid().unwrap_or(&defaults);
+        let policy = promotion::hold_policy(policy);
+        let policy = policy.as_ref();
         let environment = environment_of(policy, inv.environment.as_deref());
         let Some(was) = self.store.clear_hold(repo.id, &environment).await? else {
             let why = format!("{environment} is not held; nothing to do.");
@@ -187,10 +170,7 @@ impl Executor {
         )
         .await?;
         self.wake_train(repo, policy).await?;
-        let answer = format!(
-            "{environment} is no longer held (it was{}). Promotions into it may go ahead.",
-            promotion::held_by(&was)
-        );
+        let answer = promotion::unhold_answer(&environment, &was);
         self.finish(
             job,
             repo,
@@ -209,56 +189,46 @@ impl Executor {
         policy: &PolicyStatus,
         inv: &Invocation,
     ) -> Result<(), JobError> {
-        let policy = match self.valid_policy(policy) {
+        let policy = match promotion::valid_policy(policy) {
             Ok(p) => p,
             Err(why) => return self.refuse(job, repo, &why).await,
         };
         let environment = environment_of(policy, inv.environment.as_deref());
-        if !policy.environments.contains(&environment) {
-            let r = Refusal::UnknownEnvironment {
-                name: environment,
-                known: policy.environments.names().to_vec(),
-            };
-            return self.refuse_rule(job, repo, &r).await;
-        }
-        if let Some(running) = self
+        let running = self
             .store
             .running_env_deployment(repo.id, &environment)
-            .await?
-        {
-            let r = Refusal::Busy {
-                environment,
-                running: Box::new(running),
-            };
-            return self.refuse_rule(job, repo, &r).await;
-        }
-        let Some(current) = self
+            .await?;
+        let current = self
             .store
             .current_env_deployment(repo.id, &environment)
-            .await?
-        else {
-            let why = format!("nothing runs in {environment} yet: there is nothing to roll back.");
-            return self.refuse(job, repo, &why).await;
+            .await?;
+        let last_good = match &current {
+            Some(c) => {
+                self.store
+                    .last_good_env_deployment(repo.id, &environment, &c.sha)
+                    .await?
+            }
+            None => None,
         };
-        let Some(good) = self
-            .store
-            .last_good_env_deployment(repo.id, &environment, &current.sha)
-            .await?
-        else {
-            let why = format!(
-                "{environment} runs `{}` and no earlier commit succeeded there: there is nothing to roll back to. Promote a fix instead.",
-                current.sha.short()
-            );
-            return self.refuse(job, repo, &why).await;
+        let facts = promotion::RollbackFacts {
+            environment: &environment,
+            known: policy.environments.names(),
+            running: running.as_ref(),
+            current: current.as_ref(),
+            last_good: last_good.as_ref(),
+        };
+        let target = match promotion::rollback(&facts) {
+            Ok(t) => t,
+            Err(r) => return self.refuse_rule(job, repo, &r).await,
         };
         let reason = format!(
             "rollback by @{}: {} marked bad",
             job.author,
-            current.sha.short()
+            target.from.short()
         );
         let claim = Claim {
             environment: &environment,
-            sha: &good.sha,
+            sha: &target.to,
             kind: EnvKind::Rollback,
             requested_by: &job.author,
             pr_number: Some(job.number),
@@ -276,19 +246,14 @@ impl Executor {
                 self.store
                     .mark_bad(
                         repo.id,
-                        &current.sha,
+                        &target.from,
                         &environment,
                         &job.author,
                         Some("rolled back"),
                         self.clock.now_ms(),
                     )
                     .await?;
-                let answer = format!(
-                    "rolling {environment} back from `{}` to `{}`, the last commit that succeeded there. `{}` is marked bad: promoting it again needs `--force`.",
-                    current.sha.short(),
-                    good.sha.short(),
-                    current.sha.short()
-                );
+                let answer = promotion::rollback_answer(&environment, &target);
                 self.finish(job, repo, "accepted", &reason, Some(&answer), true)
                     .await
             }
@@ -366,31 +331,5 @@ impl Executor {
             self.queue.enqueue(&NewJob::of(&e)?).await?;
         }
         Ok(())
-    }
-}
-
-/// `/hold staging deploys are broken` → (`staging`, "deploys are broken"); a first word that
-/// names no environment is part of the reason, and production is held.
-fn split_environment(policy: &Policy, text: &str) -> (String, String) {
-    let text = text.trim();
-    let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    if !first.is_empty() && policy.environments.contains(first) {
-        (environment_of(policy, Some(first)), rest.trim().to_owned())
-    } else {
-        (policy.environments.production().to_owned(), text.to_owned())
-    }
-}
-
-/// The environment a command names, spelt as the policy spells it (GitHub's names ignore
-/// case); production when none is named. An unknown name is kept for the refusal to quote.
-fn environment_of(policy: &Policy, named: Option<&str>) -> String {
-    let names = policy.environments.names();
-    match named {
-        None => policy.environments.production().to_owned(),
-        Some(name) => policy
-            .environments
-            .position(name)
-            .and_then(|i| names.get(i))
-            .map_or_else(|| name.to_owned(), Clone::clone),
     }
 }

@@ -1,38 +1,22 @@
 //! Running the train: read the default branch's head and its checks, take one step of the
 //! timetable (`engine::train`), and carry it out: schedule the next wake-up as a durable job,
 //! deploy through the same promotion gates as `/promote` (`Executor::pass_gates`), tell merged
-//! pull requests when their change arrives. Never decides a step or a gate itself: the engine
-//! does.
+//! pull requests when their change arrives. Never decides a step, a gate, what a refusal does
+//! to the train or what a pull request is told: the engine (`engine::train`,
+//! `engine::promotion`) does.
 
 use tracing::{info, warn};
 
 use super::Executor;
 use super::environments::Claim;
+use crate::engine::CheckSummary;
 use crate::engine::promotion::{self, PreviewOutcome, Refusal};
-use crate::engine::sticky::defuse;
-use crate::engine::train::{self, HeadChecks, Step, Train};
-use crate::engine::{CheckItem, CheckSummary};
+use crate::engine::train::{self, Refused, Step, Train};
 use crate::jobs::{JobKey, JobKind, NewJob, TrainPayload};
 use crate::model::{EnvDeployment, EnvKind, RepoRef};
 use crate::policy::Policy;
 use crate::queue::JobError;
 use crate::types::CommitSha;
-
-/// How long a train waits for a busy environment before looking again.
-const BUSY_RETRY_MS: i64 = 60_000;
-
-/// The head's checks as the train reads them: nothing reported yet is not green.
-pub fn head_checks(items: &[CheckItem], required: &[String]) -> (HeadChecks, CheckSummary) {
-    let s = CheckSummary::of(items, required);
-    let checks = if let Some((name, conclusion)) = s.failed.first() {
-        HeadChecks::Red(format!("`{name}` is {conclusion}"))
-    } else if !s.pending.is_empty() || s.passed.is_empty() {
-        HeadChecks::Pending
-    } else {
-        HeadChecks::Green
-    };
-    (checks, s)
-}
 
 impl Executor {
     /// Queues a look at the train now, when the repository has one.
@@ -77,7 +61,7 @@ impl Executor {
         };
         let head = self.branch_head(&repo).await?;
         let items = self.fetch_checks(&repo, &head).await?;
-        let (checks, summary) = head_checks(&items, &policy.preview.required_checks);
+        let (checks, summary) = train::head_checks(&items, &policy.preview.required_checks);
         let stored: Train = match self.store.train_state(repo.id).await? {
             None => Train::default(),
             Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
@@ -125,13 +109,13 @@ impl Executor {
                         .await?
                     {
                         Ok(d) => next.awaiting = Some(d.id),
-                        Err(Refusal::Busy { .. }) => {
-                            self.schedule_train(&repo, now + BUSY_RETRY_MS).await?;
-                        }
-                        Err(refusal) => {
-                            info!(%environment, rule = refusal.rule(), "train stopped: {refusal}");
-                            next.stopped = Some(refusal.to_string());
-                        }
+                        Err(refusal) => match train::refused(&refusal, now) {
+                            Refused::LookAgainAt(at) => self.schedule_train(&repo, at).await?,
+                            Refused::Stop(why) => {
+                                info!(%environment, rule = refusal.rule(), "train stopped: {refusal}");
+                                next.stopped = Some(why);
+                            }
+                        },
                     }
                 }
                 Step::Notify { schedule } => {
@@ -188,12 +172,11 @@ impl Executor {
         if let Err(r) = self.pass_gates(repo, policy, request).await? {
             return Ok(Err(r));
         }
-        let wait = policy
+        let reason = policy
             .train
             .as_ref()
-            .map(|tt| if t.next == 0 { tt.delay } else { tt.bake })
+            .map(|tt| train::claim_reason(tt, t))
             .unwrap_or_default();
-        let reason = format!("green and quiet for {}", human(wait));
         let claim = Claim {
             environment,
             sha,
@@ -227,17 +210,8 @@ impl Executor {
             None => vec![head.clone()],
         };
         let numbers = self.store.merged_pulls_with(repo.id, &commits).await?;
-        let when: Vec<String> = schedule
-            .iter()
-            .map(|(env, at)| format!("{env} at about {}", promotion::utc(*at)))
-            .collect();
+        let body = train::notice(head, schedule);
         for number in numbers {
-            let body = format!(
-                "🚂 This change is on Gangway's train (commit `{}`): it should reach {}, if its checks stay green and nothing fails on the way. To stop it, comment **/hold** (or **/hold <environment>**) on any pull request of this repository.",
-                head.short(),
-                when.join(", then ")
-            );
-            let body = body.lines().map(defuse).collect::<Vec<_>>().join("\n");
             let now = self.clock.now_ms();
             match self.store.train_notice(repo.id, number).await? {
                 // Told already, in these words.
@@ -259,17 +233,5 @@ impl Executor {
             }
         }
         Ok(())
-    }
-}
-
-/// `30m`, `1h`, `90s`: the policy's own way of writing durations.
-fn human(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    if s.is_multiple_of(3600) && s > 0 {
-        format!("{}h", s / 3600)
-    } else if s.is_multiple_of(60) && s > 0 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
     }
 }

@@ -2,13 +2,15 @@
 //! deployment someone else created, then bring the PR in line.
 //!
 //! Owns gathering the facts for those steps and carrying out what the engine decides
-//! (`engine::deployer` for statuses and adoptions). Never decides how a status moves a preview or
-//! whether a deployment is adopted.
+//! (`engine::deployer` for statuses and adoptions, `engine::capacity` for evictions). Never
+//! decides how a status moves a preview, whether a deployment is adopted or whether an eviction
+//! still applies.
 
 use tracing::info;
 
 use super::Executor;
 use crate::engine::TeardownReason;
+use crate::engine::capacity;
 use crate::engine::deployer::{self, Adopt};
 use crate::jobs::{Adoption, EvaluatePayload, Eviction, ExternalStatus};
 use crate::model::RepoRef;
@@ -79,10 +81,7 @@ impl Executor {
             return Ok(());
         };
         let previews = self.store.previews_of(repo.id, number).await?;
-        let Some(p) = previews
-            .iter()
-            .find(|p| p.id == ev.preview_id && p.state.is_up())
-        else {
+        let Some(p) = capacity::still_evicted(&previews, ev) else {
             return Ok(());
         };
         let reason = TeardownReason::Evicted {

@@ -6,7 +6,8 @@
 //!   tears down previews of closed PRs, superseded ones past their grace period, idle ones past
 //!   the TTL); previews of repositories Gangway can no longer reach are torn down by the driver
 //!   alone; previews over a repository's capacity (as `engine::capacity` decides) are evicted
-//!   through their PR's evaluation; a purge job deletes data past the retention period.
+//!   through their PR's evaluation (what it reads is `engine::routing::reaper_evaluation`'s); a
+//!   purge job deletes data past the retention period.
 //! - **Reconciler** (at start, then `reconcile_interval`): installations, repositories and open
 //!   PRs are compared with GitHub and what webhooks missed is healed.
 //! - **Redeliverer** (optional, with the reconciler's interval): asks GitHub to resend failed
@@ -16,7 +17,7 @@
 //! changes a row beyond its own lease and run record: it only enqueues jobs. Reads the clock it
 //! is given, so tests move time.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,13 +26,11 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::clock::SharedClock;
-use crate::engine::capacity;
+use crate::engine::{capacity, routing};
 use crate::jobs::{
-    BACKGROUND, EvaluatePayload, Eviction, JobKind, JobPayload, NewJob, OfflineTeardownPayload,
-    PurgePayload, ReconcilePayload, RedeliverPayload,
+    JobKind, JobPayload, NewJob, OfflineTeardownPayload, PurgePayload, ReconcilePayload,
+    RedeliverPayload,
 };
-use crate::model::RepoRef;
-use crate::policy;
 use crate::queue::Queue;
 use crate::store::{Store, StoreError};
 use crate::types::{PrNumber, RepoId};
@@ -142,8 +141,7 @@ impl Timers {
             installations: &gone,
         };
         let (mut offline, mut evaluated, mut evicted) = (0, 0, 0);
-        let mut prs: BTreeMap<(RepoId, PrNumber), bool> = BTreeMap::new();
-        let mut by_repo: BTreeMap<RepoId, Vec<&crate::model::Preview>> = BTreeMap::new();
+        let mut reachable: Vec<(&crate::model::Preview, bool)> = Vec::new();
         for (p, pr_open, installation, full_name) in &standing {
             if lost.cuts_off(p.repo_id.as_db(), *installation) {
                 let job = NewJob::of(&OfflineTeardownPayload {
@@ -158,26 +156,29 @@ impl Timers {
                 }
                 continue;
             }
-            prs.insert((p.repo_id, p.pr_number), *pr_open);
-            if capacity::takes_place(p, *pr_open) {
-                by_repo.entry(p.repo_id).or_default().push(p);
-            }
+            reachable.push((p, *pr_open));
         }
-        let mut evictions: BTreeMap<(RepoId, PrNumber), Eviction> = BTreeMap::new();
-        for (repo, previews) in by_repo {
-            let max = self.max_previews(repo).await?;
-            for (number, eviction) in capacity::evictions(&previews, max) {
-                evictions.insert((repo, number), eviction);
-            }
+        let prs: BTreeSet<(RepoId, PrNumber)> = reachable
+            .iter()
+            .map(|(p, _)| (p.repo_id, p.pr_number))
+            .collect();
+        let mut capacities = Vec::new();
+        for (repo, previews) in capacity::places(reachable.iter().copied()) {
+            capacities.push((repo, previews, self.max_previews(repo).await?));
         }
-        for (repo_id, number) in prs.keys() {
+        let mut evictions = capacity::evictions_by_pr(
+            capacities
+                .iter()
+                .map(|(repo, previews, max)| (*repo, previews.as_slice(), *max)),
+        );
+        for (repo_id, number) in &prs {
             let Some((pr, _)) = self.store.pull(*repo_id, *number).await? else {
                 continue;
             };
             let evict = evictions.remove(&(*repo_id, *number));
-            let job = evaluation(&pr.repo, *number, evict.clone())?;
-            // An eviction must go through even if a plain evaluation is already waiting.
-            if evict.is_some() {
+            let evaluation = routing::reaper_evaluation(&pr.repo, *number, evict);
+            let job = NewJob::of(&evaluation)?;
+            if !routing::reaper_defers_to_waiting(&evaluation) {
                 evicted += 1;
             } else if self.store.job_waiting(JobKind::Evaluate, &job.key).await? {
                 continue;
@@ -198,13 +199,9 @@ impl Timers {
     /// The repository's capacity from its cached policy (the reaper never calls GitHub).
     async fn max_previews(&self, repo: RepoId) -> Result<u32, StoreError> {
         let cached = self.store.cached_policy(repo).await?;
-        let parsed = cached
-            .and_then(|c| c.body)
-            .map(|b| policy::parse(b.as_bytes()));
-        Ok(match parsed {
-            Some(Ok(p)) => p.preview.max_previews,
-            _ => policy::PreviewPolicy::default().max_previews,
-        })
+        Ok(capacity::max_previews(
+            cached.and_then(|c| c.body).as_deref(),
+        ))
     }
 
     /// Checks for due sweeps every `tick` until `stop` turns true.
@@ -229,28 +226,4 @@ impl Timers {
             }
         })
     }
-}
-
-fn evaluation(
-    repo: &RepoRef,
-    number: PrNumber,
-    evict: Option<Eviction>,
-) -> Result<NewJob, StoreError> {
-    let payload = EvaluatePayload {
-        repo_id: repo.id,
-        installation: repo.installation,
-        full_name: repo.full_name.clone(),
-        default_branch: Some(repo.default_branch.clone()),
-        number,
-        requested_by: "reaper".into(),
-        refresh: false,
-        // Periodic, background and budgeted: it also heals a missed check event on a head that
-        // is not staged yet.
-        read_checks: true,
-        external_status: None,
-        adopt: None,
-        evict,
-        priority: BACKGROUND,
-    };
-    Ok(NewJob::of(&payload)?)
 }
