@@ -1,25 +1,12 @@
 use super::*;
-use crate::model::{DriverKind, RepoRef};
-use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
+use crate::engine::test_fixtures;
+use crate::model::DriverKind;
+use crate::types::{CommitSha, PrNumber, RepoId};
 
 fn pr(is_fork: bool) -> PullRequest {
     PullRequest {
-        repo: RepoRef {
-            id: RepoId(1),
-            installation: InstallationId(1),
-            full_name: "o/r".into(),
-            default_branch: "main".into(),
-        },
-        number: PrNumber(7),
-        head_sha: CommitSha::parse(&"a".repeat(40)).unwrap(),
-        head_ref: "feature".into(),
         is_fork,
-        draft: false,
-        open: true,
-        merged: false,
-        author: "alice".into(),
-        gh_updated_at: "2026-01-01T00:00:00Z".into(),
-        head_since_ms: 0,
+        ..test_fixtures::pr(CommitSha::parse(&"a".repeat(40)).unwrap())
     }
 }
 

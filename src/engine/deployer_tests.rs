@@ -1,12 +1,7 @@
 use super::*;
-use crate::model::RepoRef;
+use crate::engine::test_fixtures::{self, sha};
 use crate::policy::Policy;
-use crate::types::CommitSha;
-use crate::types::{InstallationId, PrNumber, RepoId};
-
-fn sha(n: u8) -> CommitSha {
-    CommitSha::parse(&format!("{:040x}", n)).unwrap()
-}
+use crate::types::{PrNumber, RepoId};
 
 fn preview(state: PreviewState, driver: DriverKind) -> Preview {
     Preview {
@@ -103,24 +98,7 @@ fn statuses_on_our_own_or_gone_previews_change_nothing() {
 }
 
 fn pr() -> PullRequest {
-    PullRequest {
-        repo: RepoRef {
-            id: RepoId(1),
-            installation: InstallationId(1),
-            full_name: "o/r".into(),
-            default_branch: "main".into(),
-        },
-        number: PrNumber(7),
-        head_sha: sha(1),
-        head_ref: "feature".into(),
-        is_fork: false,
-        draft: false,
-        open: true,
-        merged: false,
-        author: "alice".into(),
-        gh_updated_at: "2026-01-01T00:00:00Z".into(),
-        head_since_ms: 0,
-    }
+    test_fixtures::pr(sha(1))
 }
 
 fn by_hand(environment: &str) -> Adoption {

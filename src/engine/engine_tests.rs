@@ -1,30 +1,10 @@
 use super::*;
-use crate::model::{Approval, DriverKind, RepoRef, TeardownKind};
-use crate::types::{InstallationId, PrNumber, RepoId};
-
-fn sha(n: u8) -> CommitSha {
-    CommitSha::parse(&format!("{:040x}", n)).unwrap()
-}
+use crate::engine::test_fixtures::{self, sha};
+use crate::model::{Approval, DriverKind, TeardownKind};
+use crate::types::{PrNumber, RepoId};
 
 fn pr(head: u8) -> PullRequest {
-    PullRequest {
-        repo: RepoRef {
-            id: RepoId(1),
-            installation: InstallationId(1),
-            full_name: "o/r".into(),
-            default_branch: "main".into(),
-        },
-        number: PrNumber(7),
-        head_sha: sha(head),
-        head_ref: "feature".into(),
-        is_fork: false,
-        draft: false,
-        open: true,
-        merged: false,
-        author: "alice".into(),
-        gh_updated_at: "2026-01-01T00:00:00Z".into(),
-        head_since_ms: 0,
-    }
+    test_fixtures::pr(sha(head))
 }
 
 fn preview(id: i64, of: u8, state: PreviewState) -> Preview {

@@ -365,5 +365,8 @@ pub fn decide(s: &Situation<'_>) -> Vec<Action> {
 }
 
 #[cfg(test)]
+mod test_fixtures;
+
+#[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;

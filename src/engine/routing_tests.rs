@@ -1,29 +1,14 @@
 use super::*;
+use crate::engine::test_fixtures::{self, sha};
 use crate::model::RepoRef;
 use crate::types::{InstallationId, RepoId};
 
-fn sha(n: u8) -> CommitSha {
-    CommitSha::parse(&format!("{:040x}", n)).unwrap()
-}
-
 fn pr(updated: &str) -> PullRequest {
     PullRequest {
-        repo: RepoRef {
-            id: RepoId(1),
-            installation: InstallationId(1),
-            full_name: "o/r".into(),
-            default_branch: "main".into(),
-        },
-        number: PrNumber(7),
-        head_sha: sha(1),
         head_ref: "f".into(),
-        is_fork: false,
-        draft: false,
-        open: true,
-        merged: false,
         author: "ann".into(),
         gh_updated_at: updated.into(),
-        head_since_ms: 0,
+        ..test_fixtures::pr(sha(1))
     }
 }
 

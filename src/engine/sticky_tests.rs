@@ -1,28 +1,17 @@
 use super::*;
 use crate::engine::Gate;
-use crate::model::{DriverKind, RepoRef};
-use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
+use crate::engine::test_fixtures;
+use crate::model::DriverKind;
+use crate::types::{CommitSha, PrNumber, RepoId};
 
 const SHA: &str = "c0ffee0000000000000000000000000000000001";
 
 fn pr() -> PullRequest {
     PullRequest {
-        repo: RepoRef {
-            id: RepoId(1),
-            installation: InstallationId(1),
-            full_name: "o/r".into(),
-            default_branch: "main".into(),
-        },
-        number: PrNumber(7),
-        head_sha: CommitSha::parse(SHA).unwrap(),
         head_ref: "f".into(),
-        is_fork: false,
-        draft: false,
-        open: true,
-        merged: false,
         author: "a".into(),
         gh_updated_at: String::new(),
-        head_since_ms: 0,
+        ..test_fixtures::pr(CommitSha::parse(SHA).unwrap())
     }
 }
 
