@@ -6,7 +6,8 @@
 //! PR's evaluation carries at most one of them ([`evictions_by_pr`]), which goes if still up
 //! when the evaluation runs ([`still_evicted`]). A preview in a repository
 //! removed from the App, or of an installation that is gone, is cut off: torn down by the driver
-//! alone when it ran one ([`offline_teardown_runs_driver`], [`torn_down_offline`]). Pure: the reaper (timers) and the processor gather the standing previews, each
+//! alone when it ran one ([`offline_teardown_runs_driver`], [`torn_down_offline`]); whether any
+//! teardown runs the driver is one rule, [`teardown_runs_driver`], used by the executor's too. Pure: the reaper (timers) and the processor gather the standing previews, each
 //! repository's capacity and what was lost, and only enqueue what this returns; teardowns happen
 //! in jobs.
 
@@ -119,14 +120,19 @@ pub fn still_evicted<'a>(previews: &'a [Preview], eviction: &Eviction) -> Option
 /// standing; an outside deployer's previews are theirs to remove. `None` for a preview already
 /// torn down: nothing to do at all.
 pub fn offline_teardown_runs_driver(p: &Preview) -> Option<bool> {
-    if p.state == PreviewState::TornDown {
-        return None;
-    }
+    (p.state != PreviewState::TornDown).then(|| teardown_runs_driver(p))
+}
+
+/// Whether tearing a preview down runs the driver's teardown: only for Gangway's own driver,
+/// and only if its deploy ran (a status past `queued` that is not yet `inactive`). One rule for
+/// every teardown: a PR's (`executor/deploy.rs`) and a cut-off preview's
+/// ([`offline_teardown_runs_driver`]).
+pub fn teardown_runs_driver(p: &Preview) -> bool {
     let ran = p
         .last_status
         .as_deref()
         .is_some_and(|s| s != "queued" && s != "inactive");
-    Some(p.driver == DriverKind::Command && ran)
+    p.driver == DriverKind::Command && ran
 }
 
 /// The record of a cut-off preview once the driver took it down (GitHub cannot be told).

@@ -215,3 +215,26 @@ fn an_eviction_takes_down_the_named_preview_only_while_it_is_up() {
         "gone meanwhile"
     );
 }
+
+#[test]
+fn any_teardown_runs_the_driver_only_if_its_command_deploy_ran() {
+    let mut p = preview(1, 1, 0, Some(10));
+    p.state = PreviewState::TearingDown;
+    for (status, runs) in [
+        (Some("success"), true),
+        (Some("failure"), true),
+        (Some("in_progress"), true),
+        (Some("queued"), false),
+        (Some("inactive"), false),
+        (None, false),
+    ] {
+        p.last_status = status.map(str::to_owned);
+        assert_eq!(teardown_runs_driver(&p), runs, "{status:?}");
+    }
+    p.last_status = Some("success".into());
+    p.driver = DriverKind::External;
+    assert!(
+        !teardown_runs_driver(&p),
+        "an outside deployer's preview is theirs to remove"
+    );
+}

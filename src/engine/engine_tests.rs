@@ -485,3 +485,87 @@ fn an_approval_of_an_older_fork_commit_does_not_carry_over_to_a_new_push() {
     assert_eq!(gate(&s), Gate::Ready);
     assert_eq!(decide(&s), vec![Action::Stage { sha: sha(2) }]);
 }
+
+fn reading(pr: &PullRequest, previews: &[Preview], asked: bool) -> ChecksRead {
+    checks_read(
+        &Situation {
+            pr,
+            policy: &valid(),
+            checks: None,
+            previews,
+            approvals: &[],
+            unstaged_by: None,
+            now_ms: 0,
+        },
+        asked,
+    )
+}
+
+#[test]
+fn checks_are_read_when_asked_or_once_a_check_reported_and_only_if_needed() {
+    assert_eq!(reading(&pr(1), &[], true), ChecksRead::Read);
+    assert_eq!(
+        reading(&pr(1), &[], false),
+        ChecksRead::IfSignalled,
+        "unasked: only once a check has reported on the commit"
+    );
+    let staged = [preview(1, 1, PreviewState::Live)];
+    for asked in [true, false] {
+        assert_eq!(
+            reading(&pr(1), &staged, asked),
+            ChecksRead::Skip,
+            "the head is staged: checks cannot change the decision"
+        );
+    }
+    let mut closed = pr(1);
+    closed.open = false;
+    assert_eq!(reading(&closed, &[], true), ChecksRead::Skip);
+}
+
+#[test]
+fn each_action_is_audited_with_its_subject_decision_and_reason() {
+    let record = |a: Action| {
+        let r = audit_record(&a, "ann");
+        (r.subject, r.decision, r.reason)
+    };
+    assert_eq!(
+        record(Action::Stage { sha: sha(1) }),
+        (
+            "commit 0000000".to_owned(),
+            "stage",
+            "ready; requested by ann".to_owned()
+        )
+    );
+    assert_eq!(
+        record(Action::Teardown {
+            preview_id: 4,
+            reason: TeardownReason::Closed { merged: true },
+        }),
+        (
+            "preview 4".to_owned(),
+            "teardown",
+            "pull request merged".to_owned()
+        )
+    );
+    assert_eq!(
+        record(Action::Teardown {
+            preview_id: 5,
+            reason: TeardownReason::Unstaged { by: "bob".into() },
+        }),
+        (
+            "preview 5".to_owned(),
+            "teardown",
+            "unstaged by @bob".to_owned()
+        )
+    );
+    assert_eq!(
+        record(Action::DeleteEnvironment {
+            environment: "pr-7".into()
+        }),
+        (
+            "environment pr-7".to_owned(),
+            "delete",
+            "pull request closed; policy deletes environments".to_owned()
+        )
+    );
+}

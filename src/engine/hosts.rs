@@ -1,6 +1,8 @@
-//! Preview host names: the operator's template (`{sha}.staging.example.org`) and its rendering.
+//! Host names: a preview's, from the operator's template (`{sha}.staging.example.org`), and a
+//! long-lived environment's (`GANGWAY_ENVIRONMENT_HOST`, [`environment_host`]).
 //!
-//! Owns: which placeholders exist and that every rendering is a valid DNS name. Pure: no I/O.
+//! Owns: which placeholders exist, that every preview host is a valid DNS name, and how an
+//! environment's name becomes a host label. Pure: no I/O.
 
 use std::fmt;
 
@@ -177,6 +179,33 @@ pub fn validate_dns_name(host: &str) -> Result<(), HostError> {
         }
     }
     Ok(())
+}
+
+/// The host of a long-lived environment: the operator's `GANGWAY_ENVIRONMENT_HOST` with
+/// `{environment}` as a DNS label ([`environment_label`]) and `{repo}` as the repository's
+/// name in lower case.
+pub fn environment_host(template: &str, environment: &str, repo_name: &str) -> String {
+    template
+        .replace("{environment}", &environment_label(environment))
+        .replace("{repo}", &repo_name.to_ascii_lowercase())
+}
+
+/// An environment's name as a DNS label: lower case, every other character than a letter or a
+/// digit a hyphen, none at either end; `env` when nothing is left.
+pub fn environment_label(environment: &str) -> String {
+    let label: String = environment
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_alphanumeric() { c } else { '-' }
+        })
+        .collect();
+    let label = label.trim_matches('-');
+    if label.is_empty() {
+        "env".to_owned()
+    } else {
+        label.to_owned()
+    }
 }
 
 #[cfg(test)]

@@ -50,3 +50,39 @@ fn hostile_repo_names_still_render_valid_hosts() {
         validate_dns_name(&host).unwrap();
     }
 }
+
+#[test]
+fn an_environment_host_uses_its_name_as_a_dns_label_and_the_repo_in_lower_case() {
+    let tpl = "{environment}.{repo}.example.org";
+    assert_eq!(
+        environment_host(tpl, "production", "Shop"),
+        "production.shop.example.org"
+    );
+    assert_eq!(
+        environment_host(tpl, "QA_eu.1", "shop"),
+        "qa-eu-1.shop.example.org"
+    );
+    assert_eq!(
+        environment_host("{environment}.example.org", "__", "shop"),
+        "env.example.org",
+        "nothing left of the name"
+    );
+    assert_eq!(
+        environment_host("app.example.org", "staging", "shop"),
+        "app.example.org",
+        "a template without placeholders is one host for all"
+    );
+}
+
+#[test]
+fn an_environment_label_has_no_hyphen_at_either_end() {
+    for (name, want) in [
+        ("-staging-", "staging"),
+        ("Prod", "prod"),
+        ("über", "ber"),
+        ("a b", "a-b"),
+        ("", "env"),
+    ] {
+        assert_eq!(environment_label(name), want, "{name:?}");
+    }
+}

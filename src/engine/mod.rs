@@ -11,8 +11,11 @@
 //! (`echo`), the external deployer and adoption (`deployer`), capacity and lost access
 //! (`capacity`), promotion's gates (`promotion`), the train (`train`), who may run a command and
 //! what `/stage` retries (`command_rules`), the command parser (`commands`), the sticky comment
-//! (`sticky`), checks (`checks`) and hosts (`hosts`). The executor, processor and timers gather
-//! facts and carry out; they never decide.
+//! (`sticky`), checks (`checks`), hosts (`hosts`), one preview's record through staging and
+//! teardown (`previews`) and one environment deployment's (`environments`). Here too: when the
+//! executor reads the checks (`checks_read`) and what the audit log says of each action
+//! (`audit_record`). The executor, processor and timers gather facts and carry out; they never
+//! decide.
 
 pub mod capacity;
 pub mod checks;
@@ -20,7 +23,9 @@ pub mod command_rules;
 pub mod commands;
 pub mod deployer;
 pub mod echo;
+pub mod environments;
 pub mod hosts;
+pub mod previews;
 pub mod promotion;
 pub mod routing;
 pub mod sticky;
@@ -164,6 +169,41 @@ pub enum Action {
     DeleteEnvironment { environment: String },
 }
 
+/// The audit log's record of one action, written before the action is carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// What the action is about: `commit abc1234`, `preview 7`, `environment pr-3`.
+    pub subject: String,
+    pub decision: &'static str,
+    pub reason: String,
+}
+
+/// What the audit log says about `action`; `requested_by` names who caused the evaluation.
+pub fn audit_record(action: &Action, requested_by: &str) -> AuditRecord {
+    let (subject, decision, reason) = match action {
+        Action::Stage { sha } => (
+            format!("commit {}", sha.short()),
+            "stage",
+            format!("ready; requested by {requested_by}"),
+        ),
+        Action::Teardown { preview_id, reason } => (
+            format!("preview {preview_id}"),
+            "teardown",
+            reason.describe(),
+        ),
+        Action::DeleteEnvironment { environment } => (
+            format!("environment {environment}"),
+            "delete",
+            "pull request closed; policy deletes environments".into(),
+        ),
+    };
+    AuditRecord {
+        subject,
+        decision,
+        reason,
+    }
+}
+
 /// A torn-down head preview comes back by itself only if it went for a reason that no longer
 /// holds (the PR was closed and reopened); expired, evicted, unstaged or operator-removed
 /// previews need a maintainer's `/stage` given after they went.
@@ -225,6 +265,32 @@ pub fn needs_checks(s: &Situation<'_>) -> bool {
         && (!pr.draft || policy.preview.drafts)
         && policy.preview.trigger == Trigger::Checks
         && !head_staged
+}
+
+/// Whether the executor reads the head commit's checks before deciding ([`checks_read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChecksRead {
+    /// The decision does not depend on them.
+    Skip,
+    /// Read them now.
+    Read,
+    /// Read them only if a check has reported on the head commit (a check event was seen);
+    /// otherwise the gate says "waiting for checks" until the check event that comes when one
+    /// finishes.
+    IfSignalled,
+}
+
+/// Whether to read the head commit's checks: only when the decision needs them, and then
+/// always if `asked` (a check event, the reconciler or a command asks for a fresh look),
+/// else only once some check has reported on the commit.
+pub fn checks_read(s: &Situation<'_>, asked: bool) -> ChecksRead {
+    if !needs_checks(s) {
+        ChecksRead::Skip
+    } else if asked {
+        ChecksRead::Read
+    } else {
+        ChecksRead::IfSignalled
+    }
 }
 
 /// The gate of the head commit.

@@ -2,7 +2,10 @@
 //!
 //! Each step is recorded on the preview row, so a retry after a crash resumes where it stopped:
 //! the deployment is created once (a lost answer is looked up, not re-created), statuses move
-//! forward only, and the driver runs again only for a stage that never finished.
+//! forward only, and the driver runs again only for a stage that never finished. What each step
+//! writes on the record (a restaged preview, a teardown's start, a refused deployment) and
+//! whether a teardown runs the driver are the engine's (`engine::previews`,
+//! `engine::capacity::teardown_runs_driver`).
 
 use serde::Serialize;
 use tracing::{info, warn};
@@ -10,7 +13,7 @@ use tracing::{info, warn};
 use super::Executor;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
-use crate::engine::TeardownReason;
+use crate::engine::{TeardownReason, capacity, previews};
 use crate::github::rest::{NewDeployment, NewDeploymentStatus};
 use crate::model::{DriverKind, Preview, PreviewState, PullRequest, RepoRef};
 use crate::policy::Policy;
@@ -108,13 +111,8 @@ impl Executor {
                 now,
             )
             .await?;
-        if p.state == PreviewState::TornDown {
-            // The PR was reopened on a commit that was previewed before: same deployment, new run.
-            p.state = PreviewState::Pending;
-            p.last_status = None;
-            p.detail = None;
-            p.torn_down_at = None;
-            p.teardown_kind = None;
+        if let Some(again) = previews::restaged(&p) {
+            p = again;
             self.store.save_preview(&p, now).await?;
         }
         if p.deployment_id.is_none() {
@@ -195,15 +193,8 @@ impl Executor {
             .await
         {
             Ok(id) => id,
-            // GitHub cannot resolve the commit (a deleted fork's commits can vanish): say so on the
-            // preview instead of retrying what cannot succeed.
             Err(e) if e.status() == Some(422) => {
-                p.state = PreviewState::Failed;
-                p.detail = Some(format!(
-                    "GitHub cannot create a deployment of commit {} ({e}); if the pull request's fork was deleted, \
-                     its commits may be gone: push the branch again to a live fork or to this repository",
-                    p.sha.short()
-                ));
+                *p = previews::deployment_refused(p, &e.to_string());
                 self.store.save_preview(p, self.clock.now_ms()).await?;
                 return Ok(());
             }
@@ -305,27 +296,11 @@ impl Executor {
         if p.state == PreviewState::TornDown {
             return Ok(());
         }
-        if p.state != PreviewState::TearingDown {
-            // Whether the driver ever ran for it decides whether there is anything to tear down.
-            p.detail = Some(match (&p.detail, reason) {
-                (Some(d), TeardownReason::Resume) => d.clone(),
-                _ => reason.describe(),
-            });
-            if let Some(kind) = reason.kind() {
-                p.teardown_kind = Some(kind);
-            }
-            let ran = p.last_status.as_deref().is_some_and(|s| s != "queued");
-            p.state = PreviewState::TearingDown;
-            if !ran {
-                p.last_status = Some("queued".into());
-            }
+        if let Some(begun) = previews::teardown_begun(&p, reason) {
+            p = begun;
             self.store.save_preview(&p, self.clock.now_ms()).await?;
         }
-        let driver_ran = p
-            .last_status
-            .as_deref()
-            .is_some_and(|s| s != "queued" && s != "inactive");
-        if p.driver == DriverKind::Command && driver_ran {
+        if capacity::teardown_runs_driver(&p) {
             let outcome = command::run(
                 &self.settings.command,
                 &self.spec(pr, &p, DriverAction::Teardown),

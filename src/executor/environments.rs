@@ -7,7 +7,10 @@
 //! `auto_inactive` skips production environments), the PR merged after production when the
 //! policy says so, and the automatic rollback of a failed production deployment. A claim
 //! (`Store::claim_environment`) makes the environment busy; only this job ends that. Each step
-//! is recorded on the row, so a retried job resumes instead of repeating.
+//! is recorded on the row, so a retried job resumes instead of repeating. What may happen in
+//! which state, what a refused deployment or an outside deployer's status records, when a PR
+//! merges and when a failure rolls back are the engine's (`engine::environments`); the host is
+//! `engine::hosts::environment_host`.
 
 use serde::Serialize;
 use tracing::{info, warn};
@@ -15,6 +18,7 @@ use tracing::{info, warn};
 use super::Executor;
 use super::deploy::{Marked, description, random_token};
 use crate::driver::{DeploySpec, DriverAction, command};
+use crate::engine::{environments, hosts};
 use crate::github::rest::{NewDeployment, NewDeploymentStatus};
 use crate::jobs::{EnvDeployPayload, NewJob};
 use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
@@ -87,26 +91,14 @@ impl Executor {
 
     /// The host of a long-lived environment, from `GANGWAY_ENVIRONMENT_HOST`.
     pub(crate) fn env_host(&self, repo: &RepoRef, environment: &str) -> String {
-        let label: String = environment
-            .chars()
-            .map(|c| {
-                let c = c.to_ascii_lowercase();
-                if c.is_ascii_alphanumeric() { c } else { '-' }
-            })
-            .collect();
-        let label = label.trim_matches('-');
-        let label = if label.is_empty() { "env" } else { label };
-        self.settings
-            .environment_host
-            .replace("{environment}", label)
-            .replace("{repo}", &repo.name().to_ascii_lowercase())
+        hosts::environment_host(&self.settings.environment_host, environment, repo.name())
     }
 
     pub async fn run_env_deployment(&self, job: &EnvDeployPayload) -> Result<(), JobError> {
         let Some(mut d) = self.store.env_deployment(job.deployment).await? else {
             return Ok(());
         };
-        if !matches!(d.state, EnvState::Pending | EnvState::Deploying) {
+        if !environments::in_flight(d.state) {
             return Ok(());
         }
         let repo = self
@@ -120,13 +112,11 @@ impl Executor {
         let policy = self.policy(&repo).await?;
         let policy = policy.valid().cloned().unwrap_or_default();
         if let Some(state) = &job.external {
-            if d.state != EnvState::Deploying {
+            let Some(end) = environments::external_end(d.state, state) else {
                 return Ok(());
-            }
-            let success = state == "success";
-            let why = (!success).then(|| format!("the deployer reported {state}"));
+            };
             return self
-                .env_finished(&repo, &policy, &mut d, success, why.as_deref())
+                .env_finished(&repo, &policy, &mut d, end.success, end.why.as_deref())
                 .await;
         }
         if d.deployment_id.is_none() {
@@ -135,7 +125,7 @@ impl Executor {
                 return self.env_failed(&repo, &policy, &d).await;
             }
         }
-        if d.state == EnvState::Pending {
+        if environments::starts(d.state) {
             self.env_status(&repo, &d, "queued", &queued_text(&d), None)
                 .await?;
             d.state = EnvState::Deploying;
@@ -189,7 +179,7 @@ impl Executor {
         let Some(mut d) = self.store.env_deployment(job.deployment).await? else {
             return Ok(());
         };
-        if !matches!(d.state, EnvState::Pending | EnvState::Deploying) {
+        if !environments::in_flight(d.state) {
             return Ok(());
         }
         let now = self.clock.now_ms();
@@ -322,12 +312,7 @@ impl Executor {
                 d.deployment_id = Some(created);
             }
             Err(e) if e.status() == Some(422) => {
-                d.state = EnvState::Failed;
-                d.finished_at = Some(self.clock.now_ms());
-                d.detail = Some(format!(
-                    "GitHub cannot create a deployment of commit {}: {e}",
-                    d.sha.short()
-                ));
+                *d = environments::deployment_refused(d, &e.to_string(), self.clock.now_ms());
             }
             Err(e) => return Err(e.into()),
         }
@@ -416,10 +401,7 @@ impl Executor {
             d.sha.short(),
             d.environment
         );
-        if d.kind == EnvKind::Promote
-            && policy.promotion.merge
-            && policy.environments.is_production(&d.environment)
-        {
+        if environments::merges_after_live(d, policy) {
             match self
                 .github
                 .merge_pull(
@@ -465,10 +447,7 @@ impl Executor {
             );
             self.comment(repo, number, &text).await?;
         }
-        if !(policy.promotion.auto_rollback
-            && policy.environments.is_production(&d.environment)
-            && d.kind != EnvKind::Rollback)
-        {
+        if !environments::rolls_back(d, policy) {
             return Ok(());
         }
         let reason = format!(

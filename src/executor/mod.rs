@@ -29,7 +29,7 @@ use crate::driver::command::CommandDriverConfig;
 use crate::engine::echo::{self, Maker, Subject};
 use crate::engine::hosts::HostTemplate;
 use crate::engine::sticky::{self, StickyInput};
-use crate::engine::{self, Action, CheckSummary, PolicyStatus, Situation};
+use crate::engine::{self, Action, CheckSummary, ChecksRead, PolicyStatus, Situation};
 use crate::github::GitHub;
 use crate::model::{DriverKind, PullRequest, RepoRef, Sticky};
 use crate::queue::{JobError, Queue};
@@ -121,10 +121,15 @@ impl Executor {
                 unstaged_by: unstaged_by.as_deref(),
                 now_ms: self.clock.now_ms(),
             };
-            if checks.is_none()
-                && engine::needs_checks(&situation)
-                && (read_checks || self.store.has_check_signal(repo.id, &pr.head_sha).await?)
-            {
+            let read = checks.is_none()
+                && match engine::checks_read(&situation, read_checks) {
+                    ChecksRead::Skip => false,
+                    ChecksRead::Read => true,
+                    ChecksRead::IfSignalled => {
+                        self.store.has_check_signal(repo.id, &pr.head_sha).await?
+                    }
+                };
+            if read {
                 let items = self.fetch_checks(repo, &pr.head_sha).await?;
                 let required = policy
                     .valid()
@@ -132,8 +137,6 @@ impl Executor {
                     .unwrap_or_default();
                 checks = Some(CheckSummary::of(&items, &required));
             }
-            // Not read: no check has reported on this commit yet, so the gate says "waiting
-            // for checks" (the check event that comes when one finishes reads them).
             situation.checks = checks.as_ref();
             let actions = engine::decide(&situation);
             if actions.is_empty() {
@@ -159,30 +162,14 @@ impl Executor {
         action: Action,
         requested_by: &str,
     ) -> Result<(), JobError> {
-        let (subject, decision, reason) = match &action {
-            Action::Stage { sha } => (
-                format!("commit {}", sha.short()),
-                "stage",
-                format!("ready; requested by {requested_by}"),
-            ),
-            Action::Teardown { preview_id, reason } => (
-                format!("preview {preview_id}"),
-                "teardown",
-                reason.describe(),
-            ),
-            Action::DeleteEnvironment { environment } => (
-                format!("environment {environment}"),
-                "delete",
-                "pull request closed; policy deletes environments".into(),
-            ),
-        };
+        let record = engine::audit_record(&action, requested_by);
         self.store
             .audit(
                 pr.repo.id,
                 pr.number,
-                &subject,
-                decision,
-                &reason,
+                &record.subject,
+                record.decision,
+                &record.reason,
                 self.clock.now_ms(),
             )
             .await?;

@@ -1,0 +1,71 @@
+//! One preview's record through staging and teardown: what its row says at each step the
+//! executor takes.
+//!
+//! Owns: a torn-down preview restaged when its PR reopens ([`restaged`]), the record a teardown
+//! starts from ([`teardown_begun`]; whether the driver then runs is
+//! [`capacity::teardown_runs_driver`](super::capacity::teardown_runs_driver), the same rule as
+//! for a cut-off preview) and a preview GitHub refuses to deploy ([`deployment_refused`]). Pure:
+//! the executor loads the row, asks, saves what this returns and does the GitHub and driver
+//! work; this never does I/O or reads a clock.
+
+use super::TeardownReason;
+use crate::model::{Preview, PreviewState};
+
+/// The record of a preview staged again: a torn-down one (its PR was reopened on a commit that
+/// was previewed before) goes back to pending on the same deployment for a new run; `None` when
+/// the record stands as it is.
+pub fn restaged(p: &Preview) -> Option<Preview> {
+    (p.state == PreviewState::TornDown).then(|| Preview {
+        state: PreviewState::Pending,
+        last_status: None,
+        detail: None,
+        torn_down_at: None,
+        teardown_kind: None,
+        ..p.clone()
+    })
+}
+
+/// The record a teardown starts from, saved before anything is torn down: tearing down, the
+/// reason as its detail (a resumed teardown keeps the reason on record) and its kind. A preview
+/// whose driver never ran is marked `queued`, so that nothing runs the driver for it. `None`
+/// when a teardown already started (it resumes on its own record) or is done.
+pub fn teardown_begun(p: &Preview, reason: &TeardownReason) -> Option<Preview> {
+    if matches!(p.state, PreviewState::TearingDown | PreviewState::TornDown) {
+        return None;
+    }
+    let detail = match (&p.detail, reason) {
+        (Some(d), TeardownReason::Resume) => d.clone(),
+        _ => reason.describe(),
+    };
+    let ran = p.last_status.as_deref().is_some_and(|s| s != "queued");
+    Some(Preview {
+        state: PreviewState::TearingDown,
+        detail: Some(detail),
+        teardown_kind: reason.kind().or(p.teardown_kind),
+        last_status: if ran {
+            p.last_status.clone()
+        } else {
+            Some("queued".into())
+        },
+        ..p.clone()
+    })
+}
+
+/// A preview whose deployment GitHub refused to create (422: it cannot resolve the commit; a
+/// deleted fork's commits can vanish): failed, saying why and what to do, instead of retrying
+/// what cannot succeed. `error`: GitHub's answer.
+pub fn deployment_refused(p: &Preview, error: &str) -> Preview {
+    Preview {
+        state: PreviewState::Failed,
+        detail: Some(format!(
+            "GitHub cannot create a deployment of commit {} ({error}); if the pull request's fork was deleted, \
+             its commits may be gone: push the branch again to a live fork or to this repository",
+            p.sha.short()
+        )),
+        ..p.clone()
+    }
+}
+
+#[cfg(test)]
+#[path = "previews_tests.rs"]
+mod tests;
