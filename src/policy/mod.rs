@@ -46,8 +46,8 @@
 //!
 //! Adding a section is a field in [`Policy`] and `RawPolicy`, a line in [`SECTIONS`] (in
 //! field order), its key list, and its `expected_at` entries. `permissions:` lives in
-//! `policy_permissions.rs`, which says how to add a command; `environments:`, `promotion:`
-//! and `train:` live in `policy_promotion.rs`.
+//! `permissions.rs`, which says how to add a command; `environments:`, `promotion:`
+//! and `train:` live in `promotion.rs`.
 
 use serde::Deserialize;
 use serde_path_to_error::{Path, Segment};

@@ -124,6 +124,57 @@ fn every_link_stays_inside_the_repository_and_resolves() {
     assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
 
+/// Source paths a page names in code spans (`executor/deploy.rs`, `src/jobs.rs`), with a folder.
+fn source_paths(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|span| span.split_whitespace().next().unwrap_or(""))
+        .filter(|w| {
+            w.ends_with(".rs")
+                && w.contains('/')
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_/.-".contains(c))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_source_file_a_page_names_exists() {
+    let mut files = Vec::new();
+    markdown_files(root(), &mut files);
+    let mut named = 0;
+    let mut missing = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("markdown file");
+        for path in source_paths(&text) {
+            named += 1;
+            let found = [root().join(&path), root().join("src").join(&path)]
+                .iter()
+                .any(|p| p.exists());
+            if !found {
+                missing.push(format!("{}: {path}", file.display()));
+            }
+        }
+    }
+    assert!(named > 20, "the pages' source paths were read ({named})");
+    assert!(
+        missing.is_empty(),
+        "named but missing:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn the_path_reader_takes_code_spans_with_a_folder() {
+    let paths = source_paths("`engine/echo.rs` (`origin`), `rest.rs`, `src/jobs.rs`, `a b.rs`");
+    assert_eq!(
+        paths,
+        vec!["engine/echo.rs".to_owned(), "src/jobs.rs".to_owned()]
+    );
+}
+
 #[test]
 fn the_link_reader_sees_relative_links_only() {
     let links = relative_links("[a](docs/x.md#y) [b](https://example.org) [c](../z.md)");
