@@ -414,6 +414,10 @@ pub struct CommandPayload {
     /// `commands::invocation`; empty for none, and in jobs stored before commands took any.
     #[serde(default)]
     pub args: String,
+    /// When GitHub says the comment was written (seconds since the epoch); `None` in jobs stored
+    /// before commands carried it, or when the payload's time is unreadable.
+    #[serde(default)]
+    pub comment_at: Option<i64>,
 }
 
 impl JobPayload for CommandPayload {

@@ -212,6 +212,27 @@ pub struct Approval {
     pub approved_at: i64,
 }
 
+/// A moment GitHub's clock says a commit was a PR's head, in whole seconds since the epoch.
+///
+/// `exact`: the time GitHub recorded the push that made it the head (the `updated_at` of the
+/// `opened` or `synchronize` delivery that reported it). Otherwise a later look (another
+/// delivery about the PR, or a fresh read): the commit was the head from at most `at` on, until
+/// that look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadSeen {
+    pub sha: CommitSha,
+    pub at: i64,
+    pub exact: bool,
+}
+
+/// A GitHub timestamp (RFC 3339, e.g. `2026-12-04T10:00:00Z`) in whole seconds since the epoch;
+/// `None` when it is not one.
+pub fn github_secs(stamp: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(stamp)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
 /// Where a deployment to a long-lived environment (staging, production) stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EnvState {

@@ -10,8 +10,9 @@
 
 use super::commands::Command;
 use super::{CheckSummary, PolicyStatus};
-use crate::model::{Preview, PreviewState, PullRequest};
+use crate::model::{HeadSeen, Preview, PreviewState, PullRequest};
 use crate::policy::{Permission, Policy};
+use crate::types::CommitSha;
 
 /// Why the author may not run `command` (`needs`: what it takes; `has`: what GitHub answered),
 /// or `None` when they may. The text is the reply they read.
@@ -55,6 +56,137 @@ pub fn stageable(pr: Option<&PullRequest>) -> Result<&PullRequest, String> {
     }
 }
 
+/// Which commit was the PR's head when a comment was written, as far as GitHub's clock tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadAtComment {
+    /// The current head: GitHub recorded it as the head before the comment was written.
+    Head,
+    /// The current head was pushed after the comment (or in the same second: whole seconds
+    /// cannot order them). `before`: the head Gangway last knew of before the comment, if any.
+    Moved {
+        before: Option<CommitSha>,
+        pushed_at: i64,
+    },
+    /// GitHub's event for the push of the current head has not been seen: its time is unknown.
+    Unknown,
+}
+
+/// Which commit was the head at `comment_at` (GitHub's clock, seconds), given that `head` is the
+/// head now and what Gangway has seen of the PR's heads. Never reads commit dates: an author
+/// sets those.
+///
+/// The current head's latest stint started after every sighting of another commit; only the
+/// sightings of `head` later than all of those speak of it. An exact one is the push's time;
+/// another is an upper bound of it. A push of `head` older than a sighting of another commit
+/// says nothing: the head moved away and back since.
+pub fn head_at_comment(head: &CommitSha, comment_at: i64, seen: &[HeadSeen]) -> HeadAtComment {
+    let last_other = seen
+        .iter()
+        .filter(|s| &s.sha != head)
+        .map(|s| s.at)
+        .max()
+        .unwrap_or(i64::MIN);
+    let stint: Vec<&HeadSeen> = seen
+        .iter()
+        .filter(|s| &s.sha == head && s.at > last_other)
+        .collect();
+    let pushed = stint.iter().filter(|s| s.exact).map(|s| s.at).min();
+    let bound = stint.iter().map(|s| s.at).min();
+    if bound.is_some_and(|at| at < comment_at) {
+        return HeadAtComment::Head;
+    }
+    match pushed {
+        Some(pushed_at) => HeadAtComment::Moved {
+            before: seen
+                .iter()
+                .filter(|s| &s.sha != head && s.at < comment_at)
+                .max_by_key(|s| s.at)
+                .map(|s| s.sha.clone()),
+            pushed_at,
+        },
+        None => HeadAtComment::Unknown,
+    }
+}
+
+/// What a `/stage` comment approves, decided once per comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageTarget {
+    /// This commit, the PR's head.
+    Approve(CommitSha),
+    /// Nothing; the text is the reply.
+    Refuse(String),
+    /// Not yet: GitHub's event for the head's push has not arrived. Ask again shortly.
+    Wait(String),
+}
+
+/// What a delivery or read of a PR says about when its head was the head (see [`HeadSeen`]):
+/// `pushed` for the push's own delivery (`opened`, `synchronize`), whose `updated_at` is the
+/// push's time; any other look is an upper bound. `None` when GitHub's time is unreadable.
+pub fn head_seen(pr: &PullRequest, pushed: bool) -> Option<HeadSeen> {
+    Some(HeadSeen {
+        sha: pr.head_sha.clone(),
+        at: crate::model::github_secs(&pr.gh_updated_at)?,
+        exact: pushed,
+    })
+}
+
+/// What `/stage` approves: the commit named (`/stage <sha>`) if it is the head; otherwise the
+/// head if it already was the head when the comment was written (`comment_at`, GitHub's clock;
+/// `None` for a job stored before comments carried it). `may_wait`: whether the bounded wait for
+/// a late push event has time left.
+pub fn stage_target(
+    head: &CommitSha,
+    named: Option<&str>,
+    comment_at: Option<i64>,
+    seen: &[HeadSeen],
+    may_wait: bool,
+) -> StageTarget {
+    let short = head.short();
+    if let Some(named) = named {
+        return if head.as_str().starts_with(named) {
+            StageTarget::Approve(head.clone())
+        } else {
+            StageTarget::Refuse(format!(
+                "`/stage {named}` names a commit that is not this pull request's head (`{short}`); \
+                 nothing was approved. Review `{short}` and comment `/stage {short}` to approve it."
+            ))
+        };
+    }
+    let Some(comment_at) = comment_at else {
+        return StageTarget::Refuse(format!(
+            "Gangway cannot tell when this comment was written; nothing was approved. \
+             Comment `/stage {short}` to approve the head exactly."
+        ));
+    };
+    match head_at_comment(head, comment_at, seen) {
+        HeadAtComment::Head => StageTarget::Approve(head.clone()),
+        HeadAtComment::Moved { before, pushed_at } => {
+            let when = if pushed_at == comment_at {
+                "in the same second as your comment"
+            } else {
+                "after your comment"
+            };
+            let saw = before.map_or_else(
+                || "an earlier commit".to_owned(),
+                |b| format!("`{}`", b.short()),
+            );
+            StageTarget::Refuse(format!(
+                "the head moved {when}: you commented on {saw}, and `{short}` was pushed since. \
+                 Nothing was approved. Review `{short}` and comment `/stage` again \
+                 (or `/stage {short}`)."
+            ))
+        }
+        HeadAtComment::Unknown if may_wait => StageTarget::Wait(format!(
+            "waiting for GitHub's event for the push of {short}"
+        )),
+        HeadAtComment::Unknown => StageTarget::Refuse(format!(
+            "Gangway cannot tell whether `{short}` was pushed before or after your comment: \
+             GitHub's event for that push has not arrived. Nothing was approved. \
+             Comment `/stage {short}` to approve it exactly."
+        )),
+    }
+}
+
 /// The approved commit's preview made ready to deploy again, when its last deploy failed: that
 /// is what `/stage` is for. `None`: nothing to change (no preview yet, or not failed).
 pub fn retry_failed(preview: Option<&Preview>) -> Option<Preview> {
@@ -87,37 +219,59 @@ pub struct Answer {
     pub rocket: bool,
 }
 
-/// The answer once the evaluation ran. `preview`: the approved commit's preview now; `checks`:
-/// its checks when [`answer_needs_checks`] asked for them.
+/// The answer once the evaluation ran. `approved`: the commit this comment approved; `pr`: the
+/// PR as read now (its head may have moved on since); `preview`: the approved commit's preview
+/// now; `checks`: its checks when [`answer_needs_checks`] asked for them. Every answer names
+/// the approved commit.
 pub fn answer(
     pr: &PullRequest,
+    approved: &CommitSha,
     preview: Option<&Preview>,
     checks: Option<&CheckSummary>,
 ) -> Answer {
-    let short = pr.head_sha.short();
+    let short = approved.short();
+    if approved != &pr.head_sha {
+        let head = pr.head_sha.short();
+        let why = format!(
+            "approved commit `{short}`, the head when you commented; the head is now `{head}`, \
+             pushed since, which needs its own review: comment `/stage` again once you have looked at it."
+        );
+        return Answer {
+            decision: "accepted",
+            reason: why.clone(),
+            reply: Some(why),
+            rocket: false,
+        };
+    }
     match preview {
         Some(p) if deployed(p.state) => {
-            let reply = checks
+            let unfinished = checks
                 .filter(|c| !c.pending.is_empty() || !c.failed.is_empty())
                 .map(|c| {
-                    let mut unfinished: Vec<String> =
-                        c.pending.iter().map(|n| format!("`{n}` (pending)")).collect();
+                    let mut unfinished: Vec<String> = c
+                        .pending
+                        .iter()
+                        .map(|n| format!("`{n}` (pending)"))
+                        .collect();
                     unfinished.extend(c.failed.iter().map(|(n, c)| format!("`{n}` ({c})")));
-                    format!(
-                        "deployed commit `{short}` without waiting for checks, as asked; not yet green: {}.",
-                        unfinished.join(", ")
-                    )
+                    unfinished.join(", ")
                 });
+            let reply = match unfinished {
+                Some(list) => format!(
+                    "approved commit `{short}` and deployed it without waiting for checks, as asked; not yet green: {list}."
+                ),
+                None => format!("approved commit `{short}` and deployed it."),
+            };
             Answer {
                 decision: "accepted",
                 reason: format!("approved and staged {short} ({})", p.state.as_str()),
-                reply,
+                reply: Some(reply),
                 rocket: true,
             }
         }
         Some(p) => {
             let why = format!(
-                "commit `{short}` could not be deployed: {}.",
+                "approved commit `{short}`, but it could not be deployed: {}.",
                 p.detail.as_deref().unwrap_or("see the deployment log")
             );
             Answer {
@@ -129,7 +283,7 @@ pub fn answer(
         }
         None => {
             let why = format!(
-                "commit `{short}` was approved, but Gangway did not deploy it; see its comment on this pull request."
+                "approved commit `{short}`, but Gangway did not deploy it; see its comment on this pull request."
             );
             Answer {
                 decision: "accepted",

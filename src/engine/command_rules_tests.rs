@@ -78,32 +78,44 @@ fn a_deploy_ahead_of_red_or_pending_checks_says_which() {
         pending: vec!["e2e".into()],
         failed: vec![("lint".into(), "failure".into())],
     };
-    let a = answer(&pr(false), Some(&live), Some(&checks));
+    let head = pr(false).head_sha;
+    let a = answer(&pr(false), &head, Some(&live), Some(&checks));
     assert_eq!(a.decision, "accepted");
     assert!(a.rocket);
     assert_eq!(a.reason, "approved and staged aaaaaaa (live)");
     assert_eq!(
         a.reply.as_deref(),
         Some(
-            "deployed commit `aaaaaaa` without waiting for checks, as asked; not yet green: `e2e` (pending), `lint` (failure)."
+            "approved commit `aaaaaaa` and deployed it without waiting for checks, as asked; not yet green: `e2e` (pending), `lint` (failure)."
         )
     );
     let green = CheckSummary {
         passed: vec!["build".into()],
         ..CheckSummary::default()
     };
-    assert_eq!(answer(&pr(false), Some(&live), Some(&green)).reply, None);
+    assert_eq!(
+        answer(&pr(false), &head, Some(&live), Some(&green))
+            .reply
+            .as_deref(),
+        Some("approved commit `aaaaaaa` and deployed it.")
+    );
 }
 
 #[test]
 fn a_deploy_that_failed_or_never_happened_is_explained_without_a_rocket() {
-    let a = answer(&pr(false), Some(&preview(PreviewState::Failed)), None);
+    let head = pr(false).head_sha;
+    let a = answer(
+        &pr(false),
+        &head,
+        Some(&preview(PreviewState::Failed)),
+        None,
+    );
     assert!(!a.rocket);
     assert_eq!(
         a.reply.as_deref(),
-        Some("commit `aaaaaaa` could not be deployed: exit status 1.")
+        Some("approved commit `aaaaaaa`, but it could not be deployed: exit status 1.")
     );
-    let a = answer(&pr(false), None, None);
+    let a = answer(&pr(false), &head, None, None);
     assert!(!a.rocket);
     assert!(
         a.reply
@@ -160,4 +172,177 @@ fn stage_goes_only_on_an_open_pull_request_github_still_knows() {
     let open = pr(false);
     assert_eq!(stageable(Some(&open)), Ok(&open));
     assert_eq!(stageable(Some(&pr(true))), Ok(&pr(true)), "a fork's too");
+}
+
+/// A commit whose every digit is `n` (1–9), so that short shas differ.
+fn c(n: u8) -> CommitSha {
+    CommitSha::parse(&n.to_string().repeat(40)).expect("40 hex digits")
+}
+
+fn seen(n: u8, at: i64, exact: bool) -> HeadSeen {
+    HeadSeen {
+        sha: c(n),
+        at,
+        exact,
+    }
+}
+
+#[test]
+fn the_head_pushed_before_the_comment_is_the_one_approved() {
+    let head = c(2);
+    let history = [seen(1, 100, true), seen(2, 200, true)];
+    assert_eq!(head_at_comment(&head, 201, &history), HeadAtComment::Head);
+    assert_eq!(
+        stage_target(&head, None, Some(201), &history, false),
+        StageTarget::Approve(head.clone())
+    );
+}
+
+#[test]
+fn a_push_after_the_comment_approves_nothing_and_names_both_commits() {
+    let head = c(2);
+    let history = [seen(1, 100, true), seen(2, 300, true)];
+    assert_eq!(
+        head_at_comment(&head, 200, &history),
+        HeadAtComment::Moved {
+            before: Some(c(1)),
+            pushed_at: 300
+        }
+    );
+    let StageTarget::Refuse(why) = stage_target(&head, None, Some(200), &history, true) else {
+        panic!("a moved head must be refused, even while waiting is allowed");
+    };
+    assert!(why.contains(c(1).short()), "{why}");
+    assert!(why.contains(head.short()), "{why}");
+    assert!(why.contains("after your comment"), "{why}");
+}
+
+#[test]
+fn a_push_in_the_same_second_as_the_comment_cannot_be_ordered_and_approves_nothing() {
+    let head = c(2);
+    let history = [seen(1, 100, true), seen(2, 200, true)];
+    let StageTarget::Refuse(why) = stage_target(&head, None, Some(200), &history, true) else {
+        panic!("same second must be refused");
+    };
+    assert!(why.contains("same second"), "{why}");
+}
+
+#[test]
+fn an_unseen_push_is_waited_for_then_refused() {
+    let head = c(2);
+    // Only the old head's push, and a read after the comment that shows the new head.
+    let history = [seen(1, 100, true), seen(2, 250, false)];
+    assert_eq!(
+        head_at_comment(&head, 200, &history),
+        HeadAtComment::Unknown
+    );
+    assert!(matches!(
+        stage_target(&head, None, Some(200), &history, true),
+        StageTarget::Wait(_)
+    ));
+    let StageTarget::Refuse(why) = stage_target(&head, None, Some(200), &history, false) else {
+        panic!("refused once the wait is over");
+    };
+    assert!(why.contains("has not arrived"), "{why}");
+    assert!(why.contains(&format!("/stage {}", head.short())), "{why}");
+    // Never seen at all: the same.
+    assert_eq!(head_at_comment(&head, 200, &[]), HeadAtComment::Unknown);
+}
+
+#[test]
+fn a_read_before_the_comment_is_enough_without_the_push_event() {
+    let head = c(2);
+    // GitHub said at 150 that the head was 2: it was pushed at 150 or before.
+    let history = [seen(1, 100, true), seen(2, 150, false)];
+    assert_eq!(head_at_comment(&head, 200, &history), HeadAtComment::Head);
+}
+
+#[test]
+fn an_old_push_of_a_commit_that_came_back_does_not_count() {
+    // 1 at 100, 2 at 150, then 1 again after the comment (its push event lost): the push at
+    // 100 says nothing of the head at 200, which was 2.
+    let head = c(1);
+    let history = [seen(1, 100, true), seen(2, 150, true), seen(1, 260, false)];
+    assert_eq!(
+        head_at_comment(&head, 200, &history),
+        HeadAtComment::Unknown
+    );
+    let history = [seen(1, 100, true), seen(2, 150, true), seen(1, 210, true)];
+    assert_eq!(
+        head_at_comment(&head, 200, &history),
+        HeadAtComment::Moved {
+            before: Some(c(2)),
+            pushed_at: 210
+        }
+    );
+}
+
+#[test]
+fn commit_dates_play_no_part_only_githubs_times_do() {
+    // Nothing but HeadSeen (GitHub's own clock) goes in: there is no commit date to lie with.
+    let head = c(2);
+    let history = [seen(2, 100, true)];
+    assert_eq!(
+        stage_target(&head, None, Some(101), &history, false),
+        StageTarget::Approve(head.clone())
+    );
+}
+
+#[test]
+fn stage_with_a_sha_approves_exactly_the_head_it_names() {
+    let head = c(2);
+    let prefix = &head.as_str()[..7];
+    // Named: no need for timing, even with nothing seen and no comment time.
+    assert_eq!(
+        stage_target(&head, Some(prefix), None, &[], false),
+        StageTarget::Approve(head.clone())
+    );
+    assert_eq!(
+        stage_target(&head, Some(head.as_str()), None, &[], false),
+        StageTarget::Approve(head.clone())
+    );
+    let other = c(1);
+    let StageTarget::Refuse(why) = stage_target(
+        &head,
+        Some(&other.as_str()[..9]),
+        Some(500),
+        &[seen(2, 1, true)],
+        true,
+    ) else {
+        panic!("another commit must be refused");
+    };
+    assert!(why.contains("not this pull request's head"), "{why}");
+    assert!(why.contains(head.short()), "{why}");
+}
+
+#[test]
+fn a_job_without_the_comments_time_approves_nothing_unnamed() {
+    let head = c(2);
+    assert!(matches!(
+        stage_target(&head, None, None, &[seen(2, 1, true)], true),
+        StageTarget::Refuse(_)
+    ));
+}
+
+#[test]
+fn an_answer_for_a_commit_no_longer_the_head_says_the_new_one_needs_review() {
+    let now = pr(false);
+    let older = c(9);
+    let a = answer(&now, &older, None, None);
+    assert!(!a.rocket);
+    let reply = a.reply.unwrap_or_default();
+    assert!(reply.contains(older.short()), "{reply}");
+    assert!(reply.contains(now.head_sha.short()), "{reply}");
+    assert!(reply.contains("needs its own review"), "{reply}");
+}
+
+#[test]
+fn head_seen_reads_githubs_time_and_refuses_an_unreadable_one() {
+    let mut p = pr(false);
+    p.gh_updated_at = "2026-12-04T10:00:00Z".into();
+    let s = head_seen(&p, true).expect("readable");
+    assert_eq!(s.at, 1_796_378_400);
+    assert!(s.exact);
+    p.gh_updated_at = "yesterday".into();
+    assert_eq!(head_seen(&p, false), None);
 }

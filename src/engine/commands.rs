@@ -40,9 +40,10 @@ macro_rules! commands {
 }
 
 commands! {
-    /// Approve the PR's current head commit and deploy it now.
-    Stage => "stage", Shape::None,
-        "approve this pull request's current head commit and deploy it now";
+    /// Approve the commit that was the PR's head when the comment was written (or the one named,
+    /// if it is the head) and deploy it now.
+    Stage => "stage", Shape::Commit,
+        "approve the head commit you reviewed (the head when you commented, or the one named) and deploy it now";
     /// Tear the PR's preview down now, and stage nothing automatically until the next `/stage`.
     Unstage => "unstage", Shape::None,
         "tear this pull request's preview down now and stop automatic staging until `/stage`";
@@ -67,6 +68,8 @@ commands! {
 pub enum Shape {
     /// Nothing.
     None,
+    /// At most one commit: 7 to 40 hexadecimal digits, a prefix of its sha.
+    Commit,
     /// At most one environment name (see [`ENVIRONMENT_CHARS`]); with `force`, also the flag
     /// `--force`, anywhere among the words.
     Environment { force: bool },
@@ -92,6 +95,7 @@ impl Shape {
     pub fn usage(self) -> &'static str {
         match self {
             Shape::None => "",
+            Shape::Commit => "[commit]",
             Shape::Environment { force: false } => "[environment]",
             Shape::Environment { force: true } => "[environment] [--force]",
             Shape::Text { usage, .. } => usage,
@@ -123,6 +127,8 @@ pub struct Invocation {
     pub force: bool,
     /// The free text, trimmed and not empty, for [`Shape::Text`].
     pub text: Option<String>,
+    /// The commit named, lower-case, for [`Shape::Commit`]; `None`: the command's default.
+    pub commit: Option<String>,
 }
 
 impl Invocation {
@@ -133,6 +139,7 @@ impl Invocation {
             environment: None,
             force: false,
             text: None,
+            commit: None,
         }
     }
 
@@ -140,6 +147,9 @@ impl Invocation {
     /// `invocation(inv.command.word(), &inv.args()) == Ok(inv)`; empty for none.
     pub fn args(&self) -> String {
         let mut words: Vec<&str> = Vec::new();
+        if let Some(commit) = &self.commit {
+            words.push(commit);
+        }
         if let Some(environment) = &self.environment {
             words.push(environment);
         }
@@ -205,6 +215,13 @@ pub enum ParseError {
     )]
     BadEnvironment { command: Command, name: String },
     #[error(
+        "{} takes at most one commit, 7 to 40 hexadecimal digits of its sha (found {}); e.g. {}",
+        quote_word(.command.word()),
+        quote(.rest),
+        example(*.command)
+    )]
+    BadCommit { command: Command, rest: String },
+    #[error(
         "the {what} for {} is longer than {TEXT_CHARS} characters (found {chars}); shorten it",
         quote_word(.command.word())
     )]
@@ -231,6 +248,9 @@ const QUOTE_CHARS: usize = 40;
 const LISTED_FOUND: usize = 5;
 /// The longest environment name, in characters (GitHub's limit).
 pub const ENVIRONMENT_CHARS: usize = 255;
+/// The shortest commit prefix [`Shape::Commit`] takes (what GitHub shows, and short enough to
+/// type; a prefix that is not the head's is refused, so a short one approves nothing wrong).
+const MIN_COMMIT_CHARS: usize = 7;
 /// The longest free text ([`Shape::Text`]), in characters.
 pub const TEXT_CHARS: usize = 500;
 /// The flag of [`Shape::Environment`] with `force`.
@@ -280,6 +300,19 @@ pub fn invocation(word: &str, args: &str) -> Result<Invocation, ParseError> {
                 command: command.word(),
                 rest: args.to_owned(),
             });
+        }
+        Shape::Commit if args.is_empty() => {}
+        Shape::Commit => {
+            let sha = args.to_ascii_lowercase();
+            if !(MIN_COMMIT_CHARS..=40).contains(&sha.len())
+                || !sha.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                return Err(ParseError::BadCommit {
+                    command,
+                    rest: args.to_owned(),
+                });
+            }
+            inv.commit = Some(sha);
         }
         Shape::Environment { .. } => {
             let (environment, force) = environment_args(command, args)?;
@@ -549,6 +582,7 @@ fn and_options(command: Command) -> String {
 fn example(command: Command) -> String {
     match command.shape() {
         Shape::None => quote_word(command.word()),
+        Shape::Commit => quote(&format!("/{} 1a2b3c4", command.word())),
         Shape::Environment { .. } | Shape::Text { .. } => {
             quote(&format!("/{} {EXAMPLE_ENVIRONMENT}", command.word()))
         }

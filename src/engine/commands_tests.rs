@@ -231,7 +231,7 @@ fn usage_shows_the_arguments() {
     assert_eq!(
         usage,
         [
-            "/stage",
+            "/stage [commit]",
             "/unstage",
             "/promote [environment] [--force]",
             "/hold [environment] [reason…]",
@@ -474,7 +474,7 @@ fn hold_text_is_bounded() {
 
 #[test]
 fn arguments_to_commands_without_any_are_still_an_error() {
-    for word in ["stage", "unstage", "help"] {
+    for word in ["unstage", "help"] {
         assert_eq!(
             err(&format!("/{word} production")),
             ParseError::UnexpectedArguments {
@@ -609,23 +609,52 @@ fn far_off_unknown_lists_the_commands() {
 }
 
 #[test]
+fn stage_takes_one_commit_of_7_to_40_hex_digits() {
+    let inv = parse("/stage 1A2B3C4").unwrap().unwrap();
+    assert_eq!(inv.command, Command::Stage);
+    assert_eq!(inv.commit.as_deref(), Some("1a2b3c4"));
+    assert_eq!(invocation("stage", &inv.args()), Ok(inv));
+    let full = "0123456789abcdef0123456789abcdef01234567";
+    assert_eq!(
+        parse(&format!("/stage {full}"))
+            .unwrap()
+            .unwrap()
+            .commit
+            .as_deref(),
+        Some(full)
+    );
+    for bad in [
+        "123456",
+        &format!("{full}8"),
+        "production",
+        "1a2b3c4 5d6e7f8",
+        "1a2b3c4g",
+        "--force",
+    ] {
+        let e = err(&format!("/stage {bad}"));
+        assert!(matches!(e, ParseError::BadCommit { .. }), "{bad}: {e:?}");
+        assert!(e.to_string().contains("7 to 40 hexadecimal digits"), "{e}");
+    }
+}
+
+#[test]
 fn an_unknown_command_with_arguments_is_unknown() {
     assert_eq!(err("/deploy now"), unknown("deploy", None));
 }
 
 #[test]
 fn arguments_are_an_error() {
-    let e = err("/stage now please  ");
+    let e = err("/unstage now please  ");
     assert_eq!(
         e,
         ParseError::UnexpectedArguments {
-            command: "stage",
+            command: "unstage",
             rest: "now please".into()
         }
     );
     assert_eq!(
         e.to_string(),
-        "`/stage` takes no arguments (found `now please`); write `/stage` alone on its line"
+        "`/unstage` takes no arguments (found `now please`); write `/unstage` alone on its line"
     );
     assert!(matches!(
         err("/help\u{a0}me"),
@@ -835,7 +864,19 @@ fn a_word() -> impl Strategy<Value = String> {
 /// An invocation fits its command's shape.
 fn fits_its_shape(inv: &Invocation) -> bool {
     match inv.command.shape() {
-        Shape::None => inv.environment.is_none() && !inv.force && inv.text.is_none(),
+        Shape::None => {
+            inv.environment.is_none() && !inv.force && inv.text.is_none() && inv.commit.is_none()
+        }
+        Shape::Commit => {
+            inv.environment.is_none()
+                && !inv.force
+                && inv.text.is_none()
+                && inv.commit.as_deref().is_none_or(|c| {
+                    (7..=40).contains(&c.len())
+                        && c.bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                })
+        }
         Shape::Environment { force } => {
             inv.text.is_none()
                 && (force || !inv.force)

@@ -113,7 +113,7 @@ fn each_state_says_what_is_happening() {
             body(Gate::Unstaged("maria".into()), &[]),
             "@maria took the preview down",
         ),
-        (body(Gate::Ready, &[]), "- `/stage`: "),
+        (body(Gate::Ready, &[]), "- `/stage [commit]`: "),
         (
             body(Gate::PolicyInvalid("preview.trigger at line 2".into()), &[]),
             "> preview.trigger at line 2",

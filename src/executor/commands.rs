@@ -18,6 +18,13 @@ use crate::jobs::CommandPayload;
 use crate::model::{Approval, RepoRef};
 use crate::policy::Permission;
 use crate::queue::JobError;
+use crate::store::CommandRun;
+
+/// How long `/stage` waits for GitHub's event of a push it cannot place before or after the
+/// comment (webhooks usually arrive within seconds; minutes while GitHub is degraded), and how
+/// often it looks again meanwhile.
+const PUSH_EVENT_WAIT_MS: i64 = 120_000;
+const PUSH_EVENT_POLL_MS: i64 = 5_000;
 
 /// GitHub logins: letters, digits and single hyphens, at most 39 characters.
 fn valid_login(login: &str) -> bool {
@@ -104,7 +111,10 @@ impl Executor {
                 )
                 .await
             }
-            Command::Stage => self.stage_command(job, &repo, &policy, has).await,
+            Command::Stage => {
+                self.stage_command(job, &repo, &policy, has, &run, invocation.commit.as_deref())
+                    .await
+            }
             Command::Promote => self.promote_command(job, &repo, &policy, &invocation).await,
             Command::Hold => self.hold_command(job, &repo, &policy, &invocation).await,
             Command::Unhold => self.unhold_command(job, &repo, &policy, &invocation).await,
@@ -121,6 +131,8 @@ impl Executor {
         repo: &RepoRef,
         policy: &PolicyStatus,
         has: Permission,
+        run: &CommandRun,
+        named: Option<&str>,
     ) -> Result<(), JobError> {
         let policy = match command_rules::stage_policy(policy) {
             Ok(p) => p,
@@ -130,10 +142,15 @@ impl Executor {
                     .await;
             }
         };
-        // The head as GitHub says it is now, not as it was when the comment was written.
+        // The PR as GitHub says it is now.
         let fetched = self.fetch_pull(repo, job.number).await?;
         if let Some(pr) = &fetched {
             self.store.upsert_pull(pr, self.clock.now_ms()).await?;
+            if let Some(seen) = command_rules::head_seen(pr, false) {
+                self.store
+                    .record_head_seen(repo.id, pr.number, &seen, self.clock.now_ms())
+                    .await?;
+            }
         }
         let pr = match command_rules::stageable(fetched.as_ref()) {
             Ok(pr) => pr,
@@ -143,8 +160,39 @@ impl Executor {
                     .await;
             }
         };
+        // What this comment approves is decided once; a retry approves the same commit.
+        let approved = match &run.stage_sha {
+            Some(sha) => sha.clone(),
+            None => {
+                let seen = self.store.heads_seen(repo.id, pr.number).await?;
+                let waited = self.clock.now_ms().saturating_sub(run.started_ms);
+                let target = command_rules::stage_target(
+                    &pr.head_sha,
+                    named,
+                    job.comment_at,
+                    &seen,
+                    waited < PUSH_EVENT_WAIT_MS,
+                );
+                match target {
+                    command_rules::StageTarget::Approve(sha) => {
+                        self.store.decide_stage(job.comment_id, &sha).await?
+                    }
+                    command_rules::StageTarget::Refuse(why) => {
+                        return self
+                            .finish(job, repo, "refused", &why, Some(&why), false)
+                            .await;
+                    }
+                    command_rules::StageTarget::Wait(reason) => {
+                        return Err(JobError::Defer {
+                            until_ms: self.clock.now_ms() + PUSH_EVENT_POLL_MS,
+                            reason,
+                        });
+                    }
+                }
+            }
+        };
         let approval = Approval {
-            sha: pr.head_sha.clone(),
+            sha: approved.clone(),
             approver: job.author.clone(),
             permission: has.as_str().to_owned(),
             comment_url: job.comment_url.clone(),
@@ -156,7 +204,7 @@ impl Executor {
         self.store.set_unstaged(repo.id, pr.number, None).await?;
         let on_record = self
             .store
-            .preview_for(repo.id, pr.number, &pr.head_sha)
+            .preview_for(repo.id, pr.number, &approved)
             .await?;
         if let Some(p) = command_rules::retry_failed(on_record.as_ref()) {
             self.store.save_preview(&p, self.clock.now_ms()).await?;
@@ -165,15 +213,17 @@ impl Executor {
 
         let preview = self
             .store
-            .preview_for(repo.id, pr.number, &pr.head_sha)
+            .preview_for(repo.id, pr.number, &approved)
             .await?;
-        let checks = if command_rules::answer_needs_checks(pr, preview.as_ref()) {
+        let checks = if approved == pr.head_sha
+            && command_rules::answer_needs_checks(pr, preview.as_ref())
+        {
             let items = self.fetch_checks(repo, &pr.head_sha).await?;
             Some(CheckSummary::of(&items, &policy.preview.required_checks))
         } else {
             None
         };
-        let answer = command_rules::answer(pr, preview.as_ref(), checks.as_ref());
+        let answer = command_rules::answer(pr, &approved, preview.as_ref(), checks.as_ref());
         self.finish(
             job,
             repo,

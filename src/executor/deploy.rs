@@ -45,6 +45,8 @@ struct ApprovedBy<'a> {
     comment: &'a str,
     login: &'a str,
     permission: &'a str,
+    /// The commit approved: always this deployment's.
+    sha: &'a str,
 }
 
 /// GitHub caps status descriptions at 140 characters.
@@ -167,6 +169,7 @@ impl Executor {
             comment: &a.comment_url,
             login: &a.approver,
             permission: &a.permission,
+            sha: a.sha.as_str(),
         });
         let body = NewDeployment {
             auto_merge: false,

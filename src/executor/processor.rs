@@ -14,8 +14,8 @@ use tracing::info;
 
 use crate::clock::SharedClock;
 use crate::engine::capacity::Lost;
-use crate::engine::echo;
 use crate::engine::routing::{self, Effect};
+use crate::engine::{command_rules, echo};
 use crate::executor::Executor;
 use crate::ingress::events::{
     self, CheckSuiteAction, Event, InstallationAction, InstallationReposAction,
@@ -53,6 +53,11 @@ pub fn command_job(e: &events::IssueCommentEvent) -> Option<CommandPayload> {
         author: e.comment.user.login.clone(),
         command,
         args,
+        comment_at: e
+            .comment
+            .created_at
+            .as_deref()
+            .and_then(crate::model::github_secs),
     })
 }
 
@@ -272,6 +277,16 @@ impl Processor {
                     return Ok(routed);
                 };
                 let incoming = e.pull_request.record(&repo);
+                // Every delivery, late ones too, tells when its head was the head.
+                let pushed = matches!(
+                    e.action,
+                    events::PullRequestAction::Opened | events::PullRequestAction::Synchronize
+                );
+                if let Some(seen) = command_rules::head_seen(&incoming, pushed) {
+                    self.store
+                        .record_head_seen(repo.id, e.number, &seen, now)
+                        .await?;
+                }
                 let on_record = self.store.pull(repo.id, e.number).await?.map(|(p, _)| p);
                 let merged_as = e
                     .pull_request

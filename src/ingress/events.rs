@@ -552,6 +552,9 @@ pub struct Comment {
     pub html_url: Option<String>,
     #[serde(default)]
     pub performed_via_github_app: Option<AppRef>,
+    /// When GitHub recorded the comment (RFC 3339).
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 impl Comment {

@@ -1,7 +1,7 @@
 //! Approvals pinned to a commit, the /unstage pause, and one record per command comment.
 
 use super::{Store, StoreError};
-use crate::model::Approval;
+use crate::model::{Approval, HeadSeen};
 use crate::types::{CommitSha, PrNumber, RepoId};
 
 /// A command comment being (or having been) handled.
@@ -9,6 +9,10 @@ use crate::types::{CommitSha, PrNumber, RepoId};
 pub struct CommandRun {
     pub decision: Option<String>,
     pub replied: bool,
+    /// When Gangway first took up the comment (its clock).
+    pub started_ms: i64,
+    /// The commit a `/stage` comment approved, once decided.
+    pub stage_sha: Option<CommitSha>,
 }
 
 impl Store {
@@ -53,7 +57,7 @@ impl Store {
         rows.into_iter()
             .map(|(sha, approver, permission, comment_url, approved_at)| {
                 Ok(Approval {
-                    sha: CommitSha::parse(&sha).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    sha: parse_sha(&sha)?,
                     approver,
                     permission,
                     comment_url,
@@ -117,15 +121,95 @@ impl Store {
         .bind(now_ms)
         .execute(self.pool())
         .await?;
-        let (decision, replied): (Option<String>, i64) =
-            sqlx::query_as("SELECT decision, replied FROM commands WHERE comment_id = $1")
-                .bind(id)
-                .fetch_one(self.pool())
-                .await?;
+        let (decision, replied, started_ms, stage_sha): (Option<String>, i64, i64, Option<String>) =
+            sqlx::query_as(
+                "SELECT decision, replied, created_at, stage_sha FROM commands WHERE comment_id = $1",
+            )
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?;
         Ok(CommandRun {
             decision,
             replied: replied != 0,
+            started_ms,
+            stage_sha: stage_sha.as_deref().map(parse_sha).transpose()?,
         })
+    }
+
+    /// Records the commit a `/stage` comment approves, unless one was recorded before; returns
+    /// the one recorded (the first decision stands, whatever a retry would decide).
+    pub async fn decide_stage(
+        &self,
+        comment_id: u64,
+        sha: &CommitSha,
+    ) -> Result<CommitSha, StoreError> {
+        let id = i64::try_from(comment_id).unwrap_or(i64::MAX);
+        sqlx::query(
+            "UPDATE commands SET stage_sha = COALESCE(stage_sha, $1) WHERE comment_id = $2",
+        )
+        .bind(sha.as_str())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        let (stored,): (Option<String>,) =
+            sqlx::query_as("SELECT stage_sha FROM commands WHERE comment_id = $1")
+                .bind(id)
+                .fetch_one(self.pool())
+                .await?;
+        match stored {
+            Some(s) => parse_sha(&s),
+            None => Err(StoreError::Invalid(format!(
+                "command {comment_id} has no run to record its approval on"
+            ))),
+        }
+    }
+
+    /// Records that GitHub's clock says `seen.sha` was the PR's head (see [`HeadSeen`]).
+    pub async fn record_head_seen(
+        &self,
+        repo: RepoId,
+        pr: PrNumber,
+        seen: &HeadSeen,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pull_heads (repo_id, pr_number, sha, at, exact, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(repo.as_db())
+        .bind(pr.as_db())
+        .bind(seen.sha.as_str())
+        .bind(seen.at)
+        .bind(i64::from(seen.exact))
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Every time GitHub's clock said a commit was the PR's head, oldest first.
+    pub async fn heads_seen(
+        &self,
+        repo: RepoId,
+        pr: PrNumber,
+    ) -> Result<Vec<HeadSeen>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT sha, at, exact FROM pull_heads WHERE repo_id = $1 AND pr_number = $2
+             ORDER BY at, exact",
+        )
+        .bind(repo.as_db())
+        .bind(pr.as_db())
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(sha, at, exact)| {
+                Ok(HeadSeen {
+                    sha: parse_sha(&sha)?,
+                    at,
+                    exact: exact != 0,
+                })
+            })
+            .collect()
     }
 
     pub async fn finish_command(
@@ -152,4 +236,8 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+fn parse_sha(s: &str) -> Result<CommitSha, StoreError> {
+    CommitSha::parse(s).map_err(|e| StoreError::Invalid(e.to_string()))
 }

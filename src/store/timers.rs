@@ -108,6 +108,7 @@ impl Store {
             "repo_policies",
             "audit",
             "check_signals",
+            "pull_heads",
         ] {
             let sql = format!("DELETE FROM {table} WHERE repo_id IN ({gone})");
             sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -132,6 +133,14 @@ impl Store {
             .bind(cutoff_ms)
             .execute(&mut *tx)
             .await?;
+        // When a closed PR's heads were pushed matters to no /stage any more.
+        sqlx::query(
+            "DELETE FROM pull_heads WHERE recorded_at < $1 AND NOT EXISTS (SELECT 1 FROM pull_requests p
+             WHERE p.repo_id = pull_heads.repo_id AND p.number = pull_heads.pr_number AND p.state = 'open')",
+        )
+        .bind(cutoff_ms)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM deliveries WHERE received_at < $1 AND outcome <> 'queued'")
             .bind(cutoff_ms)
             .execute(&mut *tx)

@@ -110,8 +110,9 @@ impl FakeGitHub {
             return Err(FakeError::UnknownIssue(repo.to_string(), number));
         }
         let (sender, extra) = f(&mut st, id)?;
+        let now = st.stamp();
         if let Some(p) = st.pulls.get_mut(&(id, number)) {
-            p.updated_at = Utc::now();
+            p.updated_at = now;
         }
         let pr = st.pulls[&(id, number)].clone();
         let r = self.shared.render(&st);
@@ -164,7 +165,7 @@ impl FakeGitHub {
             };
             let number = st.next_number(base_repo);
             let id = st.next_id();
-            let now = Utc::now();
+            let now = st.stamp();
             let pr = PullRequest {
                 id,
                 repo: base_repo,

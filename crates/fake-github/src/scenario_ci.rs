@@ -307,7 +307,11 @@ pub(super) fn insert_comment(
     body: &str,
     via_app: bool,
 ) -> Comment {
-    let now = Utc::now();
+    // Commenting on a PR changes its `updated_at`, as on GitHub.
+    let now = st.stamp();
+    if let Some(p) = st.pulls.get_mut(&(repo, number)) {
+        p.updated_at = now;
+    }
     let c = Comment {
         id: st.next_id(),
         repo,

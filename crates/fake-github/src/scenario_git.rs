@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::Utc;
+
 use serde_json::{Value, json};
 
 use super::events::{self, NO_SHA, RefUpdate};
@@ -190,7 +190,7 @@ pub(super) fn merge_pr(
             tip
         }
     };
-    let now = Utc::now();
+    let now = st.stamp();
     if let Some(r) = st.repos.get_mut(&repo) {
         r.branches.insert(pr.base_ref.clone(), sha.clone());
     }
@@ -301,7 +301,7 @@ fn follow_branch(
         .filter(|(_, p)| p.state == "open" && p.head_repo == Some(repo) && p.head_ref == branch)
         .map(|(k, _)| *k)
         .collect();
-    let now = Utc::now();
+    let now = st.stamp();
     let mut moved = Vec::new();
     for key in keys {
         let base = st.pulls[&key].base_ref.clone();

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::Value;
 
 use super::faults::Fault;
@@ -61,6 +61,8 @@ pub struct State {
     pub(super) webhook: Option<WebhookTarget>,
     /// GitHub's secondary rate limits, when enforced (opt-in).
     pub(super) secondary: Option<super::secondary::Enforcer>,
+    /// The last time handed out by [`State::stamp`].
+    pub(super) last_stamp: DateTime<Utc>,
 }
 
 impl State {
@@ -92,10 +94,22 @@ impl State {
             latency: Duration::ZERO,
             webhook: None,
             secondary: None,
+            last_stamp: DateTime::<Utc>::MIN_UTC,
         };
         let bot = st.bot_login();
         st.ensure_user(&bot, UserKind::Bot);
         st
+    }
+
+    /// The time of a step on a PR's timeline (opened, pushed, commented). GitHub's timestamps
+    /// have whole seconds, so two steps a test takes in one second would carry the same time and
+    /// their order could not be told from them; the fake hands out strictly increasing seconds
+    /// instead (now, or one second after the last step), as if a test's steps were a second apart.
+    pub(super) fn stamp(&mut self) -> DateTime<Utc> {
+        let now = Utc::now().trunc_subsecs(0);
+        let next = self.last_stamp + chrono::Duration::seconds(1);
+        self.last_stamp = if next > now { next } else { now };
+        self.last_stamp
     }
 
     /// Next value of the global increasing id sequence.
