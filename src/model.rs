@@ -39,6 +39,8 @@ pub struct PullRequest {
     pub open: bool,
     pub merged: bool,
     pub author: String,
+    /// The author is a bot account (GitHub's `type: Bot`, or a login ending in `[bot]`).
+    pub author_bot: bool,
     /// GitHub's `updated_at` (RFC 3339) of the state above, to order late events.
     pub gh_updated_at: String,
     /// When Gangway first saw the current head commit (0 when not recorded yet).
