@@ -409,6 +409,9 @@ pub struct Adoption {
     pub sha: CommitSha,
     pub environment: String,
     pub creator: String,
+    /// An App or a bot account made it (no collaborator permission to ask about).
+    #[serde(default)]
+    pub automation: bool,
 }
 
 /// The reaper's capacity decision for one preview.
