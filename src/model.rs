@@ -226,6 +226,8 @@ pub enum EnvState {
     Failed,
     /// Was live, since replaced by a newer deployment.
     Inactive,
+    /// Accepted, then stopped before it deployed: a hold or a bad mark placed while it waited.
+    Stopped,
 }
 
 impl EnvState {
@@ -236,6 +238,7 @@ impl EnvState {
             EnvState::Live => "live",
             EnvState::Failed => "failed",
             EnvState::Inactive => "inactive",
+            EnvState::Stopped => "stopped",
         }
     }
 
@@ -246,6 +249,7 @@ impl EnvState {
             EnvState::Live,
             EnvState::Failed,
             EnvState::Inactive,
+            EnvState::Stopped,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
