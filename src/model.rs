@@ -39,6 +39,8 @@ pub struct PullRequest {
     pub open: bool,
     pub merged: bool,
     pub author: String,
+    /// The author is a bot account (GitHub's `type: Bot`, or a login ending in `[bot]`).
+    pub author_bot: bool,
     /// GitHub's `updated_at` (RFC 3339) of the state above, to order late events.
     pub gh_updated_at: String,
     /// When Gangway first saw the current head commit (0 when not recorded yet).
@@ -245,6 +247,8 @@ pub enum EnvState {
     Failed,
     /// Was live, since replaced by a newer deployment.
     Inactive,
+    /// Accepted, then stopped before it deployed: a hold or a bad mark placed while it waited.
+    Stopped,
 }
 
 impl EnvState {
@@ -255,6 +259,7 @@ impl EnvState {
             EnvState::Live => "live",
             EnvState::Failed => "failed",
             EnvState::Inactive => "inactive",
+            EnvState::Stopped => "stopped",
         }
     }
 
@@ -265,6 +270,7 @@ impl EnvState {
             EnvState::Live,
             EnvState::Failed,
             EnvState::Inactive,
+            EnvState::Stopped,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -428,6 +434,9 @@ pub struct Adoption {
     pub sha: CommitSha,
     pub environment: String,
     pub creator: String,
+    /// An App or a bot account made it (no collaborator permission to ask about).
+    #[serde(default)]
+    pub automation: bool,
 }
 
 /// The reaper's capacity decision for one preview.

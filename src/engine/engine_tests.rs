@@ -569,3 +569,104 @@ fn each_action_is_audited_with_its_subject_decision_and_reason() {
         )
     );
 }
+
+fn with_bots(bots: BotPolicy) -> PolicyStatus {
+    let mut p = Policy::default();
+    p.preview.bots = bots;
+    PolicyStatus::Valid(p)
+}
+
+#[test]
+fn a_bots_pull_request_waits_for_approval_unless_the_policy_says_auto() {
+    let bot = PullRequest {
+        author: "dependabot[bot]".into(),
+        ..pr(1)
+    };
+    // By default (approve): whatever its checks say, like a fork's, and checks are not read.
+    assert_eq!(
+        run(&bot, &valid(), Some(&green()), &[]),
+        (
+            Gate::Bot {
+                previously_approved: None
+            },
+            vec![]
+        )
+    );
+    assert!(!needs(&bot, &valid(), &[]));
+    assert!(needs_approval(&bot, valid().valid().unwrap()));
+    // A maintainer's /stage of the head stages it, as for a fork.
+    let policy = valid();
+    let approvals = [approval(1, 5)];
+    let s = fork_situation(&bot, &policy, &[], &approvals);
+    assert_eq!(gate(&s), Gate::Ready);
+    assert_eq!(decide(&s), vec![Action::Stage { sha: sha(1) }]);
+    // With `auto`: staged like anyone's same-repository PR, by its checks.
+    let auto = with_bots(BotPolicy::Auto);
+    assert!(needs(&bot, &auto, &[]));
+    assert_eq!(
+        run(&bot, &auto, Some(&green()), &[]),
+        (Gate::Ready, vec![Action::Stage { sha: sha(1) }])
+    );
+    assert_eq!(
+        run(&bot, &auto, None, &[]).0,
+        Gate::WaitingForChecks(vec![])
+    );
+}
+
+#[test]
+fn a_bot_is_known_by_its_account_type_or_its_login() {
+    let typed = PullRequest {
+        author: "release-helper".into(),
+        author_bot: true,
+        ..pr(1)
+    };
+    assert!(by_bot(&typed));
+    let named = PullRequest {
+        author: "renovate[bot]".into(),
+        ..pr(1)
+    };
+    assert!(by_bot(&named), "a record written before the type was kept");
+    assert!(!by_bot(&pr(1)));
+    assert!(!needs_approval(&pr(1), valid().valid().unwrap()));
+    // A fork stays a fork, whoever opened it and whatever `bots` says.
+    let fork_bot = PullRequest {
+        is_fork: true,
+        ..named
+    };
+    assert_eq!(
+        run(&fork_bot, &with_bots(BotPolicy::Auto), Some(&green()), &[]).0,
+        Gate::Fork {
+            previously_approved: None
+        }
+    );
+}
+
+#[test]
+fn a_bots_new_push_follows_forks_on_push_as_a_forks_does() {
+    let bot = PullRequest {
+        author: "dependabot[bot]".into(),
+        ..pr(2)
+    };
+    let approvals = [approval(1, 5)];
+    let live_old = [preview(1, 1, PreviewState::Live)];
+    let policy = valid();
+    let s = fork_situation(&bot, &policy, &live_old, &approvals);
+    assert_eq!(
+        gate(&s),
+        Gate::Bot {
+            previously_approved: Some(sha(1))
+        }
+    );
+    assert_eq!(decide(&s), vec![]);
+    let mut teardown = Policy::default();
+    teardown.forks.on_push = ForkPush::Teardown;
+    let teardown = PolicyStatus::Valid(teardown);
+    let s = fork_situation(&bot, &teardown, &live_old, &approvals);
+    assert_eq!(
+        decide(&s),
+        vec![Action::Teardown {
+            preview_id: 1,
+            reason: TeardownReason::Superseded { by: sha(2) },
+        }]
+    );
+}

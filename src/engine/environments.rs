@@ -4,11 +4,15 @@
 //! Owns: which deployments a job still works on ([`in_flight`]) and which start by posting
 //! `queued` ([`starts`]), what an outside deployer's final status ends ([`external_end`]), a
 //! deployment GitHub refuses to create ([`deployment_refused`]), when a live one merges its PR
-//! ([`merges_after_live`]) and when a failed one rolls back by itself ([`rolls_back`]). Pure: the
+//! ([`merges_after_live`]) and when a failed one rolls back by itself ([`rolls_back`]); and
+//! whether one accepted earlier is stopped by a hold or a bad mark placed while it waited
+//! ([`stopped`]), asked again just before its GitHub deployment is created and just before the
+//! driver runs, and what that stop records and says ([`stopped_record`], [`Stop`]). Pure: the
 //! executor (`executor/environments.rs`) loads the row and the policy, asks, and does the GitHub
 //! and driver work; this never does I/O or reads a clock.
 
-use crate::model::{EnvDeployment, EnvKind, EnvState};
+use super::promotion::{held_by, utc};
+use crate::model::{BadSha, EnvDeployment, EnvKind, EnvState, Hold};
 use crate::policy::Policy;
 
 /// Whether a deployment is still in flight: pending or deploying. Only those are worked on by
@@ -55,6 +59,94 @@ pub fn deployment_refused(d: &EnvDeployment, error: &str, now_ms: i64) -> EnvDep
             "GitHub cannot create a deployment of commit {}: {error}",
             d.sha.short()
         )),
+        ..d.clone()
+    }
+}
+
+/// Why a deployment accepted earlier does not go ahead after all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// Its environment is held now (`/hold`).
+    Held(Hold),
+    /// Its commit was marked bad after it was accepted (`/rollback`, or an automatic one).
+    Bad(BadSha),
+}
+
+/// Whether a deployment that passed the promotion gates when it was accepted must stop now,
+/// just before its GitHub deployment is created or its driver runs: its environment is held
+/// (`hold`, the environment's hold as read now), or its commit was marked bad (`bad`, the
+/// commit's mark as read now) at or after the moment it was accepted (an older mark was
+/// judged then: refused, or overridden with `--force`). A rollback is never stopped: it is the
+/// way out of an incident, holds included, and goes back to a commit that already succeeded.
+pub fn stopped(d: &EnvDeployment, hold: Option<&Hold>, bad: Option<&BadSha>) -> Option<Stop> {
+    if d.kind == EnvKind::Rollback {
+        return None;
+    }
+    if let Some(h) = hold.filter(|h| h.environment == d.environment) {
+        return Some(Stop::Held(h.clone()));
+    }
+    bad.filter(|b| b.sha == d.sha && b.marked_at >= d.created_at)
+        .map(|b| Stop::Bad(b.clone()))
+}
+
+impl Stop {
+    /// What stopped it, for the deployment's status and record: `production is held by @ann
+    /// since … ("reason")`, `commit abc1234 was marked bad by @bob in production at …`.
+    pub fn describe(&self) -> String {
+        match self {
+            Stop::Held(h) => format!("{} is held{}", h.environment, held_by(h)),
+            Stop::Bad(b) => format!(
+                "commit {} was marked bad by @{} in {} at {}{}",
+                b.sha.short(),
+                b.marked_by,
+                b.environment,
+                utc(b.marked_at),
+                b.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+
+    /// The status a GitHub deployment created before the stop ends with.
+    pub fn status(&self) -> String {
+        format!("Stopped before deploying: {}", self.describe())
+    }
+
+    /// What the pull request that asked for it is told (`d`: the stopped deployment).
+    pub fn notice(&self, d: &EnvDeployment) -> String {
+        let what = match d.kind {
+            EnvKind::Promote => "promotion",
+            EnvKind::Rollback => "rollback",
+            EnvKind::Train => "train deployment",
+        };
+        let next = match (self, d.kind) {
+            (Stop::Held(_), EnvKind::Train) => "the train carries it on once the hold is lifted",
+            (Stop::Held(_), _) => {
+                "once the hold is lifted (**/unhold**), promote again if it should still go"
+            }
+            (Stop::Bad(_), _) => {
+                "fix forward with a new commit, or promote it anyway with `--force`"
+            }
+        };
+        format!(
+            "@{} the {what} of `{}` to {} was stopped before it deployed: {}. Nothing was deployed; {next}.",
+            d.requested_by,
+            d.sha.short(),
+            d.environment,
+            self.describe()
+        )
+    }
+}
+
+/// The record of a deployment stopped at `now_ms`: over (the environment is free again), with
+/// the reason.
+pub fn stopped_record(d: &EnvDeployment, stop: &Stop, now_ms: i64) -> EnvDeployment {
+    EnvDeployment {
+        state: EnvState::Stopped,
+        finished_at: Some(now_ms),
+        detail: Some(format!("stopped: {}", stop.describe())),
         ..d.clone()
     }
 }

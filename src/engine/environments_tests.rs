@@ -33,12 +33,13 @@ fn policy(merge: bool, auto_rollback: bool) -> Policy {
     p
 }
 
-const ALL: [EnvState; 5] = [
+const ALL: [EnvState; 6] = [
     EnvState::Pending,
     EnvState::Deploying,
     EnvState::Live,
     EnvState::Failed,
     EnvState::Inactive,
+    EnvState::Stopped,
 ];
 
 #[test]
@@ -138,4 +139,96 @@ fn a_failed_production_deployment_rolls_back_with_auto_rollback_unless_it_was_a_
         &deployment("staging", EnvKind::Promote, EnvState::Failed),
         &policy(false, true)
     ));
+}
+
+fn hold(environment: &str) -> Hold {
+    Hold {
+        environment: environment.into(),
+        held_by: "ann".into(),
+        reason: Some("incident 42".into()),
+        held_at: 1_767_268_800_000,
+    }
+}
+
+fn bad(marked_at: i64) -> BadSha {
+    BadSha {
+        sha: CommitSha::parse(&"b".repeat(40)).expect("sha"),
+        environment: "production".into(),
+        marked_by: "carl".into(),
+        reason: Some("rolled back".into()),
+        marked_at,
+    }
+}
+
+#[test]
+fn a_hold_on_its_environment_stops_a_promotion_or_the_train_but_never_a_rollback() {
+    let held = hold("production");
+    for kind in [EnvKind::Promote, EnvKind::Train] {
+        let d = deployment("production", kind, EnvState::Pending);
+        assert_eq!(
+            stopped(&d, Some(&held), None),
+            Some(Stop::Held(held.clone())),
+            "{kind:?}"
+        );
+        assert_eq!(stopped(&d, None, None), None);
+        assert_eq!(
+            stopped(&d, Some(&hold("staging")), None),
+            None,
+            "another environment's hold"
+        );
+    }
+    let rollback = deployment("production", EnvKind::Rollback, EnvState::Pending);
+    assert_eq!(stopped(&rollback, Some(&held), Some(&bad(5))), None);
+}
+
+#[test]
+fn a_bad_mark_stops_a_deployment_only_if_placed_after_it_was_accepted() {
+    let d = EnvDeployment {
+        created_at: 100,
+        ..deployment("production", EnvKind::Promote, EnvState::Deploying)
+    };
+    assert_eq!(
+        stopped(&d, None, Some(&bad(100))),
+        Some(Stop::Bad(bad(100)))
+    );
+    assert_eq!(
+        stopped(&d, None, Some(&bad(250))),
+        Some(Stop::Bad(bad(250)))
+    );
+    // Older: judged when it was accepted (refused, or overridden with --force).
+    assert_eq!(stopped(&d, None, Some(&bad(99))), None);
+    // Another commit's mark is not this one's.
+    let other = BadSha {
+        sha: CommitSha::parse(&"c".repeat(40)).expect("sha"),
+        ..bad(250)
+    };
+    assert_eq!(stopped(&d, None, Some(&other)), None);
+    // The hold is named first when both stand.
+    assert!(matches!(
+        stopped(&d, Some(&hold("production")), Some(&bad(250))),
+        Some(Stop::Held(_))
+    ));
+}
+
+#[test]
+fn a_stopped_deployment_is_over_with_its_reason_and_says_so() {
+    let d = deployment("production", EnvKind::Promote, EnvState::Pending);
+    let stop = Stop::Held(hold("production"));
+    let record = stopped_record(&d, &stop, 77);
+    assert_eq!(record.state, EnvState::Stopped);
+    assert!(!in_flight(record.state), "the environment is free again");
+    assert_eq!(record.finished_at, Some(77));
+    assert_eq!(
+        record.detail.as_deref(),
+        Some("stopped: production is held by @ann since 2026-01-01 12:00 UTC: \"incident 42\"")
+    );
+    assert!(stop.status().chars().count() <= 140, "{}", stop.status());
+    let train = deployment("staging", EnvKind::Train, EnvState::Pending);
+    let texts = [
+        stop.status(),
+        stop.notice(&d),
+        Stop::Bad(bad(1_767_272_400_000)).notice(&d),
+        Stop::Held(hold("staging")).notice(&train),
+    ];
+    insta::assert_snapshot!(texts.join("\n\n"));
 }

@@ -32,7 +32,7 @@ pub mod sticky;
 pub mod train;
 
 use crate::model::{Approval, DriverKind, Preview, PreviewState, PullRequest, TeardownKind};
-use crate::policy::{ForkPush, Policy, Trigger};
+use crate::policy::{BotPolicy, ForkPush, Policy, Trigger};
 use crate::types::CommitSha;
 pub use checks::{CheckItem, CheckSummary, Outcome};
 
@@ -88,6 +88,11 @@ pub enum Gate {
     /// From a fork: never staged automatically. `previously_approved` names an older commit a
     /// maintainer approved, so the comment can say a new push needs a new approval.
     Fork {
+        previously_approved: Option<CommitSha>,
+    },
+    /// Opened by a bot from the same repository, and the policy says `preview.bots: approve`:
+    /// never staged automatically, like a fork's (`previously_approved` as there).
+    Bot {
         previously_approved: Option<CommitSha>,
     },
     /// A maintainer tore the preview down with `/unstage`; nothing stages until `/stage`.
@@ -247,6 +252,18 @@ fn interrupted(p: &Preview) -> bool {
     }
 }
 
+/// Whether the PR was opened by a bot account (dependabot, renovate): GitHub's `type: Bot`
+/// where it was read, or a login ending in `[bot]`, which no person's login can.
+pub fn by_bot(pr: &PullRequest) -> bool {
+    pr.author_bot || echo::is_bot_login(&pr.author)
+}
+
+/// Whether the PR's head deploys only with a maintainer's `/stage` of that exact commit: it
+/// comes from a fork, or a bot opened it and the policy says `preview.bots: approve`.
+pub fn needs_approval(pr: &PullRequest, policy: &Policy) -> bool {
+    pr.is_fork || (by_bot(pr) && policy.preview.bots == BotPolicy::Approve)
+}
+
 /// Whether deciding needs the head commit's checks (so the executor fetches them only then).
 /// The situation's own `checks` are not looked at.
 pub fn needs_checks(s: &Situation<'_>) -> bool {
@@ -261,7 +278,7 @@ pub fn needs_checks(s: &Situation<'_>) -> bool {
     pr.open
         && s.unstaged_by.is_none()
         && s.head_approval().is_none()
-        && !pr.is_fork
+        && !needs_approval(pr, policy)
         && (!pr.draft || policy.preview.drafts)
         && policy.preview.trigger == Trigger::Checks
         && !head_staged
@@ -310,9 +327,16 @@ pub fn gate(s: &Situation<'_>) -> Gate {
     if s.head_approval().is_some() {
         return Gate::Ready;
     }
-    if pr.is_fork {
-        return Gate::Fork {
-            previously_approved: s.approvals.last().map(|a| a.sha.clone()),
+    if needs_approval(pr, policy) {
+        let previously_approved = s.approvals.last().map(|a| a.sha.clone());
+        return if pr.is_fork {
+            Gate::Fork {
+                previously_approved,
+            }
+        } else {
+            Gate::Bot {
+                previously_approved,
+            }
         };
     }
     if pr.draft && !policy.preview.drafts {
@@ -390,9 +414,10 @@ pub fn decide(s: &Situation<'_>) -> Vec<Action> {
 
     // Older commits' previews keep serving until the head's is live, or it is clear that the
     // head cannot be deployed (failed checks, failed deploy): reviewers keep a working link.
-    // A fork's new, unapproved commit cannot deploy until a maintainer looks; whether the old
-    // approved preview keeps serving meanwhile is the repository's choice.
-    let fork_teardown = matches!(gate, Gate::Fork { .. })
+    // A fork's (or an approve-only bot's) new, unapproved commit cannot deploy until a
+    // maintainer looks; whether the old approved preview keeps serving meanwhile is the
+    // repository's choice (`forks.on_push`).
+    let fork_teardown = matches!(gate, Gate::Fork { .. } | Gate::Bot { .. })
         && s.policy
             .valid()
             .is_some_and(|p| p.forks.on_push == ForkPush::Teardown);

@@ -386,7 +386,8 @@ pub struct Rollback {
 
 /// Whether `/rollback` may go, and where to: the environment is known and not busy (the same
 /// rules and texts as a promotion's), something runs there, and an earlier commit succeeded
-/// there. A rollback passes no other gate: it goes back to what was already accepted.
+/// there. A rollback passes no other gate: it goes back to what was already accepted, and a
+/// hold does not stop it (it is the way out of an incident; [`rollback_answer`] says so).
 pub fn rollback(f: &RollbackFacts<'_>) -> Result<Rollback, Refusal> {
     known(f.environment, f.known)?;
     idle(f.environment, f.running)?;
@@ -437,8 +438,9 @@ pub fn promote_answer(sha: &CommitSha, environment: &str, forced: bool) -> Strin
 /// production, which `/unhold` names by default).
 pub fn hold_answer(environment: &str, hold: &Hold, production: bool) -> String {
     format!(
-        "{environment} is held{}. Nothing is promoted into it, by command or by the train, until \
-         someone comments **/unhold{}**.",
+        "{environment} is held{}. Nothing is promoted into it, by command or by the train (not \
+         even a promotion accepted before the hold), until someone comments **/unhold{}**; a \
+         **/rollback** still goes ahead, as the way out of an incident.",
         held_by(hold),
         unhold_arg(environment, &production)
     )
@@ -452,11 +454,28 @@ pub fn unhold_answer(environment: &str, was: &Hold) -> String {
     )
 }
 
-/// The answer to an accepted `/rollback`.
-pub fn rollback_answer(environment: &str, r: &Rollback) -> String {
+/// The answer to an accepted `/rollback`. `hold`: the environment's hold, if it is held: a
+/// rollback goes ahead all the same (it is the way out of an incident), and the answer says so
+/// (`production`: the environment is production, which `/unhold` names by default).
+pub fn rollback_answer(
+    environment: &str,
+    r: &Rollback,
+    hold: Option<&Hold>,
+    production: bool,
+) -> String {
+    let held = hold
+        .map(|h| {
+            format!(
+                " {environment} is held{}; a rollback goes ahead all the same, as the way out of \
+                 an incident, and the hold stays until **/unhold{}**.",
+                held_by(h),
+                unhold_arg(environment, &production)
+            )
+        })
+        .unwrap_or_default();
     format!(
         "rolling {environment} back from `{}` to `{}`, the last commit that succeeded there. `{}` \
-         is marked bad: promoting it again needs `--force`.",
+         is marked bad: promoting it again needs `--force`.{held}",
         r.from.short(),
         r.to.short(),
         r.from.short()

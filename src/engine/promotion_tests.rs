@@ -656,7 +656,8 @@ fn every_answer_reads_as_pinned() {
         hold_answer("production", &hold, true),
         hold_answer("staging", &hold, false),
         unhold_answer("staging", &hold),
-        rollback_answer("production", &back),
+        rollback_answer("production", &back, None, true),
+        rollback_answer("staging", &back, Some(&hold), false),
     ];
     insta::assert_snapshot!(text.join("\n\n"));
 }

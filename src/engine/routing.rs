@@ -53,6 +53,9 @@ pub enum Seen<'a> {
         origin: Origin,
         /// The open PRs on record whose head is the deployment's commit.
         open_with_head: &'a [PrNumber],
+        /// The PR whose preview environment the deployment names, if any
+        /// ([`super::deployer::environment_pr`]): judged even when the commit is not its head.
+        named: Option<PrNumber>,
         deployment: &'a Adoption,
         sender: &'a str,
     },
@@ -249,17 +252,25 @@ pub fn route(seen: &Seen<'_>) -> Vec<Effect> {
         Seen::Deployment {
             origin,
             open_with_head,
+            named,
             deployment,
             sender,
         } => {
-            // Gangway's own are already being run; anyone else's may be adopted.
+            // Gangway's own are already being run; anyone else's is judged by each PR it may
+            // concern (the evaluation ignores it unless it is in that PR's environment).
             if origin.is_gangways() {
                 return effects;
             }
-            effects.extend(open_with_head.iter().map(|n| {
+            let mut numbers: Vec<PrNumber> = open_with_head.to_vec();
+            if let Some(n) = named
+                && !numbers.contains(&n)
+            {
+                numbers.push(n);
+            }
+            effects.extend(numbers.into_iter().map(|n| {
                 Effect::Evaluate(Evaluation {
                     adopt: Some(deployment.clone()),
-                    ..Evaluation::plain(*n, sender)
+                    ..Evaluation::plain(n, sender)
                 })
             }));
         }

@@ -186,6 +186,7 @@ fn adoption() -> Adoption {
         sha: sha(1),
         environment: "pr-7".into(),
         creator: "ops".into(),
+        automation: false,
     }
 }
 
@@ -195,6 +196,7 @@ fn someone_elses_deployment_asks_each_pr_with_its_commit_to_adopt_it() {
     let seen = |origin| Seen::Deployment {
         origin,
         open_with_head: &[PrNumber(7)],
+        named: Some(PrNumber(7)),
         deployment: &d,
         sender: "ops",
     };
@@ -206,6 +208,34 @@ fn someone_elses_deployment_asks_each_pr_with_its_commit_to_adopt_it() {
     assert_eq!(route(&seen(Origin::Automation)), adopt);
     assert_eq!(route(&seen(Origin::Marked)), vec![]);
     assert_eq!(route(&seen(Origin::Echo)), vec![]);
+}
+
+#[test]
+fn a_deployment_in_a_prs_environment_asks_that_pr_even_when_it_is_not_its_head() {
+    let d = adoption();
+    let seen = Seen::Deployment {
+        origin: Origin::Person,
+        open_with_head: &[PrNumber(3)],
+        named: Some(PrNumber(7)),
+        deployment: &d,
+        sender: "ops",
+    };
+    let numbers: Vec<PrNumber> = route(&seen)
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Evaluate(ev) if ev.adopt.as_ref() == Some(&d) => Some(ev.number),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(numbers, [PrNumber(3), PrNumber(7)]);
+    let nobody = Seen::Deployment {
+        origin: Origin::Person,
+        open_with_head: &[],
+        named: None,
+        deployment: &d,
+        sender: "ops",
+    };
+    assert_eq!(route(&nobody), vec![]);
 }
 
 fn reported(state: &str) -> ExternalStatus {

@@ -194,6 +194,29 @@ pub fn render(input: &StickyInput<'_>) -> String {
              an approval covers one commit only, so this one needs a new **/stage** after review.",
             old.short()
         ),
+        (
+            Gate::Bot {
+                previously_approved: None,
+            },
+            None,
+        ) => format!(
+            "🔒 **Waiting for approval**: this pull request was opened by a bot (`{}`), so commit \
+             `{sha}` is deployed only after a maintainer reviews it and comments **/stage** (the \
+             policy's `preview.bots` is `approve`). Each new push needs a new approval.",
+            input.pr.author
+        ),
+        (
+            Gate::Bot {
+                previously_approved: Some(old),
+            },
+            None,
+        ) => format!(
+            "🔒 **Waiting for approval**: the bot `{}` pushed commit `{sha}` after a maintainer \
+             approved `{}`; an approval covers one commit only, so this one needs a new **/stage** \
+             after review.",
+            input.pr.author,
+            old.short()
+        ),
         (Gate::Unstaged(by), None) => {
             format!(
                 "⏸️ **Paused**: @{by} took the preview down. A maintainer's **/stage** deploys commit `{sha}` again."

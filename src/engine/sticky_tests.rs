@@ -260,6 +260,11 @@ fn each_main_state_reads_as_pinned() {
         is_fork: true,
         ..pr()
     };
+    let bot = PullRequest {
+        author: "dependabot[bot]".into(),
+        author_bot: true,
+        ..pr()
+    };
     struct Case<'a> {
         name: &'a str,
         pr: &'a PullRequest,
@@ -312,6 +317,26 @@ fn each_main_state_reads_as_pinned() {
             ..case(
                 "fork_pushed_after_approval",
                 Gate::Fork {
+                    previously_approved: Some(other.clone()),
+                },
+                vec![],
+            )
+        },
+        Case {
+            pr: &bot,
+            ..case(
+                "bot_waiting_for_approval",
+                Gate::Bot {
+                    previously_approved: None,
+                },
+                vec![],
+            )
+        },
+        Case {
+            pr: &bot,
+            ..case(
+                "bot_pushed_after_approval",
+                Gate::Bot {
                     previously_approved: Some(other.clone()),
                 },
                 vec![],

@@ -31,6 +31,7 @@ pub fn pr(head: CommitSha) -> PullRequest {
         open: true,
         merged: false,
         author: "alice".into(),
+        author_bot: false,
         gh_updated_at: "2026-01-01T00:00:00Z".into(),
         head_since_ms: 0,
     }

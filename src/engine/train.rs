@@ -112,6 +112,10 @@ pub fn step(train: &Train, v: &View<'_>) -> (Train, Vec<Step>) {
                 // Its end wakes the train.
                 return (t, steps);
             }
+            // Stopped before it deployed (a hold, a bad mark placed while it waited): the
+            // train carries the commit on from here, under the same rules as before (a hold
+            // waits for `/unhold`, a bad mark stops the train).
+            Some(d) if d.state == EnvState::Stopped => t.awaiting = None,
             Some(d) if d.state == EnvState::Live || d.live_at.is_some() => {
                 t.awaiting = None;
                 t.next += 1;

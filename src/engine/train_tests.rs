@@ -226,6 +226,42 @@ fn a_hold_stops_the_next_deployment_until_lifted() {
 }
 
 #[test]
+fn a_deployment_stopped_by_a_hold_while_it_waited_is_made_again_once_the_hold_is_lifted() {
+    let mut line = Line::new();
+    let (t, _) = line.step(&Train::default());
+    line.now += 30 * MIN;
+    let (mut t, steps) = line.step(&t);
+    assert_eq!(deploys(&steps), ["staging"]);
+    t.awaiting = Some(5);
+    // Held while its job waited for a retry: the job stopped it before it deployed.
+    line.holds = vec![Hold {
+        environment: "staging".into(),
+        held_by: "ann".into(),
+        reason: None,
+        held_at: 0,
+    }];
+    line.awaited = Some(deployment(5, "staging", sha('a'), EnvState::Stopped, None));
+    let (t, steps) = line.step(&t);
+    assert_eq!(
+        t.stopped, None,
+        "a stop is not a failure: the train goes on"
+    );
+    assert_eq!(t.awaiting, None);
+    assert!(acts(&steps).is_empty(), "held: {steps:?}");
+    line.holds.clear();
+    let (_, steps) = line.step(&t);
+    assert_eq!(deploys(&steps), ["staging"], "the same commit, once unheld");
+    // Stopped by a bad mark instead: the train stops carrying the commit.
+    line.bad = true;
+    let (t, _) = line.step(&t);
+    assert!(
+        t.stopped
+            .as_deref()
+            .is_some_and(|s| s.contains("marked bad"))
+    );
+}
+
+#[test]
 fn a_failed_deployment_stops_the_train_until_a_newer_head() {
     let mut line = Line::new();
     let (mut t, _) = line.step(&Train::default());

@@ -287,7 +287,11 @@ impl Executor {
     }
 
     /// The user's permission as GitHub answers now; a user GitHub does not know has none.
-    async fn permission_of(&self, repo: &RepoRef, login: &str) -> Result<Permission, JobError> {
+    pub(super) async fn permission_of(
+        &self,
+        repo: &RepoRef,
+        login: &str,
+    ) -> Result<Permission, JobError> {
         if !valid_login(login) {
             return Ok(Permission::None);
         }

@@ -120,6 +120,11 @@ impl Executor {
                 .await;
         }
         if d.deployment_id.is_none() {
+            // A hold or a bad mark placed while this waited (a retry, a busy queue) stops it
+            // before anything exists on GitHub.
+            if let Some(stop) = self.env_stop(&repo, &d).await? {
+                return self.env_stopped(&repo, &policy, &mut d, &stop).await;
+            }
             self.create_env_deployment(&repo, &policy, &mut d).await?;
             if d.state == EnvState::Failed {
                 return self.env_failed(&repo, &policy, &d).await;
@@ -138,9 +143,14 @@ impl Executor {
             }
         }
         match self.settings.driver {
-            // Something else deploys; its deployment_status events end this deployment.
+            // Something else deploys, from the moment the deployment exists (so the check before
+            // creating it was the last one); its deployment_status events end this deployment.
             DriverKind::External => Ok(()),
             DriverKind::Command => {
+                // And once more just before the driver runs.
+                if let Some(stop) = self.env_stop(&repo, &d).await? {
+                    return self.env_stopped(&repo, &policy, &mut d, &stop).await;
+                }
                 let host = self.env_host(&repo, &d.environment);
                 let outcome = command::run(
                     &self.settings.command,
@@ -167,6 +177,50 @@ impl Executor {
                 .await
             }
         }
+    }
+
+    /// Whether `d` must stop now, as `engine::environments::stopped` says, on its environment's
+    /// hold and its commit's bad mark as they are read now.
+    async fn env_stop(
+        &self,
+        repo: &RepoRef,
+        d: &EnvDeployment,
+    ) -> Result<Option<environments::Stop>, JobError> {
+        let hold = self.store.hold(repo.id, &d.environment).await?;
+        let bad = self.store.bad_sha(repo.id, &d.sha).await?;
+        Ok(environments::stopped(d, hold.as_ref(), bad.as_ref()))
+    }
+
+    /// Stops a deployment accepted earlier: its GitHub deployment, if created, ends `failure`
+    /// with the reason, the PR that asked for it is told, the audit log records it, and the
+    /// environment is free again (the train looks again: it waits out a hold).
+    async fn env_stopped(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        d: &mut EnvDeployment,
+        stop: &environments::Stop,
+    ) -> Result<(), JobError> {
+        warn!(environment = %d.environment, sha = %d.sha, why = %stop.describe(), "environment deployment stopped");
+        self.env_status(repo, d, "failure", &stop.status(), None)
+            .await?;
+        if let Some(number) = d.pr_number {
+            self.comment(repo, number, &stop.notice(d)).await?;
+        }
+        let now = self.clock.now_ms();
+        *d = environments::stopped_record(d, stop, now);
+        self.store.save_env_deployment(d, now).await?;
+        self.store
+            .audit(
+                repo.id,
+                d.pr_number.unwrap_or(PrNumber(0)),
+                &format!("{} in {}", d.sha.short(), d.environment),
+                "stopped",
+                &stop.describe(),
+                now,
+            )
+            .await?;
+        self.wake_train(repo, policy).await
     }
 
     /// A deployment whose job gave up: recorded as failed, so that the environment is free

@@ -15,7 +15,7 @@ use tracing::info;
 use crate::clock::SharedClock;
 use crate::engine::capacity::Lost;
 use crate::engine::routing::{self, Effect};
-use crate::engine::{command_rules, echo};
+use crate::engine::{command_rules, deployer, echo};
 use crate::executor::Executor;
 use crate::ingress::events::{
     self, CheckSuiteAction, Event, InstallationAction, InstallationReposAction,
@@ -370,11 +370,24 @@ impl Processor {
                     deployment_id: e.deployment.id,
                     sha: e.deployment.sha.clone(),
                     environment: e.deployment.environment.clone(),
-                    creator: e.sender.login.clone(),
+                    creator: e
+                        .deployment
+                        .creator
+                        .as_ref()
+                        .map_or_else(|| e.sender.login.clone(), |c| c.login.clone()),
+                    automation: origin == echo::Origin::Automation,
                 };
+                // Which PR's environment it names, by the policy as last read (the store's
+                // copy: the processor never calls GitHub).
+                let cached = self.store.cached_policy(repo.id).await?;
+                let named = deployer::environment_pr(
+                    cached.as_ref().and_then(|c| c.body.as_deref()),
+                    &e.deployment.environment,
+                );
                 let seen = routing::Seen::Deployment {
                     origin,
                     open_with_head: &open_with_head,
+                    named,
                     deployment: &deployment,
                     sender: &e.sender.login,
                 };

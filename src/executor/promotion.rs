@@ -253,7 +253,13 @@ impl Executor {
                         self.clock.now_ms(),
                     )
                     .await?;
-                let answer = promotion::rollback_answer(&environment, &target);
+                let hold = self.store.hold(repo.id, &environment).await?;
+                let answer = promotion::rollback_answer(
+                    &environment,
+                    &target,
+                    hold.as_ref(),
+                    policy.environments.is_production(&environment),
+                );
                 self.finish(job, repo, "accepted", &reason, Some(&answer), true)
                     .await
             }

@@ -4,6 +4,7 @@
 //! a route or decodes GitHub's JSON itself: a new read is a new typed operation in `github/`.
 
 use super::Executor;
+use crate::engine::echo;
 use crate::engine::{CheckItem, PolicyStatus};
 use crate::github::rest::{self, FileContent};
 use crate::model::{PullRequest, RepoRef};
@@ -32,6 +33,7 @@ pub(crate) fn pull_record(api: &rest::Pull, repo: &RepoRef) -> PullRequest {
         open: api.state == "open",
         merged: api.merged.unwrap_or(false),
         author: api.user.login.clone(),
+        author_bot: api.user.is_bot() || echo::is_bot_login(&api.user.login),
         gh_updated_at: api.updated_at.clone().unwrap_or_default(),
         head_since_ms: 0,
     }

@@ -2,18 +2,22 @@
 //! deployment someone else created, then bring the PR in line.
 //!
 //! Owns gathering the facts for those steps and carrying out what the engine decides
-//! (`engine::deployer` for statuses and adoptions, `engine::capacity` for evictions). Never
-//! decides how a status moves a preview, whether a deployment is adopted or whether an eviction
-//! still applies.
+//! (`engine::deployer` for statuses and adoptions, `engine::capacity` for evictions): a
+//! hand-made deployment is run, or marked `failure` with the engine's reason. Never decides how
+//! a status moves a preview, whether a deployment is adopted or whether an eviction still
+//! applies.
 
 use tracing::info;
 
 use super::Executor;
-use crate::engine::TeardownReason;
+use super::deploy::description;
 use crate::engine::capacity;
 use crate::engine::deployer::{self, Adopt};
+use crate::engine::{CheckSummary, Situation, TeardownReason};
+use crate::github::rest::NewDeploymentStatus;
 use crate::jobs::{Adoption, EvaluatePayload, Eviction, ExternalStatus};
 use crate::model::RepoRef;
+use crate::policy::Permission;
 use crate::queue::JobError;
 use crate::types::{InstallationId, RepoId};
 
@@ -131,41 +135,99 @@ impl Executor {
         Ok(())
     }
 
-    /// Runs a deployment someone created by hand (API, CLI) in this PR's environment, as if it
-    /// were Gangway's own. Fork PRs are not adopted: they need a maintainer's approval.
+    /// Judges a deployment someone created by hand (API, CLI, a workflow) in this PR's
+    /// environment as `engine::deployer::adoption` says: the PR read fresh from GitHub, its
+    /// approvals, `/unstage` and previews, then the head's checks and the creator's permission
+    /// when the engine asks for them. Run as if it were Gangway's own, or marked `failure` with
+    /// the reason (nothing runs); either way written to the audit log.
     async fn adopt(
         &self,
         repo: &RepoRef,
         e: &EvaluatePayload,
         a: &Adoption,
     ) -> Result<(), JobError> {
-        let pr = self.store.pull(repo.id, e.number).await?.map(|(pr, _)| pr);
         let policy = self.policy(repo).await?;
-        let existing = self.store.preview_for(repo.id, e.number, &a.sha).await?;
-        match deployer::adoption(pr.as_ref(), &policy, a, existing.as_ref()) {
-            Adopt::Nothing => Ok(()),
-            Adopt::NotAdopted { managed } => {
-                let fork = pr.as_ref().is_some_and(|p| p.is_fork);
-                info!(environment = %a.environment, %managed, fork, "deployment not adopted");
-                Ok(())
+        // The head as GitHub says it is now: only that commit may be adopted.
+        let pr = self.fetch_pull(repo, e.number).await?;
+        if let Some(pr) = &pr {
+            self.store.upsert_pull(pr, self.clock.now_ms()).await?;
+        }
+        let approvals = self.store.approvals_of(repo.id, e.number).await?;
+        let unstaged_by = self.store.unstaged_by(repo.id, e.number).await?;
+        let previews = self.store.previews_of(repo.id, e.number).await?;
+        let mut checks: Option<CheckSummary> = None;
+        let mut permission: Option<Permission> = None;
+        loop {
+            let situation = pr.as_ref().map(|pr| Situation {
+                pr,
+                policy: &policy,
+                checks: checks.as_ref(),
+                previews: &previews,
+                approvals: &approvals,
+                unstaged_by: unstaged_by.as_deref(),
+                now_ms: self.clock.now_ms(),
+            });
+            let outcome = deployer::adoption(situation.as_ref(), a, permission);
+            if let Some(record) = deployer::adoption_audit(a, &outcome) {
+                self.store
+                    .audit(
+                        repo.id,
+                        e.number,
+                        &record.subject,
+                        record.decision,
+                        &record.reason,
+                        self.clock.now_ms(),
+                    )
+                    .await?;
             }
-            Adopt::AlreadyStaged { ours } => {
-                if ours != Some(a.deployment_id) {
-                    info!(
-                        ?ours,
-                        theirs = a.deployment_id,
-                        "commit already has a preview; the extra deployment is not run"
-                    );
+            match outcome {
+                Adopt::Ignore | Adopt::Adopted => return Ok(()),
+                Adopt::ReadChecks => {
+                    let head = situation.map(|s| s.pr.head_sha.clone());
+                    let Some(head) = head else {
+                        return Ok(());
+                    };
+                    let items = self.fetch_checks(repo, &head).await?;
+                    let required = policy
+                        .valid()
+                        .map(|p| p.preview.required_checks.clone())
+                        .unwrap_or_default();
+                    checks = Some(CheckSummary::of(&items, &required));
                 }
-                Ok(())
-            }
-            Adopt::Stage => {
-                let (Some(pr), Some(policy)) = (pr.as_ref(), policy.valid()) else {
+                Adopt::AskPermission => {
+                    permission = Some(self.permission_of(repo, &a.creator).await?);
+                }
+                Adopt::Refuse(why) => {
+                    info!(deployment = a.deployment_id, creator = %a.creator, reason = %why.describe(), "hand-made deployment not run");
+                    let body = NewDeploymentStatus {
+                        auto_inactive: false,
+                        description: description(&format!(
+                            "Not run by Gangway: {}",
+                            why.describe()
+                        )),
+                        environment_url: None,
+                        log_url: None,
+                        state: "failure".into(),
+                    };
+                    self.github
+                        .create_deployment_status(
+                            repo.installation,
+                            &repo.full_name,
+                            a.deployment_id,
+                            &body,
+                        )
+                        .await?;
                     return Ok(());
-                };
-                info!(deployment = a.deployment_id, creator = %a.creator, "adopting a deployment created outside Gangway");
-                self.stage(pr, policy, &a.sha, &a.creator, Some(a.deployment_id))
-                    .await
+                }
+                Adopt::Stage => {
+                    let (Some(pr), Some(policy)) = (pr.as_ref(), policy.valid()) else {
+                        return Ok(());
+                    };
+                    info!(deployment = a.deployment_id, creator = %a.creator, "adopting a deployment created outside Gangway");
+                    return self
+                        .stage(pr, policy, &a.sha, &a.creator, Some(a.deployment_id))
+                        .await;
+                }
             }
         }
     }

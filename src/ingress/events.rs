@@ -378,6 +378,7 @@ impl PullRequest {
             open: self.state == "open",
             merged: self.merged,
             author: self.user.login.clone(),
+            author_bot: self.user.kind == ActorKind::Bot || echo::is_bot_login(&self.user.login),
             gh_updated_at: self.updated_at.clone().unwrap_or_default(),
             head_since_ms: 0,
         }

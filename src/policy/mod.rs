@@ -24,6 +24,8 @@
 //!   ttl: 72h                   # an idle preview is torn down after this long
 //!   superseded_grace: 1h       # how long an older commit's preview outlives a newer head
 //!   max_previews: 10           # 1 to 1000; beyond, the least recently deployed go
+//!   adopt: people              # off | people | people_and_apps: who may deploy by hand
+//!   bots: approve              # approve | auto: a bot's same-repository PR, like a fork's?
 //! permissions:                 # least GitHub permission needed to run each command:
 //!   stage: write               # none | read | triage | write | maintain | admin
 //!   unstage: write
@@ -90,6 +92,8 @@ pub const PREVIEW_KEYS: &[&str] = &[
     "ttl",
     "superseded_grace",
     "max_previews",
+    "adopt",
+    "bots",
 ];
 /// The keys of `forks:`, named in error messages (a test keeps this in step with serde).
 pub const FORKS_KEYS: &[&str] = &["on_push"];
@@ -129,6 +133,10 @@ pub struct PreviewPolicy {
     pub superseded_grace: std::time::Duration,
     /// The most previews the repository may have at once; beyond, the least recently deployed go.
     pub max_previews: u32,
+    /// Whose deployments made by hand in a PR's environment are run (under the PR's gates).
+    pub adopt: AdoptPolicy,
+    /// Whether a bot's same-repository pull request needs a maintainer's `/stage`, as a fork's.
+    pub bots: BotPolicy,
 }
 
 impl Default for PreviewPolicy {
@@ -142,6 +150,8 @@ impl Default for PreviewPolicy {
             ttl: std::time::Duration::from_secs(72 * 3600),
             superseded_grace: std::time::Duration::from_secs(3600),
             max_previews: 10,
+            adopt: AdoptPolicy::default(),
+            bots: BotPolicy::default(),
         }
     }
 }
@@ -182,6 +192,30 @@ pub enum Trigger {
     Checks,
     /// As soon as the pull request is opened (or updated).
     OnOpen,
+}
+
+/// Whose deployment made by hand (API, CLI, a workflow) in a pull request's environment
+/// Gangway runs, when the pull request would be staged at that moment anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AdoptPolicy {
+    /// None: such deployments are marked failed and nothing runs.
+    Off,
+    /// A person's, if GitHub says they have the `stage` permission.
+    #[default]
+    People,
+    /// A person's as above, and any App's or bot's (they have no collaborator permission to
+    /// ask about: any holder of `deployments: write`).
+    PeopleAndApps,
+}
+
+/// How a same-repository pull request opened by a bot (dependabot, renovate) is staged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BotPolicy {
+    /// Like a fork's: only a maintainer's `/stage` of the exact commit deploys it.
+    #[default]
+    Approve,
+    /// Like any same-repository pull request: by its checks (or `trigger`).
+    Auto,
 }
 
 /// How previews of pull requests from forks are treated. `Default` is the documented defaults.
@@ -228,6 +262,16 @@ impl EnvTemplate {
     /// The environment name for pull request `pr_number`.
     pub fn render(&self, pr_number: u64) -> String {
         self.source.replace("{number}", &pr_number.to_string())
+    }
+
+    /// The pull request whose environment `name` is, if it is one: the number that renders to
+    /// exactly `name` (so `pr-007` is nobody's: `pr-7` is PR 7's).
+    pub fn number_in(&self, name: &str) -> Option<u64> {
+        let (prefix, _) = self.source.split_once("{number}")?;
+        let rest = name.strip_prefix(prefix)?;
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let n: u64 = rest[..digits].parse().ok()?;
+        (self.render(n) == name).then_some(n)
     }
 
     /// Parses and validates a template; the error says what is wrong and what is allowed.
@@ -390,6 +434,8 @@ fn expected_at(shape: &str) -> Option<String> {
             "a duration such as `30m`, `72h` or `7d`".to_owned()
         }
         "preview.max_previews" => "a whole number from 1 to 1000".to_owned(),
+        "preview.adopt" => "`off`, `people` or `people_and_apps`".to_owned(),
+        "preview.bots" => "`approve` or `auto`".to_owned(),
         "preview.environment" => "a string such as \"pr-{number}\" (quoted: YAML reads a bare \
                                   `{…}` as a mapping)"
             .to_owned(),
@@ -505,6 +551,23 @@ struct RawPreview {
     ttl: Option<Spanned<String>>,
     superseded_grace: Option<Spanned<String>>,
     max_previews: Option<Spanned<u32>>,
+    adopt: Option<RawAdopt>,
+    bots: Option<RawBots>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawAdopt {
+    Off,
+    People,
+    PeopleAndApps,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawBots {
+    Approve,
+    Auto,
 }
 
 #[derive(Deserialize)]
@@ -590,6 +653,17 @@ impl RawPreview {
                         "must be 1 to 1000",
                     ));
                 }
+            },
+            adopt: match self.adopt {
+                None => defaults.adopt,
+                Some(RawAdopt::Off) => AdoptPolicy::Off,
+                Some(RawAdopt::People) => AdoptPolicy::People,
+                Some(RawAdopt::PeopleAndApps) => AdoptPolicy::PeopleAndApps,
+            },
+            bots: match self.bots {
+                None => defaults.bots,
+                Some(RawBots::Approve) => BotPolicy::Approve,
+                Some(RawBots::Auto) => BotPolicy::Auto,
             },
         })
     }

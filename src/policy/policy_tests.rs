@@ -177,6 +177,69 @@ fn an_unknown_section_is_refused_with_the_allowed_sections() {
 }
 
 #[test]
+fn adoption_and_bots_are_read_and_checked() {
+    let preview = |yaml: &str| parse(yaml.as_bytes()).unwrap().preview;
+    let defaults = PreviewPolicy::default();
+    assert_eq!(defaults.adopt, AdoptPolicy::People);
+    assert_eq!(defaults.bots, BotPolicy::Approve);
+    assert_eq!(preview("preview:\n  adopt: off\n").adopt, AdoptPolicy::Off);
+    assert_eq!(
+        preview("preview:\n  adopt: people_and_apps\n").adopt,
+        AdoptPolicy::PeopleAndApps
+    );
+    assert_eq!(
+        preview("preview:\n  adopt: people\n").adopt,
+        AdoptPolicy::People
+    );
+    assert_eq!(preview("preview:\n  bots: auto\n").bots, BotPolicy::Auto);
+    assert_eq!(
+        preview("preview:\n  bots: approve\n").bots,
+        BotPolicy::Approve
+    );
+    assert_eq!(
+        message("preview:\n  adopt: everyone\n"),
+        "preview.adopt at line 2 column 10: unknown value `everyone`, expected one of `off`, \
+         `people`, `people_and_apps`"
+    );
+    // The brief `true`/`false` of other tools is refused with the words that are allowed.
+    assert_message(
+        "preview:\n  adopt: false\n",
+        &[
+            "preview.adopt at line 2",
+            "`off`, `people`, `people_and_apps`",
+        ],
+    );
+    assert_message(
+        "preview:\n  adopt: [people]\n",
+        &[
+            "preview.adopt at line 2",
+            "`off`, `people` or `people_and_apps`",
+        ],
+    );
+    assert_eq!(
+        message("preview:\n  bots: yes\n"),
+        "preview.bots at line 2 column 9: unknown value `yes`, expected `approve` or `auto`"
+    );
+}
+
+#[test]
+fn an_environment_template_reads_a_pr_number_back_only_from_its_own_rendering() {
+    let default = EnvTemplate::default();
+    assert_eq!(default.number_in("pr-12"), Some(12));
+    assert_eq!(default.number_in("pr-012"), None);
+    assert_eq!(default.number_in("pr-12-x"), None);
+    assert_eq!(default.number_in("production"), None);
+    assert_eq!(
+        default.number_in(&format!("pr-{}", u64::MAX)),
+        Some(u64::MAX)
+    );
+    assert_eq!(default.number_in("pr-99999999999999999999999"), None);
+    let twice = EnvTemplate::parse("{number}/pr-{number}").unwrap();
+    assert_eq!(twice.number_in("5/pr-5"), Some(5));
+    assert_eq!(twice.number_in("5/pr-6"), None);
+}
+
+#[test]
 fn the_forks_section_is_read_and_checked() {
     let on_push = |yaml: &str| parse(yaml.as_bytes()).unwrap().forks.on_push;
     assert_eq!(on_push("forks:\n  on_push: keep\n"), ForkPush::Keep);

@@ -109,6 +109,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     9 "check_signals" "0009_check_signals.sql",
     10 "delivery_payload_compressed" "0010_delivery_payload_compressed.sql",
     11 "stage_decisions" "0011_stage_decisions.sql",
+    12 "pr_author_bot" "0012_pr_author_bot.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -122,6 +123,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     9 "check_signals" "0009_check_signals.sql",
     10 "delivery_payload_compressed" "0010_delivery_payload_compressed.sql",
     11 "stage_decisions" "0011_stage_decisions.sql",
+    12 "pr_author_bot" "0012_pr_author_bot.sql",
 );
 
 /// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod demo;
 mod docs;
+mod gates;
 mod github_client;
 mod layers;
 mod migrations;

@@ -622,16 +622,21 @@ async fn drafts_wait_unless_the_policy_says_otherwise() {
     .await;
 }
 
+/// A deployment scripted with Gangway's own App credentials but without Gangway's marker is
+/// not Gangway's: it is an App's, judged as any hand-made one (tests/it/gates.rs), and under the
+/// default `preview.adopt: people` it is not run, even on a head Gangway then stages itself.
 #[tokio::test]
-async fn a_deployment_created_by_hand_is_run_by_the_driver_and_ours_are_not_run_twice() {
+async fn a_deployment_scripted_with_the_apps_credentials_is_not_run_as_gangways() {
     let w = World::start().await;
     let pr = w
         .fake
         .open_pr(PrSpec::new(REPO, "feature", "alice"))
         .await
         .unwrap();
+    w.fake
+        .add_check_run(REPO, &pr.head_sha, "build", "completed", Some("success"))
+        .unwrap();
     w.settle().await;
-    // Someone creates a deployment of the head in the PR's environment with the API.
     let gh = gangway::github::GitHub::new(
         w.fake.url(),
         support::APP_ID,
@@ -651,19 +656,22 @@ async fn a_deployment_created_by_hand_is_run_by_the_driver_and_ours_are_not_run_
         .await
         .unwrap();
     let id = created["id"].as_u64().unwrap();
-    w.until("hand-made deployment live", |f| {
+    w.until("the scripted deployment failed", |f| {
         f.deployments(REPO)
             .iter()
-            .any(|d| d.id == id && d.statuses.last().is_some_and(|s| s.state == "success"))
+            .any(|d| d.id == id && d.statuses.last().is_some_and(|s| s.state == "failure"))
     })
     .await;
-    // Checks go green later: the commit already has its preview, no second deployment.
-    w.green(REPO, &pr.head_sha).await;
     w.settle().await;
-    assert_eq!(w.fake.deployments(REPO).len(), 1);
+    assert!(w.driver_runs().is_empty(), "{:?}", w.driver_runs());
+    // The checks' event: Gangway stages the head with its own deployment, once.
+    w.green(REPO, &pr.head_sha).await;
+    w.until_live("Gangway's own preview live").await;
+    w.settle().await;
     let runs = w.driver_runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert!(runs[0].ends_with(&format!(" {id}")), "{runs:?}");
+    assert!(!runs[0].ends_with(&format!(" {id}")), "{runs:?}");
+    assert_eq!(w.fake.deployments(REPO).len(), 2);
 }
 
 #[tokio::test]

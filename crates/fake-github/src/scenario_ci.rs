@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use super::events;
-use super::model::{CheckRun, Comment, CommitStatus, UserKind};
+use super::model::{CheckRun, Comment, CommitStatus, Deployment, UserKind};
 use super::seed::repo_of;
 use super::state::State;
 use super::webhooks::{self, Delivery, Outgoing};
@@ -156,6 +156,58 @@ impl FakeGitHub {
             events::status(&r, &status, &owner)
         };
         Ok(self.deliver("status", payload).await)
+    }
+
+    /// `login` creates a deployment of `sha` in `environment` by hand, with their own token
+    /// (no App made it: `performed_via_github_app` is null; a bot account's login, added with
+    /// [`FakeGitHub::add_user`] as `Bot` or ending in `[bot]`, plays an Actions token);
+    /// delivers `deployment` `created` with `login` as sender. Returns the deployment's id and
+    /// the delivery.
+    pub async fn create_deployment_as(
+        &self,
+        repo: &str,
+        sha: &str,
+        environment: &str,
+        login: &str,
+    ) -> Result<(u64, Delivery), FakeError> {
+        let (id, payload) = {
+            let mut st = self.shared.lock();
+            let repo_id = repo_of(&st, repo)?;
+            let sha = st
+                .resolve_ref(repo_id, sha)
+                .ok_or_else(|| FakeError::UnknownRef(sha.to_string()))?;
+            let kind = if login.ends_with("[bot]") {
+                UserKind::Bot
+            } else {
+                UserKind::User
+            };
+            st.ensure_user(login, kind);
+            let now = Utc::now();
+            let d = Deployment {
+                id: st.next_id(),
+                repo: repo_id,
+                sha: sha.clone(),
+                ref_name: sha,
+                task: "deploy".into(),
+                payload: serde_json::json!({}),
+                original_environment: environment.to_string(),
+                environment: environment.to_string(),
+                description: None,
+                creator: login.to_string(),
+                transient_environment: false,
+                production_environment: false,
+                via_app: false,
+                created_at: now,
+                updated_at: now,
+                statuses: Vec::new(),
+            };
+            st.ensure_environment(repo_id, environment);
+            st.deployments.insert(d.id, d.clone());
+            let r = self.shared.render(&st);
+            (d.id, events::deployment(&r, &d, login))
+        };
+        let delivery = self.deliver("deployment", payload).await;
+        Ok((id, delivery))
     }
 
     /// `user` comments on an issue or PR; delivers `issue_comment` `created`.
