@@ -332,7 +332,21 @@ pub struct BadSha {
 pub struct CheckItem {
     /// Check run name or status context.
     pub name: String,
+    /// Who reported it.
+    pub source: CheckSource,
     pub outcome: Outcome,
+}
+
+/// Who reported a check: an App's check run, or a commit status (which names no App: anyone
+/// with access to statuses can post one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckSource {
+    /// A check run of the App with this slug (`github-actions`).
+    App(String),
+    /// A check run whose App GitHub did not name.
+    UnknownApp,
+    /// A commit status.
+    Status,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

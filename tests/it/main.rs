@@ -1,6 +1,7 @@
 //! The integration tests: one binary, so a change links once. Each module drives a real Gangway
 //! (HTTP server, SQLite or PostgreSQL, driver subprocesses) against the fake GitHub on loopback.
 
+mod checks_by_app;
 mod cli;
 mod commands;
 mod demo;
