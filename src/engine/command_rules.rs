@@ -9,6 +9,7 @@
 //! (`sticky::required_permission`).
 
 use super::commands::Command;
+use super::text;
 use super::{CheckSummary, PolicyStatus};
 use crate::model::{Preview, PreviewState, PullRequest};
 use crate::policy::{Permission, Policy};
@@ -26,7 +27,7 @@ pub fn permission_refusal(
             "`/{}` needs {} permission on {} or more; you have {}.",
             command.word(),
             needs.as_str(),
-            repo,
+            text::prose_capped(repo, text::NAME_CHARS),
             has.as_str()
         )
     })
@@ -38,7 +39,8 @@ pub fn stage_policy(policy: &PolicyStatus) -> Result<&Policy, String> {
     match policy {
         PolicyStatus::Valid(p) => Ok(p),
         PolicyStatus::Invalid(e) => Err(format!(
-            "nothing can be deployed while `.github/gangway.yml` is invalid: {e}"
+            "nothing can be deployed while `.github/gangway.yml` is invalid: {}",
+            text::prose(e)
         )),
     }
 }
@@ -100,12 +102,21 @@ pub fn answer(
             let reply = checks
                 .filter(|c| !c.pending.is_empty() || !c.failed.is_empty())
                 .map(|c| {
-                    let mut unfinished: Vec<String> =
-                        c.pending.iter().map(|n| format!("`{n}` (pending)")).collect();
-                    unfinished.extend(c.failed.iter().map(|(n, c)| format!("`{n}` ({c})")));
+                    let mut unfinished: Vec<String> = c
+                        .pending
+                        .iter()
+                        .map(|n| format!("{} (pending)", text::code(n)))
+                        .collect();
+                    unfinished.extend(c.failed.iter().map(|(n, c)| {
+                        format!(
+                            "{} ({})",
+                            text::code(n),
+                            text::prose_capped(c, text::NAME_CHARS)
+                        )
+                    }));
                     format!(
                         "deployed commit `{short}` without waiting for checks, as asked; not yet green: {}.",
-                        unfinished.join(", ")
+                        text::some_of(&unfinished)
                     )
                 });
             Answer {
@@ -118,7 +129,7 @@ pub fn answer(
         Some(p) => {
             let why = format!(
                 "commit `{short}` could not be deployed: {}.",
-                p.detail.as_deref().unwrap_or("see the deployment log")
+                text::prose(p.detail.as_deref().unwrap_or("see the deployment log"))
             );
             Answer {
                 decision: "accepted",

@@ -161,3 +161,39 @@ fn stage_goes_only_on_an_open_pull_request_github_still_knows() {
     assert_eq!(stageable(Some(&open)), Ok(&open));
     assert_eq!(stageable(Some(&pr(true))), Ok(&pr(true)), "a fork's too");
 }
+
+/// The `/stage` answer lists checks by name and says why a deploy failed: as GitHub shows it
+/// (the fake's model) a hostile name or reason hides nothing, links nothing, mentions no one.
+#[test]
+fn hostile_check_names_and_details_are_escaped_in_the_answer() {
+    const NASTY: &str = "x` @octo/team [go](javascript:y) &#64;org/admins\n<!-- hide";
+    let checks = CheckSummary {
+        passed: vec![],
+        pending: vec![NASTY.into()],
+        failed: vec![(NASTY.into(), NASTY.into())],
+    };
+    let deployed = preview(PreviewState::Live);
+    let failed = Preview {
+        detail: Some(NASTY.into()),
+        ..preview(PreviewState::Failed)
+    };
+    let replies = [
+        answer(&pr(false), Some(&deployed), Some(&checks)).reply,
+        answer(&pr(false), Some(&failed), None).reply,
+        stage_policy(&PolicyStatus::Invalid(NASTY.into())).err(),
+        permission_refusal(
+            Command::Stage,
+            Permission::Write,
+            Permission::Read,
+            "octo/@team",
+        ),
+    ];
+    for reply in replies {
+        let reply = reply.expect("a reply");
+        let shown = fake_github::markdown::shown(&reply);
+        assert!(shown.hidden.is_empty(), "{reply}");
+        assert!(shown.links.is_empty(), "{reply}");
+        assert!(shown.mentions.is_empty(), "{reply}");
+        assert!(!reply.contains('\n'), "{reply}");
+    }
+}

@@ -239,7 +239,13 @@ pub fn claim_reason(policy: &TrainPolicy, t: &Train) -> String {
 pub fn notice(head: &CommitSha, schedule: &[(String, i64)]) -> String {
     let when: Vec<String> = schedule
         .iter()
-        .map(|(env, at)| format!("{env} at about {}", promotion::utc(*at)))
+        .map(|(env, at)| {
+            format!(
+                "{} at about {}",
+                super::text::prose_capped(env, super::text::NAME_CHARS),
+                promotion::utc(*at)
+            )
+        })
         .collect();
     let body = format!(
         "🚂 This change is on Gangway's train (commit `{}`): it should reach {}, if its checks stay green and nothing fails on the way. To stop it, comment **/hold** (or **/hold <environment>**) on any pull request of this repository.",

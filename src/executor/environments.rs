@@ -18,7 +18,7 @@ use tracing::{info, warn};
 use super::Executor;
 use super::deploy::{Marked, description, random_token};
 use crate::driver::{DeploySpec, DriverAction, command};
-use crate::engine::{environments, hosts};
+use crate::engine::{environments, hosts, text};
 use crate::github::rest::{NewDeployment, NewDeploymentStatus};
 use crate::jobs::{EnvDeployPayload, NewJob};
 use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
@@ -200,13 +200,14 @@ impl Executor {
                 warn!(error = %e, "could not tell GitHub that the deployment was given up");
             }
             if let Some(number) = d.pr_number {
-                let text = format!(
-                    "@{} Gangway gave up deploying `{}` to {}: {why}. The environment is free again; promote once the cause is fixed.",
-                    d.requested_by,
+                let said = format!(
+                    "{} Gangway gave up deploying `{}` to {}: {}. The environment is free again; promote once the cause is fixed.",
+                    text::login(&d.requested_by),
                     d.sha.short(),
-                    d.environment
+                    text::prose_capped(&d.environment, text::NAME_CHARS),
+                    text::prose(why)
                 );
-                if let Err(e) = self.comment(&repo, number, &text).await {
+                if let Err(e) = self.comment(&repo, number, &said).await {
                     warn!(error = %e, "could not tell the pull request that the deployment was given up");
                 }
             }
@@ -396,10 +397,11 @@ impl Executor {
             return Ok(());
         };
         let url = self.env_url(repo, &d.environment);
-        let mut text = format!(
-            "commit `{}` is live in {}: {url}",
+        let mut said = format!(
+            "commit `{}` is live in {}: {}",
             d.sha.short(),
-            d.environment
+            text::prose_capped(&d.environment, text::NAME_CHARS),
+            text::url(&url)
         );
         if environments::merges_after_live(d, policy) {
             match self
@@ -413,18 +415,23 @@ impl Executor {
                 )
                 .await
             {
-                Ok(_) => text.push_str(&format!(
+                Ok(_) => said.push_str(&format!(
                     "; merged ({}), as the policy says.",
                     policy.promotion.merge_method.as_str()
                 )),
-                Err(e) if matches!(e.status(), Some(405 | 409 | 422)) => text.push_str(&format!(
-                    ". It could not be merged ({e}): merge it by hand once GitHub allows."
+                Err(e) if matches!(e.status(), Some(405 | 409 | 422)) => said.push_str(&format!(
+                    ". It could not be merged ({}): merge it by hand once GitHub allows.",
+                    text::prose(&e.to_string())
                 )),
                 Err(e) => return Err(e.into()),
             }
         }
-        self.comment(repo, number, &format!("@{} {text}", d.requested_by))
-            .await?;
+        self.comment(
+            repo,
+            number,
+            &format!("{} {said}", text::login(&d.requested_by)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -437,15 +444,15 @@ impl Executor {
         d: &EnvDeployment,
     ) -> Result<(), JobError> {
         if let Some(number) = d.pr_number {
-            let text = format!(
-                "@{} the deployment of `{}` to {} failed: {}. See its log: {}",
-                d.requested_by,
+            let said = format!(
+                "{} the deployment of `{}` to {} failed: {}. See its log: {}",
+                text::login(&d.requested_by),
                 d.sha.short(),
-                d.environment,
-                d.detail.as_deref().unwrap_or("no reason given"),
+                text::prose_capped(&d.environment, text::NAME_CHARS),
+                text::prose(d.detail.as_deref().unwrap_or("no reason given")),
                 self.log_url_for(&d.log_token)
             );
-            self.comment(repo, number, &text).await?;
+            self.comment(repo, number, &said).await?;
         }
         if !environments::rolls_back(d, policy) {
             return Ok(());

@@ -17,4 +17,5 @@ mod replicas;
 mod support;
 mod texts;
 mod timers;
+mod untrusted_text;
 mod webhooks;

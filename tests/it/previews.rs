@@ -168,7 +168,7 @@ async fn a_failed_check_blocks_and_names_itself_then_a_rerun_deploys() {
     w.until("sticky names the failing check", |f| {
         f.comments(REPO, pr.number)
             .iter()
-            .any(|c| c.body.contains("`unit-tests (failure)`"))
+            .any(|c| c.body.contains("`unit-tests` (failure)"))
     })
     .await;
     w.settle().await;
