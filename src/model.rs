@@ -327,6 +327,31 @@ pub struct BadSha {
     pub marked_at: i64,
 }
 
+/// Who holds a host: one pull request's previews (all its commits' previews may use the same
+/// host), or one long-lived environment of a repository. At most one holder per host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostHolder {
+    Preview { repo: RepoId, number: PrNumber },
+    Environment { repo: RepoId, environment: String },
+}
+
+impl HostHolder {
+    /// The holder of a preview's host: its pull request.
+    pub fn of_preview(p: &Preview) -> HostHolder {
+        HostHolder::Preview {
+            repo: p.repo_id,
+            number: p.pr_number,
+        }
+    }
+
+    /// The repository of the holder.
+    pub fn repo(&self) -> RepoId {
+        match self {
+            HostHolder::Preview { repo, .. } | HostHolder::Environment { repo, .. } => *repo,
+        }
+    }
+}
+
 /// One check run or commit status as GitHub reports it for a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckItem {

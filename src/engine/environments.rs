@@ -3,7 +3,8 @@
 //!
 //! Owns: which deployments a job still works on ([`in_flight`]) and which start by posting
 //! `queued` ([`starts`]), what an outside deployer's final status ends ([`external_end`]), a
-//! deployment GitHub refuses to create ([`deployment_refused`]), when a live one merges its PR
+//! deployment GitHub refuses to create ([`deployment_refused`]) or whose host is someone
+//! else's ([`host_refused`]), when a live one merges its PR
 //! ([`merges_after_live`]) and when a failed one rolls back by itself ([`rolls_back`]). Pure: the
 //! executor (`executor/environments.rs`) loads the row and the policy, asks, and does the GitHub
 //! and driver work; this never does I/O or reads a clock.
@@ -55,6 +56,19 @@ pub fn deployment_refused(d: &EnvDeployment, error: &str, now_ms: i64) -> EnvDep
             "GitHub cannot create a deployment of commit {}: {error}",
             d.sha.short()
         )),
+        ..d.clone()
+    }
+}
+
+/// A deployment whose host another repository or environment holds (`why`:
+/// `hosts::refusal`): failed at `now_ms` with the reason, before anything is created or run,
+/// so that the environment is free again. Unlike a failed deploy it never rolls back (the
+/// rollback would be refused the same way) and marks no commit bad.
+pub fn host_refused(d: &EnvDeployment, why: &str, now_ms: i64) -> EnvDeployment {
+    EnvDeployment {
+        state: EnvState::Failed,
+        finished_at: Some(now_ms),
+        detail: Some(why.to_owned()),
         ..d.clone()
     }
 }

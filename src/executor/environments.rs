@@ -10,7 +10,9 @@
 //! is recorded on the row, so a retried job resumes instead of repeating. What may happen in
 //! which state, what a refused deployment or an outside deployer's status records, when a PR
 //! merges and when a failure rolls back are the engine's (`engine::environments`); the host is
-//! `engine::hosts::environment_host`.
+//! `engine::hosts::environment_host`, claimed for the environment before anything is created or
+//! run (`Store::claim_host`): one another repository or environment holds refuses the
+//! deployment with the reason (`engine::hosts::refusal`), said on its PR.
 
 use serde::Serialize;
 use tracing::{info, warn};
@@ -21,7 +23,7 @@ use crate::driver::{DeploySpec, DriverAction, command};
 use crate::engine::{environments, hosts, text};
 use crate::github::rest::{NewDeployment, NewDeploymentStatus};
 use crate::jobs::{EnvDeployPayload, NewJob};
-use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
+use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, HostHolder, RepoRef};
 use crate::policy::Policy;
 use crate::queue::JobError;
 use crate::store::NewEnvDeployment;
@@ -91,7 +93,11 @@ impl Executor {
 
     /// The host of a long-lived environment, from `GANGWAY_ENVIRONMENT_HOST`.
     pub(crate) fn env_host(&self, repo: &RepoRef, environment: &str) -> String {
-        hosts::environment_host(&self.settings.environment_host, environment, repo.name())
+        hosts::environment_host(
+            &self.settings.environment_host,
+            environment,
+            &repo.full_name,
+        )
     }
 
     pub async fn run_env_deployment(&self, job: &EnvDeployPayload) -> Result<(), JobError> {
@@ -119,6 +125,19 @@ impl Executor {
                 .env_finished(&repo, &policy, &mut d, end.success, end.why.as_deref())
                 .await;
         }
+        // One host, one holder, claimed before anything is created or run.
+        let host = self.env_host(&repo, &d.environment);
+        let claimant = HostHolder::Environment {
+            repo: repo.id,
+            environment: d.environment.clone(),
+        };
+        let holder = self
+            .store
+            .claim_host(&host, &claimant, self.clock.now_ms())
+            .await?;
+        if let Some(why) = hosts::refusal(&host, &claimant, &holder) {
+            return self.env_host_refused(&repo, &policy, &mut d, &why).await;
+        }
         if d.deployment_id.is_none() {
             self.create_env_deployment(&repo, &policy, &mut d).await?;
             if d.state == EnvState::Failed {
@@ -141,7 +160,6 @@ impl Executor {
             // Something else deploys; its deployment_status events end this deployment.
             DriverKind::External => Ok(()),
             DriverKind::Command => {
-                let host = self.env_host(&repo, &d.environment);
                 let outcome = command::run(
                     &self.settings.command,
                     &DeploySpec {
@@ -167,6 +185,34 @@ impl Executor {
                 .await
             }
         }
+    }
+
+    /// A deployment whose host is someone else's: failed with the reason (the environment is
+    /// free again), said on its PR; nothing created or run, no rollback, no commit marked bad.
+    async fn env_host_refused(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        d: &mut EnvDeployment,
+        why: &str,
+    ) -> Result<(), JobError> {
+        let now = self.clock.now_ms();
+        *d = environments::host_refused(d, why, now);
+        self.store.save_env_deployment(d, now).await?;
+        warn!(environment = %d.environment, sha = %d.sha, "environment deployment refused: its host is someone else's");
+        // A retried job may have created the deployment before the host was taken.
+        self.env_status(repo, d, "failure", why, None).await?;
+        if let Some(number) = d.pr_number {
+            let said = format!(
+                "{} the deployment of `{}` to {} was refused: {}.",
+                text::login(&d.requested_by),
+                d.sha.short(),
+                text::prose_capped(&d.environment, text::NAME_CHARS),
+                text::prose(why)
+            );
+            self.comment(repo, number, &said).await?;
+        }
+        self.wake_train(repo, policy).await
     }
 
     /// A deployment whose job gave up: recorded as failed, so that the environment is free

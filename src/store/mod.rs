@@ -11,6 +11,7 @@ mod commands;
 pub mod compress;
 mod deliveries;
 mod environments;
+mod hosts;
 mod installations;
 mod jobs;
 mod nodelay;
@@ -108,6 +109,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     8 "policy_version" "0008_policy_version.sql",
     9 "check_signals" "0009_check_signals.sql",
     10 "delivery_payload_compressed" "0010_delivery_payload_compressed.sql",
+    15 "host_claims" "0015_host_claims.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -120,6 +122,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     8 "policy_version" "0008_policy_version.sql",
     9 "check_signals" "0009_check_signals.sql",
     10 "delivery_payload_compressed" "0010_delivery_payload_compressed.sql",
+    15 "host_claims" "0015_host_claims.sql",
 );
 
 /// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it

@@ -108,6 +108,7 @@ impl Store {
             "repo_policies",
             "audit",
             "check_signals",
+            "host_claims",
         ] {
             let sql = format!("DELETE FROM {table} WHERE repo_id IN ({gone})");
             sqlx::query(sqlx::AssertSqlSafe(sql))

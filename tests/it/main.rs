@@ -7,6 +7,7 @@ mod commands;
 mod demo;
 mod docs;
 mod github_client;
+mod hosts;
 mod layers;
 mod migrations;
 mod pagination;
