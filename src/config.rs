@@ -197,13 +197,13 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
     ),
     (
         "GANGWAY_HOST_TEMPLATE",
-        Some("{sha}.staging.example.org"),
-        "preview host; {sha} {short_sha} {number} {repo}",
+        Some(crate::engine::hosts::DEFAULT_TEMPLATE),
+        "preview host; {sha}|{short_sha}, {number}, {repo} required; {owner} optional",
     ),
     (
         "GANGWAY_ENVIRONMENT_HOST",
-        Some("{environment}.example.org"),
-        "staging/production host; {environment} {repo}",
+        Some(crate::engine::hosts::DEFAULT_ENVIRONMENT_TEMPLATE),
+        "staging/production host; {environment}, {repo} required; {owner} optional",
     ),
     ("GANGWAY_WORKERS", Some("4"), "concurrent jobs"),
     (
@@ -547,15 +547,15 @@ impl Settings {
                     }
                 });
 
-        let environment_host =
-            r.string("GANGWAY_ENVIRONMENT_HOST")
-                .and_then(|t| match check_environment_host(&t) {
-                    Ok(()) => Some(t),
-                    Err(e) => {
-                        r.problem("GANGWAY_ENVIRONMENT_HOST", e);
-                        None
-                    }
-                });
+        let environment_host = r.string("GANGWAY_ENVIRONMENT_HOST").and_then(|t| {
+            match crate::engine::hosts::check_environment_template(&t) {
+                Ok(()) => Some(t),
+                Err(e) => {
+                    r.problem("GANGWAY_ENVIRONMENT_HOST", e.to_string());
+                    None
+                }
+            }
+        });
 
         let workers = r.positive("GANGWAY_WORKERS");
         let max_attempts = r.positive("GANGWAY_JOB_MAX_ATTEMPTS");
@@ -875,31 +875,6 @@ pub fn check_database_url(url: &str) -> Result<DbKind, String> {
     } else {
         Err("must start with sqlite: or postgres://".to_owned())
     }
-}
-
-/// A long-lived environment's host template: only `{environment}` and `{repo}`, and a valid
-/// DNS name once they are filled (with the longest label each can become).
-fn check_environment_host(template: &str) -> Result<(), String> {
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            return Err(format!("{template:?}: `{{` without `}}`"));
-        };
-        let name = &rest[open + 1..open + close];
-        if name != "environment" && name != "repo" {
-            return Err(format!(
-                "{template:?}: unknown placeholder {{{name}}} (allowed: {{environment}}, {{repo}})"
-            ));
-        }
-        rest = &rest[open + close + 1..];
-    }
-    if rest.contains('}') {
-        return Err(format!("{template:?}: `}}` without `{{`"));
-    }
-    let sample = template
-        .replace("{environment}", "production")
-        .replace("{repo}", "repository");
-    crate::engine::hosts::validate_dns_name(&sample).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ fn defaults_apply_with_only_the_three_required_settings() {
     assert_eq!(s.port, 3000);
     assert_eq!(s.public_url, "http://localhost:3000");
     assert_eq!(s.host_template, HostTemplate::default());
+    assert_eq!(s.environment_host, "{environment}.{repo}.example.org");
     assert_eq!(s.queue.workers, 4);
     assert_eq!(s.webhook_secrets.len(), 1);
     // Pushes to the default branch drop the cached policy; the TTL only covers missed ones.
@@ -64,19 +65,27 @@ fn every_problem_is_reported_at_once_and_names_its_setting() {
 }
 
 #[test]
-fn environment_hosts_allow_two_placeholders_and_must_be_dns_names() {
+fn environment_hosts_need_the_environment_and_the_repository_and_must_be_dns_names() {
     let mut pairs = minimal();
     pairs.push((
         "GANGWAY_ENVIRONMENT_HOST",
-        "{environment}.{repo}.example.org",
+        "{environment}-{repo}.{owner}.example.org",
     ));
     let s = Settings::load(&src(&pairs)).expect("valid");
-    assert_eq!(s.environment_host, "{environment}.{repo}.example.org");
+    assert_eq!(
+        s.environment_host,
+        "{environment}-{repo}.{owner}.example.org"
+    );
     for (bad, want) in [
-        ("{sha}.example.org", "unknown placeholder {sha}"),
-        ("{environment.example.org", "without"),
-        ("environment}.example.org", "without"),
-        ("under_score.example.org", "only a-z"),
+        (
+            "{sha}.{environment}.{repo}.example.org",
+            "unknown placeholder {sha}",
+        ),
+        ("{environment.{repo}.example.org", "unbalanced"),
+        ("environment}.{repo}.example.org", "unbalanced"),
+        ("{environment}.{repo}.under_score.org", "only a-z"),
+        ("{environment}.example.org", "must contain {repo}"),
+        ("app.example.org", "must contain {environment}"),
     ] {
         let mut pairs = minimal();
         pairs.push(("GANGWAY_ENVIRONMENT_HOST", bad));
@@ -184,7 +193,7 @@ fn toml_file_supplies_settings_and_environment_wins() {
     std::fs::write(
         &file,
         format!(
-            "app_id = 7\nprivate_key_path = {:?}\nwebhook_secret = [\"a\", \"b\"]\nport = 4000\nhost_template = \"pr-{{number}}-{{short_sha}}.preview.example.net\"\n",
+            "app_id = 7\nprivate_key_path = {:?}\nwebhook_secret = [\"a\", \"b\"]\nport = 4000\nhost_template = \"{{repo}}-pr-{{number}}-{{short_sha}}.preview.example.net\"\n",
             key.to_str().unwrap()
         ),
     )
@@ -197,7 +206,7 @@ fn toml_file_supplies_settings_and_environment_wins() {
     assert_eq!((s.app_id, s.port, s.webhook_secrets.len()), (7, 5000, 2));
     assert_eq!(
         s.host_template.to_string(),
-        "pr-{number}-{short_sha}.preview.example.net"
+        "{repo}-pr-{number}-{short_sha}.preview.example.net"
     );
 }
 
@@ -271,4 +280,26 @@ fn github_pacing_is_one_of_three_words() {
         "{got:?}"
     );
     assert!(got[0].len() < 400, "the value is quoted only in part");
+}
+
+/// check-config refuses a preview host template that two pull requests or two repositories
+/// could share, naming the setting and the missing placeholder.
+#[test]
+fn a_preview_host_template_that_cannot_be_unique_is_refused() {
+    for (bad, want) in [
+        ("{sha}.staging.example.org", "must contain {number}"),
+        ("{short_sha}.preview.example.org", "must contain {number}"),
+        (
+            "pr-{number}-{short_sha}.preview.example.org",
+            "must contain {repo}",
+        ),
+    ] {
+        let mut pairs = minimal();
+        pairs.push(("GANGWAY_HOST_TEMPLATE", bad));
+        let got = problems(&pairs).join("\n");
+        assert!(
+            got.contains("GANGWAY_HOST_TEMPLATE") && got.contains(want),
+            "{bad:?}: {got}"
+        );
+    }
 }

@@ -107,6 +107,7 @@ async fn main() -> ExitCode {
                     s.app_id, s.github_api_url, s.db_kind, s.host, s.port
                 );
                 println!("  preview hosts: {}", s.host_template);
+                println!("  environment hosts: {}", s.environment_host);
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -354,12 +354,51 @@ pub struct BadSha {
     pub marked_at: i64,
 }
 
+/// Who holds a host: one pull request's previews (all its commits' previews may use the same
+/// host), or one long-lived environment of a repository. At most one holder per host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostHolder {
+    Preview { repo: RepoId, number: PrNumber },
+    Environment { repo: RepoId, environment: String },
+}
+
+impl HostHolder {
+    /// The holder of a preview's host: its pull request.
+    pub fn of_preview(p: &Preview) -> HostHolder {
+        HostHolder::Preview {
+            repo: p.repo_id,
+            number: p.pr_number,
+        }
+    }
+
+    /// The repository of the holder.
+    pub fn repo(&self) -> RepoId {
+        match self {
+            HostHolder::Preview { repo, .. } | HostHolder::Environment { repo, .. } => *repo,
+        }
+    }
+}
+
 /// One check run or commit status as GitHub reports it for a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckItem {
     /// Check run name or status context.
     pub name: String,
+    /// Who reported it.
+    pub source: CheckSource,
     pub outcome: Outcome,
+}
+
+/// Who reported a check: an App's check run, or a commit status (which names no App: anyone
+/// with access to statuses can post one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckSource {
+    /// A check run of the App with this slug (`github-actions`).
+    App(String),
+    /// A check run whose App GitHub did not name.
+    UnknownApp,
+    /// A commit status.
+    Status,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -116,23 +116,24 @@ pub fn still_evicted<'a>(previews: &'a [Preview], eviction: &Eviction) -> Option
 }
 
 /// Whether a cut-off preview needs the driver to take it down: a command-driver preview whose
-/// deploy ran (anything past `queued`, and not already `inactive`). What never ran has nothing
-/// standing; an outside deployer's previews are theirs to remove. `None` for a preview already
-/// torn down: nothing to do at all.
-pub fn offline_teardown_runs_driver(p: &Preview) -> Option<bool> {
-    (p.state != PreviewState::TornDown).then(|| teardown_runs_driver(p))
+/// deploy ran (anything past `queued`, and not already `inactive`) at a host that is its own
+/// (`touches_host`). What never ran has nothing standing; an outside deployer's previews are
+/// theirs to remove. `None` for a preview already torn down: nothing to do at all.
+pub fn offline_teardown_runs_driver(p: &Preview, touches_host: bool) -> Option<bool> {
+    (p.state != PreviewState::TornDown).then(|| teardown_runs_driver(p, touches_host))
 }
 
 /// Whether tearing a preview down runs the driver's teardown: only for Gangway's own driver,
-/// and only if its deploy ran (a status past `queued` that is not yet `inactive`). One rule for
-/// every teardown: a PR's (`executor/deploy.rs`) and a cut-off preview's
-/// ([`offline_teardown_runs_driver`]).
-pub fn teardown_runs_driver(p: &Preview) -> bool {
+/// only if its deploy ran (a status past `queued` that is not yet `inactive`), and only at a
+/// host no one else serves from (`touches_host`: `hosts::teardown_touches_host`, so one pull
+/// request's teardown never removes another's preview). One rule for every teardown: a PR's
+/// (`executor/deploy.rs`) and a cut-off preview's ([`offline_teardown_runs_driver`]).
+pub fn teardown_runs_driver(p: &Preview, touches_host: bool) -> bool {
     let ran = p
         .last_status
         .as_deref()
         .is_some_and(|s| s != "queued" && s != "inactive");
-    p.driver == DriverKind::Command && ran
+    p.driver == DriverKind::Command && ran && touches_host
 }
 
 /// The record of a cut-off preview once the driver took it down (GitHub cannot be told).

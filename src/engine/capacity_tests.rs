@@ -171,17 +171,25 @@ fn a_cut_off_preview_needs_the_driver_only_if_its_command_deploy_ran() {
         (None, false),
     ] {
         p.last_status = status.map(str::to_owned);
-        assert_eq!(offline_teardown_runs_driver(&p), Some(runs), "{status:?}");
+        assert_eq!(
+            offline_teardown_runs_driver(&p, true),
+            Some(runs),
+            "{status:?}"
+        );
     }
     p.last_status = Some("success".into());
     p.driver = DriverKind::External;
     assert_eq!(
-        offline_teardown_runs_driver(&p),
+        offline_teardown_runs_driver(&p, true),
         Some(false),
         "an outside deployer's preview is theirs to remove"
     );
     p.state = PreviewState::TornDown;
-    assert_eq!(offline_teardown_runs_driver(&p), None, "nothing left to do");
+    assert_eq!(
+        offline_teardown_runs_driver(&p, true),
+        None,
+        "nothing left to do"
+    );
 }
 
 #[test]
@@ -229,12 +237,17 @@ fn any_teardown_runs_the_driver_only_if_its_command_deploy_ran() {
         (None, false),
     ] {
         p.last_status = status.map(str::to_owned);
-        assert_eq!(teardown_runs_driver(&p), runs, "{status:?}");
+        assert_eq!(teardown_runs_driver(&p, true), runs, "{status:?}");
     }
     p.last_status = Some("success".into());
+    assert!(
+        !teardown_runs_driver(&p, false),
+        "a host someone else serves from is never torn down"
+    );
+    assert_eq!(offline_teardown_runs_driver(&p, false), Some(false));
     p.driver = DriverKind::External;
     assert!(
-        !teardown_runs_driver(&p),
+        !teardown_runs_driver(&p, true),
         "an outside deployer's preview is theirs to remove"
     );
 }

@@ -9,6 +9,7 @@
 //! (`sticky::required_permission`).
 
 use super::commands::Command;
+use super::text;
 use super::{CheckSummary, PolicyStatus};
 use crate::model::{HeadSeen, Preview, PreviewState, PullRequest};
 use crate::policy::{Permission, Policy};
@@ -27,7 +28,7 @@ pub fn permission_refusal(
             "`/{}` needs {} permission on {} or more; you have {}.",
             command.word(),
             needs.as_str(),
-            repo,
+            text::prose_capped(repo, text::NAME_CHARS),
             has.as_str()
         )
     })
@@ -39,7 +40,8 @@ pub fn stage_policy(policy: &PolicyStatus) -> Result<&Policy, String> {
     match policy {
         PolicyStatus::Valid(p) => Ok(p),
         PolicyStatus::Invalid(e) => Err(format!(
-            "nothing can be deployed while `.github/gangway.yml` is invalid: {e}"
+            "nothing can be deployed while `.github/gangway.yml` is invalid: {}",
+            text::prose(e)
         )),
     }
 }
@@ -251,10 +253,16 @@ pub fn answer(
                     let mut unfinished: Vec<String> = c
                         .pending
                         .iter()
-                        .map(|n| format!("`{n}` (pending)"))
+                        .map(|n| format!("{} (pending)", text::code(n)))
                         .collect();
-                    unfinished.extend(c.failed.iter().map(|(n, c)| format!("`{n}` ({c})")));
-                    unfinished.join(", ")
+                    unfinished.extend(c.failed.iter().map(|(n, c)| {
+                        format!(
+                            "{} ({})",
+                            text::code(n),
+                            text::prose_capped(c, text::NAME_CHARS)
+                        )
+                    }));
+                    text::some_of(&unfinished)
                 });
             let reply = match unfinished {
                 Some(list) => format!(
@@ -272,7 +280,7 @@ pub fn answer(
         Some(p) => {
             let why = format!(
                 "approved commit `{short}`, but it could not be deployed: {}.",
-                p.detail.as_deref().unwrap_or("see the deployment log")
+                text::prose(p.detail.as_deref().unwrap_or("see the deployment log"))
             );
             Answer {
                 decision: "accepted",

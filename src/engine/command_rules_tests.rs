@@ -346,3 +346,45 @@ fn head_seen_reads_githubs_time_and_refuses_an_unreadable_one() {
     p.gh_updated_at = "yesterday".into();
     assert_eq!(head_seen(&p, false), None);
 }
+
+/// The `/stage` answer lists checks by name and says why a deploy failed: as GitHub shows it
+/// (the fake's model) a hostile name or reason hides nothing, links nothing, mentions no one.
+#[test]
+fn hostile_check_names_and_details_are_escaped_in_the_answer() {
+    const NASTY: &str = "x` @octo/team [go](javascript:y) &#64;org/admins\n<!-- hide";
+    let checks = CheckSummary {
+        passed: vec![],
+        pending: vec![NASTY.into()],
+        failed: vec![(NASTY.into(), NASTY.into())],
+    };
+    let deployed = preview(PreviewState::Live);
+    let failed = Preview {
+        detail: Some(NASTY.into()),
+        ..preview(PreviewState::Failed)
+    };
+    let replies = [
+        answer(
+            &pr(false),
+            &pr(false).head_sha,
+            Some(&deployed),
+            Some(&checks),
+        )
+        .reply,
+        answer(&pr(false), &pr(false).head_sha, Some(&failed), None).reply,
+        stage_policy(&PolicyStatus::Invalid(NASTY.into())).err(),
+        permission_refusal(
+            Command::Stage,
+            Permission::Write,
+            Permission::Read,
+            "octo/@team",
+        ),
+    ];
+    for reply in replies {
+        let reply = reply.expect("a reply");
+        let shown = fake_github::markdown::shown(&reply);
+        assert!(shown.hidden.is_empty(), "{reply}");
+        assert!(shown.links.is_empty(), "{reply}");
+        assert!(shown.mentions.is_empty(), "{reply}");
+        assert!(!reply.contains('\n'), "{reply}");
+    }
+}

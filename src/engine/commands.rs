@@ -534,15 +534,10 @@ fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// User text in backticks: without backticks (it cannot break out of the code span, so it
-/// cannot mention or format anything) or control characters, cut to [`QUOTE_CHARS`].
+/// User text as a code span ([`super::text::code_capped`]: it cannot break out of the span,
+/// so it cannot mention or format anything), [`QUOTE_CHARS`] of it and `…` if there was more.
 fn quote(text: &str) -> String {
-    let mut chars = text.chars().filter(|c| *c != '`' && !c.is_control());
-    let mut shown: String = chars.by_ref().take(QUOTE_CHARS).collect();
-    if chars.next().is_some() {
-        shown.push('…');
-    }
-    format!("`{shown}`")
+    super::text::code_capped(text, QUOTE_CHARS + 1)
 }
 
 fn quote_word(word: &str) -> String {

@@ -3,15 +3,17 @@
 //!
 //! Owns: which deployments a job still works on ([`in_flight`]) and which start by posting
 //! `queued` ([`starts`]), what an outside deployer's final status ends ([`external_end`]), a
-//! deployment GitHub refuses to create ([`deployment_refused`]), when a live one merges its PR
-//! ([`merges_after_live`]) and when a failed one rolls back by itself ([`rolls_back`]); and
-//! whether one accepted earlier is stopped by a hold or a bad mark placed while it waited
-//! ([`stopped`]), asked again just before its GitHub deployment is created and just before the
-//! driver runs, and what that stop records and says ([`stopped_record`], [`Stop`]). Pure: the
+//! deployment GitHub refuses to create ([`deployment_refused`]) or whose host is someone
+//! else's ([`host_refused`]), when a live one merges its PR ([`merges_after_live`]) and when a
+//! failed one rolls back by itself ([`rolls_back`]); and whether one accepted earlier is stopped
+//! by a hold or a bad mark placed while it waited ([`stopped`]), asked again just before its
+//! GitHub deployment is created and just before the driver runs, and what that stop records and
+//! says ([`stopped_record`], [`Stop`]). Pure: the
 //! executor (`executor/environments.rs`) loads the row and the policy, asks, and does the GitHub
 //! and driver work; this never does I/O or reads a clock.
 
 use super::promotion::{held_by, utc};
+use super::text;
 use crate::model::{BadSha, EnvDeployment, EnvKind, EnvState, Hold};
 use crate::policy::Policy;
 
@@ -94,16 +96,16 @@ impl Stop {
     /// since … ("reason")`, `commit abc1234 was marked bad by @bob in production at …`.
     pub fn describe(&self) -> String {
         match self {
-            Stop::Held(h) => format!("{} is held{}", h.environment, held_by(h)),
+            Stop::Held(h) => format!("{} is held{}", name(&h.environment), held_by(h)),
             Stop::Bad(b) => format!(
-                "commit {} was marked bad by @{} in {} at {}{}",
+                "commit {} was marked bad by {} in {} at {}{}",
                 b.sha.short(),
-                b.marked_by,
-                b.environment,
+                text::login(&b.marked_by),
+                name(&b.environment),
                 utc(b.marked_at),
                 b.reason
                     .as_deref()
-                    .map(|r| format!(": {r}"))
+                    .map(|r| format!(": {}", text::prose(r)))
                     .unwrap_or_default()
             ),
         }
@@ -134,10 +136,15 @@ impl Stop {
             "@{} the {what} of `{}` to {} was stopped before it deployed: {}. Nothing was deployed; {next}.",
             d.requested_by,
             d.sha.short(),
-            d.environment,
+            name(&d.environment),
             self.describe()
         )
     }
+}
+
+/// An environment's name in a sentence, escaped and capped (it comes from the policy file).
+fn name(environment: &str) -> String {
+    text::prose_capped(environment, text::NAME_CHARS)
 }
 
 /// The record of a deployment stopped at `now_ms`: over (the environment is free again), with
@@ -147,6 +154,19 @@ pub fn stopped_record(d: &EnvDeployment, stop: &Stop, now_ms: i64) -> EnvDeploym
         state: EnvState::Stopped,
         finished_at: Some(now_ms),
         detail: Some(format!("stopped: {}", stop.describe())),
+        ..d.clone()
+    }
+}
+
+/// A deployment whose host another repository or environment holds (`why`:
+/// `hosts::refusal`): failed at `now_ms` with the reason, before anything is created or run,
+/// so that the environment is free again. Unlike a failed deploy it never rolls back (the
+/// rollback would be refused the same way) and marks no commit bad.
+pub fn host_refused(d: &EnvDeployment, why: &str, now_ms: i64) -> EnvDeployment {
+    EnvDeployment {
+        state: EnvState::Failed,
+        finished_at: Some(now_ms),
+        detail: Some(why.to_owned()),
         ..d.clone()
     }
 }

@@ -1,35 +1,126 @@
-//! Host names: a preview's, from the operator's template (`{sha}.staging.example.org`), and a
-//! long-lived environment's (`GANGWAY_ENVIRONMENT_HOST`, [`environment_host`]).
+//! Host names: a preview's, from the operator's template (`GANGWAY_HOST_TEMPLATE`, default
+//! `{repo}-pr{number}-{short_sha}.staging.example.org`), and a long-lived environment's
+//! (`GANGWAY_ENVIRONMENT_HOST`, default `{environment}.{repo}.example.org`,
+//! [`environment_host`]); and who may have one.
 //!
-//! Owns: which placeholders exist, that every preview host is a valid DNS name, and how an
-//! environment's name becomes a host label. Pure: no I/O.
+//! Owns: which placeholders exist; which templates are accepted (every rendering a valid DNS
+//! name, and every placeholder that tells two claimants apart present: [`HostTemplate::parse`],
+//! [`check_environment_template`]); how a name becomes a host label; whether a claimant may
+//! have a host someone else holds ([`refusal`]: never); and whether a preview's teardown may
+//! touch its host ([`teardown_touches_host`]). The holder of each host is recorded in the store
+//! (`store/hosts.rs`), whose primary key makes one holder per host across replicas. Pure: no
+//! I/O.
 
 use std::fmt;
 
+pub use crate::model::HostHolder;
+use crate::model::Preview;
 use crate::types::{CommitSha, PrNumber};
+
+/// The longest label `{repo}` becomes.
+const REPO_LABEL: usize = 40;
+/// The longest label `{owner}` becomes (GitHub's longest account name).
+const OWNER_LABEL: usize = 39;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
-    #[error("unknown placeholder {{{0}}} (allowed: {{sha}}, {{short_sha}}, {{number}}, {{repo}})")]
-    UnknownPlaceholder(String),
+    #[error("unknown placeholder {{{name}}} (allowed: {allowed})")]
+    UnknownPlaceholder { name: String, allowed: &'static str },
     #[error("unbalanced braces in {0:?}")]
     Unbalanced(String),
-    #[error("must contain {{sha}} or {{short_sha}} so that each commit gets its own host")]
-    NoSha,
+    /// A placeholder that tells claimants apart is missing: two of them would share a host.
+    #[error("must contain {missing} so that {why}")]
+    NotUnique {
+        missing: &'static str,
+        why: &'static str,
+    },
     #[error("{host:?} is not a valid DNS name: {why}")]
     InvalidDns { host: String, why: &'static str },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placeholder {
+    Sha,
+    ShortSha,
+    Number,
+    Repo,
+    Owner,
+    Environment,
+}
+
+impl Placeholder {
+    fn of(name: &str) -> Option<Placeholder> {
+        Some(match name {
+            "sha" => Placeholder::Sha,
+            "short_sha" => Placeholder::ShortSha,
+            "number" => Placeholder::Number,
+            "repo" => Placeholder::Repo,
+            "owner" => Placeholder::Owner,
+            "environment" => Placeholder::Environment,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Lit(String),
-    Sha,
-    ShortSha,
-    Number,
-    Repo,
+    Slot(Placeholder),
 }
 
-/// A validated host template.
+/// The parts of a template, each placeholder one of `allowed` (`shown` names them in errors).
+fn parts_of(
+    src: &str,
+    allowed: &[Placeholder],
+    shown: &'static str,
+) -> Result<Vec<Part>, HostError> {
+    let mut parts = Vec::new();
+    let mut rest = src;
+    while !rest.is_empty() {
+        match rest.find(['{', '}']) {
+            None => {
+                parts.push(Part::Lit(rest.to_owned()));
+                rest = "";
+            }
+            Some(i) => {
+                if i > 0 {
+                    parts.push(Part::Lit(rest[..i].to_owned()));
+                }
+                if rest[i..].starts_with('}') {
+                    return Err(HostError::Unbalanced(src.to_owned()));
+                }
+                let close = rest[i..]
+                    .find('}')
+                    .ok_or_else(|| HostError::Unbalanced(src.to_owned()))?;
+                let name = &rest[i + 1..i + close];
+                if name.contains('{') {
+                    return Err(HostError::Unbalanced(src.to_owned()));
+                }
+                match Placeholder::of(name).filter(|p| allowed.contains(p)) {
+                    Some(p) => parts.push(Part::Slot(p)),
+                    None => {
+                        return Err(HostError::UnknownPlaceholder {
+                            name: name.to_owned(),
+                            allowed: shown,
+                        });
+                    }
+                }
+                rest = &rest[i + close + 1..];
+            }
+        }
+    }
+    Ok(parts)
+}
+
+fn has(parts: &[Part], p: Placeholder) -> bool {
+    parts.contains(&Part::Slot(p))
+}
+
+/// A validated preview host template: every rendering is a valid DNS name, and it holds a
+/// commit (`{sha}` or `{short_sha}`), the pull request (`{number}`) and the repository
+/// (`{repo}`), so that two commits, two pull requests on one commit, and two repositories'
+/// pull requests render different hosts. `{owner}` (the account) may be added, and is needed
+/// to tell apart repositories of the same name under different accounts.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HostTemplate {
     source: String,
@@ -48,81 +139,92 @@ impl fmt::Display for HostTemplate {
     }
 }
 
+/// The default preview host template.
+pub const DEFAULT_TEMPLATE: &str = "{repo}-pr{number}-{short_sha}.staging.example.org";
+/// The default long-lived environment host template.
+pub const DEFAULT_ENVIRONMENT_TEMPLATE: &str = "{environment}.{repo}.example.org";
+
 impl Default for HostTemplate {
     fn default() -> Self {
         Self {
-            source: "{sha}.staging.example.org".into(),
-            parts: vec![Part::Sha, Part::Lit(".staging.example.org".into())],
+            source: DEFAULT_TEMPLATE.into(),
+            parts: vec![
+                Part::Slot(Placeholder::Repo),
+                Part::Lit("-pr".into()),
+                Part::Slot(Placeholder::Number),
+                Part::Lit("-".into()),
+                Part::Slot(Placeholder::ShortSha),
+                Part::Lit(".staging.example.org".into()),
+            ],
         }
     }
 }
 
 impl HostTemplate {
     pub fn parse(src: &str) -> Result<Self, HostError> {
+        use Placeholder::*;
         let src = src.trim();
-        let mut parts = Vec::new();
-        let mut rest = src;
-        while !rest.is_empty() {
-            match rest.find(['{', '}']) {
-                None => {
-                    parts.push(Part::Lit(rest.to_owned()));
-                    rest = "";
-                }
-                Some(i) => {
-                    if i > 0 {
-                        parts.push(Part::Lit(rest[..i].to_owned()));
-                    }
-                    if rest[i..].starts_with('}') {
-                        return Err(HostError::Unbalanced(src.to_owned()));
-                    }
-                    let close = rest[i..]
-                        .find('}')
-                        .ok_or_else(|| HostError::Unbalanced(src.to_owned()))?;
-                    let name = &rest[i + 1..i + close];
-                    parts.push(match name {
-                        "sha" => Part::Sha,
-                        "short_sha" => Part::ShortSha,
-                        "number" => Part::Number,
-                        "repo" => Part::Repo,
-                        other => return Err(HostError::UnknownPlaceholder(other.to_owned())),
-                    });
-                    rest = &rest[i + close + 1..];
-                }
-            }
+        let parts = parts_of(
+            src,
+            &[Sha, ShortSha, Number, Repo, Owner],
+            "{sha}, {short_sha}, {number}, {repo}, {owner}",
+        )?;
+        if !has(&parts, Sha) && !has(&parts, ShortSha) {
+            return Err(HostError::NotUnique {
+                missing: "{sha} or {short_sha}",
+                why: "each commit gets its own host",
+            });
         }
-        if !parts
-            .iter()
-            .any(|p| matches!(p, Part::Sha | Part::ShortSha))
-        {
-            return Err(HostError::NoSha);
+        if !has(&parts, Number) {
+            return Err(HostError::NotUnique {
+                missing: "{number}",
+                why: "two pull requests on the same commit get different hosts",
+            });
+        }
+        if !has(&parts, Repo) {
+            return Err(HostError::NotUnique {
+                missing: "{repo}",
+                why: "two repositories' pull requests get different hosts",
+            });
         }
         let t = HostTemplate {
             source: src.to_owned(),
             parts,
         };
         // The longest values each placeholder can take: if these fit, every rendering fits.
-        let sample = CommitSha::parse("0123456789abcdef0123456789abcdef01234567")
-            .map_err(|_| HostError::NoSha)?;
-        t.render(&sample, PrNumber(u32::MAX.into()), &"r".repeat(100))?;
+        let sample =
+            CommitSha::parse("0123456789abcdef0123456789abcdef01234567").map_err(|_| {
+                HostError::InvalidDns {
+                    host: String::new(),
+                    why: "no sample commit",
+                }
+            })?;
+        let longest = format!("{}/{}", "o".repeat(OWNER_LABEL), "r".repeat(100));
+        t.render(&sample, PrNumber(u32::MAX.into()), &longest)?;
         Ok(t)
     }
 
-    /// The host for one commit of one PR. `repo` is the repository's name (without owner); it is
-    /// folded into a DNS label (lower case, other characters become `-`, at most 40 long).
+    /// The host for one commit of one PR. `full_name` is the repository's `owner/name`: its
+    /// name becomes `{repo}` and its owner `{owner}`, each folded into a DNS label
+    /// ([`dns_label`]: lower case, other characters become `-`, at most 40 and 39 long).
     pub fn render(
         &self,
         sha: &CommitSha,
         number: PrNumber,
-        repo: &str,
+        full_name: &str,
     ) -> Result<String, HostError> {
+        let (owner, name) = full_name.split_once('/').unwrap_or(("", full_name));
         let mut host = String::new();
         for p in &self.parts {
             match p {
                 Part::Lit(s) => host.push_str(&s.to_ascii_lowercase()),
-                Part::Sha => host.push_str(sha.as_str()),
-                Part::ShortSha => host.push_str(sha.short()),
-                Part::Number => host.push_str(&number.0.to_string()),
-                Part::Repo => host.push_str(&dns_label(repo)),
+                Part::Slot(Placeholder::Sha) => host.push_str(sha.as_str()),
+                Part::Slot(Placeholder::ShortSha) => host.push_str(sha.short()),
+                Part::Slot(Placeholder::Number) => host.push_str(&number.0.to_string()),
+                Part::Slot(Placeholder::Repo) => host.push_str(&dns_label(name, REPO_LABEL)),
+                Part::Slot(Placeholder::Owner) => host.push_str(&dns_label(owner, OWNER_LABEL)),
+                // Not allowed in a preview template (`parse` refuses it).
+                Part::Slot(Placeholder::Environment) => {}
             }
         }
         validate_dns_name(&host)?;
@@ -130,7 +232,9 @@ impl HostTemplate {
     }
 }
 
-fn dns_label(s: &str) -> String {
+/// A name as a DNS label: lower case, every character other than a letter or a digit a
+/// hyphen, at most `max` long, no hyphen at either end; `repo` when nothing is left.
+fn dns_label(s: &str, max: usize) -> String {
     let folded: String = s
         .chars()
         .map(|c| {
@@ -140,7 +244,7 @@ fn dns_label(s: &str) -> String {
                 '-'
             }
         })
-        .take(40)
+        .take(max)
         .collect();
     let trimmed = folded.trim_matches('-');
     if trimmed.is_empty() {
@@ -181,13 +285,43 @@ pub fn validate_dns_name(host: &str) -> Result<(), HostError> {
     Ok(())
 }
 
+/// A long-lived environment's host template (`GANGWAY_ENVIRONMENT_HOST`): only `{environment}`,
+/// `{repo}` and `{owner}`; `{environment}` and `{repo}` present, so that two environments, and
+/// two repositories' environments, render different hosts; and a valid DNS name once they are
+/// filled (with the longest label each can become).
+pub fn check_environment_template(template: &str) -> Result<(), HostError> {
+    use Placeholder::*;
+    let parts = parts_of(
+        template,
+        &[Environment, Repo, Owner],
+        "{environment}, {repo}, {owner}",
+    )?;
+    if !has(&parts, Environment) {
+        return Err(HostError::NotUnique {
+            missing: "{environment}",
+            why: "each environment gets its own host",
+        });
+    }
+    if !has(&parts, Repo) {
+        return Err(HostError::NotUnique {
+            missing: "{repo}",
+            why: "two repositories' environments get different hosts",
+        });
+    }
+    let longest = format!("{}/{}", "o".repeat(OWNER_LABEL), "r".repeat(100));
+    validate_dns_name(&environment_host(template, "production", &longest))
+}
+
 /// The host of a long-lived environment: the operator's `GANGWAY_ENVIRONMENT_HOST` with
-/// `{environment}` as a DNS label ([`environment_label`]) and `{repo}` as the repository's
-/// name in lower case.
-pub fn environment_host(template: &str, environment: &str, repo_name: &str) -> String {
+/// `{environment}` as a DNS label ([`environment_label`]) and `{repo}` and `{owner}` as for a
+/// preview (`full_name` is the repository's `owner/name`).
+pub fn environment_host(template: &str, environment: &str, full_name: &str) -> String {
+    let (owner, name) = full_name.split_once('/').unwrap_or(("", full_name));
     template
         .replace("{environment}", &environment_label(environment))
-        .replace("{repo}", &repo_name.to_ascii_lowercase())
+        .replace("{repo}", &dns_label(name, REPO_LABEL))
+        .replace("{owner}", &dns_label(owner, OWNER_LABEL))
+        .to_ascii_lowercase()
 }
 
 /// An environment's name as a DNS label: lower case, every other character than a letter or a
@@ -206,6 +340,60 @@ pub fn environment_label(environment: &str) -> String {
     } else {
         label.to_owned()
     }
+}
+
+/// Why `claimant` may not have `host`, which `holder` holds; `None` when the holder is the
+/// claimant itself. One host, one holder: a second pull request or repository is refused, and
+/// nothing is deployed for it. The reason names a holder in the same repository (a pull
+/// request, an environment) and never another repository (which may be private).
+pub fn refusal(host: &str, claimant: &HostHolder, holder: &HostHolder) -> Option<String> {
+    if claimant == holder {
+        return None;
+    }
+    let held = match holder {
+        HostHolder::Preview { repo, number } if *repo == claimant.repo() => {
+            format!("the preview of pull request #{}", number.0)
+        }
+        HostHolder::Environment { repo, environment } if *repo == claimant.repo() => {
+            format!("the {environment} environment of this repository")
+        }
+        HostHolder::Preview { .. } => "a preview of another repository".to_owned(),
+        HostHolder::Environment { .. } => "an environment of another repository".to_owned(),
+    };
+    let setting = match claimant {
+        HostHolder::Preview { .. } => {
+            "once it is free, a maintainer's /stage deploys this commit; the operator's \
+             GANGWAY_HOST_TEMPLATE decides host names"
+        }
+        HostHolder::Environment { .. } => {
+            "the operator's GANGWAY_ENVIRONMENT_HOST decides host names"
+        }
+    };
+    Some(format!(
+        "host {host} is already used by {held}, and two deployments never share a host, so \
+         nothing was deployed; {setting}"
+    ))
+}
+
+/// Whether tearing `p` down may touch its host (run the driver's teardown there): nobody else
+/// holds it (`holder`: who holds it now; `None`: nobody), and no other standing preview of
+/// its pull request (`siblings`, its PR's previews) serves there. A host that two commits of
+/// one PR share (a `{short_sha}` collision) stays up while the newer one serves.
+pub fn teardown_touches_host(
+    p: &Preview,
+    holder: Option<&HostHolder>,
+    siblings: &[Preview],
+) -> bool {
+    let ours = HostHolder::of_preview(p);
+    holder.is_none_or(|h| *h == ours) && !shares_host(p, siblings)
+}
+
+/// Whether another standing preview of `p`'s pull request (among `siblings`) is at its host:
+/// then the host stays claimed when `p` goes.
+pub fn shares_host(p: &Preview, siblings: &[Preview]) -> bool {
+    siblings
+        .iter()
+        .any(|s| s.id != p.id && s.host == p.host && s.state.is_up())
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@
 //! (`capacity`), promotion's gates (`promotion`), the train (`train`), who may run a command and
 //! what `/stage` retries (`command_rules`), the command parser (`commands`), the sticky comment
 //! (`sticky`), checks (`checks`), hosts (`hosts`), one preview's record through staging and
-//! teardown (`previews`) and one environment deployment's (`environments`). Here too: when the
+//! teardown (`previews`), one environment deployment's (`environments`), and how untrusted
+//! text enters a comment (`text`). Here too: when the
 //! executor reads the checks (`checks_read`) and what the audit log says of each action
 //! (`audit_record`). The executor, processor and timers gather facts and carry out; they never
 //! decide.
@@ -29,6 +30,7 @@ pub mod previews;
 pub mod promotion;
 pub mod routing;
 pub mod sticky;
+pub mod text;
 pub mod train;
 
 use crate::model::{Approval, DriverKind, Preview, PreviewState, PullRequest, TeardownKind};

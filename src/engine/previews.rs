@@ -4,7 +4,8 @@
 //! Owns: a torn-down preview restaged when its PR reopens ([`restaged`]), the record a teardown
 //! starts from ([`teardown_begun`]; whether the driver then runs is
 //! [`capacity::teardown_runs_driver`](super::capacity::teardown_runs_driver), the same rule as
-//! for a cut-off preview) and a preview GitHub refuses to deploy ([`deployment_refused`]). Pure:
+//! for a cut-off preview), a preview GitHub refuses to deploy ([`deployment_refused`]) and one
+//! whose host is someone else's ([`host_refused`]). Pure:
 //! the executor loads the row, asks, saves what this returns and does the GitHub and driver
 //! work; this never does I/O or reads a clock.
 
@@ -62,6 +63,17 @@ pub fn deployment_refused(p: &Preview, error: &str) -> Preview {
              its commits may be gone: push the branch again to a live fork or to this repository",
             p.sha.short()
         )),
+        ..p.clone()
+    }
+}
+
+/// A preview whose host another pull request or repository holds (`why`:
+/// `hosts::refusal`): failed with the reason, before anything is created or run. A
+/// maintainer's `/stage` tries it again (`command_rules::retry_failed`), once the host is free.
+pub fn host_refused(p: &Preview, why: &str) -> Preview {
+    Preview {
+        state: PreviewState::Failed,
+        detail: Some(why.to_owned()),
         ..p.clone()
     }
 }

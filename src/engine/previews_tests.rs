@@ -84,7 +84,7 @@ fn a_preview_whose_driver_never_ran_is_marked_queued_so_no_driver_runs() {
         let pending = preview(PreviewState::Pending, status);
         let begun = teardown_begun(&pending, &TeardownReason::Expired { ttl_hours: 2 }).unwrap();
         assert_eq!(begun.last_status.as_deref(), Some("queued"), "{status:?}");
-        assert!(!crate::engine::capacity::teardown_runs_driver(&begun));
+        assert!(!crate::engine::capacity::teardown_runs_driver(&begun, true));
     }
 }
 

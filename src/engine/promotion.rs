@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 
+use crate::engine::text;
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::model::{BadSha, EnvDeployment, Hold, Preview, PreviewState};
 use crate::policy::{Policy, Trigger};
@@ -90,20 +91,20 @@ pub struct Request<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error(
-        "there is no environment `{name}` here; this repository promotes to {}. Name one of \
+        "there is no environment {} here; this repository promotes to {}. Name one of \
          them, or add it under `environments:` in .github/gangway.yml.",
-        list(.known)
+        text::code(.name), list(.known)
     )]
     UnknownEnvironment { name: String, known: Vec<String> },
-    #[error("{environment} is held{}: nothing is promoted into it until someone with enough access comments **/unhold{}**.", held_by(.hold), unhold_arg(.environment, .production))]
+    #[error("{} is held{}: nothing is promoted into it until someone with enough access comments **/unhold{}**.", env(.environment), held_by(.hold), unhold_arg(.environment, .production))]
     Held {
         environment: String,
         hold: Box<Hold>,
         production: bool,
     },
     #[error(
-        "{environment} is busy: {} is still running. Wait for it to finish, then promote again.",
-        describe_running(.running)
+        "{} is busy: {} is still running. Wait for it to finish, then promote again.",
+        env(.environment), describe_running(.running)
     )]
     Busy {
         environment: String,
@@ -112,7 +113,7 @@ pub enum Refusal {
     #[error(
         "commit `{}` is marked bad ({}). Fix forward with a new commit, or promote it anyway \
          with **/promote {} --force**.",
-        .bad.sha.short(), marked(.bad), .environment
+        .bad.sha.short(), marked(.bad), env(.environment)
     )]
     Bad {
         environment: String,
@@ -161,21 +162,21 @@ pub enum Refusal {
     )]
     NoChecks { sha: CommitSha },
     #[error(
-        "{environment} runs `{}`, which this branch does not contain ({}): update the branch, \
+        "{} runs `{}`, which this branch does not contain ({}): update the branch, \
          let it stage, then promote.",
-        .current.short(), ancestry_word(*.ancestry)
+        env(.environment), .current.short(), ancestry_word(*.ancestry)
     )]
     NotDescendant {
         environment: String,
         current: CommitSha,
         ancestry: Ancestry,
     },
-    #[error("nothing runs in {environment} yet: there is nothing to roll back.")]
+    #[error("nothing runs in {} yet: there is nothing to roll back.", env(.environment))]
     NothingRunning { environment: String },
     #[error(
-        "{environment} runs `{}` and no earlier commit succeeded there: there is nothing to \
+        "{} runs `{}` and no earlier commit succeeded there: there is nothing to \
          roll back to. Promote a fix instead.",
-        .current.short()
+        env(.environment), .current.short()
     )]
     NothingToRollBackTo {
         environment: String,
@@ -423,9 +424,10 @@ pub fn forced(force: bool, bad: Option<&BadSha>) -> bool {
 /// The answer to an accepted `/promote`.
 pub fn promote_answer(sha: &CommitSha, environment: &str, forced: bool) -> String {
     format!(
-        "promoting commit `{}` to {environment}{}. GitHub's deployment history shows its \
+        "promoting commit `{}` to {}{}. GitHub's deployment history shows its \
          progress; this pull request hears when it is live.",
         sha.short(),
+        env(environment),
         if forced {
             " (forced past its bad mark)"
         } else {
@@ -438,9 +440,10 @@ pub fn promote_answer(sha: &CommitSha, environment: &str, forced: bool) -> Strin
 /// production, which `/unhold` names by default).
 pub fn hold_answer(environment: &str, hold: &Hold, production: bool) -> String {
     format!(
-        "{environment} is held{}. Nothing is promoted into it, by command or by the train (not \
-         even a promotion accepted before the hold), until someone comments **/unhold{}**; a \
+        "{} is held{}. Nothing is promoted into it, by command or by the train (not even a \
+         promotion accepted before the hold), until someone comments **/unhold{}**; a \
          **/rollback** still goes ahead, as the way out of an incident.",
+        env(environment),
         held_by(hold),
         unhold_arg(environment, &production)
     )
@@ -449,7 +452,8 @@ pub fn hold_answer(environment: &str, hold: &Hold, production: bool) -> String {
 /// The answer to `/unhold`, naming the hold it lifted.
 pub fn unhold_answer(environment: &str, was: &Hold) -> String {
     format!(
-        "{environment} is no longer held (it was{}). Promotions into it may go ahead.",
+        "{} is no longer held (it was{}). Promotions into it may go ahead.",
+        env(environment),
         held_by(was)
     )
 }
@@ -466,16 +470,18 @@ pub fn rollback_answer(
     let held = hold
         .map(|h| {
             format!(
-                " {environment} is held{}; a rollback goes ahead all the same, as the way out of \
+                " {} is held{}; a rollback goes ahead all the same, as the way out of \
                  an incident, and the hold stays until **/unhold{}**.",
+                env(environment),
                 held_by(h),
                 unhold_arg(environment, &production)
             )
         })
         .unwrap_or_default();
     format!(
-        "rolling {environment} back from `{}` to `{}`, the last commit that succeeded there. `{}` \
+        "rolling {} back from `{}` to `{}`, the last commit that succeeded there. `{}` \
          is marked bad: promoting it again needs `--force`.{held}",
+        env(environment),
         r.from.short(),
         r.to.short(),
         r.from.short()
@@ -488,7 +494,8 @@ pub fn valid_policy(policy: &PolicyStatus) -> Result<&Policy, String> {
     match policy {
         PolicyStatus::Valid(p) => Ok(p),
         PolicyStatus::Invalid(e) => Err(format!(
-            "nothing can be promoted while `.github/gangway.yml` is invalid: {e}"
+            "nothing can be promoted while `.github/gangway.yml` is invalid: {}",
+            text::prose(e)
         )),
     }
 }
@@ -544,20 +551,30 @@ pub fn utc(ms: i64) -> String {
 }
 
 /// One line about a hold, for refusals and sticky comments: ` by @ann since … ("reason")`.
+/// The reason is whatever the holder wrote: shown as [`text::prose`].
 pub fn held_by(hold: &Hold) -> String {
     let reason = hold
         .reason
         .as_deref()
-        .map(|r| format!(": \"{r}\""))
+        .map(|r| format!(": \"{}\"", text::prose(r)))
         .unwrap_or_default();
-    format!(" by @{} since {}{reason}", hold.held_by, utc(hold.held_at))
+    format!(
+        " by {} since {}{reason}",
+        text::login(&hold.held_by),
+        utc(hold.held_at)
+    )
+}
+
+/// An environment's name in a sentence: as typed, escaped ([`text::prose`]).
+fn env(environment: &str) -> String {
+    text::prose_capped(environment, text::NAME_CHARS)
 }
 
 fn unhold_arg(environment: &str, production: &bool) -> String {
     if *production {
         String::new()
     } else {
-        format!(" {environment}")
+        format!(" {}", env(environment))
     }
 }
 
@@ -567,14 +584,14 @@ fn describe_running(d: &EnvDeployment) -> String {
         .map(|n| format!(" from #{n}"))
         .unwrap_or_default();
     format!(
-        "the {} of `{}`{from} requested by @{} at {}",
+        "the {} of `{}`{from} requested by {} at {}",
         match d.kind {
             crate::model::EnvKind::Promote => "promotion",
             crate::model::EnvKind::Rollback => "rollback",
             crate::model::EnvKind::Train => "train deployment",
         },
         d.sha.short(),
-        d.requested_by,
+        text::login(&d.requested_by),
         utc(d.created_at)
     )
 }
@@ -583,34 +600,39 @@ fn marked(bad: &BadSha) -> String {
     let reason = bad
         .reason
         .as_deref()
-        .map(|r| format!(": {r}"))
+        .map(|r| format!(": {}", text::prose(r)))
         .unwrap_or_default();
     format!(
-        "by @{} in {} at {}{reason}",
-        bad.marked_by,
-        bad.environment,
+        "by {} in {} at {}{reason}",
+        text::login(&bad.marked_by),
+        env(&bad.environment),
         utc(bad.marked_at)
     )
 }
 
 fn detail_text(d: &Option<String>) -> String {
-    d.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+    d.as_deref()
+        .map(|d| format!(" ({})", text::prose(d)))
+        .unwrap_or_default()
 }
 
 fn name_list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let names: Vec<String> = names.iter().map(|n| text::code(n)).collect();
+    text::some_of(&names)
 }
 
 fn failed_list(failed: &[(String, String)]) -> String {
-    failed
+    let names: Vec<String> = failed
         .iter()
-        .map(|(n, c)| format!("`{n}` ({c})"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|(n, c)| {
+            format!(
+                "{} ({})",
+                text::code(n),
+                text::prose_capped(c, text::NAME_CHARS)
+            )
+        })
+        .collect();
+    text::some_of(&names)
 }
 
 fn list(known: &[String]) -> String {

@@ -695,3 +695,69 @@ fn holds_work_under_an_invalid_policy_with_the_default_environments() {
         ["staging", "production"]
     );
 }
+
+/// Names and reasons others wrote (an environment named in a command, a hold's reason, check
+/// names, a deploy's failure) are escaped in every refusal and answer: as GitHub shows them
+/// (the fake's model) nothing is hidden or linked and no one is mentioned but the holder.
+#[test]
+fn hostile_names_and_reasons_are_escaped_in_every_answer() {
+    const NASTY: &str = "x` @octo/team [go](javascript:y) &#64;org/admins <!-- hide";
+    let hold = Hold {
+        environment: "production".into(),
+        held_by: "ann".into(),
+        reason: Some(NASTY.into()),
+        held_at: 0,
+    };
+    let bad = BadSha {
+        sha: sha('a'),
+        environment: "production".into(),
+        marked_by: "ann".into(),
+        reason: Some(NASTY.into()),
+        marked_at: 0,
+    };
+    let texts = [
+        Refusal::Held {
+            environment: NASTY.into(),
+            hold: Box::new(hold.clone()),
+            production: false,
+        }
+        .to_string(),
+        Refusal::UnknownEnvironment {
+            name: NASTY.into(),
+            known: envs(),
+        }
+        .to_string(),
+        Refusal::Bad {
+            environment: NASTY.into(),
+            bad: Box::new(bad),
+        }
+        .to_string(),
+        Refusal::ChecksFailed {
+            sha: sha('a'),
+            failed: vec![(NASTY.into(), NASTY.into())],
+        }
+        .to_string(),
+        Refusal::ChecksPending {
+            sha: sha('a'),
+            pending: vec![NASTY.into(); 30],
+        }
+        .to_string(),
+        Refusal::PreviewFailed {
+            sha: sha('a'),
+            detail: Some(NASTY.into()),
+        }
+        .to_string(),
+        hold_answer(NASTY, &hold, false),
+        unhold_answer(NASTY, &hold),
+        promote_answer(&sha('a'), NASTY, false),
+        valid_policy(&PolicyStatus::Invalid(NASTY.into())).unwrap_err(),
+    ];
+    for t in &texts {
+        let shown = fake_github::markdown::shown(t);
+        assert!(shown.hidden.is_empty(), "{t}");
+        assert!(shown.links.is_empty(), "{t}");
+        assert!(shown.mentions.iter().all(|m| m == "ann"), "{t}");
+        assert!(t.len() < 2000, "{} bytes: {t}", t.len());
+    }
+    assert!(texts[4].contains(" and 20 more"), "{}", texts[4]);
+}

@@ -1,10 +1,13 @@
 //! The sticky comment: one per PR, edited in place, the reviewer's one-click preview link.
 //!
 //! Pure rendering from the situation. Never starts a line with `/` (a command), so Gangway's own
-//! words can never be read as a command, whoever quotes them.
+//! words can never be read as a command, whoever quotes them. Every piece of text Gangway did
+//! not write itself (check names, reasons, a deployer's description and URL, logins) goes in
+//! through `engine::text`.
 
 use super::Gate;
 use super::commands::Command;
+use super::text;
 use crate::model::{Approval, Hold, Preview, PreviewState, PullRequest};
 use crate::policy::{Permission, Policy};
 
@@ -100,18 +103,19 @@ fn log_link(public_url: &str, p: &Preview) -> String {
     )
 }
 
+/// Where the preview is served: the deployer's URL when it gave one (shown as a link only if
+/// it is a plain web address), else the host Gangway rendered.
 fn url_of(p: &Preview) -> String {
-    p.environment_url
-        .clone()
-        .unwrap_or_else(|| format!("https://{}", p.host))
+    match &p.environment_url {
+        Some(u) => text::url(u),
+        None => format!("https://{}", p.host),
+    }
 }
 
+/// Names as code spans, comma-separated.
 fn list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{}`", n.replace('`', "'")))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let names: Vec<String> = names.iter().map(|n| text::code(n)).collect();
+    text::some_of(&names)
 }
 
 /// The comment body.
@@ -153,9 +157,11 @@ pub fn render(input: &StickyInput<'_>) -> String {
         }
         (_, Some((PreviewState::Failed, p))) => format!(
             "❌ **Deploy failed** for commit `{sha}`: {} ({})",
-            p.detail
-                .as_deref()
-                .unwrap_or("the driver reported a failure"),
+            text::prose(
+                p.detail
+                    .as_deref()
+                    .unwrap_or("the driver reported a failure")
+            ),
             log_link(input.public_url, p)
         ),
         (_, Some((PreviewState::TearingDown | PreviewState::TornDown, p))) => {
@@ -166,13 +172,13 @@ pub fn render(input: &StickyInput<'_>) -> String {
             };
             format!(
                 "🧹 **Torn down**: the preview of commit `{sha}` was removed ({}).{back}",
-                p.detail.as_deref().unwrap_or("teardown")
+                text::prose(p.detail.as_deref().unwrap_or("teardown"))
             )
         }
         (Gate::PolicyInvalid(e), None) => format!(
             "⚠️ **Not deployed**: `.github/gangway.yml` on the default branch is invalid, so nothing is \
-             deployed for this repository until it is fixed.\n\n> {}",
-            e.replace('\n', "\n> ")
+             deployed for this repository until it is fixed.\n\n{}",
+            text::quote(e)
         ),
         (
             Gate::Fork {
@@ -219,7 +225,8 @@ pub fn render(input: &StickyInput<'_>) -> String {
         ),
         (Gate::Unstaged(by), None) => {
             format!(
-                "⏸️ **Paused**: @{by} took the preview down. A maintainer's **/stage** deploys commit `{sha}` again."
+                "⏸️ **Paused**: {} took the preview down. A maintainer's **/stage** deploys commit `{sha}` again.",
+                text::login(by)
             )
         }
         (Gate::Draft, None) => {
@@ -227,10 +234,19 @@ pub fn render(input: &StickyInput<'_>) -> String {
                 .to_owned()
         }
         (Gate::ChecksFailed(failed), None) => {
-            let names: Vec<String> = failed.iter().map(|(n, c)| format!("{n} ({c})")).collect();
+            let names: Vec<String> = failed
+                .iter()
+                .map(|(n, c)| {
+                    format!(
+                        "{} ({})",
+                        text::code(n),
+                        text::prose_capped(c, text::NAME_CHARS)
+                    )
+                })
+                .collect();
             format!(
                 "❌ **Not deployed**: checks failed on commit `{sha}`: {}. Fix them and push, or re-run them; the preview deploys when they pass.",
-                list(&names)
+                text::some_of(&names)
             )
         }
         (Gate::WaitingForChecks(pending), None) if !pending.is_empty() => {
@@ -258,10 +274,10 @@ pub fn render(input: &StickyInput<'_>) -> String {
     if let Some(a) = input.approval {
         out.push(String::new());
         out.push(format!(
-            "Approved by @{} for commit `{}` ({}).",
-            a.approver,
+            "Approved by {} for commit `{}` ({}).",
+            text::login(&a.approver),
             a.sha.short(),
-            a.comment_url
+            text::url(&a.comment_url)
         ));
     }
     if let Gate::Unstaged(by) = input.gate
@@ -269,7 +285,8 @@ pub fn render(input: &StickyInput<'_>) -> String {
     {
         out.push(String::new());
         out.push(format!(
-            "Paused by @{by}: nothing deploys until a maintainer comments **/stage**."
+            "Paused by {}: nothing deploys until a maintainer comments **/stage**.",
+            text::login(by)
         ));
     }
 
@@ -293,7 +310,7 @@ pub fn render(input: &StickyInput<'_>) -> String {
         out.push(String::new());
         out.push(format!(
             "⛔ **{} is held**{}: nothing is promoted into it until **/unhold**.",
-            hold.environment,
+            text::prose_capped(&hold.environment, text::NAME_CHARS),
             crate::engine::promotion::held_by(hold)
         ));
     }

@@ -80,7 +80,7 @@ fn each_state_says_what_is_happening() {
                 Gate::ChecksFailed(vec![("test".into(), "failure".into())]),
                 &[],
             ),
-            "`test (failure)`",
+            "`test` (failure)",
         ),
         (
             body(Gate::Ready, &[preview(PreviewState::Deploying)]),
@@ -408,4 +408,68 @@ fn each_main_state_reads_as_pinned() {
         });
         insta::assert_snapshot!(c.name, body);
     }
+}
+
+/// Text Gangway did not write, as an attacker would write it, in every place the comment shows
+/// such text: check names, a deployer's failure description and URL, a hold's environment and
+/// reason, a policy error. Pinned as a snapshot: every piece is a code span, escaped prose or a
+/// plain link, and the rest of the comment follows intact.
+#[test]
+fn hostile_text_reads_as_pinned() {
+    const NASTY: &str = "x` **@octo/team** [go](javascript:alert(1)) &#64;org/admins\n<!-- hide";
+    let commands = command_help(None);
+    let hold = crate::model::Hold {
+        environment: "prod <!--".into(),
+        held_by: "ann".into(),
+        reason: Some(format!("{NASTY} -->")),
+        held_at: 1_767_268_800_000,
+    };
+    let failed = Preview {
+        detail: Some(NASTY.into()),
+        ..preview(PreviewState::Failed)
+    };
+    let live = Preview {
+        environment_url: Some("javascript:alert(1)//@octo/team".into()),
+        sha: CommitSha::parse(&"b".repeat(40)).unwrap(),
+        ..preview(PreviewState::Live)
+    };
+    let render_with = |gate: Gate, previews: &[Preview]| {
+        render(&StickyInput {
+            pr: &pr(),
+            gate: &gate,
+            previews,
+            approval: None,
+            expires_at_ms: None,
+            public_url: "https://gw.example.org/",
+            commands: &commands,
+            holds: std::slice::from_ref(&hold),
+        })
+    };
+    let bodies = [
+        render_with(
+            Gate::ChecksFailed(vec![
+                (NASTY.into(), "failure".into()),
+                ("y".repeat(500), "timed_out <!--".into()),
+            ]),
+            &[],
+        ),
+        render_with(Gate::WaitingForChecks(vec![NASTY.into()]), &[]),
+        render_with(Gate::Ready, &[failed, live]),
+        render_with(Gate::PolicyInvalid(format!("line\n{NASTY}\n# head")), &[]),
+    ];
+    for b in &bodies {
+        // As GitHub shows it (the fake's model): only the marker hidden, no mention but the
+        // holder's, no link but the deploy log, the commands section still there.
+        let shown = fake_github::markdown::shown(b);
+        assert_eq!(shown.hidden, [" gangway:sticky "], "{b}");
+        assert_eq!(shown.mentions, ["ann"], "the holder only, in:\n{b}");
+        assert!(
+            shown.links.iter().all(|(label, _)| label == "deploy log"),
+            "{:?} in:\n{b}",
+            shown.links
+        );
+        assert!(shown.text.contains("Commands"), "the rest is gone:\n{b}");
+        assert!(b.len() < 4000, "{} bytes", b.len());
+    }
+    insta::assert_snapshot!("hostile_text", bodies.join("\n\n======\n\n"));
 }

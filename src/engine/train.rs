@@ -16,7 +16,7 @@ use super::promotion::{self, Refusal};
 use super::sticky::defuse;
 use super::{CheckItem, CheckSummary};
 use crate::model::{EnvDeployment, EnvState, Hold};
-use crate::policy::TrainPolicy;
+use crate::policy::{RequiredCheck, TrainPolicy};
 use crate::types::CommitSha;
 
 /// How long the train waits for a busy environment before looking again.
@@ -198,7 +198,7 @@ pub fn step(train: &Train, v: &View<'_>) -> (Train, Vec<Step>) {
 
 /// The head's checks as the train reads them: the first failure makes it red; anything still
 /// pending, or nothing reported yet, is not green. With the summary, for the promotion gates.
-pub fn head_checks(items: &[CheckItem], required: &[String]) -> (HeadChecks, CheckSummary) {
+pub fn head_checks(items: &[CheckItem], required: &[RequiredCheck]) -> (HeadChecks, CheckSummary) {
     let s = CheckSummary::of(items, required);
     let checks = if let Some((name, conclusion)) = s.failed.first() {
         HeadChecks::Red(format!("`{name}` is {conclusion}"))
@@ -243,7 +243,13 @@ pub fn claim_reason(policy: &TrainPolicy, t: &Train) -> String {
 pub fn notice(head: &CommitSha, schedule: &[(String, i64)]) -> String {
     let when: Vec<String> = schedule
         .iter()
-        .map(|(env, at)| format!("{env} at about {}", promotion::utc(*at)))
+        .map(|(env, at)| {
+            format!(
+                "{} at about {}",
+                super::text::prose_capped(env, super::text::NAME_CHARS),
+                promotion::utc(*at)
+            )
+        })
         .collect();
     let body = format!(
         "🚂 This change is on Gangway's train (commit `{}`): it should reach {}, if its checks stay green and nothing fails on the way. To stop it, comment **/hold** (or **/hold <environment>**) on any pull request of this repository.",

@@ -345,6 +345,7 @@ fn state_survives_a_round_trip_through_json() {
 fn check(name: &str, outcome: crate::model::Outcome) -> CheckItem {
     CheckItem {
         name: name.into(),
+        source: crate::model::CheckSource::App("github-actions".into()),
         outcome,
     }
 }
@@ -369,7 +370,7 @@ fn the_head_is_green_only_when_every_check_passed_and_one_reported() {
     );
     let (checks, summary) = head_checks(
         &[check("build", Passed), check("docs", Pending)],
-        &["build".to_owned()],
+        &[crate::policy::RequiredCheck::parse("build").unwrap()],
     );
     assert_eq!(checks, HeadChecks::Green, "only the required checks count");
     assert_eq!(summary.passed, vec!["build".to_owned()]);

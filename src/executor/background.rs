@@ -17,10 +17,10 @@ use super::reads::pull_record;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
 use crate::engine::routing::{self, Unobserved};
-use crate::engine::{capacity, deployer};
+use crate::engine::{capacity, deployer, hosts};
 use crate::github::rest::{self, PageCache};
 use crate::jobs::{NewJob, OfflineTeardownPayload, ReconcileRepoPayload};
-use crate::model::RepoRef;
+use crate::model::{HostHolder, RepoRef};
 use crate::queue::JobError;
 use crate::store::Store;
 use crate::types::{CommitSha, InstallationId, PrNumber};
@@ -221,10 +221,12 @@ impl Executor {
     /// The driver's teardown of a preview in a repository Gangway can no longer reach.
     pub async fn offline_teardown(&self, t: &OfflineTeardownPayload) -> Result<(), JobError> {
         let previews = self.store.previews_of(t.repo_id, t.pr_number).await?;
-        let Some(p) = previews.into_iter().find(|p| p.id == t.preview_id) else {
+        let Some(p) = previews.iter().find(|p| p.id == t.preview_id).cloned() else {
             return Ok(());
         };
-        let Some(run_driver) = capacity::offline_teardown_runs_driver(&p) else {
+        let holder = self.store.host_holder(&p.host).await?;
+        let touches_host = hosts::teardown_touches_host(&p, holder.as_ref(), &previews);
+        let Some(run_driver) = capacity::offline_teardown_runs_driver(&p, touches_host) else {
             return Ok(());
         };
         warn!(repo = %t.full_name, host = %p.host, "Gangway lost access to the repository: tearing the preview down with the driver; GitHub cannot be told");
@@ -254,6 +256,11 @@ impl Executor {
         self.store
             .save_preview(&capacity::torn_down_offline(&p, now), now)
             .await?;
+        if !hosts::shares_host(&p, &previews) {
+            self.store
+                .release_host(&p.host, &HostHolder::of_preview(&p))
+                .await?;
+        }
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use super::Executor;
 use crate::engine::command_rules;
 use crate::engine::commands::{self, Command};
 use crate::engine::sticky::{self, required_permission};
-use crate::engine::{CheckSummary, PolicyStatus};
+use crate::engine::{CheckSummary, PolicyStatus, text};
 use crate::jobs::CommandPayload;
 use crate::model::{Approval, RepoRef};
 use crate::policy::Permission;
@@ -255,9 +255,13 @@ impl Executor {
         self.store
             .audit(repo.id, job.number, &subject, decision, reason, now)
             .await?;
-        if let Some(text) = reply {
-            self.comment(repo, job.number, &format!("@{} {}", job.author, text))
-                .await?;
+        if let Some(reply_text) = reply {
+            self.comment(
+                repo,
+                job.number,
+                &format!("{} {}", text::login(&job.author), reply_text),
+            )
+            .await?;
             self.store.command_replied(job.comment_id).await?;
         }
         if rocket {

@@ -2,10 +2,14 @@
 //!
 //! Each step is recorded on the preview row, so a retry after a crash resumes where it stopped:
 //! the deployment is created once (a lost answer is looked up, not re-created), statuses move
-//! forward only, and the driver runs again only for a stage that never finished. What each step
-//! writes on the record (a restaged preview, a teardown's start, a refused deployment) and
-//! whether a teardown runs the driver are the engine's (`engine::previews`,
-//! `engine::capacity::teardown_runs_driver`).
+//! forward only, and the driver runs again only for a stage that never finished. Before
+//! anything is created or run the preview's host is claimed for its pull request
+//! (`Store::claim_host`); one held by another pull request or repository fails the preview
+//! with the reason (`engine::hosts::refusal`). What each step writes on the record (a restaged
+//! preview, a teardown's start, a refused deployment or host) and whether a teardown runs the
+//! driver are the engine's (`engine::previews`, `engine::capacity::teardown_runs_driver`,
+//! `engine::hosts::teardown_touches_host`); a teardown gives the host up once no preview of
+//! its pull request stands there.
 
 use serde::Serialize;
 use tracing::{info, warn};
@@ -13,9 +17,9 @@ use tracing::{info, warn};
 use super::Executor;
 use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
-use crate::engine::{TeardownReason, capacity, previews};
+use crate::engine::{TeardownReason, capacity, hosts, previews};
 use crate::github::rest::{NewDeployment, NewDeploymentStatus};
-use crate::model::{DriverKind, Preview, PreviewState, PullRequest, RepoRef};
+use crate::model::{DriverKind, HostHolder, Preview, PreviewState, PullRequest, RepoRef};
 use crate::policy::Policy;
 use crate::queue::JobError;
 use crate::store::NewPreview;
@@ -93,7 +97,7 @@ impl Executor {
         let host = self
             .settings
             .host_template
-            .render(sha, pr.number, pr.repo.name())
+            .render(sha, pr.number, &pr.repo.full_name)
             .map_err(|e| JobError::Permanent(format!("preview host: {e}")))?;
         let token = random_token();
         let mut p = self
@@ -117,6 +121,12 @@ impl Executor {
             p = again;
             self.store.save_preview(&p, now).await?;
         }
+        // One host, one holder, claimed before anything is created or run.
+        let claimant = HostHolder::of_preview(&p);
+        let holder = self.store.claim_host(&p.host, &claimant, now).await?;
+        if let Some(why) = hosts::refusal(&p.host, &claimant, &holder) {
+            return self.host_refused(pr, p, &why).await;
+        }
         if p.deployment_id.is_none() {
             self.create_deployment(pr, &mut p, requested_by).await?;
             if p.state == PreviewState::Failed {
@@ -136,6 +146,28 @@ impl Executor {
             }
             DriverKind::Command => self.run_deploy(pr, &mut p).await,
         }
+    }
+
+    /// The preview's host is someone else's: failed with the reason (the sticky comment says
+    /// it), no deployment created and nothing run. A deployment someone made by hand for it is
+    /// told `failure` with the reason; the record still says the driver never ran.
+    async fn host_refused(&self, pr: &PullRequest, p: Preview, why: &str) -> Result<(), JobError> {
+        let p = previews::host_refused(&p, why);
+        self.store.save_preview(&p, self.clock.now_ms()).await?;
+        warn!(sha = %p.sha, host = %p.host, "preview refused: its host is someone else's");
+        if let Some(id) = p.deployment_id {
+            let body = NewDeploymentStatus {
+                auto_inactive: false,
+                description: description(why),
+                environment_url: None,
+                log_url: Some(self.log_url(&p)),
+                state: "failure".to_owned(),
+            };
+            self.github
+                .create_deployment_status(pr.repo.installation, &pr.repo.full_name, id, &body)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn create_deployment(
@@ -293,7 +325,7 @@ impl Executor {
         reason: &TeardownReason,
     ) -> Result<(), JobError> {
         let previews = self.store.previews_of(pr.repo.id, pr.number).await?;
-        let Some(mut p) = previews.into_iter().find(|p| p.id == preview_id) else {
+        let Some(mut p) = previews.iter().find(|p| p.id == preview_id).cloned() else {
             return Ok(());
         };
         if p.state == PreviewState::TornDown {
@@ -303,7 +335,9 @@ impl Executor {
             p = begun;
             self.store.save_preview(&p, self.clock.now_ms()).await?;
         }
-        if capacity::teardown_runs_driver(&p) {
+        let holder = self.store.host_holder(&p.host).await?;
+        let touches_host = hosts::teardown_touches_host(&p, holder.as_ref(), &previews);
+        if capacity::teardown_runs_driver(&p, touches_host) {
             let outcome = command::run(
                 &self.settings.command,
                 &self.spec(pr, &p, DriverAction::Teardown),
@@ -327,6 +361,11 @@ impl Executor {
         p.state = PreviewState::TornDown;
         p.torn_down_at = Some(self.clock.now_ms());
         self.store.save_preview(&p, self.clock.now_ms()).await?;
+        if !hosts::shares_host(&p, &previews) {
+            self.store
+                .release_host(&p.host, &HostHolder::of_preview(&p))
+                .await?;
+        }
         info!(sha = %p.sha, reason = %reason.describe(), "preview torn down");
         Ok(())
     }

@@ -10,7 +10,9 @@
 //! is recorded on the row, so a retried job resumes instead of repeating. What may happen in
 //! which state, what a refused deployment or an outside deployer's status records, when a PR
 //! merges and when a failure rolls back are the engine's (`engine::environments`); the host is
-//! `engine::hosts::environment_host`.
+//! `engine::hosts::environment_host`, claimed for the environment before anything is created or
+//! run (`Store::claim_host`): one another repository or environment holds refuses the
+//! deployment with the reason (`engine::hosts::refusal`), said on its PR.
 
 use serde::Serialize;
 use tracing::{info, warn};
@@ -18,10 +20,10 @@ use tracing::{info, warn};
 use super::Executor;
 use super::deploy::{Marked, description, random_token};
 use crate::driver::{DeploySpec, DriverAction, command};
-use crate::engine::{environments, hosts};
+use crate::engine::{environments, hosts, text};
 use crate::github::rest::{NewDeployment, NewDeploymentStatus};
 use crate::jobs::{EnvDeployPayload, NewJob};
-use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, RepoRef};
+use crate::model::{DriverKind, EnvDeployment, EnvKind, EnvState, HostHolder, RepoRef};
 use crate::policy::Policy;
 use crate::queue::JobError;
 use crate::store::NewEnvDeployment;
@@ -91,7 +93,11 @@ impl Executor {
 
     /// The host of a long-lived environment, from `GANGWAY_ENVIRONMENT_HOST`.
     pub(crate) fn env_host(&self, repo: &RepoRef, environment: &str) -> String {
-        hosts::environment_host(&self.settings.environment_host, environment, repo.name())
+        hosts::environment_host(
+            &self.settings.environment_host,
+            environment,
+            &repo.full_name,
+        )
     }
 
     pub async fn run_env_deployment(&self, job: &EnvDeployPayload) -> Result<(), JobError> {
@@ -118,6 +124,19 @@ impl Executor {
             return self
                 .env_finished(&repo, &policy, &mut d, end.success, end.why.as_deref())
                 .await;
+        }
+        // One host, one holder, claimed before anything is created or run.
+        let host = self.env_host(&repo, &d.environment);
+        let claimant = HostHolder::Environment {
+            repo: repo.id,
+            environment: d.environment.clone(),
+        };
+        let holder = self
+            .store
+            .claim_host(&host, &claimant, self.clock.now_ms())
+            .await?;
+        if let Some(why) = hosts::refusal(&host, &claimant, &holder) {
+            return self.env_host_refused(&repo, &policy, &mut d, &why).await;
         }
         if d.deployment_id.is_none() {
             // A hold or a bad mark placed while this waited (a retry, a busy queue) stops it
@@ -151,7 +170,6 @@ impl Executor {
                 if let Some(stop) = self.env_stop(&repo, &d).await? {
                     return self.env_stopped(&repo, &policy, &mut d, &stop).await;
                 }
-                let host = self.env_host(&repo, &d.environment);
                 let outcome = command::run(
                     &self.settings.command,
                     &DeploySpec {
@@ -223,6 +241,34 @@ impl Executor {
         self.wake_train(repo, policy).await
     }
 
+    /// A deployment whose host is someone else's: failed with the reason (the environment is
+    /// free again), said on its PR; nothing created or run, no rollback, no commit marked bad.
+    async fn env_host_refused(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        d: &mut EnvDeployment,
+        why: &str,
+    ) -> Result<(), JobError> {
+        let now = self.clock.now_ms();
+        *d = environments::host_refused(d, why, now);
+        self.store.save_env_deployment(d, now).await?;
+        warn!(environment = %d.environment, sha = %d.sha, "environment deployment refused: its host is someone else's");
+        // A retried job may have created the deployment before the host was taken.
+        self.env_status(repo, d, "failure", why, None).await?;
+        if let Some(number) = d.pr_number {
+            let said = format!(
+                "{} the deployment of `{}` to {} was refused: {}.",
+                text::login(&d.requested_by),
+                d.sha.short(),
+                text::prose_capped(&d.environment, text::NAME_CHARS),
+                text::prose(why)
+            );
+            self.comment(repo, number, &said).await?;
+        }
+        self.wake_train(repo, policy).await
+    }
+
     /// A deployment whose job gave up: recorded as failed, so that the environment is free
     /// again, and said on GitHub when GitHub answers.
     pub async fn abandon_env_deployment(
@@ -254,13 +300,14 @@ impl Executor {
                 warn!(error = %e, "could not tell GitHub that the deployment was given up");
             }
             if let Some(number) = d.pr_number {
-                let text = format!(
-                    "@{} Gangway gave up deploying `{}` to {}: {why}. The environment is free again; promote once the cause is fixed.",
-                    d.requested_by,
+                let said = format!(
+                    "{} Gangway gave up deploying `{}` to {}: {}. The environment is free again; promote once the cause is fixed.",
+                    text::login(&d.requested_by),
                     d.sha.short(),
-                    d.environment
+                    text::prose_capped(&d.environment, text::NAME_CHARS),
+                    text::prose(why)
                 );
-                if let Err(e) = self.comment(&repo, number, &text).await {
+                if let Err(e) = self.comment(&repo, number, &said).await {
                     warn!(error = %e, "could not tell the pull request that the deployment was given up");
                 }
             }
@@ -450,10 +497,11 @@ impl Executor {
             return Ok(());
         };
         let url = self.env_url(repo, &d.environment);
-        let mut text = format!(
-            "commit `{}` is live in {}: {url}",
+        let mut said = format!(
+            "commit `{}` is live in {}: {}",
             d.sha.short(),
-            d.environment
+            text::prose_capped(&d.environment, text::NAME_CHARS),
+            text::url(&url)
         );
         if environments::merges_after_live(d, policy) {
             match self
@@ -467,18 +515,23 @@ impl Executor {
                 )
                 .await
             {
-                Ok(_) => text.push_str(&format!(
+                Ok(_) => said.push_str(&format!(
                     "; merged ({}), as the policy says.",
                     policy.promotion.merge_method.as_str()
                 )),
-                Err(e) if matches!(e.status(), Some(405 | 409 | 422)) => text.push_str(&format!(
-                    ". It could not be merged ({e}): merge it by hand once GitHub allows."
+                Err(e) if matches!(e.status(), Some(405 | 409 | 422)) => said.push_str(&format!(
+                    ". It could not be merged ({}): merge it by hand once GitHub allows.",
+                    text::prose(&e.to_string())
                 )),
                 Err(e) => return Err(e.into()),
             }
         }
-        self.comment(repo, number, &format!("@{} {text}", d.requested_by))
-            .await?;
+        self.comment(
+            repo,
+            number,
+            &format!("{} {said}", text::login(&d.requested_by)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -491,15 +544,15 @@ impl Executor {
         d: &EnvDeployment,
     ) -> Result<(), JobError> {
         if let Some(number) = d.pr_number {
-            let text = format!(
-                "@{} the deployment of `{}` to {} failed: {}. See its log: {}",
-                d.requested_by,
+            let said = format!(
+                "{} the deployment of `{}` to {} failed: {}. See its log: {}",
+                text::login(&d.requested_by),
                 d.sha.short(),
-                d.environment,
-                d.detail.as_deref().unwrap_or("no reason given"),
+                text::prose_capped(&d.environment, text::NAME_CHARS),
+                text::prose(d.detail.as_deref().unwrap_or("no reason given")),
                 self.log_url_for(&d.log_token)
             );
-            self.comment(repo, number, &text).await?;
+            self.comment(repo, number, &said).await?;
         }
         if !environments::rolls_back(d, policy) {
             return Ok(());

@@ -106,7 +106,7 @@ impl Executor {
             "The preview of commit `{}` was torn down: {} has more than {} previews, and this one had been \
              deployed least recently. A maintainer can bring it back by commenting **/stage**.",
             p.sha.short(),
-            repo.full_name,
+            crate::engine::text::prose_capped(&repo.full_name, crate::engine::text::NAME_CHARS),
             ev.max_previews
         );
         self.comment(repo, number, &body).await?;

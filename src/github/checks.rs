@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::paginate::PageError;
 use super::{GitHub, GitHubError};
-use crate::model::{CheckItem, Outcome};
+use crate::model::{CheckItem, CheckSource, Outcome};
 use crate::types::{CommitSha, InstallationId};
 
 /// The operation name GitHub (and the fake) see.
@@ -31,7 +31,7 @@ pub const QUERY: &str =
             pageInfo { hasNextPage endCursor }
             nodes {
               __typename
-              ... on CheckRun { databaseId name status conclusion }
+              ... on CheckRun { databaseId name status conclusion checkSuite { app { slug } } }
               ... on StatusContext { context state }
             }
           }
@@ -118,6 +118,9 @@ enum Node {
         status: String,
         #[serde(default)]
         conclusion: Option<String>,
+        /// The suite it belongs to, for the App that posted it.
+        #[serde(rename = "checkSuite", default)]
+        check_suite: Option<SuiteNode>,
     },
     StatusContext {
         context: String,
@@ -126,6 +129,17 @@ enum Node {
     /// A kind of context GitHub may add later: not a check we know how to read.
     #[serde(other)]
     Other,
+}
+
+#[derive(Deserialize)]
+struct SuiteNode {
+    #[serde(default)]
+    app: Option<AppNode>,
+}
+
+#[derive(Deserialize)]
+struct AppNode {
+    slug: String,
 }
 
 /// One page of a commit's checks.
@@ -178,14 +192,20 @@ pub fn decode(body: &[u8]) -> Result<Page, GitHubError> {
                 name,
                 status,
                 conclusion,
+                check_suite,
             } => {
                 let status = status.to_ascii_lowercase();
                 let conclusion = conclusion.map(|c| c.to_ascii_lowercase());
+                let source = match check_suite.and_then(|s| s.app) {
+                    Some(app) => CheckSource::App(app.slug.to_ascii_lowercase()),
+                    None => CheckSource::UnknownApp,
+                };
                 page.runs.push((
                     database_id.unwrap_or(0),
                     CheckItem {
                         outcome: Outcome::of_check_run(&status, conclusion.as_deref()),
                         name,
+                        source,
                     },
                 ));
             }
@@ -200,6 +220,7 @@ pub fn decode(body: &[u8]) -> Result<Page, GitHubError> {
                 page.statuses.push(CheckItem {
                     outcome: Outcome::of_status(state),
                     name: context,
+                    source: CheckSource::Status,
                 });
             }
             Node::Other => {}

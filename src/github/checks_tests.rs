@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::Outcome;
+use crate::model::{CheckSource, Outcome};
 
 fn answer(nodes: Value, has_next: bool, cursor: Option<&str>) -> Vec<u8> {
     serde_json::to_vec(
@@ -14,17 +14,29 @@ fn answer(nodes: Value, has_next: bool, cursor: Option<&str>) -> Vec<u8> {
 fn item(name: &str, outcome: Outcome) -> CheckItem {
     CheckItem {
         name: name.into(),
+        source: CheckSource::Status,
+        outcome,
+    }
+}
+
+fn run(app: Option<&str>, name: &str, outcome: Outcome) -> CheckItem {
+    CheckItem {
+        name: name.into(),
+        source: app.map_or(CheckSource::UnknownApp, |a| CheckSource::App(a.into())),
         outcome,
     }
 }
 
 #[test]
-fn runs_and_statuses_are_read_in_githubs_upper_case() {
+fn runs_with_their_app_and_statuses_are_read_in_githubs_upper_case() {
     let page = decode(&answer(
         json!([
-            {"__typename": "CheckRun", "databaseId": 9, "name": "test", "status": "COMPLETED", "conclusion": "SUCCESS"},
-            {"__typename": "CheckRun", "databaseId": 3, "name": "lint", "status": "IN_PROGRESS", "conclusion": null},
-            {"__typename": "CheckRun", "databaseId": 4, "name": "skip", "status": "COMPLETED", "conclusion": "SKIPPED"},
+            {"__typename": "CheckRun", "databaseId": 9, "name": "test", "status": "COMPLETED", "conclusion": "SUCCESS",
+             "checkSuite": {"app": {"slug": "github-actions"}}},
+            {"__typename": "CheckRun", "databaseId": 3, "name": "lint", "status": "IN_PROGRESS", "conclusion": null,
+             "checkSuite": {"app": {"slug": "CircleCI-Checks"}}},
+            {"__typename": "CheckRun", "databaseId": 4, "name": "skip", "status": "COMPLETED", "conclusion": "SKIPPED",
+             "checkSuite": {"app": null}},
             {"__typename": "CheckRun", "databaseId": 5, "name": "slow", "status": "COMPLETED", "conclusion": "TIMED_OUT"},
             {"__typename": "StatusContext", "context": "ci/ext", "state": "FAILURE"},
             {"__typename": "StatusContext", "context": "ci/req", "state": "EXPECTED"},
@@ -39,10 +51,10 @@ fn runs_and_statuses_are_read_in_githubs_upper_case() {
     assert_eq!(
         items,
         vec![
-            item("lint", Outcome::Pending),
-            item("skip", Outcome::Passed),
-            item("slow", Outcome::Failed("timed_out".into())),
-            item("test", Outcome::Passed),
+            run(Some("circleci-checks"), "lint", Outcome::Pending),
+            run(None, "skip", Outcome::Passed),
+            run(None, "slow", Outcome::Failed("timed_out".into())),
+            run(Some("github-actions"), "test", Outcome::Passed),
             item("ci/ext", Outcome::Failed("failure".into())),
             item("ci/req", Outcome::Pending),
             item("ci/ok", Outcome::Passed),
@@ -66,7 +78,7 @@ fn a_rerun_wins_across_pages() {
     ))
     .unwrap();
     // Runs come out oldest first (by id, whatever page they were on): the engine lets the
-    // last result of a name win (engine::checks), so the rerun's success stands.
+    // last result of a name from one App win (engine::checks), so the rerun's success stands.
     let names_and_outcomes: Vec<(String, Outcome)> = items(vec![first, second])
         .into_iter()
         .map(|i| (i.name, i.outcome))

@@ -114,13 +114,81 @@ pub struct Policy {
     pub train: Option<TrainPolicy>,
 }
 
+/// One entry of `preview.required_checks`: a name alone (`build`: every check run of that name,
+/// whichever App posted it, and every commit status of that context), or a name with the slug
+/// of the App whose check run it must be (`github-actions/build`: only that App's run counts).
+/// `*/` before a name means "any source" for a name that itself starts like `slug/`
+/// (`*/ci/circleci: build`). How results are matched is the engine's (`engine::checks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredCheck {
+    /// The slug (lower case) of the App whose check run counts; `None`: any source.
+    pub app: Option<String>,
+    /// The check run's name or the status's context, exactly.
+    pub name: String,
+}
+
+impl RequiredCheck {
+    /// Reads one entry; the error says what is wrong with it. A first part before `/` that
+    /// could be an App's slug (letters, digits and `-`, not starting with `-`) names the App.
+    pub fn parse(entry: &str) -> Result<RequiredCheck, String> {
+        if let Some(name) = entry.strip_prefix("*/") {
+            if name.trim().is_empty() {
+                return Err("`*/` (any source) is followed by no check name".to_owned());
+            }
+            return Ok(RequiredCheck {
+                app: None,
+                name: name.to_owned(),
+            });
+        }
+        match entry.split_once('/') {
+            Some((app, name)) if is_app_slug(app) => {
+                if name.trim().is_empty() {
+                    return Err(format!(
+                        "names the App `{app}` but no check after the `/`; write `{app}/NAME`"
+                    ));
+                }
+                Ok(RequiredCheck {
+                    app: Some(app.to_ascii_lowercase()),
+                    name: name.to_owned(),
+                })
+            }
+            _ => Ok(RequiredCheck {
+                app: None,
+                name: entry.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Whether `s` could be a GitHub App's slug.
+fn is_app_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && !s.starts_with('-')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+impl std::fmt::Display for RequiredCheck {
+    /// As the policy would write it: `app/name`, `name`, or `*/name` when the name alone would
+    /// read as naming an App.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.app {
+            Some(app) => write!(f, "{app}/{}", self.name),
+            None if RequiredCheck::parse(&self.name).as_ref() != Ok(self) => {
+                write!(f, "*/{}", self.name)
+            }
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
 /// How pull requests become preview deployments. `Default` is the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewPolicy {
     /// When to stage a preview.
     pub trigger: Trigger,
     /// Checks that must pass; empty means every check run and status on the head commit.
-    pub required_checks: Vec<String>,
+    pub required_checks: Vec<RequiredCheck>,
     /// Whether draft pull requests are staged automatically.
     pub drafts: bool,
     /// Whether the PR's GitHub environment is deleted when the PR closes.
@@ -427,8 +495,12 @@ fn expected_at(shape: &str) -> Option<String> {
         ),
         "preview" => format!("a mapping; allowed keys: {}", one_of(PREVIEW_KEYS)),
         "preview.trigger" => "`checks` or `on_open`".to_owned(),
-        "preview.required_checks" => "a list of check names, e.g. [\"build\", \"test\"]".to_owned(),
-        "preview.required_checks[]" => "a check name (a string)".to_owned(),
+        "preview.required_checks" => {
+            "a list of check names, e.g. [\"build\", \"github-actions/test\"]".to_owned()
+        }
+        "preview.required_checks[]" => {
+            "a check name, or an App's slug and a check name (a string)".to_owned()
+        }
         "preview.drafts" | "preview.delete_environment" => "`true` or `false`".to_owned(),
         "preview.ttl" | "preview.superseded_grace" => {
             "a duration such as `30m`, `72h` or `7d`".to_owned()
@@ -684,8 +756,8 @@ fn duration(
 
 /// Check names are matched exactly against GitHub's, so a blank, overlong or repeated one
 /// is a mistake the maintainer should hear about rather than a rule that can never match.
-fn validate_checks(entries: Vec<Spanned<String>>) -> Result<Vec<String>, PolicyError> {
-    let mut names: Vec<String> = Vec::with_capacity(entries.len().min(MAX_REQUIRED_CHECKS));
+fn validate_checks(entries: Vec<Spanned<String>>) -> Result<Vec<RequiredCheck>, PolicyError> {
+    let mut names: Vec<RequiredCheck> = Vec::with_capacity(entries.len().min(MAX_REQUIRED_CHECKS));
     for (
         index,
         Spanned {
@@ -701,11 +773,19 @@ fn validate_checks(entries: Vec<Spanned<String>>) -> Result<Vec<String>, PolicyE
             "check name is empty; write the check's name as shown on the pull request".to_owned()
         } else if name.chars().count() > MAX_NAME_CHARS {
             format!("check name is longer than {MAX_NAME_CHARS} characters")
-        } else if let Some(first) = names.iter().position(|seen| *seen == name) {
-            format!("`{name}` is listed twice (first at index {first}); list each check once")
         } else {
-            names.push(name);
-            continue;
+            match RequiredCheck::parse(&name) {
+                Err(problem) => problem,
+                Ok(check) => match names.iter().position(|seen| *seen == check) {
+                    Some(first) => format!(
+                        "`{name}` is listed twice (first at index {first}); list each check once"
+                    ),
+                    None => {
+                        names.push(check);
+                        continue;
+                    }
+                },
+            }
         };
         return Err(invalid(
             &format!("preview.required_checks[{index}]"),

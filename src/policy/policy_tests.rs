@@ -103,7 +103,12 @@ fn a_full_valid_file_is_read_into_every_field() {
     assert_eq!(policy.forks.on_push, ForkPush::Teardown);
     let preview = &policy.preview;
     assert_eq!(preview.trigger, Trigger::OnOpen);
-    assert_eq!(preview.required_checks, ["build", "ci / test (ubuntu)"]);
+    let names: Vec<String> = preview
+        .required_checks
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(names, ["build", "ci / test (ubuntu)"]);
     assert!(preview.drafts && preview.delete_environment);
     assert_eq!(preview.environment.as_str(), "preview/pr-{number}");
     assert_eq!(preview.environment.render(42), "preview/pr-42");
@@ -115,7 +120,10 @@ fn keys_left_out_keep_their_defaults() {
         parse(b"preview:\n  drafts: true\n  required_checks: [build]\n  trigger:\n").unwrap();
     let expected = PreviewPolicy {
         drafts: true,
-        required_checks: vec!["build".into()],
+        required_checks: vec![RequiredCheck {
+            app: None,
+            name: "build".into(),
+        }],
         ..PreviewPolicy::default()
     };
     assert_eq!(policy.preview, expected);
@@ -468,6 +476,27 @@ fn required_checks_entries_are_validated() {
                 "`build` is listed twice (first at index 0)",
             ],
         ),
+        (
+            "preview:\n  required_checks:\n    - build\n    - \"*/build\"\n",
+            &[
+                "preview.required_checks[1] at line 4 column 7",
+                "`*/build` is listed twice (first at index 0)",
+            ],
+        ),
+        (
+            "preview:\n  required_checks: [github-actions/]\n",
+            &[
+                "preview.required_checks[0]",
+                "names the App `github-actions` but no check after the `/`",
+            ],
+        ),
+        (
+            "preview:\n  required_checks: [\"*/ \"]\n",
+            &[
+                "preview.required_checks[0]",
+                "`*/` (any source) is followed by no check name",
+            ],
+        ),
     ];
     for (yaml, parts) in cases {
         assert_message(yaml, parts);
@@ -609,5 +638,42 @@ proptest! {
         ]),
     ) {
         let _ = parse(format!("{prefix}{body}").as_bytes());
+    }
+}
+
+#[test]
+fn a_required_check_may_name_its_app() {
+    let parse_one = |e: &str| RequiredCheck::parse(e).unwrap();
+    let by_app = parse_one("github-actions/build");
+    assert_eq!(
+        (by_app.app.as_deref(), by_app.name.as_str()),
+        (Some("github-actions"), "build")
+    );
+    // The slug is folded to lower case; the name stays exactly as written.
+    assert_eq!(
+        parse_one("GitHub-Actions/Build").app.as_deref(),
+        Some("github-actions")
+    );
+    assert_eq!(parse_one("GitHub-Actions/Build").name, "Build");
+    // A name whose part before `/` cannot be a slug is a name alone.
+    for alone in ["build", "ci / test (ubuntu)", "a b/c", "-x/y", "/x"] {
+        let r = parse_one(alone);
+        assert_eq!((r.app, r.name.as_str()), (None, alone), "{alone}");
+    }
+    // `*/` makes any name a name alone, and a name alone that would read as an App's is
+    // written back with it.
+    let star = parse_one("*/ci/circleci: build");
+    assert_eq!(
+        (star.app.as_deref(), star.name.as_str()),
+        (None, "ci/circleci: build")
+    );
+    for written in [
+        "build",
+        "github-actions/build",
+        "*/ci/circleci: build",
+        "*/*/x",
+        "a b/c",
+    ] {
+        assert_eq!(parse_one(written).to_string(), written);
     }
 }

@@ -11,6 +11,7 @@ mod commands;
 pub mod compress;
 mod deliveries;
 mod environments;
+mod hosts;
 mod installations;
 mod jobs;
 mod nodelay;
@@ -110,6 +111,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     10 "delivery_payload_compressed" "0010_delivery_payload_compressed.sql",
     11 "stage_decisions" "0011_stage_decisions.sql",
     12 "pr_author_bot" "0012_pr_author_bot.sql",
+    13 "host_claims" "0013_host_claims.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -124,6 +126,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     10 "delivery_payload_compressed" "0010_delivery_payload_compressed.sql",
     11 "stage_decisions" "0011_stage_decisions.sql",
     12 "pr_author_bot" "0012_pr_author_bot.sql",
+    13 "host_claims" "0013_host_claims.sql",
 );
 
 /// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it

@@ -109,6 +109,7 @@ impl Store {
             "audit",
             "check_signals",
             "pull_heads",
+            "host_claims",
         ] {
             let sql = format!("DELETE FROM {table} WHERE repo_id IN ({gone})");
             sqlx::query(sqlx::AssertSqlSafe(sql))

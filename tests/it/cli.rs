@@ -36,6 +36,29 @@ fn check_config_reports_every_problem_and_fails() {
     }
 }
 
+/// Host templates two pull requests (or two repositories) could share are refused, each with
+/// the placeholder it lacks.
+#[test]
+fn check_config_rejects_host_templates_that_cannot_be_unique() {
+    let out = gangway()
+        .arg("check-config")
+        .env("APP_ID", "1")
+        .env("PRIVATE_KEY", KEY_PEM)
+        .env("WEBHOOK_SECRET", "x")
+        .env("GANGWAY_HOST_TEMPLATE", "{short_sha}.preview.example.org")
+        .env("GANGWAY_ENVIRONMENT_HOST", "{environment}.example.org")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "GANGWAY_HOST_TEMPLATE: must contain {number}",
+        "GANGWAY_ENVIRONMENT_HOST: must contain {repo}",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+}
+
 #[test]
 fn check_config_accepts_a_good_configuration() {
     let out = gangway()

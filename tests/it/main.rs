@@ -2,12 +2,14 @@
 //! (HTTP server, SQLite or PostgreSQL, driver subprocesses) against the fake GitHub on loopback.
 
 mod approval;
+mod checks_by_app;
 mod cli;
 mod commands;
 mod demo;
 mod docs;
 mod gates;
 mod github_client;
+mod hosts;
 mod layers;
 mod migrations;
 mod pagination;
@@ -18,4 +20,5 @@ mod replicas;
 mod support;
 mod texts;
 mod timers;
+mod untrusted_text;
 mod webhooks;

@@ -58,6 +58,11 @@ async fn migrations_are_idempotent_and_leave_the_store_ready() {
 /// The migrations before 0010 (payload compression), applied as a database created by an
 /// earlier Gangway would have them: same files, so the same checksums `Store::open` checks.
 async fn migrate_before_compression(url: &str) -> sqlx::AnyPool {
+    migrate_before(url, 10).await
+}
+
+/// The migrations before `next`, as [`migrate_before_compression`].
+async fn migrate_before(url: &str, next: i64) -> sqlx::AnyPool {
     use sqlx::migrate::{Migration, MigrationType, Migrator};
     sqlx::any::install_default_drivers();
     let (dialect, url) = if url.starts_with("sqlite:") {
@@ -75,7 +80,7 @@ async fn migrate_before_compression(url: &str) -> sqlx::AnyPool {
         .iter()
         .filter_map(|name| {
             let version: i64 = name.split('_').next()?.parse().ok()?;
-            (version < 10).then(|| {
+            (version < next).then(|| {
                 let sql = std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
                 Migration::new(
                     version,
@@ -202,4 +207,46 @@ async fn deliveries_stored_before_compression_still_read_back() {
     }
     raw.close().await;
     store.close().await;
+}
+
+/// Previews standing when migration 0013 runs keep their hosts: the oldest of two that share
+/// one holds it (the other's teardown then leaves it alone), a torn-down one holds nothing.
+#[tokio::test]
+async fn previews_standing_before_host_claims_keep_their_hosts() {
+    use gangway::model::HostHolder;
+    use gangway::types::{PrNumber, RepoId};
+
+    let db = TestDb::new().await;
+    let pool = migrate_before(&db.url, 13).await;
+    for (pr, host, state) in [
+        (1i64, "shared.example.org", "live"),
+        (2, "shared.example.org", "live"),
+        (3, "gone.example.org", "torn_down"),
+    ] {
+        sqlx::query(
+            "INSERT INTO previews (repo_id, pr_number, sha, environment, host, driver, state,
+                                   log_token, requested_by, created_at, updated_at)
+             VALUES (7, $1, $2, 'pr', $3, 'command', $4, $5, 'ann', $1, $1)",
+        )
+        .bind(pr)
+        .bind(format!("{pr}").repeat(40))
+        .bind(host)
+        .bind(state)
+        .bind(format!("token-{pr}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = db.store().await;
+    store.ready().await.unwrap();
+    assert_eq!(
+        store.host_holder("shared.example.org").await.unwrap(),
+        Some(HostHolder::Preview {
+            repo: RepoId(7),
+            number: PrNumber(1),
+        })
+    );
+    assert_eq!(store.host_holder("gone.example.org").await.unwrap(), None);
 }

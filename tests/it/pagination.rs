@@ -138,7 +138,7 @@ async fn the_sticky_comment_on_the_second_page_is_found_and_edited_not_posted_tw
     w.green(REPO, &pr.head_sha).await;
     w.until_live("the preview is live").await;
     w.settle().await;
-    let host = format!("{}.staging.example.org", pr.head_sha);
+    let host = support::world::preview_host(REPO, pr.number, &pr.head_sha);
     w.until("the sticky names the live preview", |_| {
         w.sticky_body(REPO, pr.number).contains(&host)
     })

@@ -4,7 +4,7 @@
 use crate::support;
 
 use fake_github::PrSpec;
-use support::world::{REPO, World};
+use support::world::{REPO, World, preview_host};
 
 fn states(w: &World, sha: &str) -> Vec<String> {
     w.fake
@@ -50,7 +50,7 @@ async fn no_comment_while_checks_run_then_one_with_the_live_link() {
     w.settle().await;
     let comments = w.fake.comments(REPO, pr.number);
     assert_eq!(comments.len(), 1, "{comments:?}");
-    let url = format!("https://{}.staging.example.org", pr.head_sha);
+    let url = format!("https://{}", preview_host(REPO, pr.number, &pr.head_sha));
     assert!(comments[0].body.contains(&url), "{}", comments[0].body);
     assert!(
         comments[0].body.contains("**Live**"),
@@ -117,7 +117,8 @@ async fn green_same_repo_pr_gets_one_live_deployment_and_a_sticky_link() {
     let by = d.payload["gangway"]["requested_by"].as_str().unwrap_or("");
     assert!(by == "checks" || by == "alice", "requested by {by:?}");
     assert_eq!(states(&w, &sha), vec!["queued", "in_progress", "success"]);
-    let url = format!("https://{sha}.staging.example.org");
+    let host = preview_host(REPO, pr.number, &sha);
+    let url = format!("https://{host}");
     let success = d.statuses.last().unwrap();
     assert_eq!(success.environment_url.as_deref(), Some(url.as_str()));
     let log_url = success.log_url.clone().unwrap();
@@ -133,7 +134,7 @@ async fn green_same_repo_pr_gets_one_live_deployment_and_a_sticky_link() {
     assert_eq!(
         w.driver_runs(),
         vec![format!(
-            "deploy {} {sha} {sha}.staging.example.org pr-{} {}",
+            "deploy {} {sha} {host} pr-{} {}",
             pr.number, pr.number, d.id
         )]
     );
@@ -168,7 +169,7 @@ async fn a_failed_check_blocks_and_names_itself_then_a_rerun_deploys() {
     w.until("sticky names the failing check", |f| {
         f.comments(REPO, pr.number)
             .iter()
-            .any(|c| c.body.contains("`unit-tests (failure)`"))
+            .any(|c| c.body.contains("`unit-tests` (failure)"))
     })
     .await;
     w.settle().await;
@@ -278,8 +279,10 @@ async fn a_new_push_replaces_the_preview_and_tears_the_old_one_down_once() {
     );
     let body = w.sticky_body(REPO, pr.number);
     assert!(
-        body.contains(&format!("https://{second}.staging.example.org"))
-            && !body.contains("Previous preview"),
+        body.contains(&format!(
+            "https://{}",
+            preview_host(REPO, pr.number, &second)
+        )) && !body.contains("Previous preview"),
         "{body}"
     );
     assert_eq!(w.stickies(REPO, pr.number).len(), 1);
@@ -835,7 +838,7 @@ async fn fifty_prs_across_five_repositories_reach_their_right_final_state() {
             );
             assert!(
                 w.sticky_body(&repo, number)
-                    .contains(&format!("https://{head}.staging.example.org"))
+                    .contains(&format!("https://{}", preview_host(&repo, number, &head)))
             );
         }
         // Never two deployments of one commit of one PR, never two sticky comments.

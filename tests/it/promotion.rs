@@ -121,7 +121,7 @@ async fn promote_deploys_the_staged_commit_and_retires_the_previous_one() {
         d.statuses[2]
             .environment_url
             .as_deref()
-            .is_some_and(|u| u == "https://production.example.org"),
+            .is_some_and(|u| u == "https://production.app.example.org"),
         "{:?}",
         d.statuses[2].environment_url
     );
@@ -142,7 +142,7 @@ async fn promote_deploys_the_staged_commit_and_retires_the_previous_one() {
         "{text}"
     );
     assert!(
-        text.contains("deploy of https://production.example.org"),
+        text.contains("deploy of https://production.app.example.org"),
         "{text}"
     );
 

@@ -35,6 +35,7 @@ mod faults;
 mod graph;
 mod http;
 mod inspect;
+pub mod markdown;
 mod model;
 mod render;
 mod render_activity;

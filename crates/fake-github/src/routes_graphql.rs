@@ -150,6 +150,7 @@ fn rollup(st: &State, repo: u64, sha: &str, offset: usize) -> Value {
         nodes.push(json!({
             "__typename": "CheckRun", "databaseId": r.id, "name": r.name,
             "status": upper(&r.status), "conclusion": r.conclusion.as_deref().map(upper),
+            "checkSuite": {"app": {"slug": r.app_slug}},
         }));
     }
     for s in &statuses {

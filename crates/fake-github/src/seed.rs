@@ -170,6 +170,27 @@ impl FakeGitHub {
         Ok(RepoSeed { id, head_sha })
     }
 
+    /// `owner` forks `parent` (its branches as they are now, as [`crate::PrSpec::from_fork`]
+    /// does) and installs the App on the fork with `installation` (created for `owner` if
+    /// missing): a second repository with the same name and the same commits. Returns its id.
+    pub fn add_installed_fork(
+        &self,
+        installation: u64,
+        parent: &str,
+        owner: &str,
+    ) -> Result<u64, FakeError> {
+        if !self.shared.lock().installations.contains_key(&installation) {
+            self.add_installation(installation, owner);
+        }
+        let mut st = self.shared.lock();
+        let parent = repo_of(&st, parent)?;
+        let id = ensure_fork(&mut st, parent, owner)?;
+        if let Some(r) = st.repos.get_mut(&id) {
+            r.installation = Some(installation);
+        }
+        Ok(id)
+    }
+
     /// Adds a commit on `branch` (created from the default branch if missing) without file
     /// changes. Returns its sha.
     pub fn add_commit(&self, repo: &str, branch: &str, message: &str) -> Result<String, FakeError> {

@@ -182,7 +182,8 @@ impl State {
         latest
     }
 
-    /// Latest check run per name for a sha.
+    /// Latest check run per App and name for a sha (two Apps' runs of one name both count, as on
+    /// GitHub).
     pub(super) fn latest_runs(&self, repo: u64, sha: &str) -> Vec<&CheckRun> {
         let mut latest: Vec<&CheckRun> = Vec::new();
         for r in self
@@ -190,7 +191,10 @@ impl State {
             .values()
             .filter(|r| r.repo == repo && r.head_sha == sha)
         {
-            match latest.iter_mut().find(|x| x.name == r.name) {
+            match latest
+                .iter_mut()
+                .find(|x| x.name == r.name && x.app_slug == r.app_slug)
+            {
                 Some(slot) => *slot = r,
                 None => latest.push(r),
             }

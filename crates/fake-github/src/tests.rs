@@ -5,6 +5,7 @@ mod deploy;
 mod flows;
 mod git;
 mod graphql;
+mod markdown;
 mod webhooks;
 
 use std::time::Duration;

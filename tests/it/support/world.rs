@@ -384,6 +384,13 @@ impl World {
     }
 }
 
+/// The host Gangway gives the preview of `sha` of pull request `number` in `repo` under the
+/// default `GANGWAY_HOST_TEMPLATE` (`{repo}-pr{number}-{short_sha}.staging.example.org`).
+pub fn preview_host(repo: &str, number: u64, sha: &str) -> String {
+    let name = repo.rsplit('/').next().unwrap_or(repo);
+    format!("{name}-pr{number}-{}.staging.example.org", &sha[..7])
+}
+
 pub fn write_script(path: &std::path::Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, body).expect("write script");

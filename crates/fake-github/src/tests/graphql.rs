@@ -40,24 +40,30 @@ async fn the_rollup_reflects_runs_and_statuses_in_githubs_shape() {
         .unwrap();
     f.add_check_run(REPO, sha, "lint", "in_progress", None)
         .unwrap();
+    // Another App's run of the same name is a context of its own, not a rerun.
+    f.add_app_check_run(REPO, sha, "other-ci", "test", "completed", Some("failure"))
+        .unwrap();
     f.set_status(REPO, sha, "ci/ext", "pending").await.unwrap();
     f.set_status(REPO, sha, "ci/ext", "success").await.unwrap();
     let r = call(&c, "POST", "/graphql", Some(checks(REPO, sha, None))).await;
     assert_eq!(r.status, 200, "{}", r.json);
     let rollup = &r.json["data"]["repository"]["object"]["statusCheckRollup"];
-    assert_eq!(rollup["state"], "PENDING");
+    assert_eq!(rollup["state"], "FAILURE");
     assert_eq!(rollup["contexts"]["pageInfo"]["hasNextPage"], false);
     let nodes = rollup["contexts"]["nodes"].as_array().unwrap();
-    assert_eq!(nodes.len(), 3, "latest of each: {nodes:?}");
+    assert_eq!(nodes.len(), 4, "latest of each App and name: {nodes:?}");
     assert_eq!(
         nodes[0],
         json!({"__typename": "CheckRun", "databaseId": rerun, "name": "test",
-               "status": "COMPLETED", "conclusion": "SUCCESS"})
+               "status": "COMPLETED", "conclusion": "SUCCESS",
+               "checkSuite": {"app": {"slug": "github-actions"}}})
     );
     assert_eq!(nodes[1]["status"], "IN_PROGRESS");
     assert_eq!(nodes[1]["conclusion"], Value::Null);
+    assert_eq!(nodes[2]["checkSuite"]["app"]["slug"], "other-ci");
+    assert_eq!(nodes[2]["conclusion"], "FAILURE");
     assert_eq!(
-        nodes[2],
+        nodes[3],
         json!({"__typename": "StatusContext", "context": "ci/ext", "state": "SUCCESS"})
     );
     assert_eq!(
