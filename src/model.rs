@@ -235,6 +235,10 @@ pub fn github_secs(stamp: &str) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
+/// Who requested a deployment Gangway started by itself (an automatic rollback, the train).
+/// Never shown as a mention: `engine::text::requester` names it "Gangway".
+pub const GANGWAY_REQUESTER: &str = "gangway";
+
 /// Where a deployment to a long-lived environment (staging, production) stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EnvState {

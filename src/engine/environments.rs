@@ -133,8 +133,8 @@ impl Stop {
             }
         };
         format!(
-            "@{} the {what} of `{}` to {} was stopped before it deployed: {}. Nothing was deployed; {next}.",
-            d.requested_by,
+            "{} the {what} of `{}` to {} was stopped before it deployed: {}. Nothing was deployed; {next}.",
+            text::requester(&d.requested_by),
             d.sha.short(),
             name(&d.environment),
             self.describe()

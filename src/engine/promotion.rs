@@ -591,7 +591,7 @@ fn describe_running(d: &EnvDeployment) -> String {
             crate::model::EnvKind::Train => "train deployment",
         },
         d.sha.short(),
-        text::login(&d.requested_by),
+        text::requester(&d.requested_by),
         utc(d.created_at)
     )
 }

@@ -206,10 +206,10 @@ pub fn render(input: &StickyInput<'_>) -> String {
             },
             None,
         ) => format!(
-            "🔒 **Waiting for approval**: this pull request was opened by a bot (`{}`), so commit \
+            "🔒 **Waiting for approval**: this pull request was opened by a bot ({}), so commit \
              `{sha}` is deployed only after a maintainer reviews it and comments **/stage** (the \
              policy's `preview.bots` is `approve`). Each new push needs a new approval.",
-            input.pr.author
+            text::code(&input.pr.author)
         ),
         (
             Gate::Bot {
@@ -217,10 +217,10 @@ pub fn render(input: &StickyInput<'_>) -> String {
             },
             None,
         ) => format!(
-            "🔒 **Waiting for approval**: the bot `{}` pushed commit `{sha}` after a maintainer \
+            "🔒 **Waiting for approval**: the bot {} pushed commit `{sha}` after a maintainer \
              approved `{}`; an approval covers one commit only, so this one needs a new **/stage** \
              after review.",
-            input.pr.author,
+            text::code(&input.pr.author),
             old.short()
         ),
         (Gate::Unstaged(by), None) => {

@@ -187,6 +187,17 @@ pub fn login(s: &str) -> String {
     }
 }
 
+/// Who requested a deployment, as [`login`] says it; Gangway's own requests (an automatic
+/// rollback, the train) name "Gangway" and mention no one (a GitHub user may be called
+/// `gangway`).
+pub fn requester(s: &str) -> String {
+    if s == crate::model::GANGWAY_REQUESTER {
+        "Gangway".to_owned()
+    } else {
+        login(s)
+    }
+}
+
 #[cfg(test)]
 #[path = "text_tests.rs"]
 mod tests;

@@ -142,3 +142,12 @@ fn logins_mention_only_when_github_could_have_given_them() {
     }
     assert_eq!(login("octo/team"), "octo/team");
 }
+
+#[test]
+fn gangways_own_requests_mention_no_one() {
+    assert_eq!(requester(crate::model::GANGWAY_REQUESTER), "Gangway");
+    let shown = fake_github::markdown::shown(&requester(crate::model::GANGWAY_REQUESTER));
+    assert!(shown.mentions.is_empty());
+    // A person who asked is still mentioned: they want to know.
+    assert_eq!(requester("ann"), "@ann");
+}

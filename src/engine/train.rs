@@ -252,7 +252,7 @@ pub fn notice(head: &CommitSha, schedule: &[(String, i64)]) -> String {
         })
         .collect();
     let body = format!(
-        "🚂 This change is on Gangway's train (commit `{}`): it should reach {}, if its checks stay green and nothing fails on the way. To stop it, comment **/hold** (or **/hold <environment>**) on any pull request of this repository.",
+        "🚂 This change is on Gangway's train (commit `{}`): it should reach {}, if its checks stay green and nothing fails on the way. To stop it, comment **/hold** (or **/hold** and an environment's name, e.g. `/hold production`) on any pull request of this repository.",
         head.short(),
         when.join(", then ")
     );

@@ -424,7 +424,7 @@ fn merged_pull_requests_are_told_when_the_change_reaches_each_environment() {
         text,
         "🚂 This change is on Gangway's train (commit `aaaaaaa`): it should reach staging at about \
          2026-01-01 12:00 UTC, then production at about 2026-01-01 13:00 UTC, if its checks stay \
-         green and nothing fails on the way. To stop it, comment **/hold** (or **/hold \
-         <environment>**) on any pull request of this repository."
+         green and nothing fails on the way. To stop it, comment **/hold** (or **/hold** and an \
+         environment's name, e.g. `/hold production`) on any pull request of this repository."
     );
 }

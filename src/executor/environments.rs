@@ -259,7 +259,7 @@ impl Executor {
         if let Some(number) = d.pr_number {
             let said = format!(
                 "{} the deployment of `{}` to {} was refused: {}.",
-                text::login(&d.requested_by),
+                text::requester(&d.requested_by),
                 d.sha.short(),
                 text::prose_capped(&d.environment, text::NAME_CHARS),
                 text::prose(why)
@@ -302,7 +302,7 @@ impl Executor {
             if let Some(number) = d.pr_number {
                 let said = format!(
                     "{} Gangway gave up deploying `{}` to {}: {}. The environment is free again; promote once the cause is fixed.",
-                    text::login(&d.requested_by),
+                    text::requester(&d.requested_by),
                     d.sha.short(),
                     text::prose_capped(&d.environment, text::NAME_CHARS),
                     text::prose(why)
@@ -529,7 +529,7 @@ impl Executor {
         self.comment(
             repo,
             number,
-            &format!("{} {said}", text::login(&d.requested_by)),
+            &format!("{} {said}", text::requester(&d.requested_by)),
         )
         .await?;
         Ok(())
@@ -546,7 +546,7 @@ impl Executor {
         if let Some(number) = d.pr_number {
             let said = format!(
                 "{} the deployment of `{}` to {} failed: {}. See its log: {}",
-                text::login(&d.requested_by),
+                text::requester(&d.requested_by),
                 d.sha.short(),
                 text::prose_capped(&d.environment, text::NAME_CHARS),
                 text::prose(d.detail.as_deref().unwrap_or("no reason given")),
@@ -593,7 +593,7 @@ impl Executor {
             environment: &d.environment,
             sha: &good.sha,
             kind: EnvKind::Rollback,
-            requested_by: "gangway",
+            requested_by: crate::model::GANGWAY_REQUESTER,
             pr_number: d.pr_number,
             reason: Some(&reason),
         };

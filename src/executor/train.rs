@@ -181,7 +181,7 @@ impl Executor {
             environment,
             sha,
             kind: EnvKind::Train,
-            requested_by: "gangway",
+            requested_by: crate::model::GANGWAY_REQUESTER,
             pr_number: None,
             reason: Some(&reason),
         };
