@@ -73,20 +73,26 @@ async fn the_reaper_finishes_a_closed_prs_teardown_that_failed_before() {
     let fail_once = format!("if [ -e {p} ]; then exit 1; fi", p = flag.path().display());
     let (w, clock) = clocked("", &fail_once, &[("GANGWAY_JOB_MAX_ATTEMPTS", "1")]).await;
     let (n, sha) = live_pr(&w, "feature").await;
+    // Everything the deploy set off (its status webhooks, the sticky's edit) is done first, so
+    // that the close is the one evaluation that tries the teardown.
+    w.settle().await;
     w.allow_dead(gangway::jobs::JobKind::Evaluate);
     w.fake.close_pr(REPO, n, false).await.unwrap();
     w.settle().await;
+    // The close's evaluation died on the teardown (on PostgreSQL a second evaluation of the
+    // same PR, queued while the first ran, may die the same way: both are that teardown).
     let dead = w.dead_jobs().await;
-    assert_eq!(dead.len(), 1, "{dead:?}");
-    assert_eq!(dead[0].kind(), Ok(gangway::jobs::JobKind::Evaluate));
-    assert!(
-        dead[0]
-            .last_error
-            .as_deref()
-            .unwrap_or("")
-            .contains("teardown of"),
-        "{dead:?}"
-    );
+    assert!(!dead.is_empty(), "the teardown should have failed");
+    for job in &dead {
+        assert_eq!(job.kind(), Ok(gangway::jobs::JobKind::Evaluate), "{dead:?}");
+        assert!(
+            job.last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("teardown of"),
+            "{dead:?}"
+        );
+    }
     assert_eq!(
         last_state(&w, &sha).as_deref(),
         Some("success"),
