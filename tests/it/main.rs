@@ -8,6 +8,7 @@ mod docs;
 mod github_client;
 mod layers;
 mod migrations;
+mod outages;
 mod pagination;
 mod previews;
 mod promotion;
