@@ -328,6 +328,16 @@ impl Store {
         Ok(())
     }
 
+    /// SQLite: the database's size in pages (0 on PostgreSQL).
+    pub async fn page_count(&self) -> Result<i64, StoreError> {
+        if self.kind != DbKind::Sqlite {
+            return Ok(0);
+        }
+        Ok(sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Notes how a write on the acknowledgement path or in a job's bookkeeping went: a storage
     /// failure makes `/readyz` answer 503 until a write succeeds again.
     pub(crate) fn note_write<T>(&self, r: &Result<T, StoreError>) {
@@ -440,17 +450,16 @@ impl Store {
         Ok(())
     }
 
-    /// Ready = the database answers, every migration this binary knows is applied, and writes
-    /// succeed: after a storage failure, a probe delivery must be written again (see
-    /// [`Store::probe_write`]) before the store is ready.
+    /// Ready = the database answers, every migration this binary knows is applied, and a
+    /// delivery could be stored now: a probe delivery of 64 KB is written and deleted in one
+    /// committed (and synced) transaction (see [`Store::probe_write`]), so a disk that filled up
+    /// or a privilege revoked shows here even between deliveries.
     pub async fn ready(&self) -> Result<(), StoreError> {
         self.schema_ready().await?;
-        if let Some(f) = self.health.failing()
-            && let Err(e) = self.probe_write().await
-        {
-            let since = (crate::clock::Clock::now_ms(&crate::clock::SystemClock) - f.since_ms)
-                .max(0)
-                / 1000;
+        if let Err(e) = self.probe_write().await {
+            let since = self.health.failing().map_or(0, |f| {
+                (crate::clock::Clock::now_ms(&crate::clock::SystemClock) - f.since_ms).max(0) / 1000
+            });
             return Err(StoreError::Invalid(format!(
                 "database writes are failing (for {since} s): {e}; deliveries are answered 503 until they succeed again"
             )));
