@@ -26,6 +26,10 @@ struct Inner {
     job_seconds: Family<Labels, Histogram>,
     jobs: Family<Labels, Gauge>,
     github_calls: Family<Labels, Counter>,
+    writes_failing: Gauge,
+    write_failures: Counter,
+    github_paused: Family<Labels, Gauge>,
+    github_pauses: Counter,
 }
 
 impl Default for Metrics {
@@ -69,6 +73,30 @@ impl Metrics {
             "GitHub API calls by HTTP status (error = no answer)",
             github_calls.clone(),
         );
+        let writes_failing = Gauge::default();
+        registry.register(
+            "database_writes_failing",
+            "1 while database writes fail for want of storage (disk full, I/O error, revoked privilege): deliveries are answered 503 and job steps wait",
+            writes_failing.clone(),
+        );
+        let write_failures = Counter::default();
+        registry.register(
+            "database_write_failures",
+            "Database writes that failed for want of storage, since start",
+            write_failures.clone(),
+        );
+        let github_paused = Family::<Labels, Gauge>::default();
+        registry.register(
+            "github_installation_paused_until_seconds",
+            "Unix time until which every GitHub call of an installation waits, after a secondary rate limit (paused while it is ahead of time())",
+            github_paused.clone(),
+        );
+        let github_pauses = Counter::default();
+        registry.register(
+            "github_secondary_limit_pauses",
+            "Pauses of an installation's GitHub calls ordered by a secondary rate limit (403/429 with Retry-After)",
+            github_pauses.clone(),
+        );
         Metrics {
             inner: Arc::new(Inner {
                 registry: Mutex::new(registry),
@@ -77,6 +105,10 @@ impl Metrics {
                 job_seconds,
                 jobs,
                 github_calls,
+                writes_failing,
+                write_failures,
+                github_paused,
+                github_pauses,
             }),
         }
     }
@@ -125,6 +157,25 @@ impl Metrics {
                 .get_or_create(&vec![("state", state.as_str().to_owned())])
                 .set(n);
         }
+    }
+
+    /// Whether database writes fail now, and how many have failed since start (read from the
+    /// store at scrape time).
+    pub fn set_write_health(&self, failing: bool, failures: u64) {
+        self.inner.writes_failing.set(i64::from(failing));
+        let seen = self.inner.write_failures.get();
+        if failures > seen {
+            self.inner.write_failures.inc_by(failures - seen);
+        }
+    }
+
+    /// A secondary rate limit paused an installation's GitHub calls until `until_unix_secs`.
+    pub fn github_paused(&self, installation: u64, until_unix_secs: i64) {
+        self.inner.github_pauses.inc();
+        self.inner
+            .github_paused
+            .get_or_create(&vec![("installation", installation.to_string())])
+            .set(until_unix_secs);
     }
 
     /// The Prometheus text exposition.

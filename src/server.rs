@@ -198,6 +198,19 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Stops at once, as a SIGKILL would, for tests of crash recovery: no request is finished,
+    /// no job finishes or gives its lease back (it is claimed again once the lease lapses), the
+    /// database connections are closed without waiting for anything.
+    pub async fn kill(self) {
+        self.task.abort();
+        self.timer_task.abort();
+        self.workers.abort();
+        self.store.close().await;
+        info!("gangway killed");
+    }
+}
+
 /// `gangway serve`: runs until SIGTERM or SIGINT.
 pub async fn serve(settings: Settings, clock: SharedClock) -> Result<(), ServeError> {
     let addr = SocketAddr::new(settings.host, settings.port);

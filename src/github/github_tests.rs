@@ -92,3 +92,31 @@ fn other_client_errors_are_permanent_with_githubs_message() {
     );
     assert_eq!(e.status(), Some(403));
 }
+
+#[test]
+fn a_secondary_limit_pauses_for_retry_after_or_a_minute_and_a_primary_one_does_not() {
+    let mut h = HeaderMap::new();
+    h.insert("retry-after", "2".parse().unwrap());
+    let forbidden = StatusCode::FORBIDDEN;
+    assert_eq!(
+        secondary_limit(forbidden, &h, b"{}"),
+        Some(Duration::from_secs(2))
+    );
+    assert_eq!(
+        secondary_limit(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), b"{}"),
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(
+        secondary_limit(
+            forbidden,
+            &HeaderMap::new(),
+            br#"{"message":"You have exceeded a secondary rate limit."}"#
+        ),
+        Some(Duration::from_secs(60))
+    );
+    let mut primary = h.clone();
+    primary.insert("x-ratelimit-remaining", "0".parse().unwrap());
+    assert_eq!(secondary_limit(forbidden, &primary, b"{}"), None);
+    assert_eq!(secondary_limit(forbidden, &HeaderMap::new(), b"{}"), None);
+    assert_eq!(secondary_limit(StatusCode::BAD_GATEWAY, &h, b"{}"), None);
+}

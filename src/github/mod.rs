@@ -194,6 +194,7 @@ impl GitHub {
         write: bool,
         what: &str,
     ) -> Result<(Arc<InstallationClient>, SecretString, pacing::Permit), GitHubError> {
+        self.unless_paused(installation, what)?;
         let shared = self.installation(installation)?;
         let token = {
             let _one_at_a_time = shared.minting.lock().await;
@@ -204,7 +205,24 @@ impl GitHub {
                 .map_err(|e| classify_client_error(what, e))?
         };
         let permit = self.pacing.admit_as(installation, write).await;
+        // A pause may have begun while this call waited for its turn.
+        self.unless_paused(installation, what)?;
         Ok((shared, token, permit))
+    }
+
+    /// A call of an installation paused by a secondary limit is not sent (see `pacing`).
+    fn unless_paused(&self, installation: InstallationId, what: &str) -> Result<(), GitHubError> {
+        match self.pacing.paused(installation) {
+            Some(left) => Err(GitHubError::Transient {
+                what: what.to_owned(),
+                message: format!(
+                    "not sent: GitHub asked this installation to pause after a secondary rate limit ({} ms left)",
+                    left.as_millis()
+                ),
+                retry_after: Some(left),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// One REST call as the installation. `route` is relative (`/repos/o/r/...`): octocrab only
@@ -273,6 +291,19 @@ impl GitHub {
                 headers,
                 body,
             });
+        }
+        if let (Some(i), Some(pause)) = (installation, secondary_limit(status, &headers, &body))
+            && self.pacing.pause(i, pause)
+        {
+            let until = chrono::Utc::now().timestamp()
+                + i64::try_from(pause.as_secs()).unwrap_or(i64::MAX / 2);
+            self.metrics.github_paused(i.0, until);
+            tracing::warn!(
+                installation = i.0,
+                pause_ms = pause.as_millis() as u64,
+                call = what,
+                "GitHub answered a secondary rate limit: every call of this installation waits until its Retry-After has passed"
+            );
         }
         Err(classify_status(
             what,
@@ -375,6 +406,29 @@ fn classify_client_error(what: &str, e: octocrab::Error) -> GitHubError {
             retry_after: None,
         },
     }
+}
+
+/// How long GitHub asks the whole installation to wait, when an answer is a secondary rate limit:
+/// a 429, or a 403 with `Retry-After` or the secondary-limit message (not a spent primary
+/// budget, whose reset the budgets track). `Retry-After` when given, else a minute, as GitHub
+/// advises.
+pub fn secondary_limit(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Duration> {
+    let header_num = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    let retry_after =
+        header_num("retry-after").map(|s| Duration::from_secs(s.max(0).unsigned_abs()));
+    let primary_exhausted = header_num("x-ratelimit-remaining") == Some(0);
+    let secondary = String::from_utf8_lossy(body)
+        .to_ascii_lowercase()
+        .contains("secondary rate limit");
+    let code = status.as_u16();
+    let limited =
+        code == 429 || (code == 403 && !primary_exhausted && (retry_after.is_some() || secondary));
+    limited.then(|| retry_after.unwrap_or(Duration::from_secs(60)))
 }
 
 /// Turns a non-2xx answer into an error, deciding whether it is worth retrying and when.

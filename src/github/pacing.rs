@@ -7,6 +7,13 @@
 //! `governor` crate) sized so that no rolling window ever holds more than the limit: a burst up
 //! to the bucket passes at once, the rest waits its turn, and nothing is refused.
 //!
+//! When GitHub answers a secondary rate limit anyway (403 or 429 with `Retry-After`, or the
+//! secondary-limit message), the whole installation is paused until `Retry-After` has passed:
+//! GitHub asks integrations not to send anything meanwhile, and one that keeps calling may have
+//! its access suspended. A call of a paused installation is not sent; it fails at once as
+//! transient, with the time left as its `retry_after`, so its job is queued again for when the
+//! pause ends and no worker sleeps on it.
+//!
 //! Owns: when a call may be sent. Never changes, drops or retries a call.
 
 use std::collections::HashMap;
@@ -177,6 +184,8 @@ pub struct Permit {
 }
 
 struct Installation {
+    /// No call is sent before this instant (a secondary limit's `Retry-After`).
+    paused_until: Mutex<Option<Instant>>,
     slots: Arc<Semaphore>,
     /// Writers take turns at the buckets, so that a waiting write holds no token of one
     /// bucket while others take the next.
@@ -231,6 +240,7 @@ impl Pacing {
         map.entry(id)
             .or_insert_with(|| {
                 Arc::new(Installation {
+                    paused_until: Mutex::new(None),
                     slots: Arc::new(Semaphore::new(self.settings.max_concurrent.max(1))),
                     turn: tokio::sync::Mutex::new(()),
                     buckets: self
@@ -276,6 +286,36 @@ impl Pacing {
 
     pub fn stats(&self) -> PacingStats {
         *self.stats.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// GitHub refused a call of `installation` with a secondary limit: nothing more of it is
+    /// sent for `retry_after` (a later end wins over an earlier one). Returns whether this
+    /// started a pause (rather than lengthening one).
+    pub fn pause(&self, installation: InstallationId, retry_after: Duration) -> bool {
+        let inst = self.installation(installation);
+        let mut until = inst
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let end = now + retry_after;
+        let started = until.is_none_or(|u| u <= now);
+        if until.is_none_or(|u| u < end) {
+            *until = Some(end);
+        }
+        started
+    }
+
+    /// How long `installation` stays paused, if it is.
+    pub fn paused(&self, installation: InstallationId) -> Option<Duration> {
+        let inst = self.installation(installation);
+        let until = *inst
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        until
+            .and_then(|u| u.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
     }
 }
 

@@ -1,7 +1,8 @@
 //! The HTTP surface: routes, limits, and the small endpoints operators and load balancers use.
 //!
 //! Owns: which path does what. `/webhooks` (ingress), `/healthz` (the process answers),
-//! `/readyz` (the database answers and the schema is current), `/metrics` (Prometheus).
+//! `/readyz` (the database answers, the schema is current, and writes succeed), `/metrics`
+//! (Prometheus).
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, Path, State};
@@ -50,7 +51,10 @@ async fn healthz() -> &'static str {
 async fn readyz(State(s): State<HttpState>) -> Response {
     match s.store.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n")).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n")).into_response()
+        }
     }
 }
 
@@ -59,6 +63,8 @@ async fn metrics(State(s): State<HttpState>) -> Response {
         Ok(counts) => s.metrics.set_job_counts(&counts),
         Err(e) => tracing::warn!(error = %e, "could not count jobs for /metrics"),
     }
+    s.metrics
+        .set_write_health(s.store.write_failure().is_some(), s.store.write_failures());
     (
         [(
             header::CONTENT_TYPE,

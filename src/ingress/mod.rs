@@ -55,6 +55,20 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     reply(status, json!({ "error": message.into() }))
 }
 
+/// How long a sender is asked to wait after a 503 (nothing was stored): long enough for an
+/// operator's fix or a lock to clear, short enough that a redelivery soon finds it.
+pub const RETRY_AFTER_SECS: u64 = 30;
+
+/// 503 with `Retry-After`: nothing was stored, and saying "accepted" would be a lie.
+fn unavailable(message: impl Into<String>) -> Response {
+    let mut r = refuse(StatusCode::SERVICE_UNAVAILABLE, message);
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(RETRY_AFTER_SECS),
+    );
+    r
+}
+
 /// A label value with bounded cardinality: hostile event names must not grow the metrics.
 fn event_label(event: &str) -> &str {
     if event == "ping" || HANDLED_EVENTS.contains(&event) {
@@ -159,9 +173,7 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
             Err(e) => {
                 warn!(error = %e, "the delivery's job could not be encoded; nothing was stored");
                 ingress.metrics.delivery(event_label(&event), "store_error");
-                return refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the delivery could not be stored; nothing was processed: redeliver it from the App's advanced settings",
+                return unavailable("the delivery could not be stored; nothing was processed: redeliver it from the App's advanced settings",
                 );
             }
         };
@@ -173,9 +185,7 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
                 None => {
                     warn!("the payload could not be compressed; nothing was stored");
                     ingress.metrics.delivery(event_label(&event), "store_error");
-                    return refuse(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "the delivery could not be stored; nothing was processed: redeliver it from the App's advanced settings",
+                    return unavailable("the delivery could not be stored; nothing was processed: redeliver it from the App's advanced settings",
                     );
                 }
             }
@@ -227,9 +237,7 @@ pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: B
             Err(e) => {
                 warn!(error = %e, "could not store delivery");
                 ingress.metrics.delivery(event_label(&event), "store_error");
-                refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the delivery could not be stored; nothing was processed: redeliver it from the App's advanced settings",
+                unavailable("the delivery could not be stored; nothing was processed: redeliver it from the App's advanced settings",
                 )
             }
         }

@@ -44,6 +44,11 @@ pub enum JobError {
     /// without spending an attempt.
     #[error("deferred until {until_ms} ms: {reason}")]
     Defer { until_ms: i64, reason: String },
+    /// The database refused a write for want of storage (disk full, I/O error, …): the step
+    /// stopped before acting on it, and runs again after backoff without spending an attempt,
+    /// however long the outage lasts.
+    #[error("{0}")]
+    Storage(String),
 }
 
 impl JobError {
@@ -64,7 +69,9 @@ impl From<JobPayloadError> for JobError {
 
 impl From<StoreError> for JobError {
     fn from(e: StoreError) -> Self {
-        if e.is_transient() {
+        if e.is_storage_failure() {
+            JobError::Storage(e.to_string())
+        } else if e.is_transient() {
             JobError::transient(e.to_string())
         } else {
             JobError::Permanent(e.to_string())
@@ -201,8 +208,22 @@ impl Queue {
                 .await?;
             return Ok(FailOutcome::RetryAt(run_at));
         }
+        if let JobError::Storage(reason) = err {
+            self.store.write_failed(reason);
+            let delay = self.backoff(job.attempts);
+            let run_at = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+            self.store
+                .defer_job(
+                    job.id,
+                    &self.owner,
+                    run_at,
+                    &format!("waiting for the database to take writes again: {reason}"),
+                )
+                .await?;
+            return Ok(FailOutcome::RetryAt(run_at));
+        }
         let (dead, delay) = match err {
-            JobError::Defer { .. } => (false, Duration::ZERO),
+            JobError::Defer { .. } | JobError::Storage(_) => (false, Duration::ZERO),
             JobError::Permanent(_) => (true, Duration::ZERO),
             JobError::Transient { retry_after, .. } => {
                 let backoff = self.backoff(job.attempts);

@@ -76,6 +76,11 @@ impl WorkerPool {
         }
     }
 
+    /// Stops every worker at once, mid-job (a crash): their leases stay until they lapse.
+    pub fn abort(mut self) {
+        self.tasks.abort_all();
+    }
+
     /// Stops claiming, lets running jobs finish for up to `grace`, then abandons the rest and gives
     /// their leases back so another process (or the next start) runs them at once.
     pub async fn shutdown(mut self, grace: Duration) {

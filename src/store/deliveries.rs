@@ -83,18 +83,81 @@ impl Store {
         &self,
         items: &[(NewDelivery<'_>, Option<&NewJob>, i64, i64)],
     ) -> Result<(Vec<IngestOutcome>, SyncTicket), StoreError> {
+        let r = self.ingest_many_committed_once(items).await;
+        if r.is_err() {
+            self.note_write(&r);
+        }
+        r
+    }
+
+    async fn ingest_many_committed_once(
+        &self,
+        items: &[(NewDelivery<'_>, Option<&NewJob>, i64, i64)],
+    ) -> Result<(Vec<IngestOutcome>, SyncTicket), StoreError> {
         let mut conn = self.pool().acquire().await?;
         if self.full_sync_at_commit() {
             self.set_full_sync(&mut conn, true).await?;
-            let outcomes = self.ingest_many_on(&mut conn, items).await?;
+            let outcomes = match self.ingest_many_on(&mut conn, items).await {
+                Ok(o) => o,
+                Err(e) => {
+                    // Never reused after a failed write: see `after_release` in `Store::connect`.
+                    conn.close_on_drop();
+                    return Err(e);
+                }
+            };
             self.after_durable_commit(&mut conn).await;
+            self.note_write(&Ok(()));
             return Ok((outcomes, SyncTicket::ready()));
         }
-        let outcomes = self.ingest_many_on(&mut conn, items).await?;
+        let outcomes = match self.ingest_many_on(&mut conn, items).await {
+            Ok(o) => o,
+            Err(e) => {
+                // Never reused after a failed write: see `after_release` in `Store::connect`.
+                conn.close_on_drop();
+                return Err(e);
+            }
+        };
         drop(conn);
         let ticket = self.sync_ticket();
         self.committed();
         Ok((outcomes, ticket))
+    }
+
+    /// Writes a 64 KB delivery row and deletes it again in one committed (and, on SQLite,
+    /// synced) transaction: whether a delivery could be stored now. No one else ever sees the
+    /// row. Clears the store's write failure when it succeeds.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let r = self.probe_write_once().await;
+        self.note_write(&r);
+        r
+    }
+
+    async fn probe_write_once(&self) -> Result<(), StoreError> {
+        const PROBE: &str = "gangway-readiness-probe";
+        let mut conn = self.pool().acquire().await?;
+        let written = async {
+            let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+            sqlx::query(
+                "INSERT INTO deliveries (payload, id, event, received_at, payload_encoding, payload_compressed, outcome) VALUES ('', $1, 'probe', 0, 'identity', $2, 'ignored')",
+            )
+            .bind(PROBE)
+            .bind(vec![0x5au8; 64 * 1024])
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM deliveries WHERE id = $1")
+                .bind(PROBE)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        if written.is_err() {
+            conn.close_on_drop();
+        }
+        written?;
+        drop(conn);
+        self.sync_ticket().durable().await
     }
 
     /// Back to NORMAL sync, and a checkpoint due. The deliveries are committed whatever happens

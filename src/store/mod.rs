@@ -11,6 +11,7 @@ mod commands;
 pub mod compress;
 mod deliveries;
 mod environments;
+mod health;
 mod hosts;
 mod installations;
 mod jobs;
@@ -24,16 +25,18 @@ mod walsync;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Executor, SqlSafeStr};
+use sqlx::{AnyPool, Connection, Executor, SqlSafeStr};
 
 pub use crate::config::DbKind;
 pub use commands::CommandRun;
 pub use deliveries::{DeliveryRecord, IngestOutcome, NewDelivery};
 pub use environments::NewEnvDeployment;
+pub use health::WriteFailure;
 pub use jobs::Claimed;
 pub use policies::CachedPolicy;
 pub use previews::NewPreview;
@@ -63,7 +66,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Connection trouble, pool exhaustion, lock timeouts: worth retrying.
+    /// Connection trouble, pool exhaustion, lock timeouts, storage that refuses writes: worth
+    /// retrying.
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Db(e) => {
@@ -74,6 +78,7 @@ impl StoreError {
                         | sqlx::Error::PoolClosed
                         | sqlx::Error::Protocol(_)
                 ) || matches!(e, sqlx::Error::Database(d) if is_busy(d.as_ref()))
+                    || self.is_storage_failure()
             }
             // Committed but perhaps not on disk: answered as unavailable (GitHub may redeliver,
             // and the stored copy makes that a duplicate), never as stored.
@@ -81,6 +86,41 @@ impl StoreError {
             _ => false,
         }
     }
+}
+
+impl StoreError {
+    /// The database cannot take writes now, for a reason outside Gangway that an operator fixes
+    /// (disk full, I/O error, out of memory, a read-only or revoked database, a statement
+    /// cancelled by its timeout): nothing was written, and the same write succeeds once the cause
+    /// is gone. Deliveries are answered 503, job steps wait without spending an attempt, and
+    /// `/readyz` says so until a write succeeds again.
+    pub fn is_storage_failure(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(d)) => is_storage_code(d.code().as_deref()),
+            StoreError::Db(sqlx::Error::Io(_)) | StoreError::Durability(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// SQLite (primary result code, the low byte of an extended one): NOMEM 7, READONLY 8,
+/// IOERR 10, CORRUPT 11, FULL 13, CANTOPEN 14. PostgreSQL: class 53 (insufficient resources:
+/// disk full, out of memory), class 58 (system error: I/O), 57014 (statement timeout),
+/// 57P01–57P03 (shut down, cannot connect now), 25006 (read-only transaction), 42501 (a
+/// privilege revoked from Gangway's role).
+fn is_storage_code(code: Option<&str>) -> bool {
+    let Some(code) = code else {
+        return false;
+    };
+    if let Ok(n) = code.parse::<u32>() {
+        return matches!(n & 0xff, 7 | 8 | 10 | 11 | 13 | 14);
+    }
+    code.starts_with("53")
+        || code.starts_with("58")
+        || matches!(
+            code,
+            "57014" | "57P01" | "57P02" | "57P03" | "25006" | "42501"
+        )
 }
 
 fn is_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
@@ -134,19 +174,30 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
 #[derive(Clone)]
 pub struct SyncTicket {
     wal: Option<(Arc<walsync::WalSync>, u64)>,
+    health: Option<Arc<health::WriteHealth>>,
 }
 
 impl SyncTicket {
     /// Already durable: nothing to wait for.
     pub fn ready() -> SyncTicket {
-        SyncTicket { wal: None }
+        SyncTicket {
+            wal: None,
+            health: None,
+        }
     }
 
     pub async fn durable(&self) -> Result<(), StoreError> {
-        match &self.wal {
+        let r = match &self.wal {
             Some((w, n)) => w.wait(*n).await.map_err(StoreError::Durability),
             None => Ok(()),
+        };
+        if let Some(h) = &self.health {
+            match &r {
+                Ok(()) => h.succeeded(),
+                Err(e) => h.failed(&e.to_string()),
+            }
         }
+        r
     }
 }
 
@@ -167,6 +218,11 @@ pub struct Store {
     /// SQLite on a file in WAL mode: deliveries are made durable after their commit, off the
     /// connection (see `walsync`); `None`: they commit with `synchronous = FULL`.
     walsync: Option<Arc<walsync::WalSync>>,
+    /// Whether writes fail for want of storage (see `health`).
+    health: Arc<health::WriteHealth>,
+    /// SQLite: `max_page_count` for every connection, 0 for SQLite's own (see
+    /// [`Store::limit_pages`]).
+    page_limit: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -196,10 +252,26 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)?;
         let checkpointer = (kind == DbKind::Sqlite && !url.contains(":memory:"))
             .then(|| Arc::new(checkpoint::Checkpointer::start(options.clone())));
+        let page_limit = Arc::new(AtomicU64::new(0));
+        let limit = page_limit.clone();
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
+            // A connection given back inside a transaction is one whose rollback failed: SQLite
+            // rolls a transaction back by itself on a full disk or an I/O error, and the driver,
+            // still counting it open, would nest every later transaction in a savepoint of one
+            // that is never committed. It is closed, never reused; the next one starts clean.
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    let clean = !conn.is_in_transaction();
+                    if !clean {
+                        tracing::warn!("closing a database connection left inside a failed transaction; the next write uses a fresh one");
+                    }
+                    Ok(clean)
+                })
+            })
             .after_connect(move |conn, _meta| {
+                let limit = limit.clone();
                 Box::pin(async move {
                     if kind == DbKind::Sqlite {
                         // WAL: readers never block the writer. NORMAL: a commit survives a crash
@@ -215,6 +287,13 @@ impl Store {
                             checkpoint::BACKSTOP_PAGES
                         )))
                         .await?;
+                        let pages = limit.load(Ordering::SeqCst);
+                        if pages > 0 {
+                            conn.execute(sqlx::AssertSqlSafe(format!(
+                                "PRAGMA max_page_count = {pages}"
+                            )))
+                            .await?;
+                        }
                     }
                     if let Some(port) = nodelay_port {
                         nodelay::apply(port);
@@ -235,7 +314,60 @@ impl Store {
             kind,
             checkpointer,
             walsync,
+            health: Arc::default(),
+            page_limit,
         })
+    }
+
+    /// SQLite: caps the database at `pages` pages (`PRAGMA max_page_count`) on every connection,
+    /// now and after a reconnect, so that writes beyond it fail as on a full disk; `None` lifts
+    /// the cap. For tests and failure drills; no-op on PostgreSQL.
+    pub async fn limit_pages(&self, pages: Option<u64>) -> Result<(), StoreError> {
+        if self.kind != DbKind::Sqlite {
+            return Ok(());
+        }
+        self.page_limit.store(pages.unwrap_or(0), Ordering::SeqCst);
+        // SQLite's default maximum.
+        let n = pages.unwrap_or(4_294_967_294);
+        self.pool
+            .execute(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {n}")))
+            .await?;
+        Ok(())
+    }
+
+    /// SQLite: the database's size in pages (0 on PostgreSQL).
+    pub async fn page_count(&self) -> Result<i64, StoreError> {
+        if self.kind != DbKind::Sqlite {
+            return Ok(0);
+        }
+        Ok(sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Notes how a write on the acknowledgement path or in a job's bookkeeping went: a storage
+    /// failure makes `/readyz` answer 503 until a write succeeds again.
+    pub(crate) fn note_write<T>(&self, r: &Result<T, StoreError>) {
+        match r {
+            Ok(_) => self.health.succeeded(),
+            Err(e) if e.is_storage_failure() => self.health.failed(&e.to_string()),
+            Err(_) => {}
+        }
+    }
+
+    /// A write failed for want of storage (a job step's, reported by the queue).
+    pub(crate) fn write_failed(&self, error: &str) {
+        self.health.failed(error);
+    }
+
+    /// Since when and why writes fail, if they do.
+    pub fn write_failure(&self) -> Option<WriteFailure> {
+        self.health.failing()
+    }
+
+    /// Storage failures seen by this process since it started.
+    pub fn write_failures(&self) -> u64 {
+        self.health.failures()
     }
 
     /// Call right after deliveries committed (at the connection's `NORMAL` sync): what to wait
@@ -244,6 +376,7 @@ impl Store {
     pub(crate) fn sync_ticket(&self) -> SyncTicket {
         SyncTicket {
             wal: self.walsync.as_ref().map(|w| (w.clone(), w.ticket())),
+            health: Some(self.health.clone()),
         }
     }
 
@@ -324,8 +457,24 @@ impl Store {
         Ok(())
     }
 
-    /// Ready = the database answers and every migration this binary knows is applied.
+    /// Ready = the database answers, every migration this binary knows is applied, and a
+    /// delivery could be stored now: a probe delivery of 64 KB is written and deleted in one
+    /// committed (and synced) transaction (see [`Store::probe_write`]), so a disk that filled up
+    /// or a privilege revoked shows here even between deliveries.
     pub async fn ready(&self) -> Result<(), StoreError> {
+        self.schema_ready().await?;
+        if let Err(e) = self.probe_write().await {
+            let since = self.health.failing().map_or(0, |f| {
+                (crate::clock::Clock::now_ms(&crate::clock::SystemClock) - f.since_ms).max(0) / 1000
+            });
+            return Err(StoreError::Invalid(format!(
+                "database writes are failing (for {since} s): {e}; deliveries are answered 503 until they succeed again"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn schema_ready(&self) -> Result<(), StoreError> {
         let latest = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
         let applied: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")

@@ -125,7 +125,25 @@ async fn errors_are_classified_for_the_queue() {
         matches!(e, GitHubError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(7)),
         "{e:?}"
     );
+    // A secondary limit pauses the installation: its next call is not sent, and says how long
+    // is left.
+    let sent = fake.calls().len();
+    let e = gh
+        .request::<()>(INST, Method::GET, "/repos/octo/app/pulls", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, GitHubError::Transient { retry_after: Some(d), .. } if d <= Duration::from_secs(7) && d > Duration::from_secs(5)),
+        "{e:?}"
+    );
+    assert_eq!(
+        fake.calls().len(),
+        sent,
+        "a call of a paused installation was sent"
+    );
 
+    // Each client has its own pauses: a fresh one for each limit.
+    let gh = client(&fake, &metrics);
     fake.inject(Fault::secondary_rate_limit(30).on("POST", "/repos/octo/app/issues"));
     let body = serde_json::json!({"body": "hi"});
     let e = gh
@@ -142,6 +160,7 @@ async fn errors_are_classified_for_the_queue() {
         "{e:?}"
     );
 
+    let gh = client(&fake, &metrics);
     let e = gh
         .request::<()>(INST, Method::GET, "/repos/octo/missing", None)
         .await

@@ -12,6 +12,7 @@ mod github_client;
 mod hosts;
 mod layers;
 mod migrations;
+mod outages;
 mod pagination;
 mod previews;
 mod promotion;

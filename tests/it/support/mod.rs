@@ -60,6 +60,21 @@ impl TestDb {
         }
     }
 
+    /// An SQLite file at `path` (its directory is the caller's).
+    pub fn sqlite_at(path: &std::path::Path) -> TestDb {
+        TestDb {
+            url: format!("sqlite://{}", path.display()),
+            _dir: None,
+            drop_pg: None,
+        }
+    }
+
+    /// The same database (dropped with it), reached through another URL (e.g. another role).
+    pub fn with_url(mut self, url: &str) -> TestDb {
+        self.url = url.to_owned();
+        self
+    }
+
     pub async fn store(&self) -> Store {
         Store::open(&self.url).await.expect("open store")
     }

@@ -62,6 +62,28 @@ impl World {
         extra: &[(&str, &str)],
         clock: SharedClock,
     ) -> World {
+        Self::start_full(
+            deploy_tail,
+            teardown_tail,
+            extra,
+            clock,
+            TestDb::new().await,
+        )
+        .await
+    }
+
+    /// As `start_with`, on a database the test made (e.g. on a filesystem of its own).
+    pub async fn start_on_db(extra: &[(&str, &str)], db: TestDb) -> World {
+        Self::start_full("", "", extra, Arc::new(gangway::clock::SystemClock), db).await
+    }
+
+    async fn start_full(
+        deploy_tail: &str,
+        teardown_tail: &str,
+        extra: &[(&str, &str)],
+        clock: SharedClock,
+        db: TestDb,
+    ) -> World {
         let fake = Arc::new(
             FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM))
                 .await
@@ -86,7 +108,6 @@ impl World {
             ("GANGWAY_PUBLIC_URL", "http://gangway.test"),
         ];
         settings.extend_from_slice(extra);
-        let db = TestDb::new().await;
         let app = TestApp::start_on(db, fake.url(), &settings, clock.clone()).await;
         fake.set_webhook(Some(WebhookTarget::new(
             format!("http://{}/webhooks", app.addr),
@@ -123,6 +144,38 @@ impl World {
             clock,
             allowed_dead,
         } = self;
+        let db = app.stop_keep_db().await;
+        let placeholder = TestApp::start_with("http://127.0.0.1:9", &[]).await;
+        (
+            World {
+                fake,
+                app: placeholder,
+                dir,
+                record,
+                repo_id,
+                settings,
+                clock,
+                allowed_dead,
+            },
+            db,
+        )
+    }
+
+    /// Kills Gangway as a SIGKILL would (see `Running::kill`); the fake GitHub goes on.
+    pub async fn kill_gangway(self) -> (World, TestDb) {
+        let World {
+            fake,
+            mut app,
+            dir,
+            record,
+            repo_id,
+            settings,
+            clock,
+            allowed_dead,
+        } = self;
+        if let Some(r) = app.running.take() {
+            r.kill().await;
+        }
         let db = app.stop_keep_db().await;
         let placeholder = TestApp::start_with("http://127.0.0.1:9", &[]).await;
         (
