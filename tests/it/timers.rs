@@ -273,8 +273,12 @@ async fn a_low_rate_limit_budget_defers_timer_work_but_not_commands() {
     w.fake.set_permission(REPO, "maria", Role::Write).unwrap();
     let (n, _) = live_pr(&w, "feature").await;
     w.settle().await;
-    // GitHub reports the installation's budget spent (until an hour from now).
-    w.fake.inject(Fault::primary_rate_limit(3600));
+    // GitHub reports the installation's budget spent (until an hour from now), on the reaper's
+    // policy read (the reconciler's App-level listing, due at the same tick, must not take the
+    // one answer: the App's budget is not the installation's).
+    w.fake.inject(
+        Fault::primary_rate_limit(3600).on("GET", "/repos/octo/app/contents/.github/gangway.yml"),
+    );
     clock.advance_ms(5 * MIN + 1);
     w.tick().await;
     // The reaper's evaluation meets the spent budget (and records it).
