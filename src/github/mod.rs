@@ -408,17 +408,20 @@ fn classify_client_error(what: &str, e: octocrab::Error) -> GitHubError {
     }
 }
 
+/// A header's value as a whole number, if it is one.
+fn header_num(headers: &HeaderMap, name: &str) -> Option<i64> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+}
+
 /// How long GitHub asks the whole installation to wait, when an answer is a secondary rate limit:
 /// a 429, or a 403 with `Retry-After` or the secondary-limit message (not a spent primary
 /// budget, whose reset the budgets track). `Retry-After` when given, else a minute, as GitHub
 /// advises.
 pub fn secondary_limit(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Duration> {
-    let header_num = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok())
-    };
+    let header_num = |name: &str| header_num(headers, name);
     let retry_after =
         header_num("retry-after").map(|s| Duration::from_secs(s.max(0).unsigned_abs()));
     let primary_exhausted = header_num("x-ratelimit-remaining") == Some(0);
@@ -443,12 +446,7 @@ pub fn classify_status(
         .ok()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
         .unwrap_or_else(|| crate::types::truncate_long(&String::from_utf8_lossy(body), 300));
-    let header_num = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok())
-    };
+    let header_num = |name: &str| header_num(headers, name);
     let retry_after =
         header_num("retry-after").map(|s| Duration::from_secs(s.max(0).unsigned_abs()));
     let primary_exhausted = header_num("x-ratelimit-remaining") == Some(0);

@@ -16,16 +16,6 @@ fn fork_pr() -> PrSpec {
     PrSpec::new(REPO, "patch-1", "outsider").from_fork("outsider")
 }
 
-/// Replies by Gangway on a PR (comments that are not the sticky one).
-fn replies(w: &World, number: u64) -> Vec<String> {
-    w.fake
-        .comments(REPO, number)
-        .into_iter()
-        .filter(|c| c.via_app && !c.body.contains("gangway:sticky"))
-        .map(|c| c.body)
-        .collect()
-}
-
 fn deployed_shas(w: &World) -> Vec<String> {
     w.fake
         .deployments(REPO)
@@ -77,7 +67,7 @@ async fn a_fork_push_landing_while_stage_is_handled_deploys_nothing_unreviewed()
 
     assert!(deployed_shas(&w).is_empty(), "{:?}", deployed_shas(&w));
     assert!(approvals(&w, pr.number).await.is_empty());
-    let reply = replies(&w, pr.number).join("\n");
+    let reply = w.replies(pr.number).join("\n");
     assert!(
         reply.contains("the head moved after your comment"),
         "{reply}"
@@ -138,7 +128,7 @@ async fn a_stage_retried_after_a_push_never_approves_the_newer_commit() {
         deployed_shas(&w)
     );
     assert_eq!(approvals(&w, pr.number).await, vec![pr.head_sha.clone()]);
-    let reply = replies(&w, pr.number).join("\n");
+    let reply = w.replies(pr.number).join("\n");
     assert!(reply.contains("needs its own review"), "{reply}");
     assert!(reply.contains(short(&pr.head_sha)), "{reply}");
     assert!(reply.contains(short(&pushed.after)), "{reply}");
@@ -194,15 +184,15 @@ async fn stage_waits_for_a_push_event_it_cannot_place_and_refuses_when_it_never_
     let (w, clock, number, _a, b, _) = comment_then_unseen_push().await;
     // Waiting: nothing approved, nothing said yet.
     assert!(deployed_shas(&w).is_empty());
-    assert!(replies(&w, number).is_empty(), "{:?}", replies(&w, number));
+    assert!(w.replies(number).is_empty(), "{:?}", w.replies(number));
     // A little later the event still has not come: still waiting.
     clock.advance_ms(30_000);
     w.settle_due().await;
-    assert!(replies(&w, number).is_empty(), "{:?}", replies(&w, number));
+    assert!(w.replies(number).is_empty(), "{:?}", w.replies(number));
     // The bounded wait ends: refused, with the reason and the way out.
     clock.advance_ms(100_000);
     w.settle_due().await;
-    let reply = replies(&w, number).join("\n");
+    let reply = w.replies(number).join("\n");
     assert!(reply.contains("has not arrived"), "{reply}");
     assert!(reply.contains(&format!("/stage {}", short(&b))), "{reply}");
     assert!(deployed_shas(&w).is_empty());
@@ -220,12 +210,12 @@ async fn stage_waits_for_a_push_event_it_cannot_place_and_refuses_when_it_never_
 #[tokio::test]
 async fn stage_waiting_for_a_push_event_refuses_once_it_shows_the_push_came_after() {
     let (w, clock, number, a, b, sync) = comment_then_unseen_push().await;
-    assert!(replies(&w, number).is_empty(), "{:?}", replies(&w, number));
+    assert!(w.replies(number).is_empty(), "{:?}", w.replies(number));
     // The push's event arrives during the wait: the push came after the comment.
     assert!(w.fake.redeliver(&sync).await.unwrap().ok());
     clock.advance_ms(10_000);
     w.settle_due().await;
-    let reply = replies(&w, number).join("\n");
+    let reply = w.replies(number).join("\n");
     assert!(
         reply.contains("the head moved after your comment"),
         "{reply}"
@@ -254,7 +244,7 @@ async fn stage_with_a_sha_that_is_not_the_head_approves_nothing() {
         .await
         .unwrap();
     w.settle().await;
-    let reply = replies(&w, pr.number).join("\n");
+    let reply = w.replies(pr.number).join("\n");
     assert!(reply.contains("not this pull request's head"), "{reply}");
     assert!(reply.contains(short(&pushed.after)), "{reply}");
     assert!(deployed_shas(&w).is_empty());
@@ -268,7 +258,7 @@ async fn stage_with_a_sha_that_is_not_the_head_approves_nothing() {
         .unwrap();
     w.settle().await;
     assert_eq!(deployed_shas(&w), vec![pushed.after.clone()]);
-    let reply = replies(&w, pr.number).join("\n");
+    let reply = w.replies(pr.number).join("\n");
     assert!(
         reply.contains(&format!("approved commit `{}`", short(&pushed.after))),
         "{reply}"

@@ -16,16 +16,6 @@ fn live(w: &World, sha: &str) -> bool {
         .any(|d| d.sha == sha && d.statuses.last().is_some_and(|s| s.state == "success"))
 }
 
-/// Replies by Gangway on a PR (comments that are not the sticky one).
-fn replies(w: &World, number: u64) -> Vec<String> {
-    w.fake
-        .comments(REPO, number)
-        .into_iter()
-        .filter(|c| c.via_app && !c.body.contains("gangway:sticky"))
-        .map(|c| c.body)
-        .collect()
-}
-
 fn reactions(w: &World, comment: u64) -> Vec<String> {
     w.fake
         .reactions(comment)
@@ -83,7 +73,7 @@ async fn stage_needs_write_and_pins_the_approval_to_the_commit() {
     w.settle().await;
     assert!(w.fake.deployments(REPO).is_empty());
     assert!(
-        replies(&w, pr.number)[0].contains(
+        w.replies(pr.number)[0].contains(
             "@reader `/stage` needs write permission on octo/app or more; you have read."
         )
     );
@@ -267,9 +257,9 @@ async fn stage_in_edits_code_quotes_or_from_bots_runs_nothing() {
     w.settle().await;
     assert!(w.fake.deployments(REPO).is_empty(), "a non-command ran");
     assert!(
-        replies(&w, pr.number).is_empty(),
+        w.replies(pr.number).is_empty(),
         "{:?}",
-        replies(&w, pr.number)
+        w.replies(pr.number)
     );
     let deleted = w
         .fake
@@ -315,7 +305,7 @@ async fn a_deleted_fork_is_still_a_fork_and_stage_explains_an_unfetchable_commit
             .any(|c| c.body.contains("could not be deployed"))
     })
     .await;
-    let reply = replies(&w, pr.number).join("\n");
+    let reply = w.replies(pr.number).join("\n");
     assert!(reply.contains("fork was deleted"), "{reply}");
 }
 
@@ -338,7 +328,7 @@ async fn a_flaky_permission_api_is_retried_and_unknown_users_have_none() {
     w.settle().await;
     // One answer, naming the approved commit, however many attempts it took.
     assert_eq!(
-        replies(&w, pr.number),
+        w.replies(pr.number),
         vec![format!(
             "@maria approved commit `{}` and deployed it.",
             &pr.head_sha[..7]
@@ -465,12 +455,12 @@ async fn help_and_unknown_commands_get_useful_replies() {
     })
     .await;
     w.settle().await;
-    let all = replies(&w, pr.number).join("\n---\n");
+    let all = w.replies(pr.number).join("\n---\n");
     assert!(
         all.contains("`/stage`") && all.contains("write access or more"),
         "{all}"
     );
-    for reply in replies(&w, pr.number) {
+    for reply in w.replies(pr.number) {
         for line in reply.lines() {
             assert!(
                 !line.trim_start().starts_with('/'),

@@ -26,30 +26,6 @@ fn deployment(f: &FakeGitHub, id: u64) -> Option<Deployment> {
     f.deployments(REPO).into_iter().find(|d| d.id == id)
 }
 
-/// Replies by Gangway on a PR (comments that are not the sticky one).
-fn replies(w: &World, number: u64) -> Vec<String> {
-    w.fake
-        .comments(REPO, number)
-        .into_iter()
-        .filter(|c| c.via_app && !c.body.contains("gangway:sticky"))
-        .map(|c| c.body)
-        .collect()
-}
-
-async fn reply_containing(w: &World, number: u64, text: &str) -> String {
-    let t = text.to_owned();
-    w.until(&format!("a reply on #{number} containing {text:?}"), |f| {
-        f.comments(REPO, number)
-            .iter()
-            .any(|c| c.via_app && !c.body.contains("gangway:sticky") && c.body.contains(&t))
-    })
-    .await;
-    replies(w, number)
-        .into_iter()
-        .find(|b| b.contains(text))
-        .unwrap_or_default()
-}
-
 async fn say(w: &World, number: u64, who: &str, text: &str) {
     let d = w
         .fake
@@ -361,17 +337,17 @@ async fn a_hold_placed_while_an_accepted_promotion_waits_to_retry_stops_it() {
             .times(1),
     );
     say(&w, number, "boss", "/promote").await;
-    reply_containing(&w, number, "promoting commit").await;
+    w.reply_containing(number, "promoting commit").await;
     w.settle_due().await;
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
 
     // The panic button, while the accepted promotion waits.
     say(&w, number, "writer", "/hold incident 42").await;
-    reply_containing(&w, number, "production is held").await;
+    w.reply_containing(number, "production is held").await;
     clock.advance_ms(10 * MIN);
     w.settle_due().await;
 
-    let text = reply_containing(&w, number, "was stopped").await;
+    let text = w.reply_containing(number, "was stopped").await;
     assert!(
         text.contains(&sha[..7]) && text.contains("@writer") && text.contains("incident 42"),
         "{text}"
@@ -384,7 +360,7 @@ async fn a_hold_placed_while_an_accepted_promotion_waits_to_retry_stops_it() {
 
     // Not stuck busy: once the hold is lifted, the commit can be promoted again.
     say(&w, number, "boss", "/unhold").await;
-    reply_containing(&w, number, "no longer held").await;
+    w.reply_containing(number, "no longer held").await;
     say(&w, number, "boss", "/promote").await;
     let s = sha.clone();
     w.until("live in production", |f| {
@@ -407,16 +383,16 @@ async fn a_hold_placed_before_the_driver_runs_fails_the_created_deployment() {
             .times(1),
     );
     say(&w, number, "boss", "/promote").await;
-    reply_containing(&w, number, "promoting commit").await;
+    w.reply_containing(number, "promoting commit").await;
     w.settle_due().await;
     assert_eq!(w.fake.deployments_in(REPO, "production").len(), 1);
 
     say(&w, number, "writer", "/hold incident 43").await;
-    reply_containing(&w, number, "production is held").await;
+    w.reply_containing(number, "production is held").await;
     clock.advance_ms(10 * MIN);
     w.settle_due().await;
 
-    let text = reply_containing(&w, number, "was stopped").await;
+    let text = w.reply_containing(number, "was stopped").await;
     assert!(
         text.contains("@writer") && text.contains("incident 43"),
         "{text}"
@@ -455,9 +431,9 @@ async fn rollback_goes_ahead_during_a_hold_and_says_so() {
     .await;
 
     say(&w, two, "boss", "/hold it is on fire").await;
-    reply_containing(&w, two, "production is held").await;
+    w.reply_containing(two, "production is held").await;
     say(&w, two, "boss", "/rollback").await;
-    let text = reply_containing(&w, two, "rolling production back").await;
+    let text = w.reply_containing(two, "rolling production back").await;
     assert!(
         text.contains("held") && text.contains("way out"),
         "the reply says the hold does not stop a rollback: {text}"
@@ -502,7 +478,7 @@ async fn the_train_respects_a_hold_placed_while_its_deployment_waits() {
     assert!(w.fake.deployments_in(REPO, "staging").is_empty());
 
     say(&w, pr.number, "boss", "/hold staging deploys are broken").await;
-    reply_containing(&w, pr.number, "staging is held").await;
+    w.reply_containing(pr.number, "staging is held").await;
     clock.advance_ms(10 * MIN);
     w.settle_due().await;
     assert!(

@@ -35,30 +35,6 @@ fn live_in(f: &FakeGitHub, env: &str, sha: &str) -> bool {
         .any(|d| d.sha == sha && last_state(d) == "success")
 }
 
-/// Replies by Gangway on a PR (comments that are not the sticky one).
-fn replies(w: &World, number: u64) -> Vec<String> {
-    w.fake
-        .comments(REPO, number)
-        .into_iter()
-        .filter(|c| c.via_app && !c.body.contains("gangway:sticky"))
-        .map(|c| c.body)
-        .collect()
-}
-
-async fn reply_containing(w: &World, number: u64, text: &str) -> String {
-    let t = text.to_owned();
-    w.until(&format!("a reply on #{number} containing {text:?}"), |f| {
-        f.comments(REPO, number)
-            .iter()
-            .any(|c| c.via_app && !c.body.contains("gangway:sticky") && c.body.contains(&t))
-    })
-    .await;
-    replies(w, number)
-        .into_iter()
-        .find(|b| b.contains(text))
-        .unwrap_or_default()
-}
-
 /// A same-repository PR whose head is green and whose preview is live.
 async fn staged(w: &World, branch: &str) -> (u64, String) {
     let pr = w
@@ -125,7 +101,7 @@ async fn promote_deploys_the_staged_commit_and_retires_the_previous_one() {
         "{:?}",
         d.statuses[2].environment_url
     );
-    reply_containing(&w, one, "is live in production").await;
+    w.reply_containing(one, "is live in production").await;
     assert!(
         w.driver_runs()
             .iter()
@@ -169,28 +145,28 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
         .await
         .unwrap();
     say(&w, fresh.number, "boss", "/promote").await;
-    let text = reply_containing(&w, fresh.number, "never staged").await;
+    let text = w.reply_containing(fresh.number, "never staged").await;
     assert!(text.contains(&fresh.head_sha[..7]), "{text}");
 
     // By someone with write access only.
     let (one, sha1) = staged(&w, "feature-1").await;
     say(&w, one, "writer", "/promote").await;
-    reply_containing(&w, one, "needs maintain permission").await;
+    w.reply_containing(one, "needs maintain permission").await;
 
     // A red check on the staged commit (staged before the check failed).
     w.fake
         .add_check_run(REPO, &sha1, "lint", "completed", Some("failure"))
         .unwrap();
     say(&w, one, "boss", "/promote").await;
-    let text = reply_containing(&w, one, "not green").await;
+    let text = w.reply_containing(one, "not green").await;
     assert!(text.contains("`lint` (failure)"), "{text}");
 
     // Held.
     let (two, sha2) = staged(&w, "feature-2").await;
     say(&w, two, "boss", "/hold database migration running").await;
-    reply_containing(&w, two, "production is held").await;
+    w.reply_containing(two, "production is held").await;
     say(&w, two, "boss", "/promote").await;
-    let text = reply_containing(&w, two, "nothing is promoted into it").await;
+    let text = w.reply_containing(two, "nothing is promoted into it").await;
     assert!(
         text.contains("@boss") && text.contains("database migration running"),
         "{text}"
@@ -204,7 +180,7 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
     })
     .await;
     say(&w, two, "boss", "/unhold").await;
-    reply_containing(&w, two, "no longer held").await;
+    w.reply_containing(two, "no longer held").await;
     w.settle().await;
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
 
@@ -212,7 +188,7 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
     promote_live(&w, two, &sha2).await;
     // A hold shows in GitHub's deployment history, on what production runs.
     say(&w, two, "boss", "/hold release freeze").await;
-    reply_containing(&w, two, "release freeze").await;
+    w.reply_containing(two, "release freeze").await;
     say(&w, two, "boss", "/unhold").await;
     w.until("the hold and its end in the deployment's statuses", |f| {
         f.deployments_in(REPO, "production")
@@ -227,7 +203,9 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
     .await;
     let (three, _) = staged(&w, "feature-3").await;
     say(&w, three, "boss", "/promote").await;
-    let text = reply_containing(&w, three, "which this branch does not contain").await;
+    let text = w
+        .reply_containing(three, "which this branch does not contain")
+        .await;
     assert!(
         text.contains(&format!("production runs `{}`", &sha2[..7])),
         "{text}"
@@ -257,7 +235,7 @@ async fn a_failed_preview_cannot_be_promoted() {
     })
     .await;
     say(&w, pr.number, "boss", "/promote").await;
-    let text = reply_containing(&w, pr.number, "failed").await;
+    let text = w.reply_containing(pr.number, "failed").await;
     assert!(text.contains("the preview of commit"), "{text}");
     w.settle().await;
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
@@ -308,7 +286,8 @@ async fn two_promotions_at_once_one_runs_and_the_other_names_it() {
     } else {
         (sha2.clone(), one)
     };
-    let text = replies(&w, loser)
+    let text = w
+        .replies(loser)
         .into_iter()
         .find(|t| t.contains("busy"))
         .unwrap();
@@ -330,9 +309,9 @@ async fn rollback_redeploys_the_last_good_commit_and_marks_the_bad_one() {
     promote_live(&w, two, &sha2).await;
 
     say(&w, two, "writer", "/rollback").await;
-    reply_containing(&w, two, "needs maintain permission").await;
+    w.reply_containing(two, "needs maintain permission").await;
     say(&w, two, "boss", "/rollback").await;
-    let text = reply_containing(&w, two, "rolling production back").await;
+    let text = w.reply_containing(two, "rolling production back").await;
     assert!(
         text.contains(&sha1[..7]) && text.contains(&sha2[..7]),
         "{text}"
@@ -365,10 +344,10 @@ async fn rollback_redeploys_the_last_good_commit_and_marks_the_bad_one() {
     .await;
 
     say(&w, two, "boss", "/promote").await;
-    let text = reply_containing(&w, two, "is marked bad").await;
+    let text = w.reply_containing(two, "is marked bad").await;
     assert!(text.contains("--force"), "{text}");
     say(&w, two, "boss", "/promote production --force").await;
-    reply_containing(&w, two, "forced past its bad mark").await;
+    w.reply_containing(two, "forced past its bad mark").await;
     w.until("the forced commit live", |f| {
         f.deployments_in(REPO, "production").len() == 4
             && f.deployments_in(REPO, "production")
@@ -398,7 +377,7 @@ async fn a_failed_production_deployment_rolls_back_when_the_policy_says_so() {
     let (two, sha2) = staged(&w, "feature-2").await;
     std::fs::write(&flag, &sha2).unwrap();
     say(&w, two, "boss", "/promote").await;
-    reply_containing(&w, two, "failed").await;
+    w.reply_containing(two, "failed").await;
     let s1 = sha1.clone();
     w.until("rolled back to the first commit", |f| {
         let prod = f.deployments_in(REPO, "production");
@@ -406,7 +385,7 @@ async fn a_failed_production_deployment_rolls_back_when_the_policy_says_so() {
     })
     .await;
     say(&w, two, "boss", "/promote").await;
-    let text = reply_containing(&w, two, "is marked bad").await;
+    let text = w.reply_containing(two, "is marked bad").await;
     assert!(text.contains(&sha2[..7]), "{text}");
 }
 
@@ -425,7 +404,7 @@ async fn merge_true_merges_the_pull_request_after_production() {
     promote_live(&w, one, &sha1).await;
     w.until("merged", |f| f.pull(REPO, one).is_some_and(|p| p.merged))
         .await;
-    reply_containing(&w, one, "merged (squash)").await;
+    w.reply_containing(one, "merged (squash)").await;
 }
 
 // ---- The train ----
@@ -468,7 +447,7 @@ async fn the_train_waits_out_pushes_bakes_and_respects_holds() {
     w.green(REPO, &merged).await;
     w.settle_due().await;
     assert!(w.fake.deployments_in(REPO, "staging").is_empty());
-    let notice = reply_containing(&w, pr.number, "on Gangway's train").await;
+    let notice = w.reply_containing(pr.number, "on Gangway's train").await;
     assert!(
         notice.contains("staging at about") && notice.contains("**/hold**"),
         "{notice}"
@@ -497,7 +476,7 @@ async fn the_train_waits_out_pushes_bakes_and_respects_holds() {
 
     // A hold during the bake stops production until /unhold.
     say(&w, pr.number, "boss", "/hold waiting for the release notes").await;
-    reply_containing(&w, pr.number, "production is held").await;
+    w.reply_containing(pr.number, "production is held").await;
     clock.advance_ms(61 * MIN);
     w.settle_due().await;
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
@@ -556,8 +535,8 @@ async fn a_deployment_given_up_frees_the_environment() {
     );
     w.allow_dead(gangway::jobs::JobKind::EnvDeploy);
     say(&w, one, "boss", "/promote").await;
-    reply_containing(&w, one, "promoting commit").await;
-    reply_containing(&w, one, "gave up deploying").await;
+    w.reply_containing(one, "promoting commit").await;
+    w.reply_containing(one, "gave up deploying").await;
     w.settle().await;
     let dead = w.dead_jobs().await;
     assert_eq!(dead.len(), 1, "{dead:?}");

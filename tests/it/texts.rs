@@ -8,19 +8,9 @@ use crate::support;
 use fake_github::{PrSpec, Role};
 use support::world::{REPO, World};
 
-/// Replies by Gangway on a PR (comments that are not the sticky one), oldest first.
-fn replies(w: &World, number: u64) -> Vec<String> {
-    w.fake
-        .comments(REPO, number)
-        .into_iter()
-        .filter(|c| c.via_app && !c.body.contains("gangway:sticky"))
-        .map(|c| c.body)
-        .collect()
-}
-
 /// Says `text` as `who` and waits for Gangway's reply to it; returns that reply.
 async fn ask(w: &World, number: u64, who: &str, text: &str) -> String {
-    let before = replies(w, number).len();
+    let before = w.replies(number).len();
     w.fake
         .comment(REPO, number, who, text)
         .await
@@ -33,7 +23,7 @@ async fn ask(w: &World, number: u64, who: &str, text: &str) -> String {
             > before
     })
     .await;
-    replies(w, number).swap_remove(before)
+    w.replies(number).swap_remove(before)
 }
 
 /// `text` with what differs between runs replaced: each commit in `shas` (full and short), log

@@ -407,6 +407,32 @@ impl World {
 }
 
 impl World {
+    /// Gangway's replies on a PR of [`REPO`] (its comments that are not the sticky one), oldest
+    /// first.
+    pub fn replies(&self, number: u64) -> Vec<String> {
+        self.fake
+            .comments(REPO, number)
+            .into_iter()
+            .filter(|c| c.via_app && !c.body.contains("gangway:sticky"))
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// Waits for a reply on a PR of [`REPO`] containing `text`, and returns it.
+    pub async fn reply_containing(&self, number: u64, text: &str) -> String {
+        let t = text.to_owned();
+        self.until(&format!("a reply on #{number} containing {text:?}"), |f| {
+            f.comments(REPO, number)
+                .iter()
+                .any(|c| c.via_app && !c.body.contains("gangway:sticky") && c.body.contains(&t))
+        })
+        .await;
+        self.replies(number)
+            .into_iter()
+            .find(|b| b.contains(text))
+            .unwrap_or_default()
+    }
+
     /// As [`World::settle`], for tests on a manual clock: jobs queued for later (by the test's
     /// clock) do not count, since they wait for the test to move the clock. Fails on a job that
     /// died unexpectedly, as `settle` does.
