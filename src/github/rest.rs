@@ -659,7 +659,11 @@ impl GitHub {
         full_name: &str,
         environment: &str,
     ) -> Result<(), GitHubError> {
-        let route = format!("/repos/{full_name}/environments/{environment}");
+        // The name comes from the policy file: one path segment, whatever it holds.
+        let route = format!(
+            "/repos/{full_name}/environments/{}",
+            percent_encoding::utf8_percent_encode(environment, percent_encoding::NON_ALPHANUMERIC)
+        );
         self.request::<()>(installation, Method::DELETE, &route, None)
             .await?;
         Ok(())

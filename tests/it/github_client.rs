@@ -235,3 +235,40 @@ async fn network_failures_are_transient() {
         .unwrap_err();
     assert!(matches!(e, GitHubError::Transient { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn an_environment_name_is_one_path_segment_whatever_it_holds() {
+    let fake = fake().await;
+    let gh = client(&fake, &Metrics::new());
+    // Names come from the policy file: `/`, `?`, `#`, spaces and `..` must not leave the segment.
+    let names = ["staging/eu", "prod?x=1", "a b#c", "..", "préprod"];
+    for name in names {
+        let segment =
+            percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+        gh.request::<()>(
+            INST,
+            Method::PUT,
+            &format!("/repos/octo/app/environments/{segment}"),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let mut made: Vec<String> = fake
+        .environments("octo/app")
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    made.sort();
+    let mut want: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    want.sort();
+    assert_eq!(made, want, "the fake holds each name as given");
+    for name in names {
+        gh.delete_environment(INST, "octo/app", name).await.unwrap();
+    }
+    assert!(
+        fake.environments("octo/app").is_empty(),
+        "left: {:?}",
+        fake.environments("octo/app")
+    );
+}
