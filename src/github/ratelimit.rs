@@ -34,21 +34,42 @@ impl Budget {
     }
 }
 
+/// Each installation's budgets, one per resource GitHub names in `X-RateLimit-Resource`
+/// (`core` for REST, `graphql`, `search`, …): a GraphQL answer never overwrites the REST budget
+/// background work is paced by.
 #[derive(Debug, Default)]
-pub struct Budgets(Mutex<HashMap<InstallationId, Budget>>);
+pub struct Budgets(Mutex<HashMap<(InstallationId, String), Budget>>);
+
+/// The resource an answer's budget belongs to; REST's `core` when GitHub does not say.
+fn resource(h: &HeaderMap) -> String {
+    h.get("x-ratelimit-resource")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| CORE.to_owned())
+}
+
+/// REST's resource: what Gangway's background work is paced by.
+pub const CORE: &str = "core";
 
 impl Budgets {
     pub fn record(&self, installation: InstallationId, headers: &HeaderMap) {
         if let (Some(b), Ok(mut map)) = (Budget::from_headers(headers), self.0.lock()) {
-            map.insert(installation, b);
+            map.insert((installation, resource(headers)), b);
         }
     }
 
+    /// The installation's REST (`core`) budget.
     pub fn get(&self, installation: InstallationId) -> Option<Budget> {
+        self.get_resource(installation, CORE)
+    }
+
+    /// The installation's budget of one resource (`core`, `graphql`, …).
+    pub fn get_resource(&self, installation: InstallationId, resource: &str) -> Option<Budget> {
         self.0
             .lock()
             .ok()
-            .and_then(|m| m.get(&installation).copied())
+            .and_then(|m| m.get(&(installation, resource.to_owned())).copied())
     }
 }
 
