@@ -34,6 +34,29 @@ pub fn permission_refusal(
     })
 }
 
+/// How many replies one commenter gets on one pull request in an hour; beyond it, commands
+/// still run and are audited, but are answered with neither a reaction nor a reply.
+pub const REPLIES_PER_HOUR: usize = 5;
+
+/// Whether Gangway answers a command comment at all (a 👀, then a reply), decided before it
+/// writes anything on GitHub: every answer is a write against the installation's budget, so
+/// anyone able to comment could otherwise spend it. `/help`, and a command the policy lets
+/// anyone run (`needs`: `none`), are answered to anyone; any other command, or a comment that is
+/// not a valid command (`command`: `None`), only to someone with some access to the repository
+/// (`has`, GitHub's answer, above `none`). Not answered means not run either: the comment
+/// is audited and nothing else happens.
+pub fn answers(command: Option<Command>, needs: Permission, has: Permission) -> bool {
+    command == Some(Command::Help)
+        || (command.is_some() && needs == Permission::None)
+        || has > Permission::None
+}
+
+/// Whether a command runs without a reaction or a reply: its author already had
+/// [`REPLIES_PER_HOUR`] replies on this pull request in the last hour (`recent_replies`).
+pub fn quiet(recent_replies: usize) -> bool {
+    recent_replies >= REPLIES_PER_HOUR
+}
+
 /// The policy `/stage` deploys under: nothing is deployed while it is invalid. The error is the
 /// reply. Asked before GitHub is: a refusal costs no call.
 pub fn stage_policy(policy: &PolicyStatus) -> Result<&Policy, String> {

@@ -388,3 +388,23 @@ fn hostile_check_names_and_details_are_escaped_in_the_answer() {
         assert!(!reply.contains('\n'), "{reply}");
     }
 }
+
+#[test]
+fn no_access_means_no_answer_except_help_and_what_anyone_may_run() {
+    use Permission::{None as NoAccess, Read, Write};
+    // A stranger's /stage, or junk that is no valid command: nothing written.
+    assert!(!answers(Some(Command::Stage), Write, NoAccess));
+    assert!(!answers(None, Read, NoAccess));
+    // /help, and a command the policy opens to anyone, are answered to anyone.
+    assert!(answers(Some(Command::Help), NoAccess, NoAccess));
+    assert!(answers(Some(Command::Stage), NoAccess, NoAccess));
+    // Someone with access is answered, refusals included (they can learn what they need).
+    assert!(answers(Some(Command::Stage), Write, Read));
+    assert!(answers(None, Read, Read));
+}
+
+#[test]
+fn replies_to_one_commenter_on_one_pr_are_capped_per_hour() {
+    assert!(!quiet(REPLIES_PER_HOUR - 1));
+    assert!(quiet(REPLIES_PER_HOUR));
+}

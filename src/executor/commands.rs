@@ -61,11 +61,31 @@ impl Executor {
             info!(comment = job.comment_id, "command already handled");
             return Ok(());
         }
-        self.react(&repo, job.comment_id, "eyes").await?;
         let invocation = match &job.command {
             Ok(w) => commands::invocation(w, &job.args).map_err(|e| e.to_string()),
             Err(why) => Err(why.clone()),
         };
+        // Everything that decides whether to answer is read before anything is written.
+        let command = invocation.as_ref().ok().map(|i| i.command);
+        let policy = self.policy(&repo).await?;
+        let has = if command == Some(Command::Help) {
+            Permission::None
+        } else {
+            self.permission_of(&repo, &job.author).await?
+        };
+        let needs = command.map_or(Permission::Read, |c| required_permission(c, policy.valid()));
+        if !command_rules::answers(command, needs, has) {
+            let why = format!(
+                "@{} has no access to {}; not answered",
+                job.author, repo.full_name
+            );
+            return self.finish(job, &repo, "ignored", &why, None, false).await;
+        }
+        // Past the hour's replies to this author here, the command runs without a word.
+        let quiet = self.quiet(&repo, job).await?;
+        if !quiet {
+            self.react(&repo, job.comment_id, "eyes").await?;
+        }
         let invocation = match invocation {
             Ok(invocation) => invocation,
             Err(why) => {
@@ -75,13 +95,6 @@ impl Executor {
             }
         };
         let command = invocation.command;
-        let policy = self.policy(&repo).await?;
-        let needs = required_permission(command, policy.valid());
-        let has = if needs == Permission::None {
-            Permission::None
-        } else {
-            self.permission_of(&repo, &job.author).await?
-        };
         if let Some(why) = command_rules::permission_refusal(command, needs, has, &repo.full_name) {
             return self
                 .finish(job, &repo, "refused", &why, Some(&why), false)
@@ -255,7 +268,8 @@ impl Executor {
         self.store
             .audit(repo.id, job.number, &subject, decision, reason, now)
             .await?;
-        if let Some(reply_text) = reply {
+        let quiet = (reply.is_some() || rocket) && self.quiet(repo, job).await?;
+        if let Some(reply_text) = reply.filter(|_| !quiet) {
             self.comment(
                 repo,
                 job.number,
@@ -264,7 +278,7 @@ impl Executor {
             .await?;
             self.store.command_replied(job.comment_id).await?;
         }
-        if rocket {
+        if rocket && !quiet {
             self.react(repo, job.comment_id, "rocket").await?;
         }
         self.store
@@ -275,6 +289,17 @@ impl Executor {
             decision, reason, "command handled"
         );
         Ok(())
+    }
+
+    /// Whether `job`'s author had their hour's replies on this pull request already
+    /// (`command_rules::quiet`).
+    async fn quiet(&self, repo: &RepoRef, job: &CommandPayload) -> Result<bool, JobError> {
+        let hour_ago = self.clock.now_ms().saturating_sub(3_600_000);
+        let recent = self
+            .store
+            .replies_to(repo.id, job.number, &job.author, hour_ago)
+            .await?;
+        Ok(command_rules::quiet(recent))
     }
 
     async fn react(&self, repo: &RepoRef, comment_id: u64, content: &str) -> Result<(), JobError> {

@@ -229,6 +229,28 @@ impl Store {
         Ok(())
     }
 
+    /// How many command comments of `author` on a PR were answered with a reply since
+    /// `since_ms`.
+    pub async fn replies_to(
+        &self,
+        repo: RepoId,
+        pr: PrNumber,
+        author: &str,
+        since_ms: i64,
+    ) -> Result<usize, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM commands WHERE repo_id = $1 AND pr_number = $2 AND author = $3
+             AND replied = 1 AND created_at >= $4",
+        )
+        .bind(repo.as_db())
+        .bind(pr.as_db())
+        .bind(author)
+        .bind(since_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
     pub async fn command_replied(&self, comment_id: u64) -> Result<(), StoreError> {
         sqlx::query("UPDATE commands SET replied = 1 WHERE comment_id = $1")
             .bind(i64::try_from(comment_id).unwrap_or(i64::MAX))

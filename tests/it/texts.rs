@@ -114,7 +114,7 @@ async fn a_fork_prs_comments_and_replies_read_as_pinned() {
     for (who, text) in [
         ("reader", "/stage"),
         ("anyone", "/help"),
-        ("anyone", "/stgae"),
+        ("reader", "/stgae"),
         ("maria", "/stage\n/promote"),
         ("boss", "/promote"),
     ] {
