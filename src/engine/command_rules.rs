@@ -278,13 +278,7 @@ pub fn answer(
                         .iter()
                         .map(|n| format!("{} (pending)", text::code(n)))
                         .collect();
-                    unfinished.extend(c.failed.iter().map(|(n, c)| {
-                        format!(
-                            "{} ({})",
-                            text::code(n),
-                            text::prose_capped(c, text::NAME_CHARS)
-                        )
-                    }));
+                    unfinished.extend(c.failed.iter().map(|(n, c)| text::check_result(n, c)));
                     text::some_of(&unfinished)
                 });
             let reply = match unfinished {

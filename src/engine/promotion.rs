@@ -624,13 +624,7 @@ fn name_list(names: &[String]) -> String {
 fn failed_list(failed: &[(String, String)]) -> String {
     let names: Vec<String> = failed
         .iter()
-        .map(|(n, c)| {
-            format!(
-                "{} ({})",
-                text::code(n),
-                text::prose_capped(c, text::NAME_CHARS)
-            )
-        })
+        .map(|(n, c)| text::check_result(n, c))
         .collect();
     text::some_of(&names)
 }

@@ -236,13 +236,7 @@ pub fn render(input: &StickyInput<'_>) -> String {
         (Gate::ChecksFailed(failed), None) => {
             let names: Vec<String> = failed
                 .iter()
-                .map(|(n, c)| {
-                    format!(
-                        "{} ({})",
-                        text::code(n),
-                        text::prose_capped(c, text::NAME_CHARS)
-                    )
-                })
+                .map(|(n, c)| text::check_result(n, c))
                 .collect();
             format!(
                 "❌ **Not deployed**: checks failed on commit `{sha}`: {}. Fix them and push, or re-run them; the preview deploys when they pass.",

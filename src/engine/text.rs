@@ -187,6 +187,12 @@ pub fn login(s: &str) -> String {
     }
 }
 
+/// A check's result in a sentence: its name as code and its conclusion as prose, e.g.
+/// `` `build` (failure) ``.
+pub fn check_result(name: &str, conclusion: &str) -> String {
+    format!("{} ({})", code(name), prose_capped(conclusion, NAME_CHARS))
+}
+
 /// Who requested a deployment, as [`login`] says it; Gangway's own requests (an automatic
 /// rollback, the train) name "Gangway" and mention no one (a GitHub user may be called
 /// `gangway`).
