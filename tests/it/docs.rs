@@ -106,7 +106,10 @@ fn every_link_stays_inside_the_repository_and_resolves() {
     let mut broken = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).expect("markdown file");
-        if text.contains("../shared") || text.contains("DESIGN.md") {
+        // The names of the design notes that lived beside the repository, spelled in two parts
+        // so that this guard is not itself a mention of them.
+        let outside = [concat!("..", "/shared"), concat!("DESIGN", ".md")];
+        if outside.iter().any(|name| text.contains(name)) {
             broken.push(format!(
                 "{}: names a document outside the repository",
                 file.display()

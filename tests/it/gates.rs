@@ -10,33 +10,13 @@ use std::sync::Arc;
 
 use fake_github::{Deployment, FakeGitHub, Fault, PrSpec, Role};
 use gangway::clock::ManualClock;
-use support::world::{REPO, World};
+use support::world::{REPO, World, last_state};
 
 const MIN: i64 = 60_000;
 const POLICY: &str = ".github/gangway.yml";
 
-fn last_state(d: &Deployment) -> String {
-    d.statuses
-        .last()
-        .map(|s| s.state.clone())
-        .unwrap_or_default()
-}
-
 fn deployment(f: &FakeGitHub, id: u64) -> Option<Deployment> {
     f.deployments(REPO).into_iter().find(|d| d.id == id)
-}
-
-async fn say(w: &World, number: u64, who: &str, text: &str) {
-    let d = w
-        .fake
-        .comment(REPO, number, who, text)
-        .await
-        .expect("comment");
-    assert!(
-        d.delivery.ok(),
-        "Gangway refused the comment delivery: {:?}",
-        d.delivery.status
-    );
 }
 
 // ---- Deployments made by hand in a PR's environment ----
@@ -210,7 +190,7 @@ async fn a_hand_made_deployment_on_an_unstaged_pr_runs_nothing() {
         .unwrap();
     w.green(REPO, &pr.head_sha).await;
     w.until_live("preview live").await;
-    say(&w, pr.number, "writer", "/unstage").await;
+    w.say(pr.number, "writer", "/unstage").await;
     let sha = pr.head_sha.clone();
     w.until("the preview torn down", |f| {
         f.deployments(REPO)
@@ -300,23 +280,11 @@ async fn clocked_world() -> (World, ManualClock) {
     (w, clock)
 }
 
-/// A same-repository PR whose head is green and whose preview is live.
+/// As [`World::staged`], on the test's clock: then everything due has run.
 async fn staged(w: &World, branch: &str) -> (u64, String) {
-    let pr = w
-        .fake
-        .open_pr(PrSpec::new(REPO, branch, "dev"))
-        .await
-        .expect("open");
-    w.green(REPO, &pr.head_sha).await;
-    let sha = pr.head_sha.clone();
-    w.until("preview live", |f| {
-        f.deployments(REPO)
-            .iter()
-            .any(|d| d.sha == sha && last_state(d) == "success")
-    })
-    .await;
+    let staged = w.staged(branch).await;
     w.settle_due().await;
-    (pr.number, pr.head_sha)
+    staged
 }
 
 fn production_runs(w: &World) -> Vec<String> {
@@ -336,13 +304,13 @@ async fn a_hold_placed_while_an_accepted_promotion_waits_to_retry_stops_it() {
             .on("POST", "/repos/octo/app/deployments")
             .times(1),
     );
-    say(&w, number, "boss", "/promote").await;
+    w.say(number, "boss", "/promote").await;
     w.reply_containing(number, "promoting commit").await;
     w.settle_due().await;
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
 
     // The panic button, while the accepted promotion waits.
-    say(&w, number, "writer", "/hold incident 42").await;
+    w.say(number, "writer", "/hold incident 42").await;
     w.reply_containing(number, "production is held").await;
     clock.advance_ms(10 * MIN);
     w.settle_due().await;
@@ -359,9 +327,9 @@ async fn a_hold_placed_while_an_accepted_promotion_waits_to_retry_stops_it() {
     assert!(production_runs(&w).is_empty(), "{:?}", w.driver_runs());
 
     // Not stuck busy: once the hold is lifted, the commit can be promoted again.
-    say(&w, number, "boss", "/unhold").await;
+    w.say(number, "boss", "/unhold").await;
     w.reply_containing(number, "no longer held").await;
-    say(&w, number, "boss", "/promote").await;
+    w.say(number, "boss", "/promote").await;
     let s = sha.clone();
     w.until("live in production", |f| {
         f.deployments_in(REPO, "production")
@@ -382,12 +350,12 @@ async fn a_hold_placed_before_the_driver_runs_fails_the_created_deployment() {
             .on("POST", "/repos/octo/app/deployments/")
             .times(1),
     );
-    say(&w, number, "boss", "/promote").await;
+    w.say(number, "boss", "/promote").await;
     w.reply_containing(number, "promoting commit").await;
     w.settle_due().await;
     assert_eq!(w.fake.deployments_in(REPO, "production").len(), 1);
 
-    say(&w, number, "writer", "/hold incident 43").await;
+    w.say(number, "writer", "/hold incident 43").await;
     w.reply_containing(number, "production is held").await;
     clock.advance_ms(10 * MIN);
     w.settle_due().await;
@@ -411,7 +379,7 @@ async fn rollback_goes_ahead_during_a_hold_and_says_so() {
     let w = World::start().await;
     w.fake.set_permission(REPO, "boss", Role::Maintain).unwrap();
     let (one, sha1) = staged(&w, "feature-1").await;
-    say(&w, one, "boss", "/promote").await;
+    w.say(one, "boss", "/promote").await;
     let s1 = sha1.clone();
     w.until("one live", |f| {
         f.deployments_in(REPO, "production")
@@ -421,7 +389,7 @@ async fn rollback_goes_ahead_during_a_hold_and_says_so() {
     .await;
     w.fake.close_pr(REPO, one, true).await.unwrap();
     let (two, sha2) = staged(&w, "feature-2").await;
-    say(&w, two, "boss", "/promote").await;
+    w.say(two, "boss", "/promote").await;
     let s2 = sha2.clone();
     w.until("two live", |f| {
         f.deployments_in(REPO, "production")
@@ -430,9 +398,9 @@ async fn rollback_goes_ahead_during_a_hold_and_says_so() {
     })
     .await;
 
-    say(&w, two, "boss", "/hold it is on fire").await;
+    w.say(two, "boss", "/hold it is on fire").await;
     w.reply_containing(two, "production is held").await;
-    say(&w, two, "boss", "/rollback").await;
+    w.say(two, "boss", "/rollback").await;
     let text = w.reply_containing(two, "rolling production back").await;
     assert!(
         text.contains("held") && text.contains("way out"),
@@ -477,7 +445,8 @@ async fn the_train_respects_a_hold_placed_while_its_deployment_waits() {
     w.settle_due().await;
     assert!(w.fake.deployments_in(REPO, "staging").is_empty());
 
-    say(&w, pr.number, "boss", "/hold staging deploys are broken").await;
+    w.say(pr.number, "boss", "/hold staging deploys are broken")
+        .await;
     w.reply_containing(pr.number, "staging is held").await;
     clock.advance_ms(10 * MIN);
     w.settle_due().await;
@@ -488,7 +457,7 @@ async fn the_train_respects_a_hold_placed_while_its_deployment_waits() {
     assert!(w.driver_runs().iter().all(|r| !r.contains(" staging ")));
 
     // Lifting the hold lets the train carry the same commit on.
-    say(&w, pr.number, "boss", "/unhold staging").await;
+    w.say(pr.number, "boss", "/unhold staging").await;
     let h = head.clone();
     w.until("the head live in staging", |f| {
         f.deployments_in(REPO, "staging")
@@ -527,7 +496,7 @@ async fn a_bot_pr_waits_for_a_maintainer_by_default() {
         "{body}"
     );
     // Positive control: a maintainer's /stage of that commit deploys it.
-    say(&w, pr.number, "maria", "/stage").await;
+    w.say(pr.number, "maria", "/stage").await;
     w.until_live("live after a maintainer's /stage").await;
 }
 

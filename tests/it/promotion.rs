@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use fake_github::{Deployment, FakeGitHub, Fault, PrSpec, Role};
 use gangway::clock::{Clock, ManualClock};
-use support::world::{REPO, World};
+use support::world::{REPO, World, last_state};
 
 const MIN: i64 = 60_000;
 const POLICY: &str = ".github/gangway.yml";
@@ -16,53 +16,14 @@ fn states(d: &Deployment) -> Vec<String> {
     d.statuses.iter().map(|s| s.state.clone()).collect()
 }
 
-fn last_state(d: &Deployment) -> String {
-    d.statuses
-        .last()
-        .map(|s| s.state.clone())
-        .unwrap_or_default()
-}
-
-fn preview_live(f: &FakeGitHub, sha: &str) -> bool {
-    f.deployments(REPO)
-        .iter()
-        .any(|d| d.sha == sha && d.environment.starts_with("pr-") && last_state(d) == "success")
-}
-
 fn live_in(f: &FakeGitHub, env: &str, sha: &str) -> bool {
     f.deployments_in(REPO, env)
         .iter()
         .any(|d| d.sha == sha && last_state(d) == "success")
 }
 
-/// A same-repository PR whose head is green and whose preview is live.
-async fn staged(w: &World, branch: &str) -> (u64, String) {
-    let pr = w
-        .fake
-        .open_pr(PrSpec::new(REPO, branch, "dev"))
-        .await
-        .expect("open");
-    w.green(REPO, &pr.head_sha).await;
-    let sha = pr.head_sha.clone();
-    w.until("preview live", |f| preview_live(f, &sha)).await;
-    (pr.number, pr.head_sha)
-}
-
-async fn say(w: &World, number: u64, who: &str, text: &str) {
-    let d = w
-        .fake
-        .comment(REPO, number, who, text)
-        .await
-        .expect("comment");
-    assert!(
-        d.delivery.ok(),
-        "Gangway refused the comment delivery: {:?}",
-        d.delivery.status
-    );
-}
-
 async fn promote_live(w: &World, number: u64, sha: &str) {
-    say(w, number, "boss", "/promote").await;
+    w.say(number, "boss", "/promote").await;
     let s = sha.to_owned();
     w.until("live in production", |f| live_in(f, "production", &s))
         .await;
@@ -78,7 +39,7 @@ async fn world() -> World {
 #[tokio::test]
 async fn promote_deploys_the_staged_commit_and_retires_the_previous_one() {
     let w = world().await;
-    let (one, sha1) = staged(&w, "feature-1").await;
+    let (one, sha1) = w.staged("feature-1").await;
     promote_live(&w, one, &sha1).await;
     let prod = w.fake.deployments_in(REPO, "production");
     assert_eq!(prod.len(), 1);
@@ -124,7 +85,7 @@ async fn promote_deploys_the_staged_commit_and_retires_the_previous_one() {
 
     // The change lands; a later PR contains it and replaces it in production.
     w.fake.close_pr(REPO, one, true).await.unwrap();
-    let (two, sha2) = staged(&w, "feature-2").await;
+    let (two, sha2) = w.staged("feature-2").await;
     promote_live(&w, two, &sha2).await;
     let s1 = sha1.clone();
     w.until("the first production deployment inactive", |f| {
@@ -144,28 +105,28 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
         .open_pr(PrSpec::new(REPO, "fresh", "dev"))
         .await
         .unwrap();
-    say(&w, fresh.number, "boss", "/promote").await;
+    w.say(fresh.number, "boss", "/promote").await;
     let text = w.reply_containing(fresh.number, "never staged").await;
     assert!(text.contains(&fresh.head_sha[..7]), "{text}");
 
     // By someone with write access only.
-    let (one, sha1) = staged(&w, "feature-1").await;
-    say(&w, one, "writer", "/promote").await;
+    let (one, sha1) = w.staged("feature-1").await;
+    w.say(one, "writer", "/promote").await;
     w.reply_containing(one, "needs maintain permission").await;
 
     // A red check on the staged commit (staged before the check failed).
     w.fake
         .add_check_run(REPO, &sha1, "lint", "completed", Some("failure"))
         .unwrap();
-    say(&w, one, "boss", "/promote").await;
+    w.say(one, "boss", "/promote").await;
     let text = w.reply_containing(one, "not green").await;
     assert!(text.contains("`lint` (failure)"), "{text}");
 
     // Held.
-    let (two, sha2) = staged(&w, "feature-2").await;
-    say(&w, two, "boss", "/hold database migration running").await;
+    let (two, sha2) = w.staged("feature-2").await;
+    w.say(two, "boss", "/hold database migration running").await;
     w.reply_containing(two, "production is held").await;
-    say(&w, two, "boss", "/promote").await;
+    w.say(two, "boss", "/promote").await;
     let text = w.reply_containing(two, "nothing is promoted into it").await;
     assert!(
         text.contains("@boss") && text.contains("database migration running"),
@@ -179,7 +140,7 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
         })
     })
     .await;
-    say(&w, two, "boss", "/unhold").await;
+    w.say(two, "boss", "/unhold").await;
     w.reply_containing(two, "no longer held").await;
     w.settle().await;
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
@@ -187,9 +148,9 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
     // Now one goes out; another branch that does not contain it is not a descendant.
     promote_live(&w, two, &sha2).await;
     // A hold shows in GitHub's deployment history, on what production runs.
-    say(&w, two, "boss", "/hold release freeze").await;
+    w.say(two, "boss", "/hold release freeze").await;
     w.reply_containing(two, "release freeze").await;
-    say(&w, two, "boss", "/unhold").await;
+    w.say(two, "boss", "/unhold").await;
     w.until("the hold and its end in the deployment's statuses", |f| {
         f.deployments_in(REPO, "production")
             .first()
@@ -201,8 +162,8 @@ async fn each_refusal_names_its_rule_and_deploys_nothing() {
             })
     })
     .await;
-    let (three, _) = staged(&w, "feature-3").await;
-    say(&w, three, "boss", "/promote").await;
+    let (three, _) = w.staged("feature-3").await;
+    w.say(three, "boss", "/promote").await;
     let text = w
         .reply_containing(three, "which this branch does not contain")
         .await;
@@ -234,14 +195,14 @@ async fn a_failed_preview_cannot_be_promoted() {
             .any(|d| d.sha == sha && last_state(d) == "failure")
     })
     .await;
-    say(&w, pr.number, "boss", "/promote").await;
+    w.say(pr.number, "boss", "/promote").await;
     let text = w.reply_containing(pr.number, "failed").await;
     assert!(text.contains("the preview of commit"), "{text}");
     w.settle().await;
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
     // Positive control: once previews deploy, a live one is promoted in the same world.
     std::fs::remove_file(flag.path()).unwrap();
-    let (two, sha2) = staged(&w, "fixed").await;
+    let (two, sha2) = w.staged("fixed").await;
     promote_live(&w, two, &sha2).await;
 }
 
@@ -259,11 +220,11 @@ async fn two_promotions_at_once_one_runs_and_the_other_names_it() {
     let gate = gate_dir.path().join("open");
     let w = World::start_with(&gated(&gate), "", &[]).await;
     w.fake.set_permission(REPO, "boss", Role::Maintain).unwrap();
-    let (one, sha1) = staged(&w, "feature-1").await;
-    let (two, sha2) = staged(&w, "feature-2").await;
+    let (one, sha1) = w.staged("feature-1").await;
+    let (two, sha2) = w.staged("feature-2").await;
     let (a, b) = tokio::join!(
-        say(&w, one, "boss", "/promote"),
-        say(&w, two, "boss", "/promote")
+        w.say(one, "boss", "/promote"),
+        w.say(two, "boss", "/promote")
     );
     let ((), ()) = (a, b);
     w.until("one promotion refused as busy", |f| {
@@ -302,15 +263,15 @@ async fn two_promotions_at_once_one_runs_and_the_other_names_it() {
 #[tokio::test]
 async fn rollback_redeploys_the_last_good_commit_and_marks_the_bad_one() {
     let w = world().await;
-    let (one, sha1) = staged(&w, "feature-1").await;
+    let (one, sha1) = w.staged("feature-1").await;
     promote_live(&w, one, &sha1).await;
     w.fake.close_pr(REPO, one, true).await.unwrap();
-    let (two, sha2) = staged(&w, "feature-2").await;
+    let (two, sha2) = w.staged("feature-2").await;
     promote_live(&w, two, &sha2).await;
 
-    say(&w, two, "writer", "/rollback").await;
+    w.say(two, "writer", "/rollback").await;
     w.reply_containing(two, "needs maintain permission").await;
-    say(&w, two, "boss", "/rollback").await;
+    w.say(two, "boss", "/rollback").await;
     let text = w.reply_containing(two, "rolling production back").await;
     assert!(
         text.contains(&sha1[..7]) && text.contains(&sha2[..7]),
@@ -343,10 +304,10 @@ async fn rollback_redeploys_the_last_good_commit_and_marks_the_bad_one() {
     })
     .await;
 
-    say(&w, two, "boss", "/promote").await;
+    w.say(two, "boss", "/promote").await;
     let text = w.reply_containing(two, "is marked bad").await;
     assert!(text.contains("--force"), "{text}");
-    say(&w, two, "boss", "/promote production --force").await;
+    w.say(two, "boss", "/promote production --force").await;
     w.reply_containing(two, "forced past its bad mark").await;
     w.until("the forced commit live", |f| {
         f.deployments_in(REPO, "production").len() == 4
@@ -371,12 +332,12 @@ async fn a_failed_production_deployment_rolls_back_when_the_policy_says_so() {
     w.fake
         .put_file(REPO, "main", POLICY, "promotion:\n  auto_rollback: true\n")
         .unwrap();
-    let (one, sha1) = staged(&w, "feature-1").await;
+    let (one, sha1) = w.staged("feature-1").await;
     promote_live(&w, one, &sha1).await;
     w.fake.close_pr(REPO, one, true).await.unwrap();
-    let (two, sha2) = staged(&w, "feature-2").await;
+    let (two, sha2) = w.staged("feature-2").await;
     std::fs::write(&flag, &sha2).unwrap();
-    say(&w, two, "boss", "/promote").await;
+    w.say(two, "boss", "/promote").await;
     w.reply_containing(two, "failed").await;
     let s1 = sha1.clone();
     w.until("rolled back to the first commit", |f| {
@@ -384,7 +345,7 @@ async fn a_failed_production_deployment_rolls_back_when_the_policy_says_so() {
         prod.len() == 3 && prod[2].sha == s1 && last_state(&prod[2]) == "success"
     })
     .await;
-    say(&w, two, "boss", "/promote").await;
+    w.say(two, "boss", "/promote").await;
     let text = w.reply_containing(two, "is marked bad").await;
     assert!(text.contains(&sha2[..7]), "{text}");
 }
@@ -400,7 +361,7 @@ async fn merge_true_merges_the_pull_request_after_production() {
             "promotion:\n  merge: true\n  merge_method: squash\n",
         )
         .unwrap();
-    let (one, sha1) = staged(&w, "feature-1").await;
+    let (one, sha1) = w.staged("feature-1").await;
     promote_live(&w, one, &sha1).await;
     w.until("merged", |f| f.pull(REPO, one).is_some_and(|p| p.merged))
         .await;
@@ -475,12 +436,13 @@ async fn the_train_waits_out_pushes_bakes_and_respects_holds() {
     assert!(!staging[0].production_environment && !staging[0].transient_environment);
 
     // A hold during the bake stops production until /unhold.
-    say(&w, pr.number, "boss", "/hold waiting for the release notes").await;
+    w.say(pr.number, "boss", "/hold waiting for the release notes")
+        .await;
     w.reply_containing(pr.number, "production is held").await;
     clock.advance_ms(61 * MIN);
     w.settle_due().await;
     assert!(w.fake.deployments_in(REPO, "production").is_empty());
-    say(&w, pr.number, "boss", "/unhold").await;
+    w.say(pr.number, "boss", "/unhold").await;
     let h = head.clone();
     w.until("the head live in production", |f| {
         live_in(f, "production", &h)
@@ -526,7 +488,7 @@ async fn a_restart_during_the_bake_resumes_at_the_right_time_without_repeating()
 #[tokio::test]
 async fn a_deployment_given_up_frees_the_environment() {
     let w = world().await;
-    let (one, sha1) = staged(&w, "feature-1").await;
+    let (one, sha1) = w.staged("feature-1").await;
     // GitHub refuses the production deployment for good (a 4xx is not retried).
     w.fake.inject(
         Fault::status(403)
@@ -534,7 +496,7 @@ async fn a_deployment_given_up_frees_the_environment() {
             .times(1),
     );
     w.allow_dead(gangway::jobs::JobKind::EnvDeploy);
-    say(&w, one, "boss", "/promote").await;
+    w.say(one, "boss", "/promote").await;
     w.reply_containing(one, "promoting commit").await;
     w.reply_containing(one, "gave up deploying").await;
     w.settle().await;

@@ -113,11 +113,7 @@ pub(super) fn check_suite(r: &Render<'_>, s: &CheckSuite, action: &str, sender: 
 pub(super) fn status(r: &Render<'_>, s: &CommitStatus, sender: &str) -> Value {
     let mut v = envelope(r, s.repo, None, sender);
     // GitHub lists branches that contain the sha, whether or not it is their head.
-    let full =
-        r.st.repos
-            .get(&s.repo)
-            .map(|x| x.full_name())
-            .unwrap_or_default();
+    let full = r.full_name_of(s.repo);
     let branches: Vec<Value> = r
         .st
         .branches_containing(s.repo, &s.sha)

@@ -78,6 +78,15 @@ pub(super) struct Render<'a> {
 }
 
 impl Render<'_> {
+    /// A repository's `owner/name` by id (empty for one the fake does not hold).
+    pub(super) fn full_name_of(&self, repo: u64) -> String {
+        self.st
+            .repos
+            .get(&repo)
+            .map(|x| x.full_name())
+            .unwrap_or_default()
+    }
+
     fn user_obj(&self, u: &User) -> Value {
         let api = self.api;
         let l = &u.login;

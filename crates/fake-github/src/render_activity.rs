@@ -127,12 +127,7 @@ impl Render<'_> {
     }
 
     pub(super) fn check_run(&self, r: &CheckRun) -> Value {
-        let full = self
-            .st
-            .repos
-            .get(&r.repo)
-            .map(|x| x.full_name())
-            .unwrap_or_default();
+        let full = self.full_name_of(r.repo);
         let url = format!("{}/repos/{full}/check-runs/{}", self.api, r.id);
         let out = r.extra.get("output");
         let field = |k: &str| out.and_then(|o| o.get(k)).cloned().unwrap_or(Value::Null);
@@ -153,12 +148,7 @@ impl Render<'_> {
     }
 
     pub(super) fn check_suite(&self, s: &CheckSuite) -> Value {
-        let full = self
-            .st
-            .repos
-            .get(&s.repo)
-            .map(|x| x.full_name())
-            .unwrap_or_default();
+        let full = self.full_name_of(s.repo);
         let url = format!("{}/repos/{full}/check-suites/{}", self.api, s.id);
         let runs = self.st.runs.values().filter(|r| r.suite == s.id).count();
         let c = self.st.commits.get(&s.head_sha);
@@ -183,12 +173,7 @@ impl Render<'_> {
     }
 
     pub(super) fn status(&self, s: &CommitStatus) -> Value {
-        let full = self
-            .st
-            .repos
-            .get(&s.repo)
-            .map(|x| x.full_name())
-            .unwrap_or_default();
+        let full = self.full_name_of(s.repo);
         json!({
             "url": format!("{}/repos/{full}/statuses/{}", self.api, s.sha),
             "avatar_url": null, "id": s.id, "node_id": node_id("SC", s.id), "state": s.state,

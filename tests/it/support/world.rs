@@ -418,6 +418,39 @@ impl World {
             .collect()
     }
 
+    /// `who` comments `text` on a PR of [`REPO`]; the test fails if Gangway refuses the delivery.
+    pub async fn say(&self, number: u64, who: &str, text: &str) {
+        let d = self
+            .fake
+            .comment(REPO, number, who, text)
+            .await
+            .expect("comment");
+        assert!(
+            d.delivery.ok(),
+            "Gangway refused the comment delivery: {:?}",
+            d.delivery.status
+        );
+    }
+
+    /// A same-repository PR of [`REPO`] (by `dev`, on `branch`) whose head is green and whose
+    /// preview is live: its number and head.
+    pub async fn staged(&self, branch: &str) -> (u64, String) {
+        let pr = self
+            .fake
+            .open_pr(fake_github::PrSpec::new(REPO, branch, "dev"))
+            .await
+            .expect("open");
+        self.green(REPO, &pr.head_sha).await;
+        let sha = pr.head_sha.clone();
+        self.until("preview live", |f| {
+            f.deployments(REPO).iter().any(|d| {
+                d.sha == sha && d.environment.starts_with("pr-") && last_state(d) == "success"
+            })
+        })
+        .await;
+        (pr.number, pr.head_sha)
+    }
+
     /// Waits for a reply on a PR of [`REPO`] containing `text`, and returns it.
     pub async fn reply_containing(&self, number: u64, text: &str) -> String {
         let t = text.to_owned();
@@ -465,6 +498,14 @@ impl World {
 
 /// The host Gangway gives the preview of `sha` of pull request `number` in `repo` under the
 /// default `GANGWAY_HOST_TEMPLATE` (`{repo}-pr{number}-{short_sha}.staging.example.org`).
+/// A deployment's last status as GitHub shows it (empty before the first).
+pub fn last_state(d: &fake_github::Deployment) -> String {
+    d.statuses
+        .last()
+        .map(|s| s.state.clone())
+        .unwrap_or_default()
+}
+
 pub fn preview_host(repo: &str, number: u64, sha: &str) -> String {
     let name = repo.rsplit('/').next().unwrap_or(repo);
     format!("{name}-pr{number}-{}.staging.example.org", &sha[..7])
