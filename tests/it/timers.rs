@@ -100,7 +100,7 @@ async fn the_reaper_finishes_a_closed_prs_teardown_that_failed_before() {
     );
     std::fs::remove_file(flag.path()).unwrap();
     clock.advance_ms(5 * MIN + 1);
-    assert!(w.tick().await.contains(&"reaper"));
+    assert!(w.ticked("reaper").await);
     w.until("reaped", |f| inactive_in(f, &sha)).await;
     assert!(
         w.driver_runs()
@@ -367,7 +367,7 @@ async fn deployments_gangway_made_but_does_not_know_are_marked_inactive() {
         "a fresh one is left alone"
     );
     clock.advance_ms(11 * MIN);
-    assert!(w.tick().await.contains(&"reconciler"));
+    assert!(w.ticked("reconciler").await);
     w.until("orphan retired", |f| inactive_in(f, &main)).await;
 }
 
@@ -398,7 +398,7 @@ async fn failed_deliveries_are_redelivered_when_enabled() {
         support::SECRET,
     )));
     clock.advance_ms(10 * MIN + 1);
-    assert!(w.tick().await.contains(&"redeliverer"));
+    assert!(w.ticked("redeliverer").await);
     w.until("redelivered and accepted", |f| {
         f.deliveries_of("pull_request")
             .iter()
@@ -495,7 +495,7 @@ async fn deliveries_past_the_retention_period_are_purged_by_the_job_the_reaper_q
     );
 
     clock.advance_ms(31 * 24 * HOUR);
-    assert!(w.tick().await.contains(&"reaper"));
+    assert!(w.ticked("reaper").await);
     w.settle_due().await;
     assert_eq!(
         pr_deliveries().await,

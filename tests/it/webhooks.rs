@@ -638,29 +638,25 @@ async fn health_readiness_and_metrics() {
         .send()
         .await
         .unwrap();
-    let queue = app.running.as_ref().unwrap().queue().clone();
-    wait_for("job done", Duration::from_secs(10), || {
-        let queue = queue.clone();
-        async move {
-            queue
-                .counts()
+    // The job's row says done a moment before its metrics are counted: wait for the metric.
+    let text = wait_for(
+        "the delivery job counted",
+        Duration::from_secs(10),
+        || async {
+            let text = app
+                .http
+                .get(app.url("/metrics"))
+                .send()
                 .await
-                .unwrap()
-                .iter()
-                .any(|(s, _)| *s == JobState::Done)
-                .then_some(())
-        }
-    })
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.contains("gangway_jobs_finished_total{kind=\"delivery\",outcome=\"done\"} 1")
+                .then_some(text)
+        },
+    )
     .await;
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     for want in [
         "gangway_webhook_deliveries_total{event=\"installation\",outcome=\"queued\"} 1",
         "gangway_webhook_deliveries_total{event=\"installation\",outcome=\"duplicate\"} 1",

@@ -239,6 +239,20 @@ impl World {
             .expect("timers")
     }
 
+    /// Whether the timer `name` has run at the clock's time now: this tick ran it, or the
+    /// timer loop's own tick (which may come late on a loaded machine) did just before.
+    pub async fn ticked(&self, name: &str) -> bool {
+        let now = self.clock.now_ms();
+        if self.tick().await.contains(&name) {
+            return true;
+        }
+        self.app
+            .store()
+            .timer_last_run(name)
+            .await
+            .is_ok_and(|at| at >= now)
+    }
+
     /// Lines the driver scripts recorded: `deploy|teardown PR SHA HOST ENV DEPLOYMENT`.
     pub fn driver_runs(&self) -> Vec<String> {
         std::fs::read_to_string(&self.record)
