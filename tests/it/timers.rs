@@ -6,7 +6,7 @@ use crate::support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fake_github::{Fault, PrSpec, Role};
+use fake_github::{PrSpec, Role};
 use gangway::clock::{Clock, ManualClock};
 use support::world::{REPO, World};
 
@@ -273,17 +273,16 @@ async fn a_low_rate_limit_budget_defers_timer_work_but_not_commands() {
     w.fake.set_permission(REPO, "maria", Role::Write).unwrap();
     let (n, _) = live_pr(&w, "feature").await;
     w.settle().await;
-    // GitHub reports the installation's budget spent (until an hour from now), on the reaper's
-    // policy read (the reconciler's App-level listing, due at the same tick, must not take the
-    // one answer: the App's budget is not the installation's).
-    w.fake.inject(
-        Fault::primary_rate_limit(3600).on("GET", "/repos/octo/app/contents/.github/gangway.yml"),
-    );
+    // GitHub reports the installation's budget nearly spent (400 of 5,000 left until the reset an
+    // hour on), on every answer from now on: a healthy answer to another job's call does not
+    // refill it, as on GitHub.
+    w.fake.spend_rate_limit(1, 400);
     clock.advance_ms(5 * MIN + 1);
     w.tick().await;
-    // The reaper's evaluation meets the spent budget (and records it).
-    w.until("the rate-limited call", |f| {
-        f.calls().iter().any(|c| c.faulted)
+    // The reaper's evaluation reads the low budget off an answer (and records it).
+    let start = w.fake.calls().len();
+    w.until("a call answered with the low budget", |f| {
+        f.calls().len() > start
     })
     .await;
     clock.advance_ms(5 * MIN + 1);

@@ -8,7 +8,6 @@ use axum::response::Response;
 use sha2::{Digest, Sha256};
 
 use super::Shared;
-use super::auth;
 use super::model::RateBucket;
 
 /// Adds the ETag; answers 304 instead when `if_none_match` names it. `(not_modified, response)`.
@@ -34,12 +33,8 @@ pub(super) async fn apply(resp: Response, if_none_match: Option<&str>) -> (bool,
 
 /// Gives back the request counted for a 304.
 pub(super) fn refund(sh: &Shared, credential: Option<&str>, mut bucket: RateBucket) -> RateBucket {
-    let key = match credential {
-        Some(c) if auth::looks_like_jwt(c) => "app".to_string(),
-        Some(c) => format!("token:{c}"),
-        None => "anonymous".to_string(),
-    };
     let mut st = sh.lock();
+    let (key, _) = super::http::rate_key(&st, credential);
     if let Some(b) = st.rate.get_mut(&key) {
         b.remaining = (b.remaining + 1).min(b.limit);
         b.used = b.used.saturating_sub(1);

@@ -249,6 +249,22 @@ pub(super) fn paginate<T>(
     (page, (!links.is_empty()).then(|| links.join(", ")))
 }
 
+/// The rate-limit bucket a credential spends from, and its installation. As on GitHub, an
+/// installation's tokens share one budget: a new token does not refill it.
+pub(super) fn rate_key(st: &State, credential: Option<&str>) -> (String, Option<u64>) {
+    match credential {
+        Some(c) if auth::looks_like_jwt(c) => ("app".to_string(), None),
+        Some(c) => match st.tokens.get(c) {
+            Some(t) => (
+                format!("installation:{}", t.installation),
+                Some(t.installation),
+            ),
+            None => ("anonymous".to_string(), None),
+        },
+        None => ("anonymous".to_string(), None),
+    }
+}
+
 /// Per-call middleware: fault rules and latency, rate-limit budget and headers, call log.
 pub(super) async fn middleware(
     AxState(sh): AxState<Arc<Shared>>,
@@ -274,14 +290,7 @@ pub(super) async fn middleware(
         let mut st = sh.lock();
         let (mut delay, fault) = faults::take(&mut st.faults, &method, &path);
         delay += st.latency;
-        let (key, installation) = match cred.as_deref() {
-            Some(c) if auth::looks_like_jwt(c) => ("app".to_string(), None),
-            Some(c) => match st.tokens.get(c) {
-                Some(t) => (format!("token:{c}"), Some(t.installation)),
-                None => ("anonymous".to_string(), None),
-            },
-            None => ("anonymous".to_string(), None),
-        };
+        let (key, installation) = rate_key(&st, cred.as_deref());
         let admitted = secondary::admit(&sh, &mut st, installation, &method, &path);
         let limit = st.settings.rate_limit;
         let fresh = || RateBucket {
