@@ -18,6 +18,7 @@ use crate::driver::command;
 use crate::driver::{DeploySpec, DriverAction};
 use crate::engine::routing::{self, Unobserved};
 use crate::engine::{capacity, deployer, hosts};
+use crate::github::ratelimit;
 use crate::github::rest::{self, PageCache};
 use crate::jobs::{NewJob, OfflineTeardownPayload, ReconcileRepoPayload};
 use crate::model::{HostHolder, RepoRef};
@@ -27,6 +28,15 @@ use crate::types::{CommitSha, InstallationId, PrNumber};
 
 /// Background work never spends the last part of an installation's hourly budget.
 pub const RESERVE_PERCENT: u64 = 10;
+
+/// How a resource is named to an operator.
+fn resource_name(resource: &str) -> &str {
+    match resource {
+        ratelimit::CORE => "REST",
+        ratelimit::GRAPHQL => "GraphQL",
+        other => other,
+    }
+}
 
 /// Conditional lists keep their pages' ETags and answers in the store.
 struct StoreCache<'a> {
@@ -62,18 +72,31 @@ impl PageCache for StoreCache<'_> {
 }
 
 impl Executor {
-    /// Refuses background work while the installation's budget is in its reserve.
-    pub(crate) fn check_budget(&self, installation: InstallationId) -> Result<(), JobError> {
-        match self.github.budget(installation) {
-            Some(b) if b.is_low(RESERVE_PERCENT) => Err(JobError::Defer {
-                until_ms: b.reset.saturating_mul(1000).max(self.clock.now_ms() + 1000),
-                reason: format!(
-                    "installation {installation} has {} of {} GitHub requests left until the reset; background work waits",
-                    b.remaining, b.limit
-                ),
-            }),
-            _ => Ok(()),
+    /// Refuses background work while any of the installation's budgets it would spend from
+    /// (`core` for REST, `graphql` for the checks query) is in its reserve: each resource is
+    /// paced by its own numbers, and the work waits for that resource's reset.
+    pub(crate) fn check_budget(
+        &self,
+        installation: InstallationId,
+        resources: &[&str],
+    ) -> Result<(), JobError> {
+        for resource in resources {
+            match self.github.budget_of(installation, resource) {
+                Some(b) if b.is_low(RESERVE_PERCENT) => {
+                    return Err(JobError::Defer {
+                        until_ms: b.reset.saturating_mul(1000).max(self.clock.now_ms() + 1000),
+                        reason: format!(
+                            "installation {installation} has {} of {} GitHub {} requests left until the reset; background work waits",
+                            b.remaining,
+                            b.limit,
+                            resource_name(resource)
+                        ),
+                    });
+                }
+                _ => {}
+            }
         }
+        Ok(())
     }
 
     /// Installations and their repositories as GitHub says now; then one reconcile job each.
@@ -93,7 +116,7 @@ impl Executor {
             }
         }
         for inst in installations {
-            self.check_budget(inst.id)?;
+            self.check_budget(inst.id, &[ratelimit::CORE])?;
             self.store
                 .upsert_installation(inst.id.as_db(), inst.login(), now)
                 .await?;
@@ -121,7 +144,7 @@ impl Executor {
     /// Compares the repository's open PRs and Gangway's deployments with the store, and returns
     /// the evaluations that heal what webhooks missed.
     pub async fn reconcile_repo(&self, r: &ReconcileRepoPayload) -> Result<Vec<NewJob>, JobError> {
-        self.check_budget(r.installation)?;
+        self.check_budget(r.installation, &[ratelimit::CORE])?;
         let repo = self
             .repo_of(r.repo_id, r.installation, &r.full_name, None)
             .await?;

@@ -14,6 +14,7 @@ use super::deploy::description;
 use crate::engine::capacity;
 use crate::engine::deployer::{self, Adopt};
 use crate::engine::{CheckSummary, Situation, TeardownReason};
+use crate::github::ratelimit;
 use crate::github::rest::NewDeploymentStatus;
 use crate::jobs::{Adoption, EvaluatePayload, Eviction, ExternalStatus};
 use crate::model::RepoRef;
@@ -45,7 +46,8 @@ impl Executor {
 
     pub async fn run_evaluation(&self, e: &EvaluatePayload) -> Result<(), JobError> {
         if e.priority > 0 {
-            self.check_budget(e.installation)?;
+            // A background evaluation reads the PR over REST and its checks over GraphQL.
+            self.check_budget(e.installation, &[ratelimit::CORE, ratelimit::GRAPHQL])?;
         }
         let repo = self
             .repo_of(

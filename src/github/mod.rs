@@ -159,9 +159,13 @@ impl GitHub {
         self.app_id
     }
 
-    /// The installation's rate-limit budget as GitHub last reported it.
-    pub fn budget(&self, installation: InstallationId) -> Option<ratelimit::Budget> {
-        self.budgets.get(installation)
+    /// The installation's budget of one resource (`core`, `graphql`) as GitHub last reported it.
+    pub fn budget_of(
+        &self,
+        installation: InstallationId,
+        resource: &str,
+    ) -> Option<ratelimit::Budget> {
+        self.budgets.get_resource(installation, resource)
     }
 
     /// The client for one installation, created once so its token cache is shared by every call.

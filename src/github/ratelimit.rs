@@ -49,8 +49,10 @@ fn resource(h: &HeaderMap) -> String {
         .unwrap_or_else(|| CORE.to_owned())
 }
 
-/// REST's resource: what Gangway's background work is paced by.
+/// REST's resource.
 pub const CORE: &str = "core";
+/// GraphQL's resource (the checks query), budgeted apart from REST by GitHub.
+pub const GRAPHQL: &str = "graphql";
 
 impl Budgets {
     pub fn record(&self, installation: InstallationId, headers: &HeaderMap) {

@@ -325,6 +325,57 @@ async fn a_low_rate_limit_budget_defers_timer_work_but_not_commands() {
 }
 
 #[tokio::test]
+async fn a_low_graphql_budget_defers_background_evaluations_by_its_own_numbers() {
+    let (w, clock) = clocked("", "", &[("GANGWAY_POLICY_TTL_SECS", "60")]).await;
+    w.fake.set_permission(REPO, "maria", Role::Write).unwrap();
+    // GitHub keeps GraphQL's budget apart from REST's: GraphQL's is nearly spent, while REST
+    // has plenty.
+    w.fake.spend_graphql_rate_limit(1, 200);
+    let graphql_calls =
+        |f: &fake_github::FakeGitHub| f.calls().iter().filter(|c| c.path == "/graphql").count();
+    // The PR's checks are read (GraphQL) when they go green: Gangway learns the budget.
+    let (n, _) = live_pr(&w, "feature").await;
+    w.settle().await;
+    assert!(graphql_calls(&w.fake) > 0);
+    clock.advance_ms(5 * MIN + 1);
+    w.tick().await;
+    let queue = w.app.running.as_ref().unwrap().queue().clone();
+    let deferred = support::wait_for("a deferred evaluation", Duration::from_secs(20), || {
+        let queue = queue.clone();
+        async move {
+            let jobs = queue
+                .jobs(Some(gangway::jobs::JobState::Queued))
+                .await
+                .ok()?;
+            jobs.into_iter().find(|j| {
+                j.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("deferred:"))
+            })
+        }
+    })
+    .await;
+    let reason = deferred.last_error.unwrap_or_default();
+    assert!(
+        reason.contains("of 5000 GitHub GraphQL requests left until the reset"),
+        "{reason}"
+    );
+    // No background checks query was sent while the budget was low…
+    let during = graphql_calls(&w.fake);
+    // …and a maintainer's command still goes through at once (it may spend the reserve).
+    let pr2 = w
+        .fake
+        .open_pr(PrSpec::new(REPO, "other", "bob"))
+        .await
+        .unwrap();
+    w.say(pr2.number, "maria", "/stage").await;
+    let sha = pr2.head_sha.clone();
+    w.until("command deployed", |f| live_in(f, &sha)).await;
+    assert!(graphql_calls(&w.fake) >= during);
+    let _ = n;
+}
+
+#[tokio::test]
 async fn deployments_gangway_made_but_does_not_know_are_marked_inactive() {
     let (w, clock) = clocked("", "", &[]).await;
     let gh = gangway::github::GitHub::new(

@@ -249,6 +249,9 @@ pub(super) fn paginate<T>(
     (page, (!links.is_empty()).then(|| links.join(", ")))
 }
 
+/// The resource GitHub names in `X-RateLimit-Resource` for GraphQL calls.
+pub(super) const GRAPHQL: &str = "graphql";
+
 /// The rate-limit bucket a credential spends from, and its installation. As on GitHub, an
 /// installation's tokens share one budget: a new token does not refill it.
 pub(super) fn rate_key(st: &State, credential: Option<&str>) -> (String, Option<u64>) {
@@ -286,11 +289,20 @@ pub(super) async fn middleware(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let now = Utc::now();
+    let resource = if path == "/graphql" || path == "/api/graphql" {
+        GRAPHQL
+    } else {
+        "core"
+    };
     let (delay, fault, installation, mut bucket, exhausted, admitted) = {
         let mut st = sh.lock();
         let (mut delay, fault) = faults::take(&mut st.faults, &method, &path);
         delay += st.latency;
-        let (key, installation) = rate_key(&st, cred.as_deref());
+        let (mut key, installation) = rate_key(&st, cred.as_deref());
+        // GraphQL has a budget of its own, as on GitHub.
+        if resource == GRAPHQL {
+            key = format!("{key}:{GRAPHQL}");
+        }
         let admitted = secondary::admit(&sh, &mut st, installation, &method, &path);
         let limit = st.settings.rate_limit;
         let fresh = || RateBucket {
@@ -347,7 +359,7 @@ pub(super) async fn middleware(
         ("x-ratelimit-remaining", bucket.remaining.to_string()),
         ("x-ratelimit-reset", bucket.reset.to_string()),
         ("x-ratelimit-used", bucket.used.to_string()),
-        ("x-ratelimit-resource", "core".to_string()),
+        ("x-ratelimit-resource", resource.to_string()),
     ];
     for (name, value) in rate {
         if !headers.contains_key(name)

@@ -297,21 +297,31 @@ impl FakeGitHub {
         st.rate.clear();
     }
 
-    /// Leaves the installation `leave` calls of its current hour's budget (never more than it
-    /// has): every answer reports the budget that low until GitHub's reset an hour on.
+    /// Leaves the installation `leave` REST calls of its current hour's budget (never more than
+    /// it has): every answer reports the budget that low until GitHub's reset an hour on.
     pub fn spend_rate_limit(&self, installation: u64, leave: u64) {
+        self.spend_budget(format!("installation:{installation}"), leave);
+    }
+
+    /// As [`FakeGitHub::spend_rate_limit`], for the installation's GraphQL budget (GitHub
+    /// keeps it apart from REST's).
+    pub fn spend_graphql_rate_limit(&self, installation: u64, leave: u64) {
+        self.spend_budget(
+            format!("installation:{installation}:{}", http::GRAPHQL),
+            leave,
+        );
+    }
+
+    fn spend_budget(&self, key: String, leave: u64) {
         let mut st = self.shared.lock();
         let limit = st.settings.rate_limit;
         let reset = chrono::Utc::now().timestamp() + 3600;
-        let b = st
-            .rate
-            .entry(format!("installation:{installation}"))
-            .or_insert(model::RateBucket {
-                limit,
-                remaining: limit,
-                used: 0,
-                reset,
-            });
+        let b = st.rate.entry(key).or_insert(model::RateBucket {
+            limit,
+            remaining: limit,
+            used: 0,
+            reset,
+        });
         let spent = b.remaining.saturating_sub(leave);
         b.remaining -= spent;
         b.used += spent;
