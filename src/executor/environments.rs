@@ -125,8 +125,18 @@ impl Executor {
                 .env_finished(&repo, &policy, &mut d, end.success, end.why.as_deref())
                 .await;
         }
-        // One host, one holder, claimed before anything is created or run.
-        let host = self.env_host(&repo, &d.environment);
+        // One host, one holder, claimed before anything is created or run. A target's host
+        // comes from the template's `{target}` (engine::hosts::target_host).
+        let unit = policy.environments.resolve(&d.environment);
+        let host = match &unit {
+            Some(u) if u.target.is_some() => hosts::target_host(
+                &self.settings.environment_host,
+                &u.environment,
+                u.target.as_deref(),
+                &repo.full_name,
+            ),
+            _ => self.env_host(&repo, &d.environment),
+        };
         let claimant = HostHolder::Environment {
             repo: repo.id,
             environment: d.environment.clone(),
@@ -181,6 +191,7 @@ impl Executor {
                         url: format!("https://{host}"),
                         environment: d.environment.clone(),
                         deployment_id: d.deployment_id.unwrap_or(0),
+                        target: unit.and_then(|u| u.target),
                     },
                 )
                 .await;
@@ -238,7 +249,8 @@ impl Executor {
                 now,
             )
             .await?;
-        self.wake_train(repo, policy).await
+        self.wake_train(repo, policy).await?;
+        self.wake_queue(repo, policy, &d.environment).await
     }
 
     /// A deployment whose host is someone else's: failed with the reason (the environment is
@@ -266,7 +278,8 @@ impl Executor {
             );
             self.comment(repo, number, &said).await?;
         }
-        self.wake_train(repo, policy).await
+        self.wake_train(repo, policy).await?;
+        self.wake_queue(repo, policy, &d.environment).await
     }
 
     /// A deployment whose job gave up: recorded as failed, so that the environment is free
@@ -352,7 +365,9 @@ impl Executor {
             warn!(environment = %d.environment, sha = %d.sha, why = why.unwrap_or(""), "environment deployment failed");
             self.env_failed(repo, policy, d).await?;
         }
-        self.wake_train(repo, policy).await
+        self.refresh_target_sticky(repo, policy, d).await?;
+        self.wake_train(repo, policy).await?;
+        self.wake_queue(repo, policy, &d.environment).await
     }
 
     async fn create_env_deployment(
@@ -503,7 +518,15 @@ impl Executor {
             text::prose_capped(&d.environment, text::NAME_CHARS),
             text::url(&url)
         );
-        if environments::merges_after_live(d, policy) {
+        if environments::merges_after_live(d, policy)
+            || (d.kind == EnvKind::Promote
+                && policy.promotion.merge
+                && policy
+                    .environments
+                    .resolve(&d.environment)
+                    .is_some_and(|u| policy.environments.is_production(&u.environment))
+                && self.completes_environment(repo, policy, d).await?)
+        {
             match self
                 .github
                 .merge_pull(
@@ -543,6 +566,7 @@ impl Executor {
         policy: &Policy,
         d: &EnvDeployment,
     ) -> Result<(), JobError> {
+        self.target_failed(repo, policy, d).await?;
         if let Some(number) = d.pr_number {
             let said = format!(
                 "{} the deployment of `{}` to {} failed: {}. See its log: {}",
