@@ -330,6 +330,13 @@ pub fn invocation(word: &str, args: &str) -> Result<Invocation, ParseError> {
         }
         Shape::EnvironmentCommit => {
             let words: Vec<&str> = args.split_whitespace().collect();
+            if let Some(option) = words.iter().find(|w| w.starts_with('-')) {
+                return Err(ParseError::UnknownOption {
+                    command,
+                    option: (*option).to_owned(),
+                    suggestion: None,
+                });
+            }
             let (environment, commit) = match words.as_slice() {
                 [] => (None, None),
                 [one] if is_commit(one) => (None, Some(*one)),

@@ -183,7 +183,7 @@ pub enum Refusal {
         current: CommitSha,
     },
     #[error(
-        "commit `{}` never ran in {}: a rollback goes only to a commit that succeeded \
+        "commit {} never ran in {}: a rollback goes only to a commit that succeeded \
          there. Name one that did (GitHub's deployment history of {} lists them), or leave \
          the commit out for the last good one.",
         text::code_capped(.named, 40), env(.environment), env(.environment)

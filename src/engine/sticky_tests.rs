@@ -275,7 +275,6 @@ fn each_main_state_reads_as_pinned() {
         approval: Option<&'a Approval>,
         expires_at_ms: Option<i64>,
         holds: Vec<crate::model::Hold>,
-        targets: &[],
     }
     let base = pr();
     let case = |name, gate, previews| Case {
@@ -286,7 +285,6 @@ fn each_main_state_reads_as_pinned() {
         approval: None,
         expires_at_ms: None,
         holds: Vec::new(),
-        targets: &[],
     };
     let cases = [
         case(
@@ -363,7 +361,6 @@ fn each_main_state_reads_as_pinned() {
         },
         Case {
             holds: vec![hold],
-            targets: &[],
             ..case(
                 "live_with_production_held",
                 Gate::Ready,
