@@ -156,11 +156,12 @@ impl Invocation {
     /// `invocation(inv.command.word(), &inv.args()) == Ok(inv)`; empty for none.
     pub fn args(&self) -> String {
         let mut words: Vec<&str> = Vec::new();
-        if let Some(commit) = &self.commit {
-            words.push(commit);
-        }
+        // The environment first: `/rollback production 1a2b3c4`.
         if let Some(environment) = &self.environment {
             words.push(environment);
+        }
+        if let Some(commit) = &self.commit {
+            words.push(commit);
         }
         if self.force {
             words.push(FORCE);

@@ -1049,6 +1049,8 @@ fn replies_read_as_pinned() {
 #[test]
 fn rollback_takes_an_environment_and_a_commit_and_cancel_an_environment() {
     let inv = parse("/rollback production-uk 1a2b3c4").unwrap().unwrap();
+    // Stored and read again as the same invocation.
+    assert_eq!(invocation("rollback", &inv.args()), Ok(inv.clone()));
     assert_eq!(inv.command, Command::Rollback);
     assert_eq!(inv.environment.as_deref(), Some("production-uk"));
     assert_eq!(inv.commit.as_deref(), Some("1a2b3c4"));

@@ -397,7 +397,7 @@ impl Executor {
         self.store
             .save_env_deployment(d, self.clock.now_ms())
             .await?;
-        let production = policy.environments.is_production(&d.environment);
+        let production = policy.environments.in_production(&d.environment);
         let body = NewDeployment {
             auto_merge: false,
             description: description(&queued_text(d)),

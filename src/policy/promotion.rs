@@ -142,6 +142,13 @@ impl Environments {
         same_name(self.production(), name)
     }
 
+    /// Whether `name` is production or one of its targets (`production-au`): its GitHub
+    /// deployments are `production_environment`, and `auto_rollback` applies to it.
+    pub fn in_production(&self, name: &str) -> bool {
+        self.resolve(name)
+            .is_some_and(|u| self.is_production(&u.environment))
+    }
+
     /// The targets of environment `name` (none when it deploys as one).
     pub fn targets_of(&self, name: &str) -> &[String] {
         self.targets
