@@ -1055,9 +1055,15 @@ fn rollback_takes_an_environment_and_a_commit_and_cancel_an_environment() {
     assert_eq!(inv.environment.as_deref(), Some("production-uk"));
     assert_eq!(inv.commit.as_deref(), Some("1a2b3c4"));
     let inv = parse("/rollback 1A2B3C4D").unwrap().unwrap();
-    assert_eq!((inv.environment, inv.commit.as_deref()), (None, Some("1a2b3c4d")));
+    assert_eq!(
+        (inv.environment, inv.commit.as_deref()),
+        (None, Some("1a2b3c4d"))
+    );
     let inv = parse("/rollback staging").unwrap().unwrap();
-    assert_eq!((inv.environment.as_deref(), inv.commit), (Some("staging"), None));
+    assert_eq!(
+        (inv.environment.as_deref(), inv.commit),
+        (Some("staging"), None)
+    );
     assert!(matches!(
         parse("/rollback staging nothex"),
         Err(ParseError::BadCommit { .. })
@@ -1069,5 +1075,8 @@ fn rollback_takes_an_environment_and_a_commit_and_cancel_an_environment() {
     let inv = parse("/cancel production-uk").unwrap().unwrap();
     assert_eq!(inv.command, Command::Cancel);
     assert_eq!(inv.environment.as_deref(), Some("production-uk"));
-    assert_eq!(Command::Rollback.usage(), "/rollback [environment] [commit]");
+    assert_eq!(
+        Command::Rollback.usage(),
+        "/rollback [environment] [commit]"
+    );
 }

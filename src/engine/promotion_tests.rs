@@ -551,7 +551,12 @@ fn a_rollback_to_a_named_commit_needs_it_to_have_run_there_and_not_to_run_now() 
     );
     let never = named(None, "c0ffee1").unwrap_err();
     assert_eq!(never.rule(), "never ran there");
-    assert!(never.to_string().contains("`c0ffee1` never ran in production"), "{never}");
+    assert!(
+        never
+            .to_string()
+            .contains("`c0ffee1` never ran in production"),
+        "{never}"
+    );
     let same = named(Some(&now), "bbbbbbb").unwrap_err();
     assert_eq!(same.rule(), "already runs it");
 }

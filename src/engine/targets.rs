@@ -73,6 +73,19 @@ pub fn completes_environment(unit: &Unit, everywhere: bool) -> bool {
     unit.target.is_some() && everywhere
 }
 
+/// Whether the train may deploy to `environment`: not to one with targets (it awaits one
+/// deployment per step), which stops the train with the reason.
+pub fn train_refusal(
+    policy: &Policy,
+    environment: &str,
+) -> Option<crate::engine::promotion::Refusal> {
+    (!policy.environments.targets_of(environment).is_empty()).then(|| {
+        crate::engine::promotion::Refusal::HasTargets {
+            environment: environment.to_owned(),
+        }
+    })
+}
+
 /// How a unit is named in a sentence.
 fn name(u: &str) -> String {
     text::prose_capped(u, text::NAME_CHARS)
@@ -181,9 +194,7 @@ pub fn halt_reason(failed: &EnvDeployment) -> String {
 /// The answer to `/cancel`.
 pub fn cancel_answer(cancelled: &[QueuedPromotion]) -> Result<String, String> {
     if cancelled.is_empty() {
-        return Err(
-            "nothing of this pull request waits in a queue; nothing to cancel.".to_owned(),
-        );
+        return Err("nothing of this pull request waits in a queue; nothing to cancel.".to_owned());
     }
     let names: Vec<String> = cancelled
         .iter()
@@ -195,12 +206,21 @@ pub fn cancel_answer(cancelled: &[QueuedPromotion]) -> Result<String, String> {
     ))
 }
 
+/// One target, for the sticky comment: its GitHub environment, what runs there, and this pull
+/// request's latest deployment and queued promotion there.
+pub type TargetFacts<'a> = (
+    String,
+    Option<&'a EnvDeployment>,
+    Option<&'a EnvDeployment>,
+    Option<&'a QueuedPromotion>,
+);
+
 /// What the pull request's sticky comment says of one environment with targets: one line per
 /// target. `units`: each target's GitHub environment, what runs there, and this pull request's
 /// latest deployment and queued promotion there.
 pub fn sticky_lines(
     environment: &str,
-    units: &[(String, Option<&EnvDeployment>, Option<&EnvDeployment>, Option<&QueuedPromotion>)],
+    units: &[TargetFacts<'_>],
 ) -> Vec<String> {
     let mut out = vec![format!("**{}** targets:", name(environment))];
     for (unit, current, ours, queued) in units {
@@ -212,7 +232,9 @@ pub fn sticky_lines(
                 format!("; `{}` queued", q.sha.short())
             }
             (_, Some(d)) => match d.state {
-                EnvState::Pending | EnvState::Deploying => format!("; deploying `{}`", d.sha.short()),
+                EnvState::Pending | EnvState::Deploying => {
+                    format!("; deploying `{}`", d.sha.short())
+                }
                 EnvState::Failed => format!(
                     "; `{}` failed (retry: **/promote {}**)",
                     d.sha.short(),

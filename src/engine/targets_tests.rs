@@ -74,10 +74,8 @@ fn an_environment_runs_a_commit_only_when_every_target_does() {
 
 #[test]
 fn halt_applies_to_targets_under_the_halt_policy_only() {
-    let halt = parse(
-        b"targets: {production: [au, uk]}\npromotion: {on_target_failure: halt}\n",
-    )
-    .unwrap();
+    let halt =
+        parse(b"targets: {production: [au, uk]}\npromotion: {on_target_failure: halt}\n").unwrap();
     let cont = parse(b"targets: {production: [au, uk]}\n").unwrap();
     let au = halt.environments.resolve("production-au").unwrap();
     assert!(halts(&halt, &au));
@@ -100,20 +98,57 @@ fn answers_say_what_started_what_waits_and_where() {
         Some(2),
         false,
     );
-    assert!(text.contains("Deploying now: production-au, production-uk."), "{text}");
-    assert!(text.contains("production-ca is queued at position 1"), "{text}");
+    assert!(
+        text.contains("Deploying now: production-au, production-uk."),
+        "{text}"
+    );
+    assert!(
+        text.contains("production-ca is queued at position 1"),
+        "{text}"
+    );
     assert!(text.contains("fewer than 2 targets deploy"), "{text}");
-    let busy = promote_answer(&sha(1), "production", &[], &[("production".into(), 2)], &[], None, false);
-    assert!(busy.contains("production is queued at position 2: it starts when the environment is free"), "{busy}");
+    let busy = promote_answer(
+        &sha(1),
+        "production",
+        &[],
+        &[("production".into(), 2)],
+        &[],
+        None,
+        false,
+    );
+    assert!(
+        busy.contains("production is queued at position 2: it starts when the environment is free"),
+        "{busy}"
+    );
     assert!(busy.contains("**/cancel**"), "{busy}");
-    let plain = promote_answer(&sha(1), "production", &["production".into()], &[], &[], None, false);
+    let plain = promote_answer(
+        &sha(1),
+        "production",
+        &["production".into()],
+        &[],
+        &[],
+        None,
+        false,
+    );
     assert!(!plain.contains("Deploying now"), "{plain}");
     let old = entry(1, "production", "a");
-    let new = QueuedPromotion { id: 2, sha: sha(2), pr_number: Some(PrNumber(9)), ..entry(2, "production", "b") };
+    let new = QueuedPromotion {
+        id: 2,
+        sha: sha(2),
+        pr_number: Some(PrNumber(9)),
+        ..entry(2, "production", "b")
+    };
     let said = superseded_notice(&old, &new);
-    assert!(said.contains("superseded by a newer one") && said.contains("from #9"), "{said}");
+    assert!(
+        said.contains("superseded by a newer one") && said.contains("from #9"),
+        "{said}"
+    );
     assert!(cancel_answer(&[]).is_err());
-    assert!(cancel_answer(&[old]).unwrap().contains("withdrawn from the queue"));
+    assert!(
+        cancel_answer(&[old])
+            .unwrap()
+            .contains("withdrawn from the queue")
+    );
 }
 
 #[test]
@@ -145,6 +180,21 @@ fn the_sticky_comment_has_a_line_per_target() {
         ],
     );
     assert_eq!(lines.len(), 3);
-    assert!(lines[1].contains("production-au: runs nothing yet"), "{lines:?}");
-    assert!(lines[2].contains("failed (retry: **/promote production-uk**)"), "{lines:?}");
+    assert!(
+        lines[1].contains("production-au: runs nothing yet"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].contains("failed (retry: **/promote production-uk**)"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_train_stops_before_an_environment_with_targets() {
+    let p = parse(b"environments: [staging, production]\ntargets: {production: [au]}\n").unwrap();
+    assert!(train_refusal(&p, "staging").is_none());
+    let r = train_refusal(&p, "production").unwrap();
+    assert_eq!(r.rule(), "has targets");
+    assert!(r.to_string().contains("**/promote production**"), "{r}");
 }

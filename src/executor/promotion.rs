@@ -13,9 +13,7 @@
 use super::Executor;
 use super::environments::Claim;
 use crate::engine::commands::Invocation;
-use crate::engine::promotion::{
-    self, Compared, Next, Refusal, environment_of, split_environment,
-};
+use crate::engine::promotion::{self, Compared, Next, Refusal, environment_of, split_environment};
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::jobs::{CommandPayload, EvaluatePayload, NewJob};
 use crate::model::{EnvKind, RepoRef};
@@ -145,7 +143,10 @@ impl Executor {
         let mut answers = Vec::new();
         let mut refusals = Vec::new();
         for unit in &units {
-            match self.rollback_unit(job, repo, policy, inv, &unit.name()).await? {
+            match self
+                .rollback_unit(job, repo, policy, inv, &unit.name())
+                .await?
+            {
                 Ok(answer) => answers.push(answer),
                 Err(r) => refusals.push(r),
             }
@@ -239,7 +240,12 @@ impl Executor {
                 let hold = self.store.hold(repo.id, environment).await?;
                 let production = policy.environments.is_production(environment);
                 Ok(Ok(if inv.commit.is_some() {
-                    promotion::chosen_rollback_answer(environment, &target, hold.as_ref(), production)
+                    promotion::chosen_rollback_answer(
+                        environment,
+                        &target,
+                        hold.as_ref(),
+                        production,
+                    )
                 } else {
                     promotion::rollback_answer(environment, &target, hold.as_ref(), production)
                 }))

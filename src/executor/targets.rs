@@ -135,7 +135,10 @@ impl Executor {
                     .running_env_deployment(repo.id, &q.environment)
                     .await?
                     .is_some();
-                queued.push((q.environment.clone(), targets::position(&waiting, w, running)));
+                queued.push((
+                    q.environment.clone(),
+                    targets::position(&waiting, w, running),
+                ));
             }
         }
         let refused_text: Vec<(String, String)> = refused
@@ -205,7 +208,12 @@ impl Executor {
             let mut running = Vec::new();
             let mut held = Vec::new();
             for name in &names {
-                if self.store.running_env_deployment(repo.id, name).await?.is_some() {
+                if self
+                    .store
+                    .running_env_deployment(repo.id, name)
+                    .await?
+                    .is_some()
+                {
                     running.push(name.clone());
                 }
                 let unit = policy.environments.resolve(name).unwrap_or(Unit {
@@ -325,7 +333,8 @@ impl Executor {
         let Some(policy) = policy.valid() else {
             return Ok(());
         };
-        self.drain_queue(&repo, policy, &job.environment, &[]).await?;
+        self.drain_queue(&repo, policy, &job.environment, &[])
+            .await?;
         Ok(())
     }
 

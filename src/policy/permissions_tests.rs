@@ -91,8 +91,7 @@ fn commands() -> [(&'static str, Field); 7] {
     ]
 }
 
-const ALL_KEYS: &str =
-    "`stage`, `unstage`, `promote`, `hold`, `unhold`, `rollback` or `cancel`";
+const ALL_KEYS: &str = "`stage`, `unstage`, `promote`, `hold`, `unhold`, `rollback` or `cancel`";
 
 #[test]
 fn defaults_are_write_to_stage_and_hold_and_maintain_to_promote_and_undo() {

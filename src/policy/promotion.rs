@@ -372,7 +372,8 @@ enum RawOnTargetFailure {
 }
 
 /// `targets:`: environment name → its target names.
-pub(super) type RawTargets = Spanned<std::collections::BTreeMap<String, Spanned<Vec<Spanned<String>>>>>;
+pub(super) type RawTargets =
+    Spanned<std::collections::BTreeMap<String, Spanned<Vec<Spanned<String>>>>>;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -513,7 +514,15 @@ pub(super) fn validate_targets(
 ) -> Result<Environments, PolicyError> {
     let mut taken: Vec<String> = environments.names.clone();
     let mut all = Vec::new();
-    for (key, Spanned { value: entries, referenced: list_at, .. }) in raw.value {
+    for (
+        key,
+        Spanned {
+            value: entries,
+            referenced: list_at,
+            ..
+        },
+    ) in raw.value
+    {
         let path = format!("targets.{key}");
         let Some(i) = environments.position(&key) else {
             return Err(invalid(
@@ -527,7 +536,10 @@ pub(super) fn validate_targets(
             ));
         };
         let environment = environments.names[i].clone();
-        if all.iter().any(|(e, _): &(String, Vec<String>)| *e == environment) {
+        if all
+            .iter()
+            .any(|(e, _): &(String, Vec<String>)| *e == environment)
+        {
             return Err(invalid(
                 &path,
                 Some(&list_at),
@@ -542,7 +554,14 @@ pub(super) fn validate_targets(
             ));
         }
         let mut targets: Vec<String> = Vec::new();
-        for (index, Spanned { value: target, referenced: at, .. }) in entries.into_iter().enumerate()
+        for (
+            index,
+            Spanned {
+                value: target,
+                referenced: at,
+                ..
+            },
+        ) in entries.into_iter().enumerate()
         {
             let derived = target_environment(&environment, &target);
             let problem = if index == MAX_TARGETS {
@@ -553,7 +572,10 @@ pub(super) fn validate_targets(
                      characters, a leading `-`, or a leading or trailing `/`"
                 )
             } else if let Some(problem) = name_problem(&derived) {
-                format!("its GitHub environment `{}` {problem}", derived.chars().take(40).collect::<String>())
+                format!(
+                    "its GitHub environment `{}` {problem}",
+                    derived.chars().take(40).collect::<String>()
+                )
             } else if let Some(seen) = taken.iter().find(|seen| same_name(seen, &derived)) {
                 format!(
                     "its GitHub environment `{derived}` is already the name of `{seen}`; \

@@ -459,21 +459,28 @@ fn wrong_types_in_the_new_sections_say_what_was_expected() {
 
 #[test]
 fn targets_name_their_environments_github_environments() {
-    let p = policy(
-        "environments: [staging, production]\ntargets:\n  production: [au, uk, ca]\n",
-    );
+    let p = policy("environments: [staging, production]\ntargets:\n  production: [au, uk, ca]\n");
     let e = &p.environments;
     assert_eq!(e.targets_of("production"), ["au", "uk", "ca"]);
     assert!(e.targets_of("staging").is_empty());
     let names: Vec<String> = e.units("production").iter().map(Unit::name).collect();
     assert_eq!(names, ["production-au", "production-uk", "production-ca"]);
     assert_eq!(e.units("Production-UK").len(), 1);
-    assert_eq!(e.resolve("production-uk").unwrap().target.as_deref(), Some("uk"));
+    assert_eq!(
+        e.resolve("production-uk").unwrap().target.as_deref(),
+        Some("uk")
+    );
     assert_eq!(e.units("staging")[0].name(), "staging");
     assert!(e.units("production-nz").is_empty());
     assert_eq!(
         e.all_names(),
-        ["staging", "production", "production-au", "production-uk", "production-ca"]
+        [
+            "staging",
+            "production",
+            "production-au",
+            "production-uk",
+            "production-ca"
+        ]
     );
     assert_eq!(p.promotion.on_target_failure, OnTargetFailure::Continue);
     assert_eq!(p.promotion.max_parallel_targets, 3);
@@ -488,7 +495,10 @@ fn bad_targets_are_refused_with_the_rule() {
         "targets: {qa: [a]}\n",
         &["targets.qa", "is not one of `environments:`"],
     );
-    assert_message("targets: {production: []}\n", &["targets.production", "the list is empty"]);
+    assert_message(
+        "targets: {production: []}\n",
+        &["targets.production", "the list is empty"],
+    );
     assert_message(
         "targets: {production: [\"u k\"]}\n",
         &["targets.production[0]", "target name contains whitespace"],
@@ -499,11 +509,17 @@ fn bad_targets_are_refused_with_the_rule() {
     );
     assert_message(
         "targets: {production: [au, AU]}\n",
-        &["targets.production[1]", "is already the name of `production-au`"],
+        &[
+            "targets.production[1]",
+            "is already the name of `production-au`",
+        ],
     );
     assert_message(
         "environments: [production-au, production]\ntargets: {production: [au]}\n",
-        &["targets.production[0]", "already the name of `production-au`"],
+        &[
+            "targets.production[0]",
+            "already the name of `production-au`",
+        ],
     );
     assert_message(
         "preview: {environment: \"production-{number}\"}\ntargets: {production: [\"1\"]}\n",
@@ -518,6 +534,9 @@ fn bad_targets_are_refused_with_the_rule() {
         "promotion: {max_parallel_targets: 0}\n",
         &["promotion.max_parallel_targets", "from 1 to 20"],
     );
-    assert_message("promotion: {on_target_failure: stop}\n", &["promotion.on_target_failure"]);
+    assert_message(
+        "promotion: {on_target_failure: stop}\n",
+        &["promotion.on_target_failure"],
+    );
     assert_message("targets: [au]\n", &["targets"]);
 }

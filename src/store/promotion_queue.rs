@@ -29,7 +29,7 @@ pub struct NewQueued<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
     /// Its deployment is claimed and the entry is `started`.
-    Started(EnvDeployment),
+    Started(Box<EnvDeployment>),
     /// The environment runs another deployment: the entry still waits.
     Busy,
     /// The entry no longer waits (cancelled, superseded, started by another run).
@@ -232,7 +232,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(StartOutcome::Started(d))
+        Ok(StartOutcome::Started(Box::new(d)))
     }
 
     /// Ends a waiting entry without starting it (`state`: superseded, cancelled, halted or

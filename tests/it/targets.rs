@@ -58,7 +58,9 @@ async fn world_with(tail: &str, policy: &str, extra: &[(&str, &str)]) -> World {
     let w = World::start_with(tail, "", extra).await;
     w.fake.set_permission(REPO, "boss", Role::Maintain).unwrap();
     // A second maintainer: Gangway answers one commenter at most five times an hour per PR.
-    w.fake.set_permission(REPO, "chief", Role::Maintain).unwrap();
+    w.fake
+        .set_permission(REPO, "chief", Role::Maintain)
+        .unwrap();
     w.fake.set_permission(REPO, "writer", Role::Write).unwrap();
     w.fake.put_file(REPO, "main", POLICY, policy).unwrap();
     w
@@ -156,7 +158,8 @@ async fn national_targets_one_fails_the_others_succeed_and_it_is_retried_alone()
     std::fs::remove_file(&flag).unwrap();
     w.say(pr, "boss", "/promote production-uk").await;
     let s = sha.clone();
-    w.until("uk live", |f| live_in(f, "production-uk", &s)).await;
+    w.until("uk live", |f| live_in(f, "production-uk", &s))
+        .await;
     w.settle().await;
     assert_eq!(w.fake.deployments_in(REPO, "production-au").len(), 1);
     assert_eq!(w.fake.deployments_in(REPO, "production-ca").len(), 1);
@@ -177,9 +180,15 @@ async fn halt_stops_at_the_first_failing_target_and_says_so() {
     let (pr, sha) = w.staged("feature").await;
     w.say(pr, "boss", "/promote production").await;
     let text = w.reply_containing(pr, "promoting commit").await;
-    assert!(text.contains("production-us is queued at position 1"), "{text}");
+    assert!(
+        text.contains("production-us is queued at position 1"),
+        "{text}"
+    );
     let said = w.reply_containing(pr, "on_target_failure: halt").await;
-    assert!(said.contains("production-us") && said.contains("not started"), "{said}");
+    assert!(
+        said.contains("production-us") && said.contains("not started"),
+        "{said}"
+    );
     w.settle().await;
     let s = sha.clone();
     assert!(failed_in(&w.fake, "production-eu", &s));
@@ -193,7 +202,8 @@ async fn a_per_target_manual_release_deploys_only_the_target_named() {
     let (pr, sha) = w.staged("feature").await;
     w.say(pr, "boss", "/promote staging").await;
     let s = sha.clone();
-    w.until("live in staging", |f| live_in(f, "staging", &s)).await;
+    w.until("live in staging", |f| live_in(f, "staging", &s))
+        .await;
     w.say(pr, "boss", "/promote production-eu").await;
     w.until("live in eu", |f| live_in(f, "production-eu", &s))
         .await;
@@ -203,7 +213,8 @@ async fn a_per_target_manual_release_deploys_only_the_target_named() {
     w.say(pr, "writer", "/promote production-us").await;
     w.reply_containing(pr, "needs maintain permission").await;
     // A hold on one target stops only that target.
-    w.say(pr, "boss", "/hold production-us waiting for the US launch").await;
+    w.say(pr, "boss", "/hold production-us waiting for the US launch")
+        .await;
     w.reply_containing(pr, "production-us is held").await;
     w.say(pr, "boss", "/promote production-us").await;
     w.reply_containing(pr, "nothing is promoted into it").await;
@@ -221,9 +232,9 @@ async fn pushed_and_staged(w: &World, pr: u64) -> String {
     w.green(REPO, &sha).await;
     let s = sha.clone();
     w.until("the new head's preview live", |f| {
-        f.deployments(REPO).iter().any(|d| {
-            d.sha == s && d.environment.starts_with("pr-") && last_state(d) == "success"
-        })
+        f.deployments(REPO)
+            .iter()
+            .any(|d| d.sha == s && d.environment.starts_with("pr-") && last_state(d) == "success")
     })
     .await;
     sha
@@ -259,7 +270,10 @@ async fn two_promotions_of_one_environment_both_run_in_order() {
     w.settle().await;
     let prod = w.fake.deployments_in(REPO, "production");
     assert_eq!(prod.len(), 2);
-    assert_eq!((prod[0].sha.as_str(), prod[1].sha.as_str()), (sha1.as_str(), sha2.as_str()));
+    assert_eq!(
+        (prod[0].sha.as_str(), prod[1].sha.as_str()),
+        (sha1.as_str(), sha2.as_str())
+    );
     assert_eq!(last_state(&prod[0]), "inactive", "replaced by the second");
 }
 
@@ -282,8 +296,13 @@ async fn a_newer_queued_promotion_supersedes_an_older_one_and_cancel_withdraws()
     w.reply_containing(pr, "queued at position 2").await;
     let sha3 = pushed_and_staged(&w, pr).await;
     w.say(pr, "boss", "/promote").await;
-    let said = w.reply_containing(pr, "was superseded by a newer one").await;
-    assert!(said.contains(&sha2[..7]) && said.contains(&sha3[..7]), "{said}");
+    let said = w
+        .reply_containing(pr, "was superseded by a newer one")
+        .await;
+    assert!(
+        said.contains(&sha2[..7]) && said.contains(&sha3[..7]),
+        "{said}"
+    );
     // Who may not promote may not cancel either.
     w.say(pr, "writer", "/cancel").await;
     w.reply_containing(pr, "needs maintain permission").await;
@@ -343,15 +362,18 @@ async fn rollback_to_a_named_commit_and_refusal_for_one_that_never_ran_there() {
     let (pr, sha1) = w.staged("feature").await;
     w.say(pr, "boss", "/promote").await;
     let s1 = sha1.clone();
-    w.until("first live", |f| live_in(f, "production", &s1)).await;
+    w.until("first live", |f| live_in(f, "production", &s1))
+        .await;
     let sha2 = pushed_and_staged(&w, pr).await;
     w.say(pr, "boss", "/promote").await;
     let s2 = sha2.clone();
-    w.until("second live", |f| live_in(f, "production", &s2)).await;
+    w.until("second live", |f| live_in(f, "production", &s2))
+        .await;
     let sha3 = pushed_and_staged(&w, pr).await;
     w.say(pr, "boss", "/promote").await;
     let s3 = sha3.clone();
-    w.until("third live", |f| live_in(f, "production", &s3)).await;
+    w.until("third live", |f| live_in(f, "production", &s3))
+        .await;
     w.settle().await;
 
     // A commit that never ran in production is refused with the reason.
@@ -365,7 +387,10 @@ async fn rollback_to_a_named_commit_and_refusal_for_one_that_never_ran_there() {
     w.say(pr, "chief", &format!("/rollback production {}", &sha1[..9]))
         .await;
     let text = w.reply_containing(pr, "the commit named").await;
-    assert!(text.contains(&sha1[..7]) && text.contains(&sha3[..7]), "{text}");
+    assert!(
+        text.contains(&sha1[..7]) && text.contains(&sha3[..7]),
+        "{text}"
+    );
     w.until("the first commit runs again", |f| {
         let prod = f.deployments_in(REPO, "production");
         prod.len() == 4 && prod[3].sha == s1 && last_state(&prod[3]) == "success"
@@ -388,7 +413,10 @@ async fn a_restart_in_the_middle_of_a_fan_out_ends_each_target_once() {
     let (pr, sha) = w.staged("feature").await;
     w.say(pr, "boss", "/promote").await;
     let text = w.reply_containing(pr, "promoting commit").await;
-    assert!(text.contains("production-ca is queued at position 1"), "{text}");
+    assert!(
+        text.contains("production-ca is queued at position 1"),
+        "{text}"
+    );
     let s = sha.clone();
     w.until("two targets deploying", |f| {
         ["production-au", "production-uk"].iter().all(|e| {
