@@ -218,10 +218,7 @@ pub type TargetFacts<'a> = (
 /// What the pull request's sticky comment says of one environment with targets: one line per
 /// target. `units`: each target's GitHub environment, what runs there, and this pull request's
 /// latest deployment and queued promotion there.
-pub fn sticky_lines(
-    environment: &str,
-    units: &[TargetFacts<'_>],
-) -> Vec<String> {
+pub fn sticky_lines(environment: &str, units: &[TargetFacts<'_>]) -> Vec<String> {
     let mut out = vec![format!("**{}** targets:", name(environment))];
     for (unit, current, ours, queued) in units {
         let runs = current

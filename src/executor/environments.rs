@@ -324,6 +324,16 @@ impl Executor {
                     warn!(error = %e, "could not tell the pull request that the deployment was given up");
                 }
             }
+            // The environment is free again: what waits in its queue may start.
+            if let Some(policy) = self
+                .policy(&repo)
+                .await
+                .ok()
+                .and_then(|p| p.valid().cloned())
+                && let Err(e) = self.wake_queue(&repo, &policy, &d.environment).await
+            {
+                warn!(error = %e, "could not wake the promotion queue");
+            }
         }
         Ok(())
     }

@@ -449,3 +449,38 @@ async fn a_restart_in_the_middle_of_a_fan_out_ends_each_target_once() {
         assert_eq!(rows[0].state.as_str(), "live", "{env}");
     }
 }
+
+#[tokio::test]
+async fn cancel_on_one_pull_request_never_withdraws_another_ones_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("open");
+    let w = world(&gated("production", &gate), "environments: [production]\n").await;
+    let (one, sha1) = w.staged("feature-1").await;
+    let (two, sha2) = w.staged("feature-2").await;
+    w.say(one, "boss", "/promote").await;
+    let s1 = sha1.clone();
+    w.until("the first deployment running", |f| {
+        f.deployments_in(REPO, "production")
+            .iter()
+            .any(|d| d.sha == s1 && last_state(d) == "in_progress")
+    })
+    .await;
+    w.say(two, "boss", "/promote").await;
+    w.reply_containing(two, "queued at position 2").await;
+    // The first PR's maintainer cancels on the first PR: the second PR's entry stays.
+    w.say(one, "chief", "/cancel").await;
+    w.reply_containing(one, "nothing of this pull request waits")
+        .await;
+    let rows = gangway::operator::envs(w.app.store(), 0, false)
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.sha == sha2[..7] && r.state == "queued #1" && r.pr == two),
+        "{rows:?}"
+    );
+    std::fs::write(&gate, "").unwrap();
+    w.until("the first live", |f| live_in(f, "production", &s1))
+        .await;
+    w.settle().await;
+}
