@@ -513,4 +513,4 @@ impl Store {
 
 #[cfg(test)]
 #[path = "environments_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -293,13 +293,14 @@ impl Store {
                AND sha LIKE $3
              ORDER BY live_at DESC, id DESC LIMIT 1"
         );
-        // Only hexadecimal digits reach here (the parser), so no LIKE wildcard can.
-        let pattern: String = sha_prefix
-            .chars()
-            .filter(char::is_ascii_hexdigit)
-            .map(|c| c.to_ascii_lowercase())
-            .chain(std::iter::once('%'))
-            .collect();
+        // A prefix is 7 to 40 hexadecimal digits (the parser's rule, checked again here), so
+        // no LIKE wildcard and no prefix short enough to match at random reaches the query.
+        if !(7..=40).contains(&sha_prefix.len())
+            || !sha_prefix.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Ok(None);
+        }
+        let pattern = format!("{}%", sha_prefix.to_ascii_lowercase());
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(repo.as_db())
             .bind(env)
@@ -309,3 +310,7 @@ impl Store {
         row.as_ref().map(env_from_row).transpose()
     }
 }
+
+#[cfg(test)]
+#[path = "promotion_queue_tests.rs"]
+mod tests;
