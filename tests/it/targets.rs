@@ -1,8 +1,9 @@
 //! Targets and the promotion queue, end to end with the command driver: an environment that
 //! fans out to national servers (one failing, retried alone), `on_target_failure: halt`, two
 //! promotions of one environment run in order, a newer queued promotion superseding an older
-//! one, `/cancel`, `/rollback` to a named commit (and its refusal), a restart in the middle of
-//! a fan-out, and the example policies of docs/workflows.md.
+//! one, a hold pausing the queue, `/cancel` (never another pull request's), `/rollback` to a
+//! named commit (and its refusal), one target rolled back alone, a restart in the middle of a
+//! fan-out, and the example policies of docs/workflows.md.
 
 use crate::support;
 
@@ -483,4 +484,85 @@ async fn cancel_on_one_pull_request_never_withdraws_another_ones_promotion() {
     w.until("the first live", |f| live_in(f, "production", &s1))
         .await;
     w.settle().await;
+}
+
+#[tokio::test]
+async fn a_hold_pauses_the_queue_without_dropping_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("open");
+    let w = world(&gated("production", &gate), "environments: [production]\n").await;
+    let (pr, sha1) = w.staged("feature").await;
+    w.say(pr, "boss", "/promote").await;
+    let s1 = sha1.clone();
+    w.until("the first deployment running", |f| {
+        f.deployments_in(REPO, "production")
+            .iter()
+            .any(|d| d.sha == s1 && last_state(d) == "in_progress")
+    })
+    .await;
+    let sha2 = pushed_and_staged(&w, pr).await;
+    w.say(pr, "boss", "/promote").await;
+    w.reply_containing(pr, "queued at position 2").await;
+    w.say(pr, "chief", "/hold production release freeze").await;
+    w.reply_containing(pr, "production is held").await;
+    std::fs::write(&gate, "").unwrap();
+    w.until("the first live", |f| live_in(f, "production", &s1))
+        .await;
+    w.settle().await;
+    // Held: the queued promotion waits, neither started nor dropped.
+    assert_eq!(w.fake.deployments_in(REPO, "production").len(), 1);
+    let rows = gangway::operator::envs(w.app.store(), 0, false)
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.sha == sha2[..7] && r.state == "queued #1"),
+        "{rows:?}"
+    );
+    w.say(pr, "chief", "/unhold").await;
+    let s2 = sha2.clone();
+    w.until("the queued promotion runs once the hold is lifted", |f| {
+        live_in(f, "production", &s2)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_target_is_rolled_back_to_a_named_commit_alone() {
+    let w = world(
+        "",
+        "environments: [production]\ntargets:\n  production: [au, uk]\n",
+    )
+    .await;
+    let (pr, sha1) = w.staged("feature").await;
+    w.say(pr, "boss", "/promote").await;
+    let s1 = sha1.clone();
+    w.until("first live in both", |f| {
+        live_in(f, "production-au", &s1) && live_in(f, "production-uk", &s1)
+    })
+    .await;
+    let sha2 = pushed_and_staged(&w, pr).await;
+    w.say(pr, "boss", "/promote").await;
+    let s2 = sha2.clone();
+    w.until("second live in both", |f| {
+        live_in(f, "production-au", &s2) && live_in(f, "production-uk", &s2)
+    })
+    .await;
+    w.settle().await;
+    w.say(pr, "chief", "/rollback production-uk c0ffee1").await;
+    w.reply_containing(pr, "never ran in production-uk").await;
+    w.say(
+        pr,
+        "chief",
+        &format!("/rollback production-uk {}", &sha1[..7]),
+    )
+    .await;
+    w.reply_containing(pr, "rolling production-uk back").await;
+    w.until("uk runs the first commit again", |f| {
+        let uk = f.deployments_in(REPO, "production-uk");
+        uk.len() == 3 && uk[2].sha == s1 && last_state(&uk[2]) == "success"
+    })
+    .await;
+    w.settle().await;
+    assert_eq!(w.fake.deployments_in(REPO, "production-au").len(), 2);
 }
