@@ -19,7 +19,7 @@ use crate::jobs::{CommandPayload, EnvDeployPayload, NewJob, PromotionQueuePayloa
 use crate::model::{EnvDeployment, EnvKind, QueueState, QueuedPromotion, RepoRef};
 use crate::policy::{Policy, Unit};
 use crate::queue::JobError;
-use crate::store::{NewEnvDeployment, NewQueued, StartOutcome};
+use crate::store::{NewEnvDeployment, NewQueued, StartNow, StartOutcome};
 use crate::types::PrNumber;
 
 impl Executor {
@@ -89,12 +89,39 @@ impl Executor {
             };
         }
         let forced = promotion::forced(inv.force, bad.as_ref());
+        if forced {
+            self.store.clear_bad(repo.id, &sha).await?;
+        }
         let batch = random_token();
-        let now = self.clock.now_ms();
-        let mut fresh: Vec<QueuedPromotion> = Vec::new();
+        let limit = if policy.environments.targets_of(&family).is_empty() {
+            1
+        } else {
+            policy.promotion.max_parallel_targets
+        };
+        let family_units: Vec<String> = policy
+            .environments
+            .units(&family)
+            .iter()
+            .map(Unit::name)
+            .collect();
+        let reason =
+            forced.then(|| format!("forced by @{}: {} was marked bad", job.author, sha.short()));
+        let mut fresh: Vec<(QueuedPromotion, usize)> = Vec::new();
+        let mut started_names = Vec::new();
         for u in accepted {
             let env = u.name();
-            let (q, superseded) = self
+            let token = random_token();
+            let claim = NewEnvDeployment {
+                repo_id: repo.id,
+                environment: &env,
+                sha: &sha,
+                kind: EnvKind::Promote,
+                requested_by: &job.author,
+                pr_number: Some(pr.number),
+                reason: reason.as_deref(),
+                log_token: &token,
+            };
+            let queued = self
                 .store
                 .queue_promotion(
                     &NewQueued {
@@ -107,45 +134,55 @@ impl Executor {
                         force: inv.force,
                         batch: &batch,
                     },
-                    now,
+                    Some(&StartNow {
+                        claim: &claim,
+                        units: &family_units,
+                        limit: usize::try_from(limit).unwrap_or(1),
+                    }),
+                    self.clock.now_ms(),
                 )
                 .await?;
-            for old in superseded {
+            for old in &queued.superseded {
                 if let Some(number) = old.pr_number {
-                    self.comment(repo, number, &targets::superseded_notice(&old, &q))
-                        .await?;
+                    self.comment(
+                        repo,
+                        number,
+                        &targets::superseded_notice(old, &queued.entry),
+                    )
+                    .await?;
                 }
             }
-            fresh.push(q);
-        }
-        if forced {
-            self.store.clear_bad(repo.id, &sha).await?;
-        }
-        let ids: Vec<i64> = fresh.iter().map(|q| q.id).collect();
-        let started = self.drain_queue(repo, policy, &family, &ids).await?;
-        let waiting = self.store.waiting_promotions(repo.id, &family).await?;
-        let mut started_names = Vec::new();
-        let mut queued = Vec::new();
-        for q in &fresh {
-            if started.contains(&q.id) {
-                started_names.push(q.environment.clone());
-            } else if let Some(w) = waiting.iter().find(|w| w.id == q.id) {
+            if let Some(d) = &queued.started {
+                self.queue
+                    .enqueue(&NewJob::of(&EnvDeployPayload::new(repo, d))?)
+                    .await
+                    .map_err(JobError::from)?;
+                started_names.push(env);
+            } else {
                 let running = self
                     .store
-                    .running_env_deployment(repo.id, &q.environment)
+                    .running_env_deployment(repo.id, &env)
                     .await?
                     .is_some();
-                queued.push((
-                    q.environment.clone(),
-                    targets::position(&waiting, w, running),
-                ));
+                fresh.push((queued.entry, queued.ahead + 1 + usize::from(running)));
+            }
+        }
+        // What could not start as it was queued may start now (a slot freed meanwhile).
+        let ids: Vec<i64> = fresh.iter().map(|(q, _)| q.id).collect();
+        let started = self.drain_queue(repo, policy, &family, &ids).await?;
+        let mut queued = Vec::new();
+        for (q, position) in fresh {
+            if started.contains(&q.id) {
+                started_names.push(q.environment);
+            } else {
+                queued.push((q.environment, position));
             }
         }
         let refused_text: Vec<(String, String)> = refused
             .iter()
             .map(|(env, r)| (env.clone(), r.to_string()))
             .collect();
-        let limit = (!policy.environments.targets_of(&family).is_empty())
+        let shown_limit = (!policy.environments.targets_of(&family).is_empty())
             .then_some(policy.promotion.max_parallel_targets);
         let text = targets::promote_answer(
             &sha,
@@ -153,7 +190,7 @@ impl Executor {
             &started_names,
             &queued,
             &refused_text,
-            limit,
+            shown_limit,
             forced,
         );
         info!(environment = %named, sha = %sha, started = started_names.len(), queued = queued.len(), "promotion accepted");

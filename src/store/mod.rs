@@ -41,7 +41,7 @@ pub use health::WriteFailure;
 pub use jobs::Claimed;
 pub use policies::CachedPolicy;
 pub use previews::NewPreview;
-pub use promotion_queue::{NewQueued, StartOutcome};
+pub use promotion_queue::{NewQueued, Queued, StartNow, StartOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

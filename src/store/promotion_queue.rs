@@ -25,6 +25,29 @@ pub struct NewQueued<'a> {
     pub batch: &'a str,
 }
 
+/// Starting a promotion as it is queued, if it may (see [`Store::queue_promotion`]).
+#[derive(Debug, Clone)]
+pub struct StartNow<'a> {
+    /// The deployment to claim.
+    pub claim: &'a NewEnvDeployment<'a>,
+    /// Every environment or target of the promotion's environment (`production-au`, …).
+    pub units: &'a [String],
+    /// At most this many of them deploying at once.
+    pub limit: usize,
+}
+
+/// What queuing a promotion did.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub entry: QueuedPromotion,
+    /// The older promotions of the same environment or target it replaced.
+    pub superseded: Vec<QueuedPromotion>,
+    /// Its deployment, when it started at once.
+    pub started: Option<EnvDeployment>,
+    /// How many promotions of the same environment or target wait ahead of it.
+    pub ahead: usize,
+}
+
 /// How starting a queued promotion went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
@@ -62,12 +85,17 @@ fn from_row(r: &AnyRow) -> Result<QueuedPromotion, StoreError> {
 
 impl Store {
     /// Queues a promotion; any older one still waiting for the same environment (or target)
-    /// is superseded by it, in the same transaction. Returns the new entry and the superseded.
+    /// is superseded by it, in the same transaction. With `start`, it is also started in that
+    /// transaction when it may start now: nothing older waits in its environment's queue, its
+    /// environment or target runs nothing (the partial unique index decides), and fewer than
+    /// `start.limit` of `start.units` run. So a second promotion queued at the same moment sees
+    /// this one started, never waiting: it cannot supersede a promotion about to start.
     pub async fn queue_promotion(
         &self,
         new: &NewQueued<'_>,
+        start: Option<&StartNow<'_>>,
         now_ms: i64,
-    ) -> Result<(QueuedPromotion, Vec<QueuedPromotion>), StoreError> {
+    ) -> Result<Queued, StoreError> {
         let mut tx = self.pool().begin().await?;
         let sql = format!(
             "UPDATE promotion_queue SET state = 'superseded', reason = $1, updated_at = $2
@@ -100,11 +128,87 @@ impl Store {
             .bind(now_ms)
             .fetch_one(&mut *tx)
             .await?;
+        let mut entry = from_row(&row)?;
+        let older: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM promotion_queue
+             WHERE repo_id = $1 AND family = $2 AND state = 'waiting' AND id < $3",
+        )
+        .bind(new.repo_id.as_db())
+        .bind(new.family)
+        .bind(entry.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let ahead: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM promotion_queue
+             WHERE repo_id = $1 AND environment = $2 AND state = 'waiting' AND id < $3",
+        )
+        .bind(new.repo_id.as_db())
+        .bind(new.environment)
+        .bind(entry.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut started = None;
+        if let Some(start) = start
+            && older == 0
+        {
+            let mut running = 0usize;
+            for unit in start.units {
+                let busy: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM env_deployments
+                     WHERE repo_id = $1 AND environment = $2 AND state IN ('pending', 'deploying')
+                     LIMIT 1",
+                )
+                .bind(new.repo_id.as_db())
+                .bind(unit.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                running += usize::from(busy.is_some());
+            }
+            if running < start.limit {
+                let sql = format!(
+                    "INSERT INTO env_deployments (repo_id, environment, sha, kind, requested_by, pr_number, reason, state,
+                                                  log_token, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $9)
+                     ON CONFLICT (repo_id, environment) WHERE state IN ('pending', 'deploying') DO NOTHING
+                     RETURNING {ENV_COLUMNS}"
+                );
+                let c = start.claim;
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(c.repo_id.as_db())
+                    .bind(c.environment)
+                    .bind(c.sha.as_str())
+                    .bind(c.kind.as_str())
+                    .bind(c.requested_by)
+                    .bind(c.pr_number.map(PrNumber::as_db))
+                    .bind(c.reason)
+                    .bind(c.log_token)
+                    .bind(now_ms)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = row {
+                    let d = env_from_row(&row)?;
+                    sqlx::query(
+                        "UPDATE promotion_queue SET state = 'started', env_deployment_id = $1,
+                                updated_at = $2 WHERE id = $3",
+                    )
+                    .bind(d.id)
+                    .bind(now_ms)
+                    .bind(entry.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    entry.state = QueueState::Started;
+                    entry.env_deployment_id = Some(d.id);
+                    started = Some(d);
+                }
+            }
+        }
         tx.commit().await?;
-        Ok((
-            from_row(&row)?,
-            superseded.iter().map(from_row).collect::<Result<_, _>>()?,
-        ))
+        Ok(Queued {
+            entry,
+            superseded: superseded.iter().map(from_row).collect::<Result<_, _>>()?,
+            started,
+            ahead: usize::try_from(ahead).unwrap_or(0),
+        })
     }
 
     /// The promotions waiting in an environment's queue (its targets' too), oldest first.
