@@ -79,6 +79,8 @@ stored_names!(
         Train = "train",
         /// Delete what is older than the retention period (deliveries, finished jobs, …).
         Purge = "purge",
+        /// Start the queued promotions of one environment (and its targets) that may start.
+        PromotionQueue = "promotion_queue",
     }
 );
 
@@ -139,6 +141,11 @@ impl JobKey {
     /// One long-lived environment of a repository.
     pub fn environment(repo: RepoId, environment: &str) -> JobKey {
         JobKey(format!("{repo}#env:{environment}"))
+    }
+
+    /// The promotion queue of one long-lived environment (its targets share it).
+    pub fn promotion_queue(repo: RepoId, environment: &str) -> JobKey {
+        JobKey(format!("{repo}#queue:{environment}"))
     }
 
     /// A repository's train.
@@ -462,6 +469,37 @@ impl JobPayload for EnvDeployPayload {
 
     fn key(&self) -> JobKey {
         JobKey::environment(self.repo_id, &self.environment)
+    }
+}
+
+/// Start what may start in one environment's promotion queue, serialized on that queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionQueuePayload {
+    pub repo_id: RepoId,
+    pub installation: InstallationId,
+    pub full_name: String,
+    pub default_branch: Option<String>,
+    /// The environment as the policy names it (`production`, not `production-au`).
+    pub environment: String,
+}
+
+impl PromotionQueuePayload {
+    pub fn new(repo: &RepoRef, environment: &str) -> PromotionQueuePayload {
+        PromotionQueuePayload {
+            repo_id: repo.id,
+            installation: repo.installation,
+            full_name: repo.full_name.clone(),
+            default_branch: Some(repo.default_branch.clone()).filter(|b| !b.is_empty()),
+            environment: environment.to_owned(),
+        }
+    }
+}
+
+impl JobPayload for PromotionQueuePayload {
+    const KIND: JobKind = JobKind::PromotionQueue;
+
+    fn key(&self) -> JobKey {
+        JobKey::promotion_queue(self.repo_id, &self.environment)
     }
 }
 

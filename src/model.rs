@@ -488,3 +488,69 @@ pub struct Eviction {
     pub preview_id: i64,
     pub max_previews: u32,
 }
+
+/// Where a queued promotion stands (`promotion_queue.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueState {
+    /// Waiting for its environment (or target) to be free, or for a hold to be lifted.
+    Waiting,
+    /// Its deployment was claimed (`env_deployment_id`).
+    Started,
+    /// A newer promotion of the same environment took its place.
+    Superseded,
+    /// Withdrawn by `/cancel`.
+    Cancelled,
+    /// Not started: another target of the same promotion failed under `on_target_failure: halt`.
+    Halted,
+    /// Its turn came and a promotion rule refused it then.
+    Refused,
+}
+
+impl QueueState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueState::Waiting => "waiting",
+            QueueState::Started => "started",
+            QueueState::Superseded => "superseded",
+            QueueState::Cancelled => "cancelled",
+            QueueState::Halted => "halted",
+            QueueState::Refused => "refused",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<QueueState> {
+        Some(match s {
+            "waiting" => QueueState::Waiting,
+            "started" => QueueState::Started,
+            "superseded" => QueueState::Superseded,
+            "cancelled" => QueueState::Cancelled,
+            "halted" => QueueState::Halted,
+            "refused" => QueueState::Refused,
+            _ => return None,
+        })
+    }
+}
+
+/// One promotion in an environment's queue: one commit for one environment or one target.
+/// The targets of one `/promote production` share a `batch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedPromotion {
+    pub id: i64,
+    pub repo_id: RepoId,
+    /// The environment as the policy names it (`production`), whose targets share a limit.
+    pub family: String,
+    /// What is deployed: the environment, or a target's GitHub environment (`production-au`).
+    pub environment: String,
+    pub sha: CommitSha,
+    pub pr_number: Option<PrNumber>,
+    pub requested_by: String,
+    /// `--force` was given (past a bad mark).
+    pub force: bool,
+    pub batch: String,
+    pub state: QueueState,
+    /// Why it ended without starting, for people.
+    pub reason: Option<String>,
+    pub env_deployment_id: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

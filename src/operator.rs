@@ -73,6 +73,25 @@ pub async fn envs(store: &Store, now_ms: i64, all: bool) -> Result<Vec<EnvRow>, 
             ttl_left: "-".into(),
         });
     }
+    // Promotions waiting in a queue (an environment or target busy, or held, or beyond the
+    // policy's limit of targets at once): each with its place.
+    let queued = store.queue_overview().await?;
+    for (repo, q) in &queued {
+        let place = queued
+            .iter()
+            .filter(|(r, o)| r == repo && o.environment == q.environment && o.id <= q.id)
+            .count();
+        rows.push(EnvRow {
+            repo: repo.clone(),
+            pr: q.pr_number.map_or(0, |n| n.0),
+            sha: q.sha.short().to_owned(),
+            state: format!("queued #{place}"),
+            environment: q.environment.clone(),
+            host: format!("(promote by {})", q.requested_by),
+            age: human(now_ms - q.created_at),
+            ttl_left: "-".into(),
+        });
+    }
     Ok(rows)
 }
 

@@ -96,6 +96,11 @@ pub fn environment(spec: &DeploySpec) -> Vec<(String, String)> {
     ]
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value))
+    .chain(
+        spec.target
+            .iter()
+            .map(|t| ("GANGWAY_TARGET".to_owned(), t.clone())),
+    )
     .collect()
 }
 

@@ -14,6 +14,7 @@ fn spec(action: DriverAction) -> DeploySpec {
         url: "https://pr-42.preview.example.com".to_owned(),
         environment: "pr-42".to_owned(),
         deployment_id: 9001,
+        target: None,
     }
 }
 
@@ -202,6 +203,15 @@ fn environment_lists_exactly_the_gangway_variables() {
         ..spec(DriverAction::Deploy)
     });
     assert!(short.contains(&("GANGWAY_SHORT_SHA".into(), "abc".into())));
+    // A target's deployment also gets GANGWAY_TARGET; nothing else does.
+    assert!(!vars.iter().any(|(name, _)| name == "GANGWAY_TARGET"));
+    let target = environment(&DeploySpec {
+        environment: "production-au".into(),
+        target: Some("au".into()),
+        ..spec(DriverAction::Deploy)
+    });
+    assert_eq!(target.len(), 10);
+    assert!(target.contains(&("GANGWAY_TARGET".into(), "au".into())));
 }
 
 async fn assert_timeout_kills_group(

@@ -42,6 +42,9 @@ pub struct DeploySpec {
     pub environment: String,
     /// GitHub deployment id (0 when there is none, e.g. tearing down for a removed installation).
     pub deployment_id: u64,
+    /// The target of a long-lived environment that has targets (`au` of `production-au`),
+    /// given to the command as `GANGWAY_TARGET`; `None` otherwise (the variable is not set).
+    pub target: Option<String>,
 }
 
 /// How one run ended.

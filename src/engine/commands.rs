@@ -56,9 +56,13 @@ commands! {
     /// Allow promotions into an environment again.
     Unhold => "unhold", Shape::Environment { force: false },
         "allow promotions into an environment again";
-    /// Mark the commit an environment runs as bad and redeploy the last good one.
-    Rollback => "rollback", Shape::Environment { force: false },
-        "mark the commit an environment runs as bad and redeploy the last good one";
+    /// Mark the commit an environment runs as bad and redeploy the last good one, or the earlier
+    /// commit named.
+    Rollback => "rollback", Shape::EnvironmentCommit,
+        "mark the commit an environment runs as bad and redeploy the last good one (or the earlier commit named)";
+    /// Withdraw this pull request's promotions still waiting in the queue.
+    Cancel => "cancel", Shape::Environment { force: false },
+        "withdraw this pull request's promotions still waiting in an environment's queue (default: every environment)";
     /// List the commands and who may use them.
     Help => "help", Shape::None, "list the commands and who may use them";
 }
@@ -73,6 +77,9 @@ pub enum Shape {
     /// At most one environment name (see [`ENVIRONMENT_CHARS`]); with `force`, also the flag
     /// `--force`, anywhere among the words.
     Environment { force: bool },
+    /// At most one environment name and at most one commit (7 to 40 hexadecimal digits), in
+    /// that order; a lone word that looks like a commit is the commit.
+    EnvironmentCommit,
     /// Free text, trimmed, at most [`TEXT_CHARS`] characters. The parser cannot know the
     /// repository's environments, so any structure in it (e.g. a leading environment name) is
     /// for the command to read. `what` names the text in errors, `usage` shows it in `/help`.
@@ -98,6 +105,7 @@ impl Shape {
             Shape::Commit => "[commit]",
             Shape::Environment { force: false } => "[environment]",
             Shape::Environment { force: true } => "[environment] [--force]",
+            Shape::EnvironmentCommit => "[environment] [commit]",
             Shape::Text { usage, .. } => usage,
         }
     }
@@ -127,7 +135,8 @@ pub struct Invocation {
     pub force: bool,
     /// The free text, trimmed and not empty, for [`Shape::Text`].
     pub text: Option<String>,
-    /// The commit named, lower-case, for [`Shape::Commit`]; `None`: the command's default.
+    /// The commit named, lower-case, for [`Shape::Commit`] and [`Shape::EnvironmentCommit`];
+    /// `None`: the command's default.
     pub commit: Option<String>,
 }
 
@@ -147,11 +156,12 @@ impl Invocation {
     /// `invocation(inv.command.word(), &inv.args()) == Ok(inv)`; empty for none.
     pub fn args(&self) -> String {
         let mut words: Vec<&str> = Vec::new();
-        if let Some(commit) = &self.commit {
-            words.push(commit);
-        }
+        // The environment first: `/rollback production 1a2b3c4`.
         if let Some(environment) = &self.environment {
             words.push(environment);
+        }
+        if let Some(commit) = &self.commit {
+            words.push(commit);
         }
         if self.force {
             words.push(FORCE);
@@ -319,6 +329,46 @@ pub fn invocation(word: &str, args: &str) -> Result<Invocation, ParseError> {
             inv.environment = environment;
             inv.force = force;
         }
+        Shape::EnvironmentCommit => {
+            let words: Vec<&str> = args.split_whitespace().collect();
+            if let Some(option) = words.iter().find(|w| w.starts_with('-')) {
+                return Err(ParseError::UnknownOption {
+                    command,
+                    option: (*option).to_owned(),
+                    suggestion: None,
+                });
+            }
+            let (environment, commit) = match words.as_slice() {
+                [] => (None, None),
+                [one] if is_commit(one) => (None, Some(*one)),
+                [one] => (Some(*one), None),
+                [env, commit] => (Some(*env), Some(*commit)),
+                _ => {
+                    return Err(ParseError::TooManyArguments {
+                        command,
+                        rest: args.to_owned(),
+                    });
+                }
+            };
+            if let Some(name) = environment
+                && !is_environment_name(name)
+            {
+                return Err(ParseError::BadEnvironment {
+                    command,
+                    name: name.to_owned(),
+                });
+            }
+            if let Some(sha) = commit
+                && !is_commit(sha)
+            {
+                return Err(ParseError::BadCommit {
+                    command,
+                    rest: sha.to_owned(),
+                });
+            }
+            inv.environment = environment.map(str::to_owned);
+            inv.commit = commit.map(str::to_ascii_lowercase);
+        }
         Shape::Text { what, .. } => {
             let chars = args.chars().count();
             if chars > TEXT_CHARS {
@@ -364,6 +414,11 @@ fn environment_args(command: Command, args: &str) -> Result<(Option<String>, boo
             rest: args.to_owned(),
         }),
     }
+}
+
+/// 7 to 40 hexadecimal digits: a commit's sha or a prefix of it.
+fn is_commit(word: &str) -> bool {
+    (MIN_COMMIT_CHARS..=40).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// 1 to [`ENVIRONMENT_CHARS`] characters, no control characters, not starting with `-` (an
@@ -578,7 +633,7 @@ fn example(command: Command) -> String {
     match command.shape() {
         Shape::None => quote_word(command.word()),
         Shape::Commit => quote(&format!("/{} 1a2b3c4", command.word())),
-        Shape::Environment { .. } | Shape::Text { .. } => {
+        Shape::Environment { .. } | Shape::EnvironmentCommit | Shape::Text { .. } => {
             quote(&format!("/{} {EXAMPLE_ENVIRONMENT}", command.word()))
         }
     }

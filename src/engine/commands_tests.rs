@@ -53,7 +53,7 @@ fn the_table_has_each_word_once_in_lower_case() {
     assert_eq!(
         words,
         [
-            "stage", "unstage", "promote", "hold", "unhold", "rollback", "help"
+            "stage", "unstage", "promote", "hold", "unhold", "rollback", "cancel", "help"
         ]
     );
     for c in Command::ALL {
@@ -236,7 +236,8 @@ fn usage_shows_the_arguments() {
             "/promote [environment] [--force]",
             "/hold [environment] [reason…]",
             "/unhold [environment]",
-            "/rollback [environment]",
+            "/rollback [environment] [commit]",
+            "/cancel [environment]",
             "/help",
         ]
     );
@@ -330,9 +331,9 @@ fn too_many_environments() {
         }
     );
     assert_eq!(
-        err("/rollback a  b").to_string(),
-        "`/rollback` takes at most one environment name (found `a  b`); \
-         e.g. `/rollback production`"
+        err("/unhold a  b").to_string(),
+        "`/unhold` takes at most one environment name (found `a  b`); \
+         e.g. `/unhold production`"
     );
     assert_eq!(
         err("/unhold staging please").to_string(),
@@ -371,7 +372,7 @@ fn unknown_options() {
     // Only `/promote` can be forced.
     assert_eq!(
         err("/rollback --force").to_string(),
-        "unknown option `--force` for `/rollback`: write `/rollback [environment]`"
+        "unknown option `--force` for `/rollback`: write `/rollback [environment] [commit]`"
     );
     assert_eq!(
         err("/unhold -"),
@@ -525,7 +526,7 @@ fn invocation_reads_a_stored_word_and_arguments() {
         Err(ParseError::UnexpectedArguments { .. })
     ));
     assert!(matches!(
-        invocation("rollback", "a b"),
+        invocation("rollback", "a b c"),
         Err(ParseError::TooManyArguments { .. })
     ));
 }
@@ -888,6 +889,20 @@ fn fits_its_shape(inv: &Invocation) -> bool {
                         && !e.chars().any(|c| c.is_control() || c.is_whitespace())
                 })
         }
+        Shape::EnvironmentCommit => {
+            inv.text.is_none()
+                && !inv.force
+                && inv.commit.as_deref().is_none_or(|c| {
+                    (7..=40).contains(&c.len())
+                        && c.bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                })
+                && inv.environment.as_deref().is_none_or(|e| {
+                    !e.is_empty()
+                        && !e.starts_with('-')
+                        && !e.chars().any(|c| c.is_control() || c.is_whitespace())
+                })
+        }
         Shape::Text { .. } => {
             inv.environment.is_none()
                 && !inv.force
@@ -1029,4 +1044,39 @@ fn replies_read_as_pinned() {
     insta::assert_snapshot!("parse_errors", text.join("\n"));
     let help = crate::engine::sticky::help_lines(&crate::engine::sticky::command_help(None));
     insta::assert_snapshot!("help_lines", help.join("\n"));
+}
+
+#[test]
+fn rollback_takes_an_environment_and_a_commit_and_cancel_an_environment() {
+    let inv = parse("/rollback production-uk 1a2b3c4").unwrap().unwrap();
+    // Stored and read again as the same invocation.
+    assert_eq!(invocation("rollback", &inv.args()), Ok(inv.clone()));
+    assert_eq!(inv.command, Command::Rollback);
+    assert_eq!(inv.environment.as_deref(), Some("production-uk"));
+    assert_eq!(inv.commit.as_deref(), Some("1a2b3c4"));
+    let inv = parse("/rollback 1A2B3C4D").unwrap().unwrap();
+    assert_eq!(
+        (inv.environment, inv.commit.as_deref()),
+        (None, Some("1a2b3c4d"))
+    );
+    let inv = parse("/rollback staging").unwrap().unwrap();
+    assert_eq!(
+        (inv.environment.as_deref(), inv.commit),
+        (Some("staging"), None)
+    );
+    assert!(matches!(
+        parse("/rollback staging nothex"),
+        Err(ParseError::BadCommit { .. })
+    ));
+    assert!(matches!(
+        parse("/rollback a b c"),
+        Err(ParseError::TooManyArguments { .. })
+    ));
+    let inv = parse("/cancel production-uk").unwrap().unwrap();
+    assert_eq!(inv.command, Command::Cancel);
+    assert_eq!(inv.environment.as_deref(), Some("production-uk"));
+    assert_eq!(
+        Command::Rollback.usage(),
+        "/rollback [environment] [commit]"
+    );
 }

@@ -183,7 +183,7 @@ pub fn merges_after_live(d: &EnvDeployment, policy: &Policy) -> bool {
 /// it was a rollback already (a failing rollback never starts another).
 pub fn rolls_back(d: &EnvDeployment, policy: &Policy) -> bool {
     policy.promotion.auto_rollback
-        && policy.environments.is_production(&d.environment)
+        && policy.environments.in_production(&d.environment)
         && d.kind != EnvKind::Rollback
 }
 

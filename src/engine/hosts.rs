@@ -46,6 +46,7 @@ enum Placeholder {
     Repo,
     Owner,
     Environment,
+    Target,
 }
 
 impl Placeholder {
@@ -57,6 +58,7 @@ impl Placeholder {
             "repo" => Placeholder::Repo,
             "owner" => Placeholder::Owner,
             "environment" => Placeholder::Environment,
+            "target" => Placeholder::Target,
             _ => return None,
         })
     }
@@ -224,7 +226,7 @@ impl HostTemplate {
                 Part::Slot(Placeholder::Repo) => host.push_str(&dns_label(name, REPO_LABEL)),
                 Part::Slot(Placeholder::Owner) => host.push_str(&dns_label(owner, OWNER_LABEL)),
                 // Not allowed in a preview template (`parse` refuses it).
-                Part::Slot(Placeholder::Environment) => {}
+                Part::Slot(Placeholder::Environment | Placeholder::Target) => {}
             }
         }
         validate_dns_name(&host)?;
@@ -286,15 +288,15 @@ pub fn validate_dns_name(host: &str) -> Result<(), HostError> {
 }
 
 /// A long-lived environment's host template (`GANGWAY_ENVIRONMENT_HOST`): only `{environment}`,
-/// `{repo}` and `{owner}`; `{environment}` and `{repo}` present, so that two environments, and
+/// `{target}`, `{repo}` and `{owner}`; `{environment}` and `{repo}` present, so that two environments, and
 /// two repositories' environments, render different hosts; and a valid DNS name once they are
 /// filled (with the longest label each can become).
 pub fn check_environment_template(template: &str) -> Result<(), HostError> {
     use Placeholder::*;
     let parts = parts_of(
         template,
-        &[Environment, Repo, Owner],
-        "{environment}, {repo}, {owner}",
+        &[Environment, Target, Repo, Owner],
+        "{environment}, {target}, {repo}, {owner}",
     )?;
     if !has(&parts, Environment) {
         return Err(HostError::NotUnique {
@@ -309,16 +311,40 @@ pub fn check_environment_template(template: &str) -> Result<(), HostError> {
         });
     }
     let longest = format!("{}/{}", "o".repeat(OWNER_LABEL), "r".repeat(100));
-    validate_dns_name(&environment_host(template, "production", &longest))
+    validate_dns_name(&environment_host(template, "production", &longest))?;
+    validate_dns_name(&target_host(template, "production", Some("au"), &longest))
 }
 
 /// The host of a long-lived environment: the operator's `GANGWAY_ENVIRONMENT_HOST` with
 /// `{environment}` as a DNS label ([`environment_label`]) and `{repo}` and `{owner}` as for a
 /// preview (`full_name` is the repository's `owner/name`).
 pub fn environment_host(template: &str, environment: &str, full_name: &str) -> String {
+    target_host(template, environment, None, full_name)
+}
+
+/// The host of one target of a long-lived environment (or of the environment itself, with
+/// `target: None`). A template with `{target}` gets the environment's name in `{environment}`
+/// and the target's in `{target}` (`au.production.shop.example.org`); an environment without
+/// targets puts its own name in both. A template without `{target}` gets the target's GitHub
+/// environment (`production-au`) in `{environment}`, so every target still has a host of its own.
+pub fn target_host(
+    template: &str,
+    environment: &str,
+    target: Option<&str>,
+    full_name: &str,
+) -> String {
+    let (environment, target) = match target {
+        Some(t) if template.contains("{target}") => (environment.to_owned(), t.to_owned()),
+        Some(t) => (
+            crate::policy::target_environment(environment, t),
+            t.to_owned(),
+        ),
+        None => (environment.to_owned(), environment.to_owned()),
+    };
     let (owner, name) = full_name.split_once('/').unwrap_or(("", full_name));
     template
-        .replace("{environment}", &environment_label(environment))
+        .replace("{target}", &environment_label(&target))
+        .replace("{environment}", &environment_label(&environment))
         .replace("{repo}", &dns_label(name, REPO_LABEL))
         .replace("{owner}", &dns_label(owner, OWNER_LABEL))
         .to_ascii_lowercase()

@@ -280,3 +280,34 @@ fn a_teardown_touches_only_a_host_its_pull_request_alone_serves_from() {
     let elsewhere = preview(4, 7, "k.x.org", PreviewState::Live);
     assert!(!shares_host(&p, &[p.clone(), gone, elsewhere]));
 }
+
+#[test]
+fn each_target_has_a_host_of_its_own_with_or_without_a_target_placeholder() {
+    // Without `{target}`: the target's GitHub environment stands in `{environment}`.
+    let plain = DEFAULT_ENVIRONMENT_TEMPLATE;
+    assert_eq!(
+        target_host(plain, "production", Some("au"), "octo/app"),
+        "production-au.app.example.org"
+    );
+    assert_eq!(
+        target_host(plain, "production", None, "octo/app"),
+        environment_host(plain, "production", "octo/app")
+    );
+    // With `{target}`: the environment and the target apart; no target puts the name in both.
+    let tpl = "{target}.{environment}.{repo}.example.org";
+    check_environment_template(tpl).unwrap();
+    assert_eq!(
+        target_host(tpl, "production", Some("UK"), "octo/app"),
+        "uk.production.app.example.org"
+    );
+    assert_ne!(
+        target_host(tpl, "production", Some("au"), "octo/app"),
+        target_host(tpl, "production", Some("ca"), "octo/app")
+    );
+    assert_eq!(
+        environment_host(tpl, "staging", "octo/app"),
+        "staging.staging.app.example.org"
+    );
+    // `{target}` is an environment placeholder only: a preview template refuses it.
+    assert!(HostTemplate::parse("{target}-pr{number}-{short_sha}.{repo}.example.org").is_err());
+}

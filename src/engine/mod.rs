@@ -30,6 +30,7 @@ pub mod previews;
 pub mod promotion;
 pub mod routing;
 pub mod sticky;
+pub mod targets;
 pub mod text;
 pub mod train;
 

@@ -182,6 +182,21 @@ pub enum Refusal {
         environment: String,
         current: CommitSha,
     },
+    #[error(
+        "commit {} never ran in {}: a rollback goes only to a commit that succeeded \
+         there. Name one that did (GitHub's deployment history of {} lists them), or leave \
+         the commit out for the last good one.",
+        text::code_capped(.named, 40), env(.environment), env(.environment)
+    )]
+    NeverRanThere { environment: String, named: String },
+    #[error("{} already runs `{}`: there is nothing to roll back.", env(.environment), .sha.short())]
+    AlreadyRuns { environment: String, sha: CommitSha },
+    #[error(
+        "{} has targets, and the train does not deploy to targets: promote it by command \
+         (**/promote {}**).",
+        env(.environment), env(.environment)
+    )]
+    HasTargets { environment: String },
 }
 
 impl Refusal {
@@ -201,6 +216,9 @@ impl Refusal {
             Refusal::NotDescendant { .. } => "not a descendant",
             Refusal::NothingRunning { .. } => "nothing running",
             Refusal::NothingToRollBackTo { .. } => "nothing to roll back to",
+            Refusal::NeverRanThere { .. } => "never ran there",
+            Refusal::AlreadyRuns { .. } => "already runs it",
+            Refusal::HasTargets { .. } => "has targets",
         }
     }
 }
@@ -373,8 +391,11 @@ pub struct RollbackFacts<'a> {
     /// What the environment runs now.
     pub current: Option<&'a EnvDeployment>,
     /// The latest deployment of another commit that succeeded there (read only when there is a
-    /// `current`).
+    /// `current`); with `named`, the newest deployment of the named commit that went live
+    /// there.
     pub last_good: Option<&'a EnvDeployment>,
+    /// The commit `/rollback` named (a sha or a prefix), if it named one.
+    pub named: Option<&'a str>,
 }
 
 /// Where a rollback goes: from the commit the environment runs (which is marked bad) back to
@@ -397,6 +418,20 @@ pub fn rollback(f: &RollbackFacts<'_>) -> Result<Rollback, Refusal> {
             environment: f.environment.to_owned(),
         });
     };
+    if let Some(named) = f.named {
+        let Some(chosen) = f.last_good else {
+            return Err(Refusal::NeverRanThere {
+                environment: f.environment.to_owned(),
+                named: named.to_owned(),
+            });
+        };
+        if chosen.sha == current.sha {
+            return Err(Refusal::AlreadyRuns {
+                environment: f.environment.to_owned(),
+                sha: current.sha.clone(),
+            });
+        }
+    }
     let Some(good) = f.last_good else {
         return Err(Refusal::NothingToRollBackTo {
             environment: f.environment.to_owned(),
@@ -488,6 +523,20 @@ pub fn rollback_answer(
     )
 }
 
+/// The answer to an accepted `/rollback` to a named commit (the rest as [`rollback_answer`]).
+pub fn chosen_rollback_answer(
+    environment: &str,
+    r: &Rollback,
+    hold: Option<&Hold>,
+    production: bool,
+) -> String {
+    rollback_answer(environment, r, hold, production).replacen(
+        ", the last commit that succeeded there.",
+        ", the commit named, which succeeded there before.",
+        1,
+    )
+}
+
 /// The policy a promotion or rollback follows: nothing is promoted under an invalid one. The
 /// error is the reply.
 pub fn valid_policy(policy: &PolicyStatus) -> Result<&Policy, String> {
@@ -513,14 +562,13 @@ pub fn hold_policy(policy: &PolicyStatus) -> Cow<'_, Policy> {
 /// The environment a command names, spelt as the policy spells it (GitHub's names ignore
 /// case); production when none is named. An unknown name is kept for the refusal to quote.
 pub fn environment_of(policy: &Policy, named: Option<&str>) -> String {
-    let names = policy.environments.names();
     match named {
         None => policy.environments.production().to_owned(),
+        // An environment, or a target's GitHub environment (`production-au`).
         Some(name) => policy
             .environments
-            .position(name)
-            .and_then(|i| names.get(i))
-            .map_or_else(|| name.to_owned(), Clone::clone),
+            .resolve(name)
+            .map_or_else(|| name.to_owned(), |u| u.name()),
     }
 }
 
@@ -529,7 +577,7 @@ pub fn environment_of(policy: &Policy, named: Option<&str>) -> String {
 pub fn split_environment(policy: &Policy, text: &str) -> (String, String) {
     let text = text.trim();
     let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    if !first.is_empty() && policy.environments.contains(first) {
+    if !first.is_empty() && policy.environments.resolve(first).is_some() {
         (environment_of(policy, Some(first)), rest.trim().to_owned())
     } else {
         (policy.environments.production().to_owned(), text.to_owned())

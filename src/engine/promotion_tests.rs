@@ -525,7 +525,40 @@ fn rolled_back(
         running,
         current,
         last_good,
+        named: None,
     })
+}
+
+#[test]
+fn a_rollback_to_a_named_commit_needs_it_to_have_run_there_and_not_to_run_now() {
+    let (now, before) = (deployed('b'), deployed('a'));
+    let named = |chosen: Option<&EnvDeployment>, name: &str| {
+        rollback(&RollbackFacts {
+            environment: "production",
+            known: &envs(),
+            running: None,
+            current: Some(&now),
+            last_good: chosen,
+            named: Some(name),
+        })
+    };
+    assert_eq!(
+        named(Some(&before), "aaaaaaa"),
+        Ok(Rollback {
+            from: sha('b'),
+            to: sha('a'),
+        })
+    );
+    let never = named(None, "c0ffee1").unwrap_err();
+    assert_eq!(never.rule(), "never ran there");
+    assert!(
+        never
+            .to_string()
+            .contains("`c0ffee1` never ran in production"),
+        "{never}"
+    );
+    let same = named(Some(&now), "bbbbbbb").unwrap_err();
+    assert_eq!(same.rule(), "already runs it");
 }
 
 #[test]

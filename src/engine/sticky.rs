@@ -50,6 +50,7 @@ pub fn required_permission(command: Command, policy: Option<&Policy>) -> Permiss
         Command::Hold => p.permissions.hold,
         Command::Unhold => p.permissions.unhold,
         Command::Rollback => p.permissions.rollback,
+        Command::Cancel => p.permissions.cancel,
         Command::Help => Permission::None,
     }
 }
@@ -93,6 +94,9 @@ pub struct StickyInput<'a> {
     pub commands: &'a [CommandHelp],
     /// Holds on the repository's long-lived environments: every PR's comment shows them.
     pub holds: &'a [Hold],
+    /// One line per target of each environment with targets this PR was promoted into
+    /// (`engine::targets::sticky_lines`).
+    pub targets: &'a [String],
 }
 
 fn log_link(public_url: &str, p: &Preview) -> String {
@@ -307,6 +311,11 @@ pub fn render(input: &StickyInput<'_>) -> String {
             text::prose_capped(&hold.environment, text::NAME_CHARS),
             crate::engine::promotion::held_by(hold)
         ));
+    }
+
+    if !input.targets.is_empty() {
+        out.push(String::new());
+        out.extend(input.targets.iter().cloned());
     }
 
     if !input.commands.is_empty() && pr.open {

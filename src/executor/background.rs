@@ -263,6 +263,7 @@ impl Executor {
                 url: format!("https://{}", p.host),
                 environment: p.environment.clone(),
                 deployment_id: p.deployment_id.unwrap_or(0),
+                target: None,
             };
             let outcome = command::run(&self.settings.command, &spec).await;
             self.store

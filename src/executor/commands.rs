@@ -135,6 +135,7 @@ impl Executor {
                 self.rollback_command(job, &repo, &policy, &invocation)
                     .await
             }
+            Command::Cancel => self.cancel_command(job, &repo, &policy, &invocation).await,
         }
     }
 

@@ -78,6 +78,7 @@ impl Executor {
             url: format!("https://{}", p.host),
             environment: p.environment.clone(),
             deployment_id: p.deployment_id.unwrap_or(0),
+            target: None,
         }
     }
 

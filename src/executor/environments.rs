@@ -125,8 +125,18 @@ impl Executor {
                 .env_finished(&repo, &policy, &mut d, end.success, end.why.as_deref())
                 .await;
         }
-        // One host, one holder, claimed before anything is created or run.
-        let host = self.env_host(&repo, &d.environment);
+        // One host, one holder, claimed before anything is created or run. A target's host
+        // comes from the template's `{target}` (engine::hosts::target_host).
+        let unit = policy.environments.resolve(&d.environment);
+        let host = match &unit {
+            Some(u) if u.target.is_some() => hosts::target_host(
+                &self.settings.environment_host,
+                &u.environment,
+                u.target.as_deref(),
+                &repo.full_name,
+            ),
+            _ => self.env_host(&repo, &d.environment),
+        };
         let claimant = HostHolder::Environment {
             repo: repo.id,
             environment: d.environment.clone(),
@@ -181,6 +191,7 @@ impl Executor {
                         url: format!("https://{host}"),
                         environment: d.environment.clone(),
                         deployment_id: d.deployment_id.unwrap_or(0),
+                        target: unit.and_then(|u| u.target),
                     },
                 )
                 .await;
@@ -238,7 +249,8 @@ impl Executor {
                 now,
             )
             .await?;
-        self.wake_train(repo, policy).await
+        self.wake_train(repo, policy).await?;
+        self.wake_queue(repo, policy, &d.environment).await
     }
 
     /// A deployment whose host is someone else's: failed with the reason (the environment is
@@ -266,7 +278,8 @@ impl Executor {
             );
             self.comment(repo, number, &said).await?;
         }
-        self.wake_train(repo, policy).await
+        self.wake_train(repo, policy).await?;
+        self.wake_queue(repo, policy, &d.environment).await
     }
 
     /// A deployment whose job gave up: recorded as failed, so that the environment is free
@@ -311,6 +324,16 @@ impl Executor {
                     warn!(error = %e, "could not tell the pull request that the deployment was given up");
                 }
             }
+            // The environment is free again: what waits in its queue may start.
+            if let Some(policy) = self
+                .policy(&repo)
+                .await
+                .ok()
+                .and_then(|p| p.valid().cloned())
+                && let Err(e) = self.wake_queue(&repo, &policy, &d.environment).await
+            {
+                warn!(error = %e, "could not wake the promotion queue");
+            }
         }
         Ok(())
     }
@@ -352,7 +375,9 @@ impl Executor {
             warn!(environment = %d.environment, sha = %d.sha, why = why.unwrap_or(""), "environment deployment failed");
             self.env_failed(repo, policy, d).await?;
         }
-        self.wake_train(repo, policy).await
+        self.refresh_target_sticky(repo, policy, d).await?;
+        self.wake_train(repo, policy).await?;
+        self.wake_queue(repo, policy, &d.environment).await
     }
 
     async fn create_env_deployment(
@@ -382,7 +407,7 @@ impl Executor {
         self.store
             .save_env_deployment(d, self.clock.now_ms())
             .await?;
-        let production = policy.environments.is_production(&d.environment);
+        let production = policy.environments.in_production(&d.environment);
         let body = NewDeployment {
             auto_merge: false,
             description: description(&queued_text(d)),
@@ -503,7 +528,15 @@ impl Executor {
             text::prose_capped(&d.environment, text::NAME_CHARS),
             text::url(&url)
         );
-        if environments::merges_after_live(d, policy) {
+        if environments::merges_after_live(d, policy)
+            || (d.kind == EnvKind::Promote
+                && policy.promotion.merge
+                && policy
+                    .environments
+                    .resolve(&d.environment)
+                    .is_some_and(|u| policy.environments.is_production(&u.environment))
+                && self.completes_environment(repo, policy, d).await?)
+        {
             match self
                 .github
                 .merge_pull(
@@ -543,6 +576,7 @@ impl Executor {
         policy: &Policy,
         d: &EnvDeployment,
     ) -> Result<(), JobError> {
+        self.target_failed(repo, policy, d).await?;
         if let Some(number) = d.pr_number {
             let said = format!(
                 "{} the deployment of `{}` to {} failed: {}. See its log: {}",

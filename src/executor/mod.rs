@@ -15,6 +15,7 @@ mod errors;
 pub mod processor;
 mod promotion;
 pub mod reads;
+mod targets;
 pub mod train;
 mod work;
 
@@ -209,6 +210,10 @@ impl Executor {
         let gate = engine::gate(&situation);
         let commands = sticky::command_help(policy.valid());
         let holds = self.store.holds(pr.repo.id).await?;
+        let targets = match policy.valid() {
+            Some(p) => self.target_sticky_lines(&pr.repo, p, pr.number).await?,
+            None => Vec::new(),
+        };
         let body = sticky::render(&StickyInput {
             pr,
             gate: &gate,
@@ -218,6 +223,7 @@ impl Executor {
             public_url: &self.settings.public_url,
             commands: &commands,
             holds: &holds,
+            targets: &targets,
         });
         let sticky = self
             .store

@@ -102,6 +102,10 @@ impl Handler for Processor {
                     let c: CommandPayload = job.decode()?;
                     self.executor.run_command(&c).await
                 }
+                JobKind::PromotionQueue => {
+                    let q: crate::jobs::PromotionQueuePayload = job.decode()?;
+                    self.executor.run_promotion_queue(&q).await
+                }
                 JobKind::EnvDeploy => {
                     let e: EnvDeployPayload = job.decode()?;
                     match self.executor.run_env_deployment(&e).await {

@@ -10,14 +10,10 @@
 //! the acknowledgement happen before (commands.rs); the deployment itself is an environment job
 //! (environments.rs).
 
-use tracing::info;
-
 use super::Executor;
 use super::environments::Claim;
 use crate::engine::commands::Invocation;
-use crate::engine::promotion::{
-    self, Compared, Next, PreviewOutcome, Refusal, environment_of, split_environment,
-};
+use crate::engine::promotion::{self, Compared, Next, Refusal, environment_of, split_environment};
 use crate::engine::{CheckSummary, PolicyStatus};
 use crate::jobs::{CommandPayload, EvaluatePayload, NewJob};
 use crate::model::{EnvKind, RepoRef};
@@ -36,68 +32,9 @@ impl Executor {
             Ok(p) => p,
             Err(why) => return self.refuse(job, repo, &why).await,
         };
-        let environment = environment_of(policy, inv.environment.as_deref());
-        // The head as GitHub says it is now: the commit that is promoted is the one read here.
-        let Some(pr) = self.fetch_pull(repo, job.number).await? else {
-            return self
-                .refuse(job, repo, "GitHub no longer knows this pull request.")
-                .await;
-        };
-        let sha = pr.head_sha.clone();
-        let on_record = self.store.preview_for(repo.id, pr.number, &sha).await?;
-        let preview = PreviewOutcome::of(on_record.as_ref());
-        let hold = self.store.hold(repo.id, &environment).await?;
-        let running = self
-            .store
-            .running_env_deployment(repo.id, &environment)
-            .await?;
-        let bad = self.store.bad_sha(repo.id, &sha).await?;
-        let request = promotion::Request {
-            environment: &environment,
-            known: policy.environments.names(),
-            sha: &sha,
-            force: inv.force,
-            preview: &preview,
-            // Read by the gates once the cheaper rules pass: they cost a call.
-            checks: None,
-            checks_required: promotion::promote_needs_checks(policy),
-            hold: hold.as_ref(),
-            running: running.as_ref(),
-            bad: bad.as_ref(),
-        };
-        if let Err(r) = self.pass_gates(repo, policy, request).await? {
-            return self.refuse_rule(job, repo, &r).await;
-        }
-        let forced = promotion::forced(inv.force, bad.as_ref());
-        let reason =
-            forced.then(|| format!("forced by @{}: {} was marked bad", job.author, sha.short()));
-        let claim = Claim {
-            environment: &environment,
-            sha: &sha,
-            kind: EnvKind::Promote,
-            requested_by: &job.author,
-            pr_number: Some(pr.number),
-            reason: reason.as_deref(),
-        };
-        match self.claim_and_queue(repo, &claim).await? {
-            Err(running) => {
-                let r = Refusal::Busy {
-                    environment: environment.clone(),
-                    running: Box::new(running),
-                };
-                self.refuse_rule(job, repo, &r).await
-            }
-            Ok(d) => {
-                if forced {
-                    self.store.clear_bad(repo.id, &sha).await?;
-                }
-                info!(%environment, sha = %sha, id = d.id, "promotion accepted");
-                let text = promotion::promote_answer(&sha, &environment, forced);
-                let reason = format!("promoting {} to {environment}", sha.short());
-                self.finish(job, repo, "accepted", &reason, Some(&text), true)
-                    .await
-            }
-        }
+        // Each environment or target it names is queued, and started where free
+        // (executor/targets.rs).
+        self.promote_units(job, repo, policy, inv).await
     }
 
     pub(super) async fn hold_command(
@@ -170,6 +107,7 @@ impl Executor {
         )
         .await?;
         self.wake_train(repo, policy).await?;
+        self.wake_queue(repo, policy, &environment).await?;
         let answer = promotion::unhold_answer(&environment, &was);
         self.finish(
             job,
@@ -193,33 +131,82 @@ impl Executor {
             Ok(p) => p,
             Err(why) => return self.refuse(job, repo, &why).await,
         };
-        let environment = environment_of(policy, inv.environment.as_deref());
+        let named = environment_of(policy, inv.environment.as_deref());
+        let units = policy.environments.units(&named);
+        if units.is_empty() {
+            let r = Refusal::UnknownEnvironment {
+                name: named,
+                known: policy.environments.all_names(),
+            };
+            return self.refuse_rule(job, repo, &r).await;
+        }
+        let mut answers = Vec::new();
+        let mut refusals = Vec::new();
+        for unit in &units {
+            match self
+                .rollback_unit(job, repo, policy, inv, &unit.name())
+                .await?
+            {
+                Ok(answer) => answers.push(answer),
+                Err(r) => refusals.push(r),
+            }
+        }
+        if answers.is_empty() {
+            return match refusals.as_slice() {
+                [r] => self.refuse_rule(job, repo, r).await,
+                _ => {
+                    let text: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+                    self.refuse(job, repo, &text.join(" ")).await
+                }
+            };
+        }
+        let mut text = answers.join(" ");
+        for r in &refusals {
+            text.push_str(&format!(" Not rolled back: {r}"));
+        }
+        let reason = format!("rollback of {named} by @{}", job.author);
+        self.finish(job, repo, "accepted", &reason, Some(&text), true)
+            .await
+    }
+
+    /// One environment's or target's rollback: to the last good commit, or the one named.
+    async fn rollback_unit(
+        &self,
+        job: &CommandPayload,
+        repo: &RepoRef,
+        policy: &Policy,
+        inv: &Invocation,
+        environment: &str,
+    ) -> Result<Result<String, Refusal>, JobError> {
         let running = self
             .store
-            .running_env_deployment(repo.id, &environment)
+            .running_env_deployment(repo.id, environment)
             .await?;
         let current = self
             .store
-            .current_env_deployment(repo.id, &environment)
+            .current_env_deployment(repo.id, environment)
             .await?;
-        let last_good = match &current {
-            Some(c) => {
+        let last_good = match (&current, inv.commit.as_deref()) {
+            (None, _) => None,
+            (Some(_), Some(named)) => self.store.succeeded_in(repo.id, environment, named).await?,
+            (Some(c), None) => {
                 self.store
-                    .last_good_env_deployment(repo.id, &environment, &c.sha)
+                    .last_good_env_deployment(repo.id, environment, &c.sha)
                     .await?
             }
-            None => None,
         };
+        let all_names = policy.environments.all_names();
         let facts = promotion::RollbackFacts {
-            environment: &environment,
-            known: policy.environments.names(),
+            environment,
+            known: &all_names,
             running: running.as_ref(),
             current: current.as_ref(),
             last_good: last_good.as_ref(),
+            named: inv.commit.as_deref(),
         };
         let target = match promotion::rollback(&facts) {
             Ok(t) => t,
-            Err(r) => return self.refuse_rule(job, repo, &r).await,
+            Err(r) => return Ok(Err(r)),
         };
         let reason = format!(
             "rollback by @{}: {} marked bad",
@@ -227,7 +214,7 @@ impl Executor {
             target.from.short()
         );
         let claim = Claim {
-            environment: &environment,
+            environment,
             sha: &target.to,
             kind: EnvKind::Rollback,
             requested_by: &job.author,
@@ -235,33 +222,33 @@ impl Executor {
             reason: Some(&reason),
         };
         match self.claim_and_queue(repo, &claim).await? {
-            Err(running) => {
-                let r = Refusal::Busy {
-                    environment,
-                    running: Box::new(running),
-                };
-                self.refuse_rule(job, repo, &r).await
-            }
+            Err(running) => Ok(Err(Refusal::Busy {
+                environment: environment.to_owned(),
+                running: Box::new(running),
+            })),
             Ok(_) => {
                 self.store
                     .mark_bad(
                         repo.id,
                         &target.from,
-                        &environment,
+                        environment,
                         &job.author,
                         Some("rolled back"),
                         self.clock.now_ms(),
                     )
                     .await?;
-                let hold = self.store.hold(repo.id, &environment).await?;
-                let answer = promotion::rollback_answer(
-                    &environment,
-                    &target,
-                    hold.as_ref(),
-                    policy.environments.is_production(&environment),
-                );
-                self.finish(job, repo, "accepted", &reason, Some(&answer), true)
-                    .await
+                let hold = self.store.hold(repo.id, environment).await?;
+                let production = policy.environments.is_production(environment);
+                Ok(Ok(if inv.commit.is_some() {
+                    promotion::chosen_rollback_answer(
+                        environment,
+                        &target,
+                        hold.as_ref(),
+                        production,
+                    )
+                } else {
+                    promotion::rollback_answer(environment, &target, hold.as_ref(), production)
+                }))
             }
         }
     }
@@ -308,7 +295,7 @@ impl Executor {
         }
     }
 
-    async fn refuse(
+    pub(super) async fn refuse(
         &self,
         job: &CommandPayload,
         repo: &RepoRef,
@@ -318,7 +305,7 @@ impl Executor {
             .await
     }
 
-    async fn refuse_rule(
+    pub(super) async fn refuse_rule(
         &self,
         job: &CommandPayload,
         repo: &RepoRef,

@@ -145,6 +145,9 @@ impl Executor {
         environment: &str,
         checks: &CheckSummary,
     ) -> Result<Result<EnvDeployment, Refusal>, JobError> {
+        if let Some(r) = crate::engine::targets::train_refusal(policy, environment) {
+            return Ok(Err(r));
+        }
         let running = self
             .store
             .running_env_deployment(repo.id, environment)

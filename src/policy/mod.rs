@@ -69,8 +69,9 @@ pub use permissions::{PERMISSIONS_KEYS, Permission, Permissions};
 
 mod promotion;
 pub use promotion::{
-    Environments, MAX_ENVIRONMENTS, MergeMethod, PROMOTION_KEYS, PromotionPolicy, TRAIN_KEYS,
-    TrainPolicy,
+    Environments, MAX_ENVIRONMENTS, MAX_PARALLEL_TARGETS, MAX_TARGETS, MergeMethod,
+    OnTargetFailure, PROMOTION_KEYS, PromotionPolicy, TRAIN_KEYS, TrainPolicy, Unit,
+    target_environment,
 };
 
 /// The top-level sections, named in error messages (a test keeps this in step with serde).
@@ -79,6 +80,7 @@ pub const SECTIONS: &[&str] = &[
     "permissions",
     "forks",
     "environments",
+    "targets",
     "promotion",
     "train",
 ];
@@ -606,6 +608,7 @@ struct RawPolicy {
     permissions: Option<permissions::RawPermissions>,
     forks: Option<RawForks>,
     environments: Option<promotion::RawEnvironments>,
+    targets: Option<promotion::RawTargets>,
     promotion: Option<promotion::RawPromotion>,
     train: Option<promotion::RawTrain>,
 }
@@ -678,12 +681,16 @@ impl RawPolicy {
             Some(raw) => promotion::validate_environments(raw, &preview.environment)?,
             None => Environments::default(),
         };
+        let environments = match self.targets {
+            Some(raw) => promotion::validate_targets(raw, environments, &preview.environment)?,
+            None => environments,
+        };
         Ok(Policy {
             preview,
             permissions: self.permissions.unwrap_or_default().validate(),
             forks: ForkPolicy { on_push },
             environments,
-            promotion: self.promotion.unwrap_or_default().validate(),
+            promotion: self.promotion.unwrap_or_default().validate()?,
             train: self.train.map(promotion::RawTrain::validate).transpose()?,
         })
     }

@@ -9,6 +9,7 @@
 //!   hold: write         # default write: the panic button
 //!   unhold: maintain    # default maintain
 //!   rollback: maintain  # default maintain
+//!   cancel: maintain    # default maintain (as promote): withdraw a queued promotion
 //! ```
 //!
 //! Adding a command is a field in [`Permissions`] with its default in `Permissions::default`,
@@ -19,8 +20,9 @@ use serde::Deserialize;
 use std::fmt;
 
 /// The keys of `permissions:`, named in error messages (a test keeps this in step with serde).
-pub const PERMISSIONS_KEYS: &[&str] =
-    &["stage", "unstage", "promote", "hold", "unhold", "rollback"];
+pub const PERMISSIONS_KEYS: &[&str] = &[
+    "stage", "unstage", "promote", "hold", "unhold", "rollback", "cancel",
+];
 
 /// A GitHub repository permission level, lowest to highest; `Ord` follows that order, so
 /// "may run" is `person >= required`.
@@ -104,6 +106,9 @@ pub struct Permissions {
     pub unhold: Permission,
     /// To roll an environment back to its last good commit by command. Default `maintain`.
     pub rollback: Permission,
+    /// To withdraw a pull request's queued promotions by command. Default `maintain`, as
+    /// `promote`.
+    pub cancel: Permission,
 }
 
 impl Default for Permissions {
@@ -115,6 +120,7 @@ impl Default for Permissions {
             hold: Permission::Write,
             unhold: Permission::Maintain,
             rollback: Permission::Maintain,
+            cancel: Permission::Maintain,
         }
     }
 }
@@ -131,6 +137,7 @@ pub(super) struct RawPermissions {
     hold: Option<RawPermission>,
     unhold: Option<RawPermission>,
     rollback: Option<RawPermission>,
+    cancel: Option<RawPermission>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -169,6 +176,7 @@ impl RawPermissions {
             hold: or_default(self.hold, defaults.hold),
             unhold: or_default(self.unhold, defaults.unhold),
             rollback: or_default(self.rollback, defaults.rollback),
+            cancel: or_default(self.cancel, defaults.cancel),
         }
     }
 }

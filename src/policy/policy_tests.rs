@@ -180,7 +180,7 @@ fn an_unknown_section_is_refused_with_the_allowed_sections() {
     assert_eq!(
         message("preview: {}\nfork:\n  on_push: keep\n"),
         "fork at line 2 column 1: unknown section `fork`; allowed sections: `preview`, \
-         `permissions`, `forks`, `environments`, `promotion` or `train`"
+         `permissions`, `forks`, `environments`, `targets`, `promotion` or `train`"
     );
 }
 
@@ -306,9 +306,9 @@ fn the_key_lists_in_messages_match_the_schema() {
         ("train", TRAIN_KEYS),
     ];
     assert_eq!(
-        sections.len() + 1,
+        sections.len() + 2,
         SECTIONS.len(),
-        "every section but `environments` (a list) has keys"
+        "every section but `environments` (a list) and `targets` (environment names) has keys"
     );
     for (section, keys) in sections {
         assert!(SECTIONS.contains(section), "{section}");

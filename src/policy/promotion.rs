@@ -8,6 +8,10 @@
 //!   merge: false              # merge the PR once its production deployment succeeds
 //!   merge_method: merge       # merge | squash | rebase
 //!   auto_rollback: false      # a failed production deployment rolls back to the last good commit
+//!   on_target_failure: continue  # or halt: a failing target stops the targets not yet started
+//!   max_parallel_targets: 3   # how many targets of one environment deploy at the same time
+//! targets:                    # an environment deployed to several servers, each its own target
+//!   production: [au, uk, ca]  # GitHub environments production-au, production-uk, production-ca
 //! train:                      # absent or null: no train; `train: {}` runs it with these defaults
 //!   delay: 30m                # quiet period after the default branch's head goes green
 //!   bake: 60m                 # how long a commit runs in one environment before the next
@@ -27,11 +31,22 @@ use serde_saphyr::Spanned;
 use std::time::Duration;
 
 /// The keys of `promotion:`, named in error messages (a test keeps this in step with serde).
-pub const PROMOTION_KEYS: &[&str] = &["merge", "merge_method", "auto_rollback"];
+pub const PROMOTION_KEYS: &[&str] = &[
+    "merge",
+    "merge_method",
+    "auto_rollback",
+    "on_target_failure",
+    "max_parallel_targets",
+];
 /// The keys of `train:`, named in error messages (a test keeps this in step with serde).
 pub const TRAIN_KEYS: &[&str] = &["delay", "bake"];
 /// Most entries allowed in `environments:`.
 pub const MAX_ENVIRONMENTS: usize = 5;
+
+/// Most targets one environment may have in `targets:`.
+pub const MAX_TARGETS: usize = 20;
+/// Most targets of one environment deployed at the same time (`promotion.max_parallel_targets`).
+pub const MAX_PARALLEL_TARGETS: u32 = 20;
 
 /// The name `environments:` defaults to: a single environment, production.
 const DEFAULT_ENVIRONMENT: &str = "production";
@@ -46,14 +61,42 @@ const DEFAULT_ENVIRONMENT: &str = "production";
 pub struct Environments {
     // Never empty (validation and `Default` both ensure it).
     names: Vec<String>,
+    /// `targets:`: an environment (spelt as in `names`) and its targets, in the order written.
+    targets: Vec<(String, Vec<String>)>,
 }
 
 impl Default for Environments {
     fn default() -> Self {
         Self {
             names: vec![DEFAULT_ENVIRONMENT.to_owned()],
+            targets: Vec::new(),
         }
     }
+}
+
+/// What a name in a command means: an environment, or one target of an environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    /// The environment, spelt as the policy spells it.
+    pub environment: String,
+    /// The target, spelt as the policy spells it; `None`: the environment itself.
+    pub target: Option<String>,
+}
+
+impl Unit {
+    /// The GitHub environment (and Gangway's record) of this unit: the environment's name, or
+    /// for a target, `{environment}-{target}` ([`target_environment`]).
+    pub fn name(&self) -> String {
+        match &self.target {
+            Some(t) => target_environment(&self.environment, t),
+            None => self.environment.clone(),
+        }
+    }
+}
+
+/// The GitHub environment of a target: `production` and `au` give `production-au`.
+pub fn target_environment(environment: &str, target: &str) -> String {
+    format!("{environment}-{target}")
 }
 
 impl Environments {
@@ -98,6 +141,73 @@ impl Environments {
     pub fn is_production(&self, name: &str) -> bool {
         same_name(self.production(), name)
     }
+
+    /// Whether `name` is production or one of its targets (`production-au`): its GitHub
+    /// deployments are `production_environment`, and `auto_rollback` applies to it.
+    pub fn in_production(&self, name: &str) -> bool {
+        self.resolve(name)
+            .is_some_and(|u| self.is_production(&u.environment))
+    }
+
+    /// The targets of environment `name` (none when it deploys as one).
+    pub fn targets_of(&self, name: &str) -> &[String] {
+        self.targets
+            .iter()
+            .find(|(env, _)| same_name(env, name))
+            .map_or(&[], |(_, t)| t.as_slice())
+    }
+
+    /// What `name` names: a listed environment, or a target's derived name
+    /// (`production-au`); ignoring case, as GitHub does. `None`: neither.
+    pub fn resolve(&self, name: &str) -> Option<Unit> {
+        if let Some(i) = self.position(name) {
+            return Some(Unit {
+                environment: self.names[i].clone(),
+                target: None,
+            });
+        }
+        self.targets.iter().find_map(|(env, targets)| {
+            targets
+                .iter()
+                .find(|t| same_name(&target_environment(env, t), name))
+                .map(|t| Unit {
+                    environment: env.clone(),
+                    target: Some(t.clone()),
+                })
+        })
+    }
+
+    /// What a deployment to `name` deploys: each target of an environment that has targets,
+    /// the environment itself when it has none, the one target a derived name names.
+    pub fn units(&self, name: &str) -> Vec<Unit> {
+        match self.resolve(name) {
+            Some(u) if u.target.is_none() => {
+                let targets = self.targets_of(&u.environment);
+                if targets.is_empty() {
+                    vec![u]
+                } else {
+                    targets
+                        .iter()
+                        .map(|t| Unit {
+                            environment: u.environment.clone(),
+                            target: Some(t.clone()),
+                        })
+                        .collect()
+                }
+            }
+            Some(u) => vec![u],
+            None => Vec::new(),
+        }
+    }
+
+    /// Every name a command may use: each environment, then each target's derived name.
+    pub fn all_names(&self) -> Vec<String> {
+        let mut all = self.names.clone();
+        for (env, targets) in &self.targets {
+            all.extend(targets.iter().map(|t| target_environment(env, t)));
+        }
+        all
+    }
 }
 
 /// GitHub environment names are not case sensitive.
@@ -108,7 +218,7 @@ fn same_name(a: &str, b: &str) -> bool {
 }
 
 /// What happens around a merged commit's production deployment. `Default` is the defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PromotionPolicy {
     /// Whether the pull request is merged once its production deployment succeeds.
     pub merge: bool,
@@ -116,6 +226,42 @@ pub struct PromotionPolicy {
     pub merge_method: MergeMethod,
     /// Whether a failed production deployment rolls back to the last good commit.
     pub auto_rollback: bool,
+    /// What one failing target of an environment does to its other targets.
+    pub on_target_failure: OnTargetFailure,
+    /// How many targets of one environment deploy at the same time (1 to
+    /// [`MAX_PARALLEL_TARGETS`]).
+    pub max_parallel_targets: u32,
+}
+
+impl Default for PromotionPolicy {
+    fn default() -> Self {
+        Self {
+            merge: false,
+            merge_method: MergeMethod::default(),
+            auto_rollback: false,
+            on_target_failure: OnTargetFailure::default(),
+            max_parallel_targets: 3,
+        }
+    }
+}
+
+/// What one failing target does to the other targets of the same deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OnTargetFailure {
+    /// The others go on (started or not); nothing is undone.
+    #[default]
+    Continue,
+    /// Targets not started yet are not started; the ones already running finish.
+    Halt,
+}
+
+impl OnTargetFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnTargetFailure::Continue => "continue",
+            OnTargetFailure::Halt => "halt",
+        }
+    }
 }
 
 /// How a pull request is merged: the values GitHub's merge API takes as `merge_method`.
@@ -180,6 +326,19 @@ pub(super) fn expected_at(shape: &str) -> Option<String> {
         "promotion" => format!("a mapping; allowed keys: {}", one_of(PROMOTION_KEYS)),
         "promotion.merge" | "promotion.auto_rollback" => "`true` or `false`".to_owned(),
         "promotion.merge_method" => values(&MergeMethod::ALL.map(MergeMethod::as_str)),
+        "promotion.on_target_failure" => "`continue` or `halt`".to_owned(),
+        "promotion.max_parallel_targets" => {
+            format!("a whole number from 1 to {MAX_PARALLEL_TARGETS}")
+        }
+        "targets" => "a mapping of environment names to lists of target names, e.g. \
+                      {production: [au, uk, ca]}"
+            .to_owned(),
+        shape if shape.starts_with("targets.") && shape.ends_with("[]") => {
+            "a target name (a string)".to_owned()
+        }
+        shape if shape.starts_with("targets.") => {
+            "a list of target names, e.g. [au, uk, ca]".to_owned()
+        }
         "train" => format!(
             "a mapping; allowed keys: {} (write `train: {{}}` to run the train with the defaults)",
             one_of(TRAIN_KEYS)
@@ -201,7 +360,20 @@ pub(super) struct RawPromotion {
     merge: Option<bool>,
     merge_method: Option<RawMergeMethod>,
     auto_rollback: Option<bool>,
+    on_target_failure: Option<RawOnTargetFailure>,
+    max_parallel_targets: Option<Spanned<u32>>,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawOnTargetFailure {
+    Continue,
+    Halt,
+}
+
+/// `targets:`: environment name → its target names.
+pub(super) type RawTargets =
+    Spanned<std::collections::BTreeMap<String, Spanned<Vec<Spanned<String>>>>>;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -221,9 +393,23 @@ pub(super) struct RawTrain {
 }
 
 impl RawPromotion {
-    pub(super) fn validate(self) -> PromotionPolicy {
+    pub(super) fn validate(self) -> Result<PromotionPolicy, PolicyError> {
         let defaults = PromotionPolicy::default();
-        PromotionPolicy {
+        let max_parallel_targets = match self.max_parallel_targets {
+            None => defaults.max_parallel_targets,
+            Some(n) if (1..=MAX_PARALLEL_TARGETS).contains(&n.value) => n.value,
+            Some(n) => {
+                return Err(invalid(
+                    "promotion.max_parallel_targets",
+                    Some(&n.referenced),
+                    &format!(
+                        "{} is out of range; it must be from 1 to {MAX_PARALLEL_TARGETS}",
+                        n.value
+                    ),
+                ));
+            }
+        };
+        Ok(PromotionPolicy {
             merge: self.merge.unwrap_or(defaults.merge),
             merge_method: match self.merge_method {
                 None => defaults.merge_method,
@@ -232,7 +418,13 @@ impl RawPromotion {
                 Some(RawMergeMethod::Rebase) => MergeMethod::Rebase,
             },
             auto_rollback: self.auto_rollback.unwrap_or(defaults.auto_rollback),
-        }
+            on_target_failure: match self.on_target_failure {
+                None => defaults.on_target_failure,
+                Some(RawOnTargetFailure::Continue) => OnTargetFailure::Continue,
+                Some(RawOnTargetFailure::Halt) => OnTargetFailure::Halt,
+            },
+            max_parallel_targets,
+        })
     }
 }
 
@@ -305,7 +497,108 @@ pub(super) fn validate_environments(
             &problem,
         ));
     }
-    Ok(Environments { names })
+    Ok(Environments {
+        names,
+        targets: Vec::new(),
+    })
+}
+
+/// Checks `targets:` against `environments` (already validated) and the preview template:
+/// each key a listed environment, 1 to [`MAX_TARGETS`] targets each, each target a name whose
+/// derived GitHub environment (`{environment}-{target}`) is valid, one word, and no other
+/// environment's, target's or preview's name.
+pub(super) fn validate_targets(
+    raw: RawTargets,
+    mut environments: Environments,
+    previews: &EnvTemplate,
+) -> Result<Environments, PolicyError> {
+    let mut taken: Vec<String> = environments.names.clone();
+    let mut all = Vec::new();
+    for (
+        key,
+        Spanned {
+            value: entries,
+            referenced: list_at,
+            ..
+        },
+    ) in raw.value
+    {
+        let path = format!("targets.{key}");
+        let Some(i) = environments.position(&key) else {
+            return Err(invalid(
+                &path,
+                Some(&list_at),
+                &format!(
+                    "`{key}` is not one of `environments:` ({}); targets belong to a listed \
+                     environment",
+                    environments.names.join(", ")
+                ),
+            ));
+        };
+        let environment = environments.names[i].clone();
+        if all
+            .iter()
+            .any(|(e, _): &(String, Vec<String>)| *e == environment)
+        {
+            return Err(invalid(
+                &path,
+                Some(&list_at),
+                &format!("`{environment}` has targets listed twice; list them once"),
+            ));
+        }
+        if entries.is_empty() {
+            return Err(invalid(
+                &path,
+                Some(&list_at),
+                "the list is empty; list at least one target, or leave the environment out",
+            ));
+        }
+        let mut targets: Vec<String> = Vec::new();
+        for (
+            index,
+            Spanned {
+                value: target,
+                referenced: at,
+                ..
+            },
+        ) in entries.into_iter().enumerate()
+        {
+            let derived = target_environment(&environment, &target);
+            let problem = if index == MAX_TARGETS {
+                format!("too many targets; at most {MAX_TARGETS} are allowed")
+            } else if let Some(problem) = name_problem(&target) {
+                format!(
+                    "target name {problem}; a target must be one word, without control \
+                     characters, a leading `-`, or a leading or trailing `/`"
+                )
+            } else if let Some(problem) = name_problem(&derived) {
+                format!(
+                    "its GitHub environment `{}` {problem}",
+                    derived.chars().take(40).collect::<String>()
+                )
+            } else if let Some(seen) = taken.iter().find(|seen| same_name(seen, &derived)) {
+                format!(
+                    "its GitHub environment `{derived}` is already the name of `{seen}`; \
+                     each environment and target needs a name of its own"
+                )
+            } else if let Some(number) = preview_number(previews, &derived) {
+                format!(
+                    "its GitHub environment `{derived}` is the name of pull request {number}'s \
+                     preview; rename the target"
+                )
+            } else {
+                taken.push(derived);
+                targets.push(target);
+                continue;
+            };
+            return Err(invalid(&format!("{path}[{index}]"), Some(&at), &problem));
+        }
+        all.push((environment, targets));
+    }
+    // In promotion order, whatever order the mapping was read in.
+    all.sort_by_key(|(e, _)| environments.position(e));
+    environments.targets = all;
+    Ok(environments)
 }
 
 /// GitHub's rules for an environment name, plus ours: one word that does not look like an

@@ -47,6 +47,8 @@ fn defaults_are_production_only_no_merge_and_no_train() {
             merge: false,
             merge_method: MergeMethod::Merge,
             auto_rollback: false,
+            on_target_failure: OnTargetFailure::Continue,
+            max_parallel_targets: 3,
         }
     );
     assert_eq!(defaults.train, None);
@@ -90,6 +92,8 @@ fn every_key_is_read() {
             merge: true,
             merge_method: MergeMethod::Squash,
             auto_rollback: true,
+            on_target_failure: OnTargetFailure::Continue,
+            max_parallel_targets: 3,
         }
     );
     assert_eq!(
@@ -345,7 +349,7 @@ fn unknown_keys_in_the_new_sections_name_the_allowed_ones() {
     assert_eq!(
         message("promotion:\n  merge: true\n  method: squash\n"),
         "promotion.method at line 3 column 3: unknown key `method`; allowed keys: `merge`, \
-         `merge_method` or `auto_rollback`"
+         `merge_method`, `auto_rollback`, `on_target_failure` or `max_parallel_targets`"
     );
     assert_eq!(
         message("train:\n  delay: 5m\n  enabled: true\n"),
@@ -402,7 +406,8 @@ fn wrong_types_in_the_new_sections_say_what_was_expected() {
             "promotion: true\n",
             &[
                 "promotion at line 1 column 12",
-                "a mapping; allowed keys: `merge`, `merge_method` or `auto_rollback`",
+                "a mapping; allowed keys: `merge`, `merge_method`, `auto_rollback`, \
+                 `on_target_failure` or `max_parallel_targets`",
             ],
         ),
         (
@@ -450,4 +455,88 @@ fn wrong_types_in_the_new_sections_say_what_was_expected() {
     for (yaml, parts) in cases {
         assert_message(yaml, parts);
     }
+}
+
+#[test]
+fn targets_name_their_environments_github_environments() {
+    let p = policy("environments: [staging, production]\ntargets:\n  production: [au, uk, ca]\n");
+    let e = &p.environments;
+    assert_eq!(e.targets_of("production"), ["au", "uk", "ca"]);
+    assert!(e.targets_of("staging").is_empty());
+    let names: Vec<String> = e.units("production").iter().map(Unit::name).collect();
+    assert_eq!(names, ["production-au", "production-uk", "production-ca"]);
+    assert_eq!(e.units("Production-UK").len(), 1);
+    assert_eq!(
+        e.resolve("production-uk").unwrap().target.as_deref(),
+        Some("uk")
+    );
+    assert_eq!(e.units("staging")[0].name(), "staging");
+    assert!(e.units("production-nz").is_empty());
+    assert_eq!(
+        e.all_names(),
+        [
+            "staging",
+            "production",
+            "production-au",
+            "production-uk",
+            "production-ca"
+        ]
+    );
+    assert_eq!(p.promotion.on_target_failure, OnTargetFailure::Continue);
+    assert_eq!(p.promotion.max_parallel_targets, 3);
+    let halt = policy("promotion: {on_target_failure: halt, max_parallel_targets: 1}\n");
+    assert_eq!(halt.promotion.on_target_failure, OnTargetFailure::Halt);
+    assert_eq!(halt.promotion.max_parallel_targets, 1);
+}
+
+#[test]
+fn bad_targets_are_refused_with_the_rule() {
+    assert_message(
+        "targets: {qa: [a]}\n",
+        &["targets.qa", "is not one of `environments:`"],
+    );
+    assert_message(
+        "targets: {production: []}\n",
+        &["targets.production", "the list is empty"],
+    );
+    assert_message(
+        "targets: {production: [\"u k\"]}\n",
+        &["targets.production[0]", "target name contains whitespace"],
+    );
+    assert_message(
+        "targets: {production: [-au]}\n",
+        &["targets.production[0]", "starts with `-`"],
+    );
+    assert_message(
+        "targets: {production: [au, AU]}\n",
+        &[
+            "targets.production[1]",
+            "is already the name of `production-au`",
+        ],
+    );
+    assert_message(
+        "environments: [production-au, production]\ntargets: {production: [au]}\n",
+        &[
+            "targets.production[0]",
+            "already the name of `production-au`",
+        ],
+    );
+    assert_message(
+        "preview: {environment: \"production-{number}\"}\ntargets: {production: [\"1\"]}\n",
+        &["targets.production[0]", "pull request 1's preview"],
+    );
+    let many: Vec<String> = (0..=MAX_TARGETS).map(|i| format!("t{i}")).collect();
+    assert_message(
+        &format!("targets: {{production: [{}]}}\n", many.join(", ")),
+        &["too many targets"],
+    );
+    assert_message(
+        "promotion: {max_parallel_targets: 0}\n",
+        &["promotion.max_parallel_targets", "from 1 to 20"],
+    );
+    assert_message(
+        "promotion: {on_target_failure: stop}\n",
+        &["promotion.on_target_failure"],
+    );
+    assert_message("targets: [au]\n", &["targets"]);
 }

@@ -8,7 +8,7 @@ use super::{Store, StoreError, db_u64, invalid_in as invalid, opt_u64};
 use crate::model::{BadSha, EnvDeployment, EnvKind, EnvState, Hold};
 use crate::types::{CommitSha, PrNumber, RepoId};
 
-const COLUMNS: &str = "id, repo_id, environment, sha, kind, requested_by, pr_number, reason, state, deployment_id, create_attempted, detail, log_token, created_at, updated_at, live_at, finished_at";
+pub(super) const COLUMNS: &str = "id, repo_id, environment, sha, kind, requested_by, pr_number, reason, state, deployment_id, create_attempted, detail, log_token, created_at, updated_at, live_at, finished_at";
 
 /// Newest live first; `live_at` is never NULL on a live row, the COALESCE only keeps the order the
 /// same on both dialects (they sort NULLs differently).
@@ -30,7 +30,7 @@ pub struct NewEnvDeployment<'a> {
     pub log_token: &'a str,
 }
 
-fn from_row(r: &AnyRow) -> Result<EnvDeployment, StoreError> {
+pub(super) fn from_row(r: &AnyRow) -> Result<EnvDeployment, StoreError> {
     let sha: String = r.try_get("sha")?;
     let kind: String = r.try_get("kind")?;
     let state: String = r.try_get("state")?;
@@ -513,4 +513,4 @@ impl Store {
 
 #[cfg(test)]
 #[path = "environments_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -6,14 +6,14 @@ use sqlx::Connection;
 use super::*;
 
 /// A database for one test, dropped afterwards (PostgreSQL) or with its directory (SQLite).
-struct Db {
+pub(crate) struct Db {
     url: String,
     _dir: Option<tempfile::TempDir>,
     drop_pg: Option<(String, String)>,
 }
 
 impl Db {
-    async fn new() -> Db {
+    pub(crate) async fn new() -> Db {
         match std::env::var("GANGWAY_TEST_POSTGRES") {
             Ok(admin) if !admin.is_empty() => {
                 let name = format!("gw_unit_{:016x}", rand::random::<u64>());
@@ -41,7 +41,7 @@ impl Db {
         }
     }
 
-    async fn store(&self) -> Store {
+    pub(crate) async fn store(&self) -> Store {
         Store::open(&self.url).await.unwrap()
     }
 }

@@ -18,6 +18,7 @@ mod jobs;
 mod nodelay;
 mod policies;
 mod previews;
+mod promotion_queue;
 mod pulls;
 mod signals;
 mod timers;
@@ -40,6 +41,7 @@ pub use health::WriteFailure;
 pub use jobs::Claimed;
 pub use policies::CachedPolicy;
 pub use previews::NewPreview;
+pub use promotion_queue::{NewQueued, Queued, StartNow, StartOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -152,6 +154,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     11 "stage_decisions" "0011_stage_decisions.sql",
     12 "pr_author_bot" "0012_pr_author_bot.sql",
     13 "host_claims" "0013_host_claims.sql",
+    14 "promotion_queue" "0014_promotion_queue.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -167,6 +170,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     11 "stage_decisions" "0011_stage_decisions.sql",
     12 "pr_author_bot" "0012_pr_author_bot.sql",
     13 "host_claims" "0013_host_claims.sql",
+    14 "promotion_queue" "0014_promotion_queue.sql",
 );
 
 /// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it

@@ -20,6 +20,7 @@ mod promotion;
 mod queue;
 mod replicas;
 mod support;
+mod targets;
 mod texts;
 mod timers;
 mod untrusted_text;

@@ -1,5 +1,6 @@
 //! Promotion to long-lived environments, end to end: `/promote` and each of its refusals,
-//! `/hold` and `/unhold`, `/rollback`, two promotions racing, and the timed train.
+//! `/hold` and `/unhold`, `/rollback`, two promotions racing (the second queued), and the
+//! timed train.
 
 use crate::support;
 
@@ -215,7 +216,7 @@ fn gated(gate: &std::path::Path) -> String {
 }
 
 #[tokio::test]
-async fn two_promotions_at_once_one_runs_and_the_other_names_it() {
+async fn two_promotions_at_once_one_runs_and_the_other_waits_its_turn() {
     let gate_dir = tempfile::tempdir().unwrap();
     let gate = gate_dir.path().join("open");
     let w = World::start_with(&gated(&gate), "", &[]).await;
@@ -227,11 +228,11 @@ async fn two_promotions_at_once_one_runs_and_the_other_names_it() {
         w.say(two, "boss", "/promote")
     );
     let ((), ()) = (a, b);
-    w.until("one promotion refused as busy", |f| {
+    w.until("one promotion queued behind the other", |f| {
         [one, two].iter().any(|n| {
             f.comments(REPO, *n)
                 .iter()
-                .any(|c| c.via_app && c.body.contains("production is busy"))
+                .any(|c| c.via_app && c.body.contains("production is queued at position 2"))
         })
     })
     .await;
@@ -247,15 +248,16 @@ async fn two_promotions_at_once_one_runs_and_the_other_names_it() {
     } else {
         (sha2.clone(), one)
     };
-    let text = w
-        .replies(loser)
-        .into_iter()
-        .find(|t| t.contains("busy"))
-        .unwrap();
-    assert!(text.contains(&format!("`{}`", &winner[..7])), "{text}");
     std::fs::write(&gate, "").unwrap();
     w.until("the winner live", |f| live_in(f, "production", &winner))
         .await;
+    // Its turn comes under the rules as they are then: the loser's branch does not contain
+    // what production now runs, so it is refused then, and told why.
+    let text = w
+        .reply_containing(loser, "did not start when its turn came")
+        .await;
+    assert!(text.contains("does not contain"), "{text}");
+    assert!(text.contains(&format!("`{}`", &winner[..7])), "{text}");
     w.settle().await;
     assert_eq!(w.fake.deployments_in(REPO, "production").len(), 1);
 }
