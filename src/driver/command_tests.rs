@@ -14,6 +14,8 @@ fn spec(action: DriverAction) -> DeploySpec {
         url: "https://pr-42.preview.example.com".to_owned(),
         environment: "pr-42".to_owned(),
         deployment_id: 9001,
+        slot: None,
+        alias_host: None,
     }
 }
 

@@ -50,6 +50,7 @@ pub fn required_permission(command: Command, policy: Option<&Policy>) -> Permiss
         Command::Hold => p.permissions.hold,
         Command::Unhold => p.permissions.unhold,
         Command::Rollback => p.permissions.rollback,
+        Command::Keep => p.permissions.keep,
         Command::Help => Permission::None,
     }
 }
@@ -93,6 +94,8 @@ pub struct StickyInput<'a> {
     pub commands: &'a [CommandHelp],
     /// Holds on the repository's long-lived environments: every PR's comment shows them.
     pub holds: &'a [Hold],
+    /// Alias link, slot, pin, links to changed pages, environment (`engine::team`).
+    pub team: Option<&'a super::team::TeamView>,
 }
 
 fn log_link(public_url: &str, p: &Preview) -> String {
@@ -255,6 +258,15 @@ pub fn render(input: &StickyInput<'_>) -> String {
         (Gate::Ready, None) => format!("🚀 **Deploying** commit `{sha}`."),
     };
     out.push(status);
+    if let Some(view) = input.team
+        && pr.open
+    {
+        let live = head.is_some_and(|p| p.state == PreviewState::Live);
+        for line in super::team::lines(view, live) {
+            out.push(String::new());
+            out.push(line);
+        }
+    }
     if let Some(at) = input
         .expires_at_ms
         .and_then(chrono::DateTime::from_timestamp_millis)

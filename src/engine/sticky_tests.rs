@@ -51,6 +51,7 @@ fn body(gate: Gate, previews: &[Preview]) -> String {
         public_url: "https://gw.example.org/",
         commands: &commands,
         holds: &[],
+        team: None,
     })
 }
 
@@ -167,6 +168,7 @@ fn holds_show_who_why_and_how_to_lift_them() {
         public_url: "https://gw.example.org/",
         commands: &commands,
         holds: &holds,
+        team: None,
     });
     assert!(b.contains("**production is held** by @ann"), "{b}");
     assert!(b.contains("incident 7") && b.contains("**/unhold**"), "{b}");
@@ -405,6 +407,7 @@ fn each_main_state_reads_as_pinned() {
             public_url: "https://gw.example.org/",
             commands: if help { &commands } else { &[] },
             holds: &c.holds,
+            team: None,
         });
         insta::assert_snapshot!(c.name, body);
     }
@@ -443,6 +446,7 @@ fn hostile_text_reads_as_pinned() {
             public_url: "https://gw.example.org/",
             commands: &commands,
             holds: std::slice::from_ref(&hold),
+            team: None,
         })
     };
     let bodies = [

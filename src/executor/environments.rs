@@ -171,7 +171,7 @@ impl Executor {
                     return self.env_stopped(&repo, &policy, &mut d, &stop).await;
                 }
                 let outcome = command::run(
-                    &self.settings.command,
+                    &self.driver_config(crate::driver::Trust::Environment),
                     &DeploySpec {
                         action: DriverAction::Deploy,
                         repository: repo.full_name.clone(),
@@ -181,6 +181,8 @@ impl Executor {
                         url: format!("https://{host}"),
                         environment: d.environment.clone(),
                         deployment_id: d.deployment_id.unwrap_or(0),
+                        slot: None,
+                        alias_host: None,
                     },
                 )
                 .await;
