@@ -216,7 +216,7 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
     ),
     (
         "GANGWAY_SLOT_HOST_TEMPLATE",
-        Some("{repo}-slot-{slot}.staging.example.org"),
+        Some("{repo}-{slot}.slots.staging.example.org"),
         "a slot's host, for repositories whose policy sets preview.slots; {slot}, {repo} required; {owner} optional",
     ),
     (

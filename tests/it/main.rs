@@ -21,6 +21,8 @@ mod queue;
 mod replicas;
 mod support;
 mod texts;
+mod previews_team;
+mod slots;
 mod timers;
 mod untrusted_text;
 mod webhooks;
