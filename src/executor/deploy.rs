@@ -265,6 +265,11 @@ impl Executor {
             .await?;
         if let Some(again) = previews::restaged(&p) {
             p = again;
+            // On a slot, a preview that comes back goes to the slot it has now.
+            if matches!(slot, Some(Ok(_))) && p.host != host {
+                self.store.move_preview_to(p.id, &host).await?;
+                p.host = host.clone();
+            }
             self.store.save_preview(&p, now).await?;
         }
         if let Some(Err(why)) = &slot {

@@ -169,6 +169,16 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a preview that comes back onto its pull request's slot now (`host`).
+    pub async fn move_preview_to(&self, preview_id: i64, host: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE previews SET host = $1 WHERE id = $2")
+            .bind(host)
+            .bind(preview_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Frees the slot `pr` holds, if any (the last one stays remembered).
     pub async fn release_slot(&self, repo: RepoId, pr: PrNumber) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM preview_slots WHERE repo_id = $1 AND pr_number = $2")

@@ -168,8 +168,15 @@ async fn the_comment_links_the_pages_of_changed_files_and_hostile_names_stay_ine
     assert!(!body.contains("main.rs"), "{body}");
     // The hostile name is a code span, its link percent-encoded (or shown as code): no
     // Markdown link, no HTML, no mention.
-    assert!(!body.contains("](https://evil"), "{body}");
-    assert!(!body.contains("<img"), "{body}");
+    let line = body
+        .lines()
+        .find(|l| l.contains("evil.example"))
+        .unwrap_or_default();
+    assert!(
+        line.starts_with("- `docs/x](https://evil.example)<img") && line.ends_with('`'),
+        "the hostile entry is not two code spans: {line}"
+    );
+    assert!(line.contains("%3Cimg%20src"), "{line}");
     assert!(!body.contains("@team"), "{body}");
 }
 
