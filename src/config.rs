@@ -731,9 +731,7 @@ impl Settings {
             }
         };
         let redact = match (&private_key, &webhook_secrets) {
-            (Some(k), Some(w)) => {
-                secrets_to_redact(k, w, &database_url, &driver_pass_env.all())
-            }
+            (Some(k), Some(w)) => secrets_to_redact(k, w, &database_url, &driver_pass_env.all()),
             _ => Vec::new(),
         };
 

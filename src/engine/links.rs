@@ -90,12 +90,12 @@ impl NameTemplate {
                         .filter(|_| rest[i..].starts_with('{'))
                         .ok_or_else(|| HostError::Unbalanced(src.to_owned()))?;
                     let name = &rest[i + 1..i + close];
-                    let field =
-                        kind.field(name)
-                            .ok_or_else(|| HostError::UnknownPlaceholder {
-                                name: name.to_owned(),
-                                allowed: kind.allowed(),
-                            })?;
+                    let field = kind
+                        .field(name)
+                        .ok_or_else(|| HostError::UnknownPlaceholder {
+                            name: name.to_owned(),
+                            allowed: kind.allowed(),
+                        })?;
                     pieces.push(Piece::Field(field));
                     rest = &rest[i + close + 1..];
                 }
@@ -185,7 +185,11 @@ pub struct RouteLink {
 pub fn route_links(routes: &[Route], files: &[String], base: &str) -> Vec<RouteLink> {
     let compiled: Vec<(regex::Regex, &str)> = routes
         .iter()
-        .filter_map(|r| Route::compile(&r.source).ok().map(|re| (re, r.public.as_str())))
+        .filter_map(|r| {
+            Route::compile(&r.source)
+                .ok()
+                .map(|re| (re, r.public.as_str()))
+        })
         .collect();
     let mut out: Vec<RouteLink> = Vec::new();
     for file in files {

@@ -137,7 +137,10 @@ pub enum TeardownReason {
     },
     /// Its slot (`preview.slots`) was given to another pull request: this one was deployed
     /// least recently.
-    SlotTaken { slot: String, by: u64 },
+    SlotTaken {
+        slot: String,
+        by: u64,
+    },
     /// Finishing a teardown decided earlier (its reason is on record).
     Resume,
 }
@@ -156,7 +159,9 @@ impl TeardownReason {
                 )
             }
             TeardownReason::SlotTaken { slot, by } => {
-                format!("slot {slot} was given to #{by}, this preview being deployed least recently")
+                format!(
+                    "slot {slot} was given to #{by}, this preview being deployed least recently"
+                )
             }
             TeardownReason::Resume => "teardown resumed".into(),
         }

@@ -25,9 +25,9 @@ pub fn request(text: Option<&str>) -> Result<KeepRequest, String> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(KeepRequest::For(None)),
         Some(t) if t.eq_ignore_ascii_case("off") => Ok(KeepRequest::Off),
-        Some(t) => parse_duration(t).map(|d| KeepRequest::For(Some(d))).map_err(|e| {
-            format!("/keep takes a duration such as `3d` or `12h`, or `off`: {e}")
-        }),
+        Some(t) => parse_duration(t)
+            .map(|d| KeepRequest::For(Some(d)))
+            .map_err(|e| format!("/keep takes a duration such as `3d` or `12h`, or `off`: {e}")),
     }
 }
 

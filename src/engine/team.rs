@@ -47,7 +47,10 @@ pub fn lines(v: &TeamView, live: bool) -> Vec<String> {
     if let Some(slot) = &v.slot {
         out.push(format!("🎰 Running on slot {}.", text::code(slot)));
     }
-    if let Some(at) = v.kept_until.and_then(chrono::DateTime::from_timestamp_millis) {
+    if let Some(at) = v
+        .kept_until
+        .and_then(chrono::DateTime::from_timestamp_millis)
+    {
         let by = v
             .kept_by
             .as_deref()

@@ -10,10 +10,10 @@
 use tracing::info;
 
 use super::Executor;
-use crate::engine::{command_rules, pinning};
 use crate::engine::commands::{self, Command};
 use crate::engine::sticky::{self, required_permission};
 use crate::engine::{CheckSummary, PolicyStatus, text};
+use crate::engine::{command_rules, pinning};
 use crate::jobs::CommandPayload;
 use crate::model::{Approval, RepoRef};
 use crate::policy::Permission;

@@ -19,9 +19,9 @@ use crate::driver::command::{self, CommandDriverConfig};
 use crate::driver::{DeploySpec, DriverAction, Trust};
 use crate::engine::slots::{self, SlotChoice};
 use crate::engine::{TeardownReason, capacity, hosts, previews};
+use crate::github::rest::{NewDeployment, NewDeploymentStatus};
 use crate::jobs::{EvaluatePayload, Eviction, NewJob};
 use crate::model::SlotTaken;
-use crate::github::rest::{NewDeployment, NewDeploymentStatus};
 use crate::model::{DriverKind, HostHolder, Preview, PreviewState, PullRequest, RepoRef};
 use crate::policy::Policy;
 use crate::queue::JobError;
@@ -443,7 +443,10 @@ impl Executor {
         if let Some(alias) = self.alias_host(pr) {
             // The alias is the PR's alone: claimed like a host (a refusal leaves it unset).
             let claimant = HostHolder::of_preview(p);
-            let holder = self.store.claim_host(&alias, &claimant, self.clock.now_ms()).await?;
+            let holder = self
+                .store
+                .claim_host(&alias, &claimant, self.clock.now_ms())
+                .await?;
             if holder != claimant {
                 warn!(%alias, "alias host is someone else's; the driver gets none");
             }

@@ -27,11 +27,11 @@ use tracing::{info, warn};
 use crate::clock::SharedClock;
 use crate::driver::PassEnv;
 use crate::driver::command::CommandDriverConfig;
-use crate::engine::links::{self, NameTemplate};
-use crate::engine::team::{self, TeamView};
 use crate::engine::echo::{self, Maker, Subject};
 use crate::engine::hosts::HostTemplate;
+use crate::engine::links::{self, NameTemplate};
 use crate::engine::sticky::{self, StickyInput};
+use crate::engine::team::{self, TeamView};
 use crate::engine::{self, Action, CheckSummary, ChecksRead, PolicyStatus, Situation};
 use crate::github::GitHub;
 use crate::model::{DriverKind, PullRequest, RepoRef, Sticky};
@@ -303,8 +303,11 @@ impl Executor {
                     files
                 }
             };
-            route_links =
-                links::route_links(&policy.preview.routes, &files, &format!("https://{}", p.host));
+            route_links = links::route_links(
+                &policy.preview.routes,
+                &files,
+                &format!("https://{}", p.host),
+            );
         }
         let pinned = keep.filter(|(u, _)| engine::pinning::holds(Some(*u), now_ms) && pr.open);
         Ok(TeamView {

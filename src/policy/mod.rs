@@ -528,9 +528,9 @@ fn expected_at(shape: &str) -> Option<String> {
         "preview.max_previews" => "a whole number from 1 to 1000".to_owned(),
         "preview.adopt" => "`off`, `people` or `people_and_apps`".to_owned(),
         "preview.bots" => "`approve` or `auto`".to_owned(),
-        "preview.slots" => format!(
-            "a number of slots from 1 to {MAX_SLOTS}, or a list of slot names"
-        ),
+        "preview.slots" => {
+            format!("a number of slots from 1 to {MAX_SLOTS}, or a list of slot names")
+        }
         "preview.max_keep" => "a duration such as `14d`".to_owned(),
         "preview.routes" | "preview.routes[]" => format!(
             "a list of at most {MAX_ROUTES} mappings, each with `source` (a regular expression) \

@@ -20,8 +20,9 @@ use serde::Deserialize;
 use std::fmt;
 
 /// The keys of `permissions:`, named in error messages (a test keeps this in step with serde).
-pub const PERMISSIONS_KEYS: &[&str] =
-    &["stage", "unstage", "keep", "promote", "hold", "unhold", "rollback"];
+pub const PERMISSIONS_KEYS: &[&str] = &[
+    "stage", "unstage", "keep", "promote", "hold", "unhold", "rollback",
+];
 
 /// A GitHub repository permission level, lowest to highest; `Ord` follows that order, so
 /// "may run" is `person >= required`.

@@ -52,7 +52,11 @@ impl Store {
     }
 
     /// The slot `pr` held last, if it ever held one.
-    pub async fn last_slot(&self, repo: RepoId, pr: PrNumber) -> Result<Option<String>, StoreError> {
+    pub async fn last_slot(
+        &self,
+        repo: RepoId,
+        pr: PrNumber,
+    ) -> Result<Option<String>, StoreError> {
         let row: Option<(String,)> = sqlx::query_as(
             "SELECT slot FROM preview_last_slots WHERE repo_id = $1 AND pr_number = $2",
         )
@@ -63,7 +67,12 @@ impl Store {
         Ok(row.map(|(s,)| s))
     }
 
-    async fn remember_slot(&self, repo: RepoId, pr: PrNumber, slot: &str) -> Result<(), StoreError> {
+    async fn remember_slot(
+        &self,
+        repo: RepoId,
+        pr: PrNumber,
+        slot: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO preview_last_slots (repo_id, pr_number, slot) VALUES ($1, $2, $3)
              ON CONFLICT (repo_id, pr_number) DO UPDATE SET slot = excluded.slot",

@@ -58,15 +58,30 @@ async fn three_slots_five_pull_requests_sticky_reuse_takeover_and_restart() {
         file.display()
     );
     let w = World::start_with(&tail, "", &[]).await;
-    w.fake.put_file(REPO, "main", ".github/gangway.yml", SLOTS).unwrap();
+    w.fake
+        .put_file(REPO, "main", ".github/gangway.yml", SLOTS)
+        .unwrap();
     w.fake.set_permission(REPO, "maria", Role::Write).unwrap();
     let (a, a1) = open_live(&w, "a").await;
     let (b, b1) = open_live(&w, "b").await;
     let (c, c1) = open_live(&w, "c").await;
-    assert_eq!(url_of(&w.fake, &a1), Some(format!("https://{}", slot_host("1"))));
-    assert_eq!(url_of(&w.fake, &b1), Some(format!("https://{}", slot_host("2"))));
-    assert_eq!(url_of(&w.fake, &c1), Some(format!("https://{}", slot_host("3"))));
-    assert!(std::fs::read_to_string(&file).unwrap().contains(&format!("{a} 1 ")));
+    assert_eq!(
+        url_of(&w.fake, &a1),
+        Some(format!("https://{}", slot_host("1")))
+    );
+    assert_eq!(
+        url_of(&w.fake, &b1),
+        Some(format!("https://{}", slot_host("2")))
+    );
+    assert_eq!(
+        url_of(&w.fake, &c1),
+        Some(format!("https://{}", slot_host("3")))
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&format!("{a} 1 "))
+    );
 
     // Sticky reuse: a push to `a` deploys on its own slot again.
     let pushed = w.fake.push_pr(REPO, a).await.unwrap();
@@ -74,12 +89,18 @@ async fn three_slots_five_pull_requests_sticky_reuse_takeover_and_restart() {
     let a2 = pushed.after.clone();
     w.until("a's push live", |f| live(f, &a2)).await;
     w.settle().await;
-    assert_eq!(url_of(&w.fake, &a2), Some(format!("https://{}", slot_host("1"))));
+    assert_eq!(
+        url_of(&w.fake, &a2),
+        Some(format!("https://{}", slot_host("1")))
+    );
     assert!(w.sticky_body(REPO, a).contains("slot `1`"));
 
     // A fourth PR: every slot in use, `b`'s (slot 2) was deployed least recently: taken.
     let (d, d1) = open_live(&w, "d").await;
-    assert_eq!(url_of(&w.fake, &d1), Some(format!("https://{}", slot_host("2"))));
+    assert_eq!(
+        url_of(&w.fake, &d1),
+        Some(format!("https://{}", slot_host("2")))
+    );
     w.until("b torn down", |f| inactive(f, &b1)).await;
     w.settle().await;
     let told = w.replies(b).join("\n");
@@ -95,7 +116,10 @@ async fn three_slots_five_pull_requests_sticky_reuse_takeover_and_restart() {
 
     // A fifth PR takes the least recently deployed slot now: `c`'s (slot 3).
     let (e, e1) = open_live(&w, "e").await;
-    assert_eq!(url_of(&w.fake, &e1), Some(format!("https://{}", slot_host("3"))));
+    assert_eq!(
+        url_of(&w.fake, &e1),
+        Some(format!("https://{}", slot_host("3")))
+    );
     w.until("c torn down", |f| inactive(f, &c1)).await;
     w.settle().await;
     assert!(w.replies(c).join("\n").contains(&format!("given to #{e}")));
@@ -119,11 +143,18 @@ async fn three_slots_five_pull_requests_sticky_reuse_takeover_and_restart() {
         .slot_holders(gangway::types::RepoId(w.repo_id))
         .await
         .unwrap();
-    let mut pairs: Vec<(String, u64)> = holders.iter().map(|h| (h.slot.clone(), h.pr_number.0)).collect();
+    let mut pairs: Vec<(String, u64)> = holders
+        .iter()
+        .map(|h| (h.slot.clone(), h.pr_number.0))
+        .collect();
     pairs.sort();
     assert_eq!(
         pairs,
-        vec![("1".to_owned(), b), ("2".to_owned(), d), ("3".to_owned(), e)]
+        vec![
+            ("1".to_owned(), b),
+            ("2".to_owned(), d),
+            ("3".to_owned(), e)
+        ]
     );
 }
 
@@ -168,6 +199,7 @@ async fn a_kept_preview_survives_the_ttl_and_an_eviction_until_keep_off() {
     w.settle_due().await;
     clock.advance_ms(HOUR);
     w.tick().await;
-    w.until("expired once unpinned", |f| inactive(f, &sha)).await;
+    w.until("expired once unpinned", |f| inactive(f, &sha))
+        .await;
     assert!(clock.now_ms() > 0);
 }

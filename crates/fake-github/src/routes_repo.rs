@@ -246,13 +246,22 @@ async fn pull_files(
         .compare(&pr.base_sha, &pr.head_sha)
         .map(|c| c.merge_base)
         .unwrap_or_else(|| pr.base_sha.clone());
-    let tree = |sha: &str| st.commits.get(sha).map(|c| c.tree.clone()).unwrap_or_default();
+    let tree = |sha: &str| {
+        st.commits
+            .get(sha)
+            .map(|c| c.tree.clone())
+            .unwrap_or_default()
+    };
     let (old, new) = (tree(&base), tree(&pr.head_sha));
     let mut changed: Vec<(String, &'static str)> = new
         .iter()
         .filter(|(path, body)| old.get(*path) != Some(*body))
         .map(|(path, _)| {
-            let status = if old.contains_key(path) { "modified" } else { "added" };
+            let status = if old.contains_key(path) {
+                "modified"
+            } else {
+                "added"
+            };
             (path.clone(), status)
         })
         .chain(
