@@ -44,6 +44,8 @@ pub use checks::{CheckItem, CheckSummary, Outcome};
 
 /// The repository policy as read from the default branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One per evaluation, passed by reference: the size of the valid policy costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum PolicyStatus {
     Valid(Policy),
     /// The file exists but is wrong: nothing is deployed, the reason is shown on the PR.
