@@ -119,6 +119,7 @@ fn decision(c: &mut Criterion) {
         approvals: &[],
         unstaged_by: None,
         now_ms: 1_700_000_000_000,
+        kept_until: None,
     };
     assert!(!engine::decide(&situation).is_empty(), "green checks stage");
     c.bench_function("engine/decide: checks green, stage the head", |b| {

@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::driver::PassEnv;
 use crate::driver::command::CommandDriverConfig;
 use crate::engine::hosts::HostTemplate;
+use crate::engine::links::{NameTemplate, TemplateKind};
 use crate::model::DriverKind;
 
 /// One thing wrong with the configuration.
@@ -120,6 +122,13 @@ pub struct Settings {
     /// Where Gangway is reachable from outside (for log links).
     pub public_url: String,
     pub host_template: HostTemplate,
+    /// A pull request's stable alias host (`GANGWAY_ALIAS_HOST_TEMPLATE`); `None`: no alias.
+    pub alias_template: Option<NameTemplate>,
+    /// A slot's host (`GANGWAY_SLOT_HOST_TEMPLATE`).
+    pub slot_template: NameTemplate,
+    /// The driver's pass-through variables by trust (`GANGWAY_DRIVER_PASS_ENV`, `…_FORK`,
+    /// `…_ENVIRONMENTS`); `command_driver.pass_env` is the same-repository list.
+    pub driver_pass_env: PassEnv,
     /// Host of a long-lived environment (staging, production): `{environment}`, `{repo}`.
     pub environment_host: String,
     pub queue: QueueSettings,
@@ -201,6 +210,16 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "preview host; {sha}|{short_sha}, {number}, {repo} required; {owner} optional",
     ),
     (
+        "GANGWAY_ALIAS_HOST_TEMPLATE",
+        None,
+        "a pull request's stable alias host, e.g. pr-{number}.staging.example.org; {number} required; {repo}, {owner} optional; unset: no alias",
+    ),
+    (
+        "GANGWAY_SLOT_HOST_TEMPLATE",
+        Some("{repo}-{slot}.slots.staging.example.org"),
+        "a slot's host, for repositories whose policy sets preview.slots; {slot}, {repo} required; {owner} optional",
+    ),
+    (
         "GANGWAY_ENVIRONMENT_HOST",
         Some(crate::engine::hosts::DEFAULT_ENVIRONMENT_TEMPLATE),
         "staging/production host; {environment}, {repo} required; {owner} optional",
@@ -260,7 +279,17 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
     (
         "GANGWAY_DRIVER_PASS_ENV",
         None,
-        "comma-separated names of variables passed to the driver (values redacted from logs)",
+        "comma-separated names of variables passed to the driver for same-repository previews, and for environments unless GANGWAY_DRIVER_PASS_ENV_ENVIRONMENTS is set (values redacted from logs)",
+    ),
+    (
+        "GANGWAY_DRIVER_PASS_ENV_FORK",
+        None,
+        "comma-separated names passed to the driver for approved fork previews, which get no other (values redacted)",
+    ),
+    (
+        "GANGWAY_DRIVER_PASS_ENV_ENVIRONMENTS",
+        None,
+        "comma-separated names passed to the driver for long-lived environments; unset: GANGWAY_DRIVER_PASS_ENV's (values redacted)",
     ),
     (
         "GANGWAY_GITHUB_PACING",
@@ -547,6 +576,27 @@ impl Settings {
                     }
                 });
 
+        let alias_template = match r.string("GANGWAY_ALIAS_HOST_TEMPLATE") {
+            None => Some(None),
+            Some(t) if t.trim().is_empty() => Some(None),
+            Some(t) => match NameTemplate::parse(TemplateKind::Alias, t.trim()) {
+                Ok(t) => Some(Some(t)),
+                Err(e) => {
+                    r.problem("GANGWAY_ALIAS_HOST_TEMPLATE", e.to_string());
+                    None
+                }
+            },
+        };
+        let slot_template = r.string("GANGWAY_SLOT_HOST_TEMPLATE").and_then(|t| {
+            match NameTemplate::parse(TemplateKind::Slot, t.trim()) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    r.problem("GANGWAY_SLOT_HOST_TEMPLATE", e.to_string());
+                    None
+                }
+            }
+        });
+
         let environment_host = r.string("GANGWAY_ENVIRONMENT_HOST").and_then(|t| {
             match crate::engine::hosts::check_environment_template(&t) {
                 Ok(()) => Some(t),
@@ -638,16 +688,25 @@ impl Settings {
                 }
             }
         }
+        let names = |s: String| -> Vec<String> {
+            s.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
         let pass_env: Vec<String> = r
             .string("GANGWAY_DRIVER_PASS_ENV")
-            .map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(names)
             .unwrap_or_default();
+        let driver_pass_env = PassEnv {
+            same_repository: pass_env.clone(),
+            fork: r
+                .string("GANGWAY_DRIVER_PASS_ENV_FORK")
+                .map(names)
+                .unwrap_or_default(),
+            environments: r.string("GANGWAY_DRIVER_PASS_ENV_ENVIRONMENTS").map(names),
+        };
 
         let reap = r.positive("GANGWAY_REAP_INTERVAL_SECS");
         let reconcile = r.positive("GANGWAY_RECONCILE_INTERVAL_SECS");
@@ -672,7 +731,7 @@ impl Settings {
             }
         };
         let redact = match (&private_key, &webhook_secrets) {
-            (Some(k), Some(w)) => secrets_to_redact(k, w, &database_url, &pass_env),
+            (Some(k), Some(w)) => secrets_to_redact(k, w, &database_url, &driver_pass_env.all()),
             _ => Vec::new(),
         };
 
@@ -694,6 +753,9 @@ impl Settings {
                 port: port?,
                 public_url: public_url?,
                 host_template: host_template?,
+                alias_template: alias_template?,
+                slot_template: slot_template?,
+                driver_pass_env,
                 environment_host: environment_host?,
                 queue: QueueSettings {
                     workers: usize::try_from(workers?).ok()?,

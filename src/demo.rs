@@ -5,7 +5,7 @@
 //! would see on GitHub, and keeps running with a live preview to open. The built-in driver is
 //! this same binary (`gangway demo-driver`), run as a real subprocess by the command driver; it
 //! writes a page that the demo serves on 127.0.0.1. `--driver-command` swaps in the operator's
-//! own script (called with `GANGWAY_ACTION=deploy|teardown`).
+//! own script (called with `GANGWAY_ACTION=create|deploy|teardown`).
 //!
 //! The demo uses the public test key from `fixtures/`: it protects nothing and must never be used
 //! for a real App.
@@ -120,6 +120,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
         ("GANGWAY_TEARDOWN_COMMAND", driver),
         ("GANGWAY_JOB_POLL_MS", "100".to_owned()),
         ("GANGWAY_SHUTDOWN_GRACE_SECS", "5".to_owned()),
+        // Each PR's stable link, beside the per-commit one.
+        (
+            "GANGWAY_ALIAS_HOST_TEMPLATE",
+            "pr-{number}.demo.example.org".to_owned(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -209,6 +214,19 @@ fn deployment_line(fake: &FakeGitHub, sha: &str) -> String {
         .join("\n          ")
 }
 
+/// The line of Gangway's comment on `number` that contains `marker`.
+fn comment_line(fake: &FakeGitHub, number: u64, marker: &str) -> Option<String> {
+    fake.comments(REPO, number)
+        .iter()
+        .filter(|c| c.via_app)
+        .find_map(|c| {
+            c.body
+                .lines()
+                .find(|l| l.contains(marker))
+                .map(str::to_owned)
+        })
+}
+
 fn sticky_line(fake: &FakeGitHub, number: u64) -> String {
     fake.comments(REPO, number)
         .iter()
@@ -282,6 +300,9 @@ async fn play(
     })
     .await?;
     t.say(format!("Gangway commented: {}", sticky_line(fake, n)));
+    if let Some(alias) = comment_line(fake, n, "**Stable link**") {
+        t.say(format!("Gangway's stable link for #{n}: {alias}"));
+    }
 
     let pushed = fake
         .push_pr_files(REPO, n, &[("search.txt", "v2")])
@@ -380,7 +401,7 @@ pub fn driver_main(pages: &Path) -> Result<(), String> {
     }
     let dir = pages.join(&sha);
     match action.as_str() {
-        "deploy" => {
+        "create" | "deploy" => {
             let html = format!(
                 "<!doctype html><title>Preview {short}</title><h1>Preview of {repo} #{pr}</h1>\
                  <p>Commit <code>{sha}</code>, environment <code>{env}</code>, deployment {id}.</p>\

@@ -487,6 +487,37 @@ pub struct Adoption {
 pub struct Eviction {
     pub preview_id: i64,
     pub max_previews: u32,
+    /// Not over capacity: the preview's slot was given to another pull request.
+    #[serde(default)]
+    pub slot_taken: Option<SlotTaken>,
+}
+
+/// A slot (`preview.slots`) given to another pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotTaken {
+    pub slot: String,
+    pub by: PrNumber,
+}
+
+/// Who holds one slot of a repository's pool (`preview.slots`), and when it was last deployed
+/// to (or given): the least recently deployed is the one another pull request takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotHolder {
+    pub slot: String,
+    pub pr_number: PrNumber,
+    pub deployed_at: i64,
+}
+
+/// How far the code a driver run deploys is trusted, which decides the variables the operator
+/// passes through to it (`driver::PassEnv::for_trust`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// A preview of a pull request whose head is in the repository itself.
+    SameRepository,
+    /// A preview of a pull request from a fork (deployed only once a maintainer approved it).
+    Fork,
+    /// A long-lived environment (staging, production): a merged commit.
+    Environment,
 }
 
 /// Where a queued promotion stands (`promotion_queue.state`).

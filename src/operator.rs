@@ -33,6 +33,14 @@ fn human(ms: i64) -> String {
 /// Previews, newest first; with `all`, torn-down ones too.
 pub async fn envs(store: &Store, now_ms: i64, all: bool) -> Result<Vec<EnvRow>, StoreError> {
     let mut rows = Vec::new();
+    // Slot → pull request (`preview.slots`): shown beside the environment of the preview that
+    // stands on it.
+    let slots: std::collections::BTreeMap<_, String> = store
+        .all_slot_holders()
+        .await?
+        .into_iter()
+        .map(|(repo, h)| ((repo, h.pr_number), h.slot))
+        .collect();
     for (p, repo) in store.all_previews().await?.into_iter().rev() {
         if !all && p.state == PreviewState::TornDown {
             continue;
@@ -54,7 +62,12 @@ pub async fn envs(store: &Store, now_ms: i64, all: bool) -> Result<Vec<EnvRow>, 
             pr: p.pr_number.0,
             sha: p.sha.short().to_owned(),
             state: p.state.as_str().to_owned(),
-            environment: p.environment.clone(),
+            environment: match slots.get(&(p.repo_id, p.pr_number)) {
+                Some(slot) if p.state != PreviewState::TornDown => {
+                    format!("{} (slot {slot})", p.environment)
+                }
+                _ => p.environment.clone(),
+            },
             host: p.host.clone(),
             age: human(now_ms - p.created_at),
             ttl_left,

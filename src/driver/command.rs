@@ -95,6 +95,8 @@ pub fn environment(spec: &DeploySpec) -> Vec<(String, String)> {
         ("GANGWAY_DEPLOYMENT_ID", spec.deployment_id.to_string()),
     ]
     .into_iter()
+    .chain(spec.slot.clone().map(|s| ("GANGWAY_SLOT", s)))
+    .chain(spec.alias_host.clone().map(|h| ("GANGWAY_ALIAS_HOST", h)))
     .map(|(name, value)| (name.to_owned(), value))
     .chain(
         spec.target
@@ -110,7 +112,7 @@ pub fn environment(spec: &DeploySpec) -> Vec<(String, String)> {
 pub async fn run(config: &CommandDriverConfig, spec: &DeploySpec) -> RunOutcome {
     let started = Instant::now();
     let argv = match spec.action {
-        DriverAction::Deploy => &config.deploy,
+        DriverAction::Create | DriverAction::Deploy => &config.deploy,
         DriverAction::Teardown => &config.teardown,
     };
     let sink = Sink {

@@ -15,6 +15,8 @@ fn spec(action: DriverAction) -> DeploySpec {
         environment: "pr-42".to_owned(),
         deployment_id: 9001,
         target: None,
+        slot: None,
+        alias_host: None,
     }
 }
 

@@ -10,9 +10,16 @@ pub mod command;
 
 use std::time::Duration;
 
+pub use crate::model::Trust;
+
 /// Deploy or tear down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverAction {
+    /// The first deploy of a pull request's preview (nothing of it stands): create and seed
+    /// what lives as long as the PR (a database), then deploy. Runs `GANGWAY_DEPLOY_COMMAND`.
+    Create,
+    /// A later deploy (a new push while an earlier preview of the PR stands), or a long-lived
+    /// environment's deploy.
     Deploy,
     Teardown,
 }
@@ -20,6 +27,7 @@ pub enum DriverAction {
 impl DriverAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            DriverAction::Create => "create",
             DriverAction::Deploy => "deploy",
             DriverAction::Teardown => "teardown",
         }
@@ -45,6 +53,47 @@ pub struct DeploySpec {
     /// The target of a long-lived environment that has targets (`au` of `production-au`),
     /// given to the command as `GANGWAY_TARGET`; `None` otherwise (the variable is not set).
     pub target: Option<String>,
+    /// The preview's slot (`preview.slots`), as `GANGWAY_SLOT`; `None`: not on a slot.
+    pub slot: Option<String>,
+    /// The PR's stable alias host (`GANGWAY_ALIAS_HOST_TEMPLATE`), as `GANGWAY_ALIAS_HOST`.
+    pub alias_host: Option<String>,
+}
+
+/// The names of Gangway's own variables passed through to the driver, by trust. Each run gets
+/// exactly one list: a fork preview only `fork`, never a name listed only for the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassEnv {
+    /// `GANGWAY_DRIVER_PASS_ENV`: same-repository previews (and their teardowns).
+    pub same_repository: Vec<String>,
+    /// `GANGWAY_DRIVER_PASS_ENV_FORK`: approved fork previews (empty unless set).
+    pub fork: Vec<String>,
+    /// `GANGWAY_DRIVER_PASS_ENV_ENVIRONMENTS`: long-lived environments; `None` (unset): the
+    /// same-repository list, as before per-trust lists existed.
+    pub environments: Option<Vec<String>>,
+}
+
+impl PassEnv {
+    /// The names passed to a run of this trust.
+    pub fn for_trust(&self, trust: Trust) -> &[String] {
+        match trust {
+            Trust::SameRepository => &self.same_repository,
+            Trust::Fork => &self.fork,
+            Trust::Environment => self
+                .environments
+                .as_deref()
+                .unwrap_or(&self.same_repository),
+        }
+    }
+
+    /// Every name in any list (their values are redacted from every log).
+    pub fn all(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.same_repository.clone();
+        all.extend(self.fork.iter().cloned());
+        all.extend(self.environments.iter().flatten().cloned());
+        all.sort();
+        all.dedup();
+        all
+    }
 }
 
 /// How one run ended.

@@ -45,6 +45,7 @@ pub fn evictions(previews: &[&Preview], max_previews: u32) -> Vec<(PrNumber, Evi
                 Eviction {
                     preview_id: p.id,
                     max_previews,
+                    slot_taken: None,
                 },
             )
         })

@@ -211,6 +211,7 @@ fn an_eviction_takes_down_the_named_preview_only_while_it_is_up() {
     let eviction = Eviction {
         preview_id: 2,
         max_previews: 1,
+        slot_taken: None,
     };
     assert_eq!(still_evicted(&previews, &eviction).map(|p| p.id), Some(2));
     previews[1].state = PreviewState::TearingDown;

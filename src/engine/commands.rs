@@ -47,6 +47,9 @@ commands! {
     /// Tear the PR's preview down now, and stage nothing automatically until the next `/stage`.
     Unstage => "unstage", Shape::None,
         "tear this pull request's preview down now and stop automatic staging until `/stage`";
+    /// Pin the PR's preview: no idle teardown and no eviction for that long (`off` ends it).
+    Keep => "keep", Shape::Text { what: "duration", usage: "[duration | off]" },
+        "pin this pull request's preview: no idle teardown or eviction for that long (default and longest: the policy's `preview.max_keep`); `off` ends it";
     /// Deploy the PR's staged head commit to an environment.
     Promote => "promote", Shape::Environment { force: true },
         "deploy this pull request's staged head commit to an environment (default: production)";

@@ -53,7 +53,7 @@ fn the_table_has_each_word_once_in_lower_case() {
     assert_eq!(
         words,
         [
-            "stage", "unstage", "promote", "hold", "unhold", "rollback", "cancel", "help"
+            "stage", "unstage", "keep", "promote", "hold", "unhold", "rollback", "cancel", "help"
         ]
     );
     for c in Command::ALL {
@@ -233,6 +233,7 @@ fn usage_shows_the_arguments() {
         [
             "/stage [commit]",
             "/unstage",
+            "/keep [duration | off]",
             "/promote [environment] [--force]",
             "/hold [environment] [reason…]",
             "/unhold [environment]",

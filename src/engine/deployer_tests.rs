@@ -151,6 +151,7 @@ impl Facts {
             approvals: &self.approvals,
             unstaged_by: self.unstaged_by.as_deref(),
             now_ms: 1,
+            kept_until: None,
         }
     }
 

@@ -57,6 +57,7 @@ fn run(
         approvals: &[],
         unstaged_by: None,
         now_ms: 0,
+        kept_until: None,
     };
     (gate(&s), decide(&s))
 }
@@ -70,6 +71,7 @@ fn needs(pr: &PullRequest, policy: &PolicyStatus, previews: &[Preview]) -> bool 
         approvals: &[],
         unstaged_by: None,
         now_ms: 0,
+        kept_until: None,
     })
 }
 
@@ -326,6 +328,7 @@ fn at(pr: &PullRequest, previews: &[Preview], approvals: &[Approval], now_ms: i6
         approvals,
         unstaged_by: None,
         now_ms,
+        kept_until: None,
     })
 }
 
@@ -395,6 +398,7 @@ fn a_superseded_preview_goes_after_the_grace_period_even_if_the_new_head_never_d
         approvals: &[],
         unstaged_by: None,
         now_ms,
+        kept_until: None,
     };
     assert!(decide(&situation(10 * HOUR + HOUR - 1)).is_empty());
     assert_eq!(
@@ -431,6 +435,7 @@ fn fork_situation<'a>(
         approvals,
         unstaged_by: None,
         now_ms: 10,
+        kept_until: None,
     }
 }
 
@@ -496,6 +501,7 @@ fn reading(pr: &PullRequest, previews: &[Preview], asked: bool) -> ChecksRead {
             approvals: &[],
             unstaged_by: None,
             now_ms: 0,
+            kept_until: None,
         },
         asked,
     )

@@ -18,9 +18,9 @@ use crate::model::Preview;
 use crate::types::{CommitSha, PrNumber};
 
 /// The longest label `{repo}` becomes.
-const REPO_LABEL: usize = 40;
+pub(crate) const REPO_LABEL: usize = 40;
 /// The longest label `{owner}` becomes (GitHub's longest account name).
-const OWNER_LABEL: usize = 39;
+pub(crate) const OWNER_LABEL: usize = 39;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
@@ -236,7 +236,7 @@ impl HostTemplate {
 
 /// A name as a DNS label: lower case, every character other than a letter or a digit a
 /// hyphen, at most `max` long, no hyphen at either end; `repo` when nothing is left.
-fn dns_label(s: &str, max: usize) -> String {
+pub(crate) fn dns_label(s: &str, max: usize) -> String {
     let folded: String = s
         .chars()
         .map(|c| {

@@ -26,11 +26,15 @@ pub mod deployer;
 pub mod echo;
 pub mod environments;
 pub mod hosts;
+pub mod links;
+pub mod pinning;
 pub mod previews;
 pub mod promotion;
 pub mod routing;
+pub mod slots;
 pub mod sticky;
 pub mod targets;
+pub mod team;
 pub mod text;
 pub mod train;
 
@@ -41,6 +45,8 @@ pub use checks::{CheckItem, CheckSummary, Outcome};
 
 /// The repository policy as read from the default branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One per evaluation, passed by reference: the size of the valid policy costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum PolicyStatus {
     Valid(Policy),
     /// The file exists but is wrong: nothing is deployed, the reason is shown on the PR.
@@ -71,6 +77,8 @@ pub struct Situation<'a> {
     pub unstaged_by: Option<&'a str>,
     /// Now, as the executor's clock says (the engine never reads a clock).
     pub now_ms: i64,
+    /// Until when `/keep` pins this PR's preview (unix ms), if it was pinned.
+    pub kept_until: Option<i64>,
 }
 
 impl Situation<'_> {
@@ -130,6 +138,12 @@ pub enum TeardownReason {
     Evicted {
         max_previews: u32,
     },
+    /// Its slot (`preview.slots`) was given to another pull request: this one was deployed
+    /// least recently.
+    SlotTaken {
+        slot: String,
+        by: u64,
+    },
     /// Finishing a teardown decided earlier (its reason is on record).
     Resume,
 }
@@ -147,6 +161,11 @@ impl TeardownReason {
                     "evicted: the repository has more than {max_previews} previews and this one was deployed least recently"
                 )
             }
+            TeardownReason::SlotTaken { slot, by } => {
+                format!(
+                    "slot {slot} was given to #{by}, this preview being deployed least recently"
+                )
+            }
             TeardownReason::Resume => "teardown resumed".into(),
         }
     }
@@ -158,7 +177,9 @@ impl TeardownReason {
             TeardownReason::Closed { .. } => TeardownKind::Closed,
             TeardownReason::Unstaged { .. } => TeardownKind::Unstaged,
             TeardownReason::Expired { .. } => TeardownKind::Expired,
-            TeardownReason::Evicted { .. } => TeardownKind::Evicted,
+            TeardownReason::Evicted { .. } | TeardownReason::SlotTaken { .. } => {
+                TeardownKind::Evicted
+            }
             TeardownReason::Resume => return None,
         })
     }
@@ -233,7 +254,8 @@ fn last_activity(s: &Situation<'_>, p: &Preview) -> i64 {
     p.deployed_at.unwrap_or(p.created_at).max(approved)
 }
 
-/// When the head preview will expire under the policy's TTL, if it is live.
+/// When the head preview will expire under the policy's TTL, if it is live: a `/keep` pin
+/// moves it to the pin's end when that is later.
 pub fn expires_at(s: &Situation<'_>) -> Option<i64> {
     let policy = s.policy.valid()?;
     let head = s
@@ -241,7 +263,8 @@ pub fn expires_at(s: &Situation<'_>) -> Option<i64> {
         .iter()
         .find(|p| p.sha == s.pr.head_sha && p.state == PreviewState::Live)?;
     let ttl = i64::try_from(policy.preview.ttl.as_millis()).unwrap_or(i64::MAX / 4);
-    Some(last_activity(s, head).saturating_add(ttl))
+    let idle = last_activity(s, head).saturating_add(ttl);
+    Some(s.kept_until.map_or(idle, |k| k.max(idle)))
 }
 
 /// A stage that was cut short (the process died mid-deploy). Decisions run one at a time per PR,

@@ -52,6 +52,22 @@ pub fn teardown_begun(p: &Preview, reason: &TeardownReason) -> Option<Preview> {
     })
 }
 
+/// Whether deploying `p` is its pull request's first deploy (`GANGWAY_ACTION=create`): no
+/// other preview of the PR (`siblings`) stands (pending, deploying, live, failed or being torn
+/// down). A teardown of everything makes the next one a first deploy again: the teardown
+/// removed what the create made.
+pub fn first_deploy(p: &Preview, siblings: &[Preview]) -> bool {
+    !any_other_up(p, siblings)
+}
+
+/// Whether another preview of `p`'s pull request (among `siblings`) still stands: while one
+/// does, the PR keeps its slot and its alias.
+pub fn any_other_up(p: &Preview, siblings: &[Preview]) -> bool {
+    siblings
+        .iter()
+        .any(|s| s.id != p.id && (s.state.is_up() || s.state == PreviewState::TearingDown))
+}
+
 /// A preview whose deployment GitHub refused to create (422: it cannot resolve the commit; a
 /// deleted fork's commits can vanish): failed, saying why and what to do, instead of retrying
 /// what cannot succeed. `error`: GitHub's answer.

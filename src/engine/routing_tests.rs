@@ -371,6 +371,7 @@ fn the_reaper_reads_the_checks_but_not_the_pull_request_and_carries_its_eviction
     let evict = Eviction {
         preview_id: 9,
         max_previews: 3,
+        slot_taken: None,
     };
     let e = reaper_evaluation(&repo(), PrNumber(7), Some(evict.clone()));
     assert_eq!(
@@ -399,6 +400,7 @@ fn the_reaper_defers_to_a_waiting_evaluation_unless_it_evicts() {
     let evict = Eviction {
         preview_id: 9,
         max_previews: 3,
+        slot_taken: None,
     };
     let evicting = reaper_evaluation(&repo(), PrNumber(7), Some(evict));
     assert!(!reaper_defers_to_waiting(&evicting));

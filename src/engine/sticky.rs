@@ -51,6 +51,7 @@ pub fn required_permission(command: Command, policy: Option<&Policy>) -> Permiss
         Command::Unhold => p.permissions.unhold,
         Command::Rollback => p.permissions.rollback,
         Command::Cancel => p.permissions.cancel,
+        Command::Keep => p.permissions.keep,
         Command::Help => Permission::None,
     }
 }
@@ -97,6 +98,8 @@ pub struct StickyInput<'a> {
     /// One line per target of each environment with targets this PR was promoted into
     /// (`engine::targets::sticky_lines`).
     pub targets: &'a [String],
+    /// Alias link, slot, pin, links to changed pages, environment (`engine::team`).
+    pub team: Option<&'a super::team::TeamView>,
 }
 
 fn log_link(public_url: &str, p: &Preview) -> String {
@@ -259,6 +262,15 @@ pub fn render(input: &StickyInput<'_>) -> String {
         (Gate::Ready, None) => format!("🚀 **Deploying** commit `{sha}`."),
     };
     out.push(status);
+    if let Some(view) = input.team
+        && pr.open
+    {
+        let live = head.is_some_and(|p| p.state == PreviewState::Live);
+        for line in super::team::lines(view, live) {
+            out.push(String::new());
+            out.push(line);
+        }
+    }
     if let Some(at) = input
         .expires_at_ms
         .and_then(chrono::DateTime::from_timestamp_millis)

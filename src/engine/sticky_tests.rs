@@ -52,6 +52,7 @@ fn body(gate: Gate, previews: &[Preview]) -> String {
         commands: &commands,
         holds: &[],
         targets: &[],
+        team: None,
     })
 }
 
@@ -169,6 +170,7 @@ fn holds_show_who_why_and_how_to_lift_them() {
         commands: &commands,
         holds: &holds,
         targets: &[],
+        team: None,
     });
     assert!(b.contains("**production is held** by @ann"), "{b}");
     assert!(b.contains("incident 7") && b.contains("**/unhold**"), "{b}");
@@ -408,6 +410,7 @@ fn each_main_state_reads_as_pinned() {
             commands: if help { &commands } else { &[] },
             holds: &c.holds,
             targets: &[],
+            team: None,
         });
         insta::assert_snapshot!(c.name, body);
     }
@@ -447,6 +450,7 @@ fn hostile_text_reads_as_pinned() {
             commands: &commands,
             holds: std::slice::from_ref(&hold),
             targets: &[],
+            team: None,
         })
     };
     let bodies = [

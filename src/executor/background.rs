@@ -264,8 +264,15 @@ impl Executor {
                 environment: p.environment.clone(),
                 deployment_id: p.deployment_id.unwrap_or(0),
                 target: None,
+                slot: None,
+                alias_host: None,
             };
-            let outcome = command::run(&self.settings.command, &spec).await;
+            // A fork's preview (or one whose PR is not on record) gets only the fork's list.
+            let trust = match self.store.pull(t.repo_id, t.pr_number).await? {
+                Some((pr, _)) => crate::engine::slots::trust_of(&pr),
+                None => crate::driver::Trust::Fork,
+            };
+            let outcome = command::run(&self.driver_config(trust), &spec).await;
             self.store
                 .append_preview_log(p.id, &format!("\n{}", outcome.log))
                 .await?;

@@ -10,10 +10,10 @@
 use tracing::info;
 
 use super::Executor;
-use crate::engine::command_rules;
 use crate::engine::commands::{self, Command};
 use crate::engine::sticky::{self, required_permission};
 use crate::engine::{CheckSummary, PolicyStatus, text};
+use crate::engine::{command_rules, pinning};
 use crate::jobs::CommandPayload;
 use crate::model::{Approval, RepoRef};
 use crate::policy::Permission;
@@ -128,6 +128,7 @@ impl Executor {
                 self.stage_command(job, &repo, &policy, has, &run, invocation.commit.as_deref())
                     .await
             }
+            Command::Keep => self.keep_command(job, &repo, &policy, &invocation).await,
             Command::Promote => self.promote_command(job, &repo, &policy, &invocation).await,
             Command::Hold => self.hold_command(job, &repo, &policy, &invocation).await,
             Command::Unhold => self.unhold_command(job, &repo, &policy, &invocation).await,
@@ -137,6 +138,58 @@ impl Executor {
             }
             Command::Cancel => self.cancel_command(job, &repo, &policy, &invocation).await,
         }
+    }
+
+    /// `/keep [duration | off]`: pins the PR's preview (capped by `preview.max_keep`), or ends
+    /// the pin; the sticky comment shows it.
+    async fn keep_command(
+        &self,
+        job: &CommandPayload,
+        repo: &RepoRef,
+        policy: &PolicyStatus,
+        invocation: &commands::Invocation,
+    ) -> Result<(), JobError> {
+        let policy = match command_rules::stage_policy(policy) {
+            Ok(p) => p,
+            Err(why) => {
+                return self
+                    .finish(job, repo, "refused", &why, Some(&why), false)
+                    .await;
+            }
+        };
+        let request = match pinning::request(invocation.text.as_deref()) {
+            Ok(r) => r,
+            Err(why) => {
+                return self
+                    .finish(job, repo, "refused", &why, Some(&why), false)
+                    .await;
+            }
+        };
+        let (reason, reply) = match request {
+            pinning::KeepRequest::Off => {
+                self.store.clear_keep(repo.id, job.number).await?;
+                (
+                    "pin ended".to_owned(),
+                    "Pin ended: this preview is torn down again once idle for the policy's TTL, \
+                     and may be evicted."
+                        .to_owned(),
+                )
+            }
+            pinning::KeepRequest::For(asked) => {
+                let max = policy.preview.max_keep;
+                let (until, capped) = pinning::until(self.clock.now_ms(), asked, max);
+                self.store
+                    .set_keep(repo.id, job.number, until, &job.author)
+                    .await?;
+                (
+                    format!("pinned until {until}"),
+                    pinning::answer(until, capped, max),
+                )
+            }
+        };
+        self.evaluate(repo, job.number, &job.author, false).await?;
+        self.finish(job, repo, "accepted", &reason, Some(&reply), true)
+            .await
     }
 
     async fn stage_command(

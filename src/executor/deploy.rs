@@ -15,10 +15,13 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use super::Executor;
-use crate::driver::command;
-use crate::driver::{DeploySpec, DriverAction};
+use crate::driver::command::{self, CommandDriverConfig};
+use crate::driver::{DeploySpec, DriverAction, Trust};
+use crate::engine::slots::{self, SlotChoice};
 use crate::engine::{TeardownReason, capacity, hosts, previews};
 use crate::github::rest::{NewDeployment, NewDeploymentStatus};
+use crate::jobs::{EvaluatePayload, Eviction, NewJob};
+use crate::model::SlotTaken;
 use crate::model::{DriverKind, HostHolder, Preview, PreviewState, PullRequest, RepoRef};
 use crate::policy::Policy;
 use crate::queue::JobError;
@@ -68,8 +71,20 @@ impl Executor {
         self.log_url_for(&p.log_token)
     }
 
-    fn spec(&self, pr: &PullRequest, p: &Preview, action: DriverAction) -> DeploySpec {
-        DeploySpec {
+    async fn spec(
+        &self,
+        pr: &PullRequest,
+        p: &Preview,
+        action: DriverAction,
+    ) -> Result<DeploySpec, JobError> {
+        let slot = self
+            .store
+            .slot_holders(pr.repo.id)
+            .await?
+            .into_iter()
+            .find(|h| h.pr_number == pr.number && self.slot_host(pr, &h.slot) == p.host)
+            .map(|h| h.slot);
+        Ok(DeploySpec {
             action,
             repository: pr.repo.full_name.clone(),
             pr_number: pr.number.0,
@@ -79,7 +94,134 @@ impl Executor {
             environment: p.environment.clone(),
             deployment_id: p.deployment_id.unwrap_or(0),
             target: None,
+            slot,
+            alias_host: self.alias_host(pr),
+        })
+    }
+
+    /// The host of `slot` in `pr`'s repository ("" if it cannot render: never, the template
+    /// was validated with the longest names).
+    pub(super) fn slot_host(&self, pr: &PullRequest, slot: &str) -> String {
+        self.settings
+            .slot_template
+            .slot(slot, &pr.repo.full_name)
+            .unwrap_or_default()
+    }
+
+    /// `pr`'s stable alias host, when the operator set a template.
+    pub(super) fn alias_host(&self, pr: &PullRequest) -> Option<String> {
+        self.settings
+            .alias_template
+            .as_ref()
+            .and_then(|t| t.alias(pr.number.0, &pr.repo.full_name).ok())
+    }
+
+    /// The driver's configuration for a run of this trust: the variables passed through are
+    /// that trust's list only (`GANGWAY_DRIVER_PASS_ENV`, `…_FORK`, `…_ENVIRONMENTS`).
+    pub(super) fn driver_config(&self, trust: Trust) -> CommandDriverConfig {
+        CommandDriverConfig {
+            pass_env: self.settings.pass_env.for_trust(trust).to_vec(),
+            ..self.settings.command.clone()
         }
+    }
+
+    /// The slot `pr`'s next preview goes to, claimed: `Ok(None)` when the policy has no slots,
+    /// `Err(reason)` inside when every slot is pinned. A slot taken from another pull request
+    /// carries its host's claim along, and that pull request is told (its evaluation tears
+    /// its preview down without touching the host, which is now this one's).
+    async fn claim_slot(
+        &self,
+        pr: &PullRequest,
+        policy: &Policy,
+    ) -> Result<Option<Result<String, String>>, JobError> {
+        if policy.preview.slots.is_empty() {
+            return Ok(None);
+        }
+        for _ in 0..3 {
+            let now = self.clock.now_ms();
+            let holders = self.store.slot_holders(pr.repo.id).await?;
+            let last = self.store.last_slot(pr.repo.id, pr.number).await?;
+            let pinned: Vec<_> = self
+                .store
+                .kept_pulls(now)
+                .await?
+                .into_iter()
+                .filter(|(r, _)| *r == pr.repo.id)
+                .map(|(_, n)| n)
+                .collect();
+            match slots::choose(
+                &policy.preview.slots,
+                &holders,
+                pr.number,
+                last.as_deref(),
+                &pinned,
+            ) {
+                SlotChoice::Own(slot) => return Ok(Some(Ok(slot))),
+                SlotChoice::Free(slot) => {
+                    if self
+                        .store
+                        .give_slot(pr.repo.id, &slot, pr.number, now)
+                        .await?
+                    {
+                        return Ok(Some(Ok(slot)));
+                    }
+                }
+                SlotChoice::Take {
+                    slot,
+                    from,
+                    seen_deployed_at,
+                } => {
+                    let host = self.slot_host(pr, &slot);
+                    if self
+                        .store
+                        .take_slot(
+                            pr.repo.id,
+                            &slot,
+                            from,
+                            seen_deployed_at,
+                            pr.number,
+                            &host,
+                            now,
+                        )
+                        .await?
+                    {
+                        self.tell_slot_taken(pr, &slot, from, &host).await?;
+                        return Ok(Some(Ok(slot)));
+                    }
+                }
+                SlotChoice::Full => {
+                    return Ok(Some(Err(slots::full_reason(policy.preview.slots.len()))));
+                }
+            }
+        }
+        Err(JobError::transient(
+            "the preview slots kept changing while one was chosen",
+        ))
+    }
+
+    /// The pull request `from` lost `slot` to `pr`: its evaluation tears its preview there down
+    /// (without the driver: the host is `pr`'s now) and tells it why.
+    async fn tell_slot_taken(
+        &self,
+        pr: &PullRequest,
+        slot: &str,
+        from: crate::types::PrNumber,
+        host: &str,
+    ) -> Result<(), JobError> {
+        let theirs = self.store.previews_of(pr.repo.id, from).await?;
+        for p in theirs.iter().filter(|p| p.host == host && p.state.is_up()) {
+            let mut job = EvaluatePayload::of(&pr.repo, from, "slots");
+            job.evict = Some(Eviction {
+                preview_id: p.id,
+                max_previews: 0,
+                slot_taken: Some(SlotTaken {
+                    slot: slot.to_owned(),
+                    by: pr.number,
+                }),
+            });
+            self.queue.enqueue(&NewJob::of(&job)?).await?;
+        }
+        Ok(())
     }
 
     /// Stages `sha` of `pr`: records the preview, creates its deployment (or adopts `adopt`,
@@ -95,11 +237,15 @@ impl Executor {
     ) -> Result<(), JobError> {
         let now = self.clock.now_ms();
         let environment = policy.preview.environment.render(pr.number.0);
-        let host = self
-            .settings
-            .host_template
-            .render(sha, pr.number, &pr.repo.full_name)
-            .map_err(|e| JobError::Permanent(format!("preview host: {e}")))?;
+        let slot = self.claim_slot(pr, policy).await?;
+        let host = match &slot {
+            Some(Ok(slot)) => self.slot_host(pr, slot),
+            _ => self
+                .settings
+                .host_template
+                .render(sha, pr.number, &pr.repo.full_name)
+                .map_err(|e| JobError::Permanent(format!("preview host: {e}")))?,
+        };
         let token = random_token();
         let mut p = self
             .store
@@ -120,7 +266,15 @@ impl Executor {
             .await?;
         if let Some(again) = previews::restaged(&p) {
             p = again;
+            // On a slot, a preview that comes back goes to the slot it has now.
+            if matches!(slot, Some(Ok(_))) && p.host != host {
+                self.store.move_preview_to(p.id, &host).await?;
+                p.host = host.clone();
+            }
             self.store.save_preview(&p, now).await?;
+        }
+        if let Some(Err(why)) = &slot {
+            return self.host_refused(pr, p, why).await;
         }
         // One host, one holder, claimed before anything is created or run.
         let claimant = HostHolder::of_preview(&p);
@@ -280,13 +434,35 @@ impl Executor {
         } else {
             self.store.save_preview(p, self.clock.now_ms()).await?;
         }
-        let outcome = command::run(
-            &self.settings.command,
-            &self.spec(pr, p, DriverAction::Deploy),
-        )
-        .await;
+        // The PR's first deploy (nothing of it stands) creates; later pushes deploy.
+        let siblings = self.store.previews_of(pr.repo.id, pr.number).await?;
+        let action = if previews::first_deploy(p, &siblings) {
+            DriverAction::Create
+        } else {
+            DriverAction::Deploy
+        };
+        if let Some(alias) = self.alias_host(pr) {
+            // The alias is the PR's alone: claimed like a host (a refusal leaves it unset).
+            let claimant = HostHolder::of_preview(p);
+            let holder = self
+                .store
+                .claim_host(&alias, &claimant, self.clock.now_ms())
+                .await?;
+            if holder != claimant {
+                warn!(%alias, "alias host is someone else's; the driver gets none");
+            }
+        }
+        let mut spec = self.spec(pr, p, action).await?;
+        if let Some(alias) = &spec.alias_host {
+            let holder = self.store.host_holder(alias).await?;
+            if holder.as_ref() != Some(&HostHolder::of_preview(p)) {
+                spec.alias_host = None;
+            }
+        }
+        let outcome = command::run(&self.driver_config(slots::trust_of(pr)), &spec).await;
         let now = self.clock.now_ms();
         if outcome.success {
+            self.store.slot_deployed(pr.repo.id, pr.number, now).await?;
             let url = format!("https://{}", p.host);
             p.state = PreviewState::Live;
             p.environment_url = Some(url.clone());
@@ -339,11 +515,8 @@ impl Executor {
         let holder = self.store.host_holder(&p.host).await?;
         let touches_host = hosts::teardown_touches_host(&p, holder.as_ref(), &previews);
         if capacity::teardown_runs_driver(&p, touches_host) {
-            let outcome = command::run(
-                &self.settings.command,
-                &self.spec(pr, &p, DriverAction::Teardown),
-            )
-            .await;
+            let spec = self.spec(pr, &p, DriverAction::Teardown).await?;
+            let outcome = command::run(&self.driver_config(slots::trust_of(pr)), &spec).await;
             self.store
                 .append_preview_log(p.id, &format!("\n{}", outcome.log))
                 .await?;
@@ -366,6 +539,15 @@ impl Executor {
             self.store
                 .release_host(&p.host, &HostHolder::of_preview(&p))
                 .await?;
+        }
+        // Nothing of the PR stands any more: its slot is free, its alias and pin gone.
+        if !previews::any_other_up(&p, &previews) {
+            self.store.release_slot(pr.repo.id, pr.number).await?;
+            if let Some(alias) = self.alias_host(pr) {
+                self.store
+                    .release_host(&alias, &HostHolder::of_preview(&p))
+                    .await?;
+            }
         }
         info!(sha = %p.sha, reason = %reason.describe(), "preview torn down");
         Ok(())

@@ -181,7 +181,7 @@ impl Executor {
                     return self.env_stopped(&repo, &policy, &mut d, &stop).await;
                 }
                 let outcome = command::run(
-                    &self.settings.command,
+                    &self.driver_config(crate::driver::Trust::Environment),
                     &DeploySpec {
                         action: DriverAction::Deploy,
                         repository: repo.full_name.clone(),
@@ -192,6 +192,8 @@ impl Executor {
                         environment: d.environment.clone(),
                         deployment_id: d.deployment_id.unwrap_or(0),
                         target: unit.and_then(|u| u.target),
+                        slot: None,
+                        alias_host: None,
                     },
                 )
                 .await;

@@ -26,10 +26,13 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use crate::clock::SharedClock;
+use crate::driver::PassEnv;
 use crate::driver::command::CommandDriverConfig;
 use crate::engine::echo::{self, Maker, Subject};
 use crate::engine::hosts::HostTemplate;
+use crate::engine::links::{self, NameTemplate};
 use crate::engine::sticky::{self, StickyInput};
+use crate::engine::team::{self, TeamView};
 use crate::engine::{self, Action, CheckSummary, ChecksRead, PolicyStatus, Situation};
 use crate::github::GitHub;
 use crate::model::{DriverKind, PullRequest, RepoRef, Sticky};
@@ -46,6 +49,12 @@ pub struct ExecSettings {
     pub environment_host: String,
     pub driver: DriverKind,
     pub command: CommandDriverConfig,
+    /// The variables passed through to the driver, by trust (replaces `command.pass_env`).
+    pub pass_env: PassEnv,
+    /// The stable per-PR alias host (`GANGWAY_ALIAS_HOST_TEMPLATE`), if set.
+    pub alias_template: Option<NameTemplate>,
+    /// A slot's host (`GANGWAY_SLOT_HOST_TEMPLATE`), for repositories with `preview.slots`.
+    pub slot_template: NameTemplate,
     pub policy_ttl: Duration,
 }
 
@@ -110,6 +119,7 @@ impl Executor {
         let policy = self.policy(repo).await?;
         let approvals = self.store.approvals_of(repo.id, number).await?;
         let unstaged_by = self.store.unstaged_by(repo.id, number).await?;
+        let kept_until = self.store.keep_of(repo.id, number).await?.map(|(u, _)| u);
         let mut checks: Option<CheckSummary> = None;
         for round in 0..MAX_ROUNDS {
             let previews = self.store.previews_of(repo.id, number).await?;
@@ -121,6 +131,7 @@ impl Executor {
                 approvals: &approvals,
                 unstaged_by: unstaged_by.as_deref(),
                 now_ms: self.clock.now_ms(),
+                kept_until,
             };
             let read = checks.is_none()
                 && match engine::checks_read(&situation, read_checks) {
@@ -198,6 +209,8 @@ impl Executor {
         let previews = self.store.previews_of(pr.repo.id, pr.number).await?;
         let approvals = self.store.approvals_of(pr.repo.id, pr.number).await?;
         let unstaged_by = self.store.unstaged_by(pr.repo.id, pr.number).await?;
+        let keep = self.store.keep_of(pr.repo.id, pr.number).await?;
+        let kept_until = keep.as_ref().map(|(u, _)| *u);
         let situation = Situation {
             pr,
             policy,
@@ -206,6 +219,7 @@ impl Executor {
             approvals: &approvals,
             unstaged_by: unstaged_by.as_deref(),
             now_ms: self.clock.now_ms(),
+            kept_until,
         };
         let gate = engine::gate(&situation);
         let commands = sticky::command_help(policy.valid());
@@ -214,6 +228,9 @@ impl Executor {
             Some(p) => self.target_sticky_lines(&pr.repo, p, pr.number).await?,
             None => Vec::new(),
         };
+        let view = self
+            .team_view(pr, policy, &previews, keep.as_ref(), situation.now_ms)
+            .await?;
         let body = sticky::render(&StickyInput {
             pr,
             gate: &gate,
@@ -224,6 +241,7 @@ impl Executor {
             commands: &commands,
             holds: &holds,
             targets: &targets,
+            team: Some(&view),
         });
         let sticky = self
             .store
@@ -243,6 +261,69 @@ impl Executor {
             .set_sticky(pr.repo.id, pr.number, id, &body)
             .await?;
         Ok(())
+    }
+
+    /// The facts of the sticky comment's extra lines: alias link, slot, pin, links to changed
+    /// pages (the PR's file list read once per head commit, only when the policy maps routes
+    /// and the head preview is live), what becomes of the environment.
+    async fn team_view(
+        &self,
+        pr: &PullRequest,
+        policy: &PolicyStatus,
+        previews: &[crate::model::Preview],
+        keep: Option<&(i64, String)>,
+        now_ms: i64,
+    ) -> Result<TeamView, JobError> {
+        let Some(policy) = policy.valid() else {
+            return Ok(TeamView::default());
+        };
+        let live = previews
+            .iter()
+            .find(|p| p.sha == pr.head_sha && p.state == crate::model::PreviewState::Live);
+        let slot = if policy.preview.slots.is_empty() || !pr.open {
+            None
+        } else {
+            self.store
+                .slot_holders(pr.repo.id)
+                .await?
+                .into_iter()
+                .find(|h| h.pr_number == pr.number)
+                .map(|h| h.slot)
+        };
+        let mut route_links = Vec::new();
+        if let (Some(p), false) = (live, policy.preview.routes.is_empty()) {
+            let files = match self
+                .store
+                .changed_files(pr.repo.id, pr.number, pr.head_sha.as_str())
+                .await?
+            {
+                Some(files) => files,
+                None => {
+                    let files = self
+                        .github
+                        .pull_files(pr.repo.installation, &pr.repo.full_name, pr.number)
+                        .await?;
+                    self.store
+                        .save_changed_files(pr.repo.id, pr.number, pr.head_sha.as_str(), &files)
+                        .await?;
+                    files
+                }
+            };
+            route_links = links::route_links(
+                &policy.preview.routes,
+                &files,
+                &format!("https://{}", p.host),
+            );
+        }
+        let pinned = keep.filter(|(u, _)| engine::pinning::holds(Some(*u), now_ms) && pr.open);
+        Ok(TeamView {
+            alias_url: self.alias_host(pr).map(|h| format!("https://{h}")),
+            slot,
+            kept_until: pinned.map(|(u, _)| *u),
+            kept_by: pinned.map(|(_, b)| b.clone()),
+            route_links,
+            environment: Some(team::hygiene(&policy.preview, pr.number.0)),
+        })
     }
 
     /// Posts a comment on a PR (every line defused: Gangway never writes a command) and returns

@@ -90,8 +90,14 @@ impl Executor {
         let Some(p) = capacity::still_evicted(&previews, ev) else {
             return Ok(());
         };
-        let reason = TeardownReason::Evicted {
-            max_previews: ev.max_previews,
+        let reason = match &ev.slot_taken {
+            Some(t) => TeardownReason::SlotTaken {
+                slot: t.slot.clone(),
+                by: t.by.0,
+            },
+            None => TeardownReason::Evicted {
+                max_previews: ev.max_previews,
+            },
         };
         self.store
             .audit(
@@ -104,6 +110,11 @@ impl Executor {
             )
             .await?;
         self.teardown(&pr, p.id, &reason).await?;
+        if let Some(t) = &ev.slot_taken {
+            let body = crate::engine::slots::taken_notice(&t.slot, t.by, &p.sha);
+            self.comment(repo, number, &body).await?;
+            return Ok(());
+        }
         let body = format!(
             "The preview of commit `{}` was torn down: {} has more than {} previews, and this one had been \
              deployed least recently. A maintainer can bring it back by commenting **/stage**.",
@@ -168,6 +179,7 @@ impl Executor {
                 approvals: &approvals,
                 unstaged_by: unstaged_by.as_deref(),
                 now_ms: self.clock.now_ms(),
+                kept_until: None,
             });
             let outcome = deployer::adoption(situation.as_ref(), a, permission);
             if let Some(record) = deployer::adoption_audit(a, &outcome) {

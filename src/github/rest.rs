@@ -336,6 +336,21 @@ impl GitHub {
             .await
     }
 
+    /// The paths of the files a pull request changed, in GitHub's order (GitHub lists at most
+    /// 3000), every page read.
+    pub async fn pull_files(
+        &self,
+        installation: InstallationId,
+        full_name: &str,
+        number: PrNumber,
+    ) -> Result<Vec<String>, GitHubError> {
+        let route = format!("/repos/{full_name}/pulls/{number}/files?per_page=100");
+        self.list(Some(installation), &route, |p: Vec<PullFile>| {
+            p.into_iter().map(|f| f.filename).collect()
+        })
+        .await
+    }
+
     /// The deployments of `sha` in `environment`, newest first.
     pub async fn deployments_of(
         &self,
@@ -768,3 +783,9 @@ fn delivered_ms(d: &HookDelivery) -> i64 {
 #[cfg(test)]
 #[path = "rest_tests.rs"]
 mod tests;
+
+/// One entry of a pull request's file list (only what Gangway reads).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PullFile {
+    pub filename: String,
+}

@@ -26,6 +26,9 @@
 //!   max_previews: 10           # 1 to 1000; beyond, the least recently deployed go
 //!   adopt: people              # off | people | people_and_apps: who may deploy by hand
 //!   bots: approve              # approve | auto: a bot's same-repository PR, like a fork's?
+//!   # slots: 3                 # a fixed pool of slots (a count or a list of names); unset: none
+//!   max_keep: 14d              # the longest a `/keep` pins a preview
+//!   routes: []                 # [{source: regex, public: "path/$1.html"}]: links to changed pages
 //! permissions:                 # least GitHub permission needed to run each command:
 //!   stage: write               # none | read | triage | write | maintain | admin
 //!   unstage: write
@@ -67,6 +70,9 @@ pub const MAX_REQUIRED_CHECKS: usize = 100;
 mod permissions;
 pub use permissions::{PERMISSIONS_KEYS, Permission, Permissions};
 
+mod team;
+pub use team::{MAX_ROUTES, MAX_SLOTS, Route};
+
 mod promotion;
 pub use promotion::{
     Environments, MAX_ENVIRONMENTS, MAX_PARALLEL_TARGETS, MAX_TARGETS, MergeMethod,
@@ -96,6 +102,9 @@ pub const PREVIEW_KEYS: &[&str] = &[
     "max_previews",
     "adopt",
     "bots",
+    "slots",
+    "max_keep",
+    "routes",
 ];
 /// The keys of `forks:`, named in error messages (a test keeps this in step with serde).
 pub const FORKS_KEYS: &[&str] = &["on_push"];
@@ -207,6 +216,12 @@ pub struct PreviewPolicy {
     pub adopt: AdoptPolicy,
     /// Whether a bot's same-repository pull request needs a maintainer's `/stage`, as a fork's.
     pub bots: BotPolicy,
+    /// The fixed pool of slots previews run on, in order; empty: no slots (a host per commit).
+    pub slots: Vec<String>,
+    /// The longest a `/keep` pins a preview (a longer request is cut to this).
+    pub max_keep: std::time::Duration,
+    /// Changed files → pages of the live preview, for the sticky comment's links.
+    pub routes: Vec<Route>,
 }
 
 impl Default for PreviewPolicy {
@@ -222,6 +237,9 @@ impl Default for PreviewPolicy {
             max_previews: 10,
             adopt: AdoptPolicy::default(),
             bots: BotPolicy::default(),
+            slots: Vec::new(),
+            max_keep: std::time::Duration::from_secs(14 * 86_400),
+            routes: Vec::new(),
         }
     }
 }
@@ -329,6 +347,12 @@ impl EnvTemplate {
         &self.source
     }
 
+    /// Whether every preview shares this one environment name (no `{number}`): each
+    /// deployment is still per commit, and nothing maps the name back to a pull request.
+    pub fn shared(&self) -> bool {
+        !self.source.contains("{number}")
+    }
+
     /// The environment name for pull request `pr_number`.
     pub fn render(&self, pr_number: u64) -> String {
         self.source.replace("{number}", &pr_number.to_string())
@@ -365,14 +389,10 @@ impl EnvTemplate {
             }
             rest = &after[end + 1..];
         }
-        // One environment shared by every PR would mix their deployments, and closing any
-        // one PR would delete it (with `delete_environment`), so each PR needs its own.
-        if !source.contains("{number}") {
-            return Err(
-                "must contain `{number}` so that each pull request gets its own \
-                        environment, e.g. \"pr-{number}\""
-                    .to_owned(),
-            );
+        // Without `{number}` every preview shares one environment name (each deployment is
+        // still per commit); `delete_environment` is then refused (see `RawPreview::validate`).
+        if source.trim().is_empty() {
+            return Err("is empty; write a name such as \"pr-{number}\" or \"preview\"".to_owned());
         }
         let template = Self {
             source: source.to_owned(),
@@ -510,6 +530,14 @@ fn expected_at(shape: &str) -> Option<String> {
         "preview.max_previews" => "a whole number from 1 to 1000".to_owned(),
         "preview.adopt" => "`off`, `people` or `people_and_apps`".to_owned(),
         "preview.bots" => "`approve` or `auto`".to_owned(),
+        "preview.slots" => {
+            format!("a number of slots from 1 to {MAX_SLOTS}, or a list of slot names")
+        }
+        "preview.max_keep" => "a duration such as `14d`".to_owned(),
+        "preview.routes" | "preview.routes[]" => format!(
+            "a list of at most {MAX_ROUTES} mappings, each with `source` (a regular expression) \
+             and `public` (a page path, `$1` for a capture)"
+        ),
         "preview.environment" => "a string such as \"pr-{number}\" (quoted: YAML reads a bare \
                                   `{…}` as a mapping)"
             .to_owned(),
@@ -628,6 +656,9 @@ struct RawPreview {
     max_previews: Option<Spanned<u32>>,
     adopt: Option<RawAdopt>,
     bots: Option<RawBots>,
+    slots: Option<Spanned<team::RawSlots>>,
+    max_keep: Option<Spanned<String>>,
+    routes: Option<Spanned<Vec<team::RawRoute>>>,
 }
 
 #[derive(Deserialize)]
@@ -704,6 +735,14 @@ impl RawPreview {
             Some(spanned) => EnvTemplate::parse(&spanned.value)
                 .map_err(|what| invalid("preview.environment", Some(&spanned.referenced), &what))?,
         };
+        if environment.shared() && self.delete_environment == Some(true) {
+            return Err(invalid(
+                "preview.delete_environment",
+                None,
+                "cannot be true while `preview.environment` has no `{number}`: every preview \
+                 shares that environment, and closing one pull request would delete it for all",
+            ));
+        }
         Ok(PreviewPolicy {
             trigger: match self.trigger {
                 None => defaults.trigger,
@@ -744,6 +783,17 @@ impl RawPreview {
                 Some(RawBots::Approve) => BotPolicy::Approve,
                 Some(RawBots::Auto) => BotPolicy::Auto,
             },
+            slots: self
+                .slots
+                .map(team::validate_slots)
+                .transpose()?
+                .unwrap_or_default(),
+            max_keep: duration("preview.max_keep", self.max_keep, defaults.max_keep)?,
+            routes: self
+                .routes
+                .map(team::validate_routes)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }

@@ -5,6 +5,7 @@
 //! permissions:
 //!   stage: write        # default write
 //!   unstage: write      # default write
+//!   keep: write         # default: the same as stage
 //!   promote: maintain   # default maintain
 //!   hold: write         # default write: the panic button
 //!   unhold: maintain    # default maintain
@@ -21,7 +22,7 @@ use std::fmt;
 
 /// The keys of `permissions:`, named in error messages (a test keeps this in step with serde).
 pub const PERMISSIONS_KEYS: &[&str] = &[
-    "stage", "unstage", "promote", "hold", "unhold", "rollback", "cancel",
+    "stage", "unstage", "keep", "promote", "hold", "unhold", "rollback", "cancel",
 ];
 
 /// A GitHub repository permission level, lowest to highest; `Ord` follows that order, so
@@ -97,6 +98,8 @@ pub struct Permissions {
     pub stage: Permission,
     /// To tear a preview down by command. Default `write`.
     pub unstage: Permission,
+    /// To pin a preview with `/keep`. Default: whatever `stage` is.
+    pub keep: Permission,
     /// To promote a commit to the next environment by command. Default `maintain`.
     pub promote: Permission,
     /// To hold promotions (the panic button), by command. Default `write`, so anyone who
@@ -116,6 +119,7 @@ impl Default for Permissions {
         Self {
             stage: Permission::Write,
             unstage: Permission::Write,
+            keep: Permission::Write,
             promote: Permission::Maintain,
             hold: Permission::Write,
             unhold: Permission::Maintain,
@@ -133,6 +137,7 @@ impl Default for Permissions {
 pub(super) struct RawPermissions {
     stage: Option<RawPermission>,
     unstage: Option<RawPermission>,
+    keep: Option<RawPermission>,
     promote: Option<RawPermission>,
     hold: Option<RawPermission>,
     unhold: Option<RawPermission>,
@@ -169,9 +174,11 @@ impl RawPermissions {
     pub(super) fn validate(self) -> Permissions {
         let defaults = Permissions::default();
         let or_default = |raw: Option<RawPermission>, default| raw.map_or(default, Into::into);
+        let stage = or_default(self.stage, defaults.stage);
         Permissions {
-            stage: or_default(self.stage, defaults.stage),
+            stage,
             unstage: or_default(self.unstage, defaults.unstage),
+            keep: or_default(self.keep, stage),
             promote: or_default(self.promote, defaults.promote),
             hold: or_default(self.hold, defaults.hold),
             unhold: or_default(self.unhold, defaults.unhold),

@@ -83,6 +83,7 @@ fn commands() -> [(&'static str, Field); 7] {
     [
         ("stage", |p| p.stage),
         ("unstage", |p| p.unstage),
+        ("keep", |p| p.keep),
         ("promote", |p| p.promote),
         ("hold", |p| p.hold),
         ("unhold", |p| p.unhold),
@@ -91,7 +92,15 @@ fn commands() -> [(&'static str, Field); 7] {
     ]
 }
 
-const ALL_KEYS: &str = "`stage`, `unstage`, `promote`, `hold`, `unhold`, `rollback` or `cancel`";
+const ALL_KEYS: &str = "`stage`, `unstage`, `keep`, `promote`, `hold`, `unhold`, `rollback` or `cancel`";
+
+#[test]
+fn keep_defaults_to_the_stage_level() {
+    let p = crate::policy::parse(b"permissions:\n  stage: maintain\n").unwrap();
+    assert_eq!(p.permissions.keep, Permission::Maintain);
+    let p = crate::policy::parse(b"permissions:\n  stage: maintain\n  keep: triage\n").unwrap();
+    assert_eq!(p.permissions.keep, Permission::Triage);
+}
 
 #[test]
 fn defaults_are_write_to_stage_and_hold_and_maintain_to_promote_and_undo() {
@@ -145,7 +154,8 @@ fn every_level_is_accepted_for_every_command() {
             let only = permissions(&format!("permissions:\n  {key}: {name}\n"));
             assert_eq!(field(&only), level, "{key}: {name}");
             for (other, other_field) in commands() {
-                if other != key {
+                // `keep` follows `stage` when left out.
+                if other != key && !(key == "stage" && other == "keep") {
                     assert_eq!(
                         other_field(&only),
                         other_field(&Permissions::default()),

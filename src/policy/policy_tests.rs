@@ -519,7 +519,6 @@ fn environment_templates_are_validated() {
         ("\"pr-{number\"", "`{` without a matching `}`"),
         ("\"pr-{{number}\"", "`{` without a matching `}`"),
         ("\"pr-number}\"", "`}` without a matching `{`"),
-        ("preview", "must contain `{number}`"),
         ("\"/pr-{number}\"", "starts or ends with `/`"),
         ("\"pr-{number}/\"", "starts or ends with `/`"),
         ("\"pr-\\t{number}\"", "control character"),
@@ -533,6 +532,14 @@ fn environment_templates_are_validated() {
     assert_message(
         multi_line,
         &["preview.environment at line 3", "control character"],
+    );
+    // Without `{number}`: one shared environment, never deleted at close.
+    let shared = crate::policy::parse(b"preview:\n  environment: preview\n").unwrap();
+    assert!(shared.preview.environment.shared());
+    assert_eq!(shared.preview.environment.number_in("preview"), None);
+    assert_message(
+        "preview:\n  environment: preview\n  delete_environment: true\n",
+        &["preview.delete_environment", "every preview shares"],
     );
     // The longest name allowed: 235 characters + 20 digits for the largest PR number.
     let longest = format!("{}{{number}}", "x".repeat(MAX_NAME_CHARS - 20));

@@ -21,6 +21,7 @@ mod previews;
 mod promotion_queue;
 mod pulls;
 mod signals;
+mod slots;
 mod timers;
 mod walsync;
 
@@ -155,6 +156,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     12 "pr_author_bot" "0012_pr_author_bot.sql",
     13 "host_claims" "0013_host_claims.sql",
     14 "promotion_queue" "0014_promotion_queue.sql",
+    20 "preview_slots" "0020_preview_slots.sql",
+    21 "pr_files" "0021_pr_files.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -171,6 +174,8 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     12 "pr_author_bot" "0012_pr_author_bot.sql",
     13 "host_claims" "0013_host_claims.sql",
     14 "promotion_queue" "0014_promotion_queue.sql",
+    20 "preview_slots" "0020_preview_slots.sql",
+    21 "pr_files" "0021_pr_files.sql",
 );
 
 /// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it

@@ -162,8 +162,16 @@ impl Timers {
             .iter()
             .map(|(p, _)| (p.repo_id, p.pr_number))
             .collect();
+        // A preview pinned with `/keep` is neither counted against the capacity nor evicted.
+        let pinned: BTreeSet<(RepoId, PrNumber)> =
+            self.store.kept_pulls(now).await?.into_iter().collect();
         let mut capacities = Vec::new();
-        for (repo, previews) in capacity::places(reachable.iter().copied()) {
+        for (repo, previews) in capacity::places(
+            reachable
+                .iter()
+                .copied()
+                .filter(|(p, _)| !pinned.contains(&(p.repo_id, p.pr_number))),
+        ) {
             capacities.push((repo, previews, self.max_previews(repo).await?));
         }
         let mut evictions = capacity::evictions_by_pr(

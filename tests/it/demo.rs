@@ -41,6 +41,7 @@ async fn demo_plays_a_pr_life_and_leaves_a_preview_to_open() {
         "Gangway commented: ",
         "queued → in_progress → success",
         "**Live**",
+        "Gangway's stable link for #1: 🔗 **Stable link** (follows the latest commit of this pull request): https://pr-1.demo.example.org",
         "alice pushed commit",
         "queued → in_progress → success → inactive",
         "**Torn down**: the pull request was merged",
@@ -102,9 +103,15 @@ fn demo_runs_the_operators_own_driver() {
         String::from_utf8_lossy(&out.stderr)
     );
     let runs = std::fs::read_to_string(&record).unwrap();
+    // Each PR's first deploy creates (#1, #2); #1's push deploys.
+    assert_eq!(
+        runs.lines().filter(|l| l.starts_with("create")).count(),
+        2,
+        "{runs}"
+    );
     assert_eq!(
         runs.lines().filter(|l| l.starts_with("deploy")).count(),
-        3,
+        1,
         "{runs}"
     );
     assert_eq!(

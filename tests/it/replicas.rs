@@ -197,7 +197,7 @@ async fn a_job_of_a_killed_process_is_finished_by_the_other() {
         std::fs::read_to_string(&record)
             .unwrap_or_default()
             .lines()
-            .filter(|l| *l == "deploy start")
+            .filter(|l| *l == "deploy start" || *l == "create start")
             .count()
     };
     wait_for("deploy started on A", Duration::from_secs(30), || async {

@@ -40,6 +40,10 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
             get(pull_commits),
         )
         .route(
+            "/repos/{owner}/{repo}/pulls/{number}/files",
+            get(pull_files),
+        )
+        .route(
             "/repos/{owner}/{repo}/pulls/{number}/merge",
             get(is_merged).put(merge),
         )
@@ -224,6 +228,54 @@ async fn pull_commits(
     let (page, link) = paginate(shas, Paging::from_query(&q), &uri, &st, &sh.api);
     let rd = sh.render(&st);
     let items: Vec<Value> = page.iter().map(|s| rd.commit(pr.repo, s)).collect();
+    ok_paged(Value::Array(items), link)
+}
+
+/// `GET /pulls/{n}/files`: the paths that differ between the merge base and the head (added,
+/// changed or removed), sorted, paginated like every list.
+async fn pull_files(
+    AxState(sh): Sh,
+    inst: Inst,
+    Path((o, r, n)): Path<(String, String, String)>,
+    uri: Uri,
+    Query(q): Q,
+) -> ApiResult {
+    let st = sh.lock();
+    let pr = pull_of(&st, &inst, &o, &r, &n)?;
+    let base = st
+        .compare(&pr.base_sha, &pr.head_sha)
+        .map(|c| c.merge_base)
+        .unwrap_or_else(|| pr.base_sha.clone());
+    let tree = |sha: &str| {
+        st.commits
+            .get(sha)
+            .map(|c| c.tree.clone())
+            .unwrap_or_default()
+    };
+    let (old, new) = (tree(&base), tree(&pr.head_sha));
+    let mut changed: Vec<(String, &'static str)> = new
+        .iter()
+        .filter(|(path, body)| old.get(*path) != Some(*body))
+        .map(|(path, _)| {
+            let status = if old.contains_key(path) {
+                "modified"
+            } else {
+                "added"
+            };
+            (path.clone(), status)
+        })
+        .chain(
+            old.keys()
+                .filter(|p| !new.contains_key(*p))
+                .map(|p| (p.clone(), "removed")),
+        )
+        .collect();
+    changed.sort();
+    let (page, link) = paginate(changed, Paging::from_query(&q), &uri, &st, &sh.api);
+    let items: Vec<Value> = page
+        .iter()
+        .map(|(path, status)| serde_json::json!({"filename": path, "status": status}))
+        .collect();
     ok_paged(Value::Array(items), link)
 }
 
