@@ -79,7 +79,7 @@ fn github_answers_map_to_levels() {
 type Field = fn(&Permissions) -> Permission;
 
 /// `(key, field)` for every command, in `PERMISSIONS_KEYS` order.
-fn commands() -> [(&'static str, Field); 7] {
+fn commands() -> [(&'static str, Field); 8] {
     [
         ("stage", |p| p.stage),
         ("unstage", |p| p.unstage),
