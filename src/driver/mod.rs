@@ -10,11 +10,13 @@ pub mod command;
 
 use std::time::Duration;
 
-/// Deploy or tear down.
+/// Deploy, tear down, or verify a deployment that succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverAction {
     Deploy,
     Teardown,
+    /// `GANGWAY_VERIFY_COMMAND` after a long-lived environment's deploy (`verify:` in the policy).
+    Verify,
 }
 
 impl DriverAction {
@@ -22,6 +24,7 @@ impl DriverAction {
         match self {
             DriverAction::Deploy => "deploy",
             DriverAction::Teardown => "teardown",
+            DriverAction::Verify => "verify",
         }
     }
 }

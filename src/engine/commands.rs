@@ -59,6 +59,12 @@ commands! {
     /// Mark the commit an environment runs as bad and redeploy the last good one.
     Rollback => "rollback", Shape::Environment { force: false },
         "mark the commit an environment runs as bad and redeploy the last good one";
+    /// Sign off the commit that carries this pull request to production (its author only).
+    Good => "good", Shape::None,
+        "sign off: your change works in the commit going to production (the pull request's author)";
+    /// Stop the commit that carries this pull request to production: marked bad, train stopped.
+    Bad => "bad", Shape::Text { what: "reason", usage: "[reason…]" },
+        "the commit going to production is bad: mark it and stop the train (the author, or by permission)";
     /// List the commands and who may use them.
     Help => "help", Shape::None, "list the commands and who may use them";
 }

@@ -29,9 +29,11 @@ pub mod hosts;
 pub mod previews;
 pub mod promotion;
 pub mod routing;
+pub mod signoff;
 pub mod sticky;
 pub mod text;
 pub mod train;
+pub mod verification;
 
 use crate::model::{Approval, DriverKind, Preview, PreviewState, PullRequest, TeardownKind};
 use crate::policy::{BotPolicy, ForkPush, Policy, Trigger};

@@ -125,6 +125,10 @@ impl Executor {
                 .env_finished(&repo, &policy, &mut d, end.success, end.why.as_deref())
                 .await;
         }
+        // Deployed already and being verified: carry the verification on, never deploy again.
+        if self.resume_verification(&repo, &policy, &mut d).await? {
+            return Ok(());
+        }
         // One host, one holder, claimed before anything is created or run.
         let host = self.env_host(&repo, &d.environment);
         let claimant = HostHolder::Environment {
@@ -324,6 +328,10 @@ impl Executor {
         success: bool,
         why: Option<&str>,
     ) -> Result<(), JobError> {
+        // A policy's `verify:` holds a successful deploy until it is verified.
+        if success && self.verification_holds(repo, policy, d).await? {
+            return Ok(());
+        }
         let now = self.clock.now_ms();
         if success {
             let url = self.env_url(repo, &d.environment);
@@ -537,7 +545,7 @@ impl Executor {
 
     /// A failed deployment: told on its PR; in production with `auto_rollback`, the commit is
     /// marked bad and the last good one redeployed.
-    async fn env_failed(
+    pub(super) async fn env_failed(
         &self,
         repo: &RepoRef,
         policy: &Policy,

@@ -14,8 +14,10 @@ pub mod environments;
 mod errors;
 pub mod processor;
 mod promotion;
+mod signoff;
 pub mod reads;
 pub mod train;
+mod verification;
 mod work;
 
 use std::collections::HashSet;

@@ -9,6 +9,7 @@
 //!   hold: write         # default write: the panic button
 //!   unhold: maintain    # default maintain
 //!   rollback: maintain  # default maintain
+//!   bad: write          # default write: `/bad` besides the PR's author (`/good`: the author only)
 //! ```
 //!
 //! Adding a command is a field in [`Permissions`] with its default in `Permissions::default`,
@@ -19,8 +20,9 @@ use serde::Deserialize;
 use std::fmt;
 
 /// The keys of `permissions:`, named in error messages (a test keeps this in step with serde).
-pub const PERMISSIONS_KEYS: &[&str] =
-    &["stage", "unstage", "promote", "hold", "unhold", "rollback"];
+pub const PERMISSIONS_KEYS: &[&str] = &[
+    "stage", "unstage", "promote", "hold", "unhold", "rollback", "bad",
+];
 
 /// A GitHub repository permission level, lowest to highest; `Ord` follows that order, so
 /// "may run" is `person >= required`.
@@ -104,6 +106,10 @@ pub struct Permissions {
     pub unhold: Permission,
     /// To roll an environment back to its last good commit by command. Default `maintain`.
     pub rollback: Permission,
+    /// To answer `/bad` in a sign-off round on a pull request one did not write (its author
+    /// always may). Default `write`, like the panic button it is. `/good` has no key: only the
+    /// pull request's author signs it off.
+    pub bad: Permission,
 }
 
 impl Default for Permissions {
@@ -115,6 +121,7 @@ impl Default for Permissions {
             hold: Permission::Write,
             unhold: Permission::Maintain,
             rollback: Permission::Maintain,
+            bad: Permission::Write,
         }
     }
 }
@@ -131,6 +138,7 @@ pub(super) struct RawPermissions {
     hold: Option<RawPermission>,
     unhold: Option<RawPermission>,
     rollback: Option<RawPermission>,
+    bad: Option<RawPermission>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -169,6 +177,7 @@ impl RawPermissions {
             hold: or_default(self.hold, defaults.hold),
             unhold: or_default(self.unhold, defaults.unhold),
             rollback: or_default(self.rollback, defaults.rollback),
+            bad: or_default(self.bad, defaults.bad),
         }
     }
 }

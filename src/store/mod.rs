@@ -20,7 +20,9 @@ mod policies;
 mod previews;
 mod pulls;
 mod signals;
+mod signoffs;
 mod timers;
+mod verification;
 mod walsync;
 
 use std::str::FromStr;
@@ -152,6 +154,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     11 "stage_decisions" "0011_stage_decisions.sql",
     12 "pr_author_bot" "0012_pr_author_bot.sql",
     13 "host_claims" "0013_host_claims.sql",
+    16 "verifications" "0016_verifications.sql",
+    17 "signoffs" "0017_signoffs.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -167,6 +171,8 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     11 "stage_decisions" "0011_stage_decisions.sql",
     12 "pr_author_bot" "0012_pr_author_bot.sql",
     13 "host_claims" "0013_host_claims.sql",
+    16 "verifications" "0016_verifications.sql",
+    17 "signoffs" "0017_signoffs.sql",
 );
 
 /// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it
