@@ -57,6 +57,31 @@ pub fn required(v: &Verification) -> Result<Vec<RequiredCheck>, String> {
         .collect()
 }
 
+/// The checks a record names, read against the commit's checks `items`: an entry counts a
+/// check run or commit status of exactly its name, from any source, when one was reported (an
+/// outside tester's status `smoke/production`); otherwise it is read as in
+/// `preview.required_checks` (`smoke/production`: App `smoke`'s check run `production`).
+pub fn required_for(
+    v: &Verification,
+    items: &[super::checks::CheckItem],
+) -> Result<Vec<RequiredCheck>, String> {
+    let parsed = required(v)?;
+    Ok(v.checks
+        .iter()
+        .zip(parsed)
+        .map(|(written, r)| {
+            if items.iter().any(|i| i.name == *written) {
+                RequiredCheck {
+                    app: None,
+                    name: written.clone(),
+                }
+            } else {
+                r
+            }
+        })
+        .collect())
+}
+
 /// What a running verification needs next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

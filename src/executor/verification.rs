@@ -103,7 +103,7 @@ impl Executor {
                 }
                 Verdict::ReadChecks => {
                     let items = self.fetch_checks(repo, &v.sha).await?;
-                    let required = verification::required(&v).unwrap_or_default();
+                    let required = verification::required_for(&v, &items).unwrap_or_default();
                     checks = Some(CheckSummary::of(&items, &required));
                 }
                 Verdict::WaitUntil(at) => return self.verify_later(repo, d, at).await,

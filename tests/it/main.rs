@@ -23,4 +23,5 @@ mod support;
 mod texts;
 mod timers;
 mod untrusted_text;
+mod verification;
 mod webhooks;
