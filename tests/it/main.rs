@@ -19,6 +19,7 @@ mod previews;
 mod promotion;
 mod queue;
 mod replicas;
+mod signoff;
 mod support;
 mod texts;
 mod timers;
