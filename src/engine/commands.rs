@@ -61,10 +61,10 @@ commands! {
         "mark the commit an environment runs as bad and redeploy the last good one";
     /// Sign off the commit that carries this pull request to production (its author only).
     Good => "good", Shape::None,
-        "sign off: your change works in the commit going to production (the pull request's author)";
+        "as this pull request's author, sign off the commit taking your change to production";
     /// Stop the commit that carries this pull request to production: marked bad, train stopped.
     Bad => "bad", Shape::Text { what: "reason", usage: "[reason…]" },
-        "the commit going to production is bad: mark it and stop the train (the author, or by permission)";
+        "mark the commit taking this change to production bad and stop the train (this pull request's author may too)";
     /// List the commands and who may use them.
     Help => "help", Shape::None, "list the commands and who may use them";
 }

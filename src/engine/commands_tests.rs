@@ -53,7 +53,7 @@ fn the_table_has_each_word_once_in_lower_case() {
     assert_eq!(
         words,
         [
-            "stage", "unstage", "promote", "hold", "unhold", "rollback", "help"
+            "stage", "unstage", "promote", "hold", "unhold", "rollback", "good", "bad", "help"
         ]
     );
     for c in Command::ALL {
@@ -237,6 +237,8 @@ fn usage_shows_the_arguments() {
             "/hold [environment] [reason…]",
             "/unhold [environment]",
             "/rollback [environment]",
+            "/good",
+            "/bad [reason…]",
             "/help",
         ]
     );

@@ -79,7 +79,7 @@ fn github_answers_map_to_levels() {
 type Field = fn(&Permissions) -> Permission;
 
 /// `(key, field)` for every command, in `PERMISSIONS_KEYS` order.
-fn commands() -> [(&'static str, Field); 6] {
+fn commands() -> [(&'static str, Field); 7] {
     [
         ("stage", |p| p.stage),
         ("unstage", |p| p.unstage),
@@ -87,10 +87,11 @@ fn commands() -> [(&'static str, Field); 6] {
         ("hold", |p| p.hold),
         ("unhold", |p| p.unhold),
         ("rollback", |p| p.rollback),
+        ("bad", |p| p.bad),
     ]
 }
 
-const ALL_KEYS: &str = "`stage`, `unstage`, `promote`, `hold`, `unhold` or `rollback`";
+const ALL_KEYS: &str = "`stage`, `unstage`, `promote`, `hold`, `unhold`, `rollback` or `bad`";
 
 #[test]
 fn defaults_are_write_to_stage_and_hold_and_maintain_to_promote_and_undo() {
@@ -102,6 +103,8 @@ fn defaults_are_write_to_stage_and_hold_and_maintain_to_promote_and_undo() {
     assert_eq!(defaults.hold, Permission::Write);
     assert_eq!(defaults.unhold, Permission::Maintain);
     assert_eq!(defaults.rollback, Permission::Maintain);
+    // `/bad` is a panic button too (a PR's author may always say it; `/good` has no key).
+    assert_eq!(defaults.bad, Permission::Write);
     let keys: Vec<&str> = commands().map(|(key, _)| key).to_vec();
     assert_eq!(keys, PERMISSIONS_KEYS);
     for yaml in [
