@@ -113,7 +113,7 @@ pub fn judge(v: &Verification, checks: Option<&CheckSummary>, now_ms: i64) -> Ve
         Some(false) => {
             return Verdict::Failed(format!(
                 "the verify command failed ({})",
-                v.detail.as_deref().unwrap_or("no reason given")
+                text::prose(v.detail.as_deref().unwrap_or("no reason given"))
             ));
         }
         _ => {}
@@ -197,7 +197,7 @@ pub fn bad_reason(d: &EnvDeployment, why: &str) -> String {
 }
 
 /// What the pull requests involved are told: the deployment `d` succeeded but its verification
-/// failed (`why`), the commit is marked bad there, what follows (`rolled_back`: a rollback was
+/// failed (`why`, a [`Verdict`]'s reason, whose untrusted parts are escaped already), the commit is marked bad there, what follows (`rolled_back`: a rollback was
 /// started), and where the log is.
 pub fn failure_notice(d: &EnvDeployment, why: &str, rolled_back: bool, log_url: &str) -> String {
     let next = if rolled_back {
@@ -209,7 +209,7 @@ pub fn failure_notice(d: &EnvDeployment, why: &str, rolled_back: bool, log_url: 
         "❌ Commit `{}` deployed to {} but failed its verification: {}. It is marked bad there and will not be deployed again (the train stops for it); {next}. Log: {}",
         d.sha.short(),
         text::prose_capped(&d.environment, text::NAME_CHARS),
-        text::prose(why),
+        why,
         text::url(log_url)
     )
 }
