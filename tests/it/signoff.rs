@@ -168,6 +168,23 @@ async fn one_author_signs_off_the_other_is_silent_until_the_timeout_and_a_strang
         answers,
         [format!("#{ann} @ann good"), format!("#{bob} @bob waiting")]
     );
+    let envs = gangway::operator::envs(w.app.store(), clock_now(&clock), false)
+        .await
+        .unwrap();
+    let signoffs: Vec<(u64, &str, &str)> = envs
+        .iter()
+        .filter(|e| e.environment == "(sign-off)")
+        .map(|e| (e.pr, e.state.as_str(), e.host.as_str()))
+        .collect();
+    assert_eq!(
+        signoffs,
+        [(ann, "signoff good", "(@ann)"), (bob, "signoff waiting", "(@bob)")]
+    );
+}
+
+fn clock_now(clock: &ManualClock) -> i64 {
+    use gangway::clock::Clock;
+    clock.now_ms()
 }
 
 #[tokio::test]

@@ -174,6 +174,16 @@ async fn a_failed_verify_command_marks_the_commit_bad_rolls_back_and_tells_the_p
     assert!(bad.reason.unwrap_or_default().contains("verification failed"));
     w.say(two, "boss", "/promote").await;
     w.reply_containing(two, "marked bad").await;
+    // The operator sees what runs and that it was verified.
+    let envs = gangway::operator::envs(w.app.store(), chrono::Utc::now().timestamp_millis(), false)
+        .await
+        .unwrap();
+    let prod: Vec<&str> = envs
+        .iter()
+        .filter(|e| e.environment == "production")
+        .map(|e| e.state.as_str())
+        .collect();
+    assert_eq!(prod, ["live (verified)"], "{envs:?}");
 }
 
 // ---- Check-based verification on the train ----
