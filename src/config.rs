@@ -635,10 +635,9 @@ impl Settings {
                         "GANGWAY_VERIFY_COMMAND",
                         format!("cannot use {program}: {e}"),
                     ),
-                    Ok(m) if !m.is_file() => r.problem(
-                        "GANGWAY_VERIFY_COMMAND",
-                        format!("{program} is not a file"),
-                    ),
+                    Ok(m) if !m.is_file() => {
+                        r.problem("GANGWAY_VERIFY_COMMAND", format!("{program} is not a file"))
+                    }
                     Ok(_) => {}
                 }
             }

@@ -1,8 +1,8 @@
 //! What operators see and do from the command line: `gangway envs` (previews, long-lived
 //! environments with their verifications, the newest sign-off round) and `gangway teardown`.
 
-use crate::jobs::{EvaluatePayload, NewJob};
 use crate::engine::verification;
+use crate::jobs::{EvaluatePayload, NewJob};
 use crate::model::{EnvState, PreviewState, SignoffAnswer, TeardownKind, VerifyState};
 use crate::policy;
 use crate::queue::Queue;

@@ -84,7 +84,11 @@ pub fn gate(policy: &TrainPolicy, carried: &[Carried], rows: &[Signoff], now_ms:
 /// When the round of `rows` times out: `signoff_timeout` after its first question.
 pub fn deadline(policy: &TrainPolicy, rows: &[Signoff]) -> Option<i64> {
     let first = rows.iter().map(|r| r.asked_at).min()?;
-    Some(first.saturating_add(i64::try_from(policy.signoff_timeout.as_millis()).unwrap_or(i64::MAX / 4)))
+    Some(
+        first.saturating_add(
+            i64::try_from(policy.signoff_timeout.as_millis()).unwrap_or(i64::MAX / 4),
+        ),
+    )
 }
 
 /// Why a `/bad` stopped the train.
@@ -135,11 +139,31 @@ pub fn may_answer(
 
 /// The row a `/good` or `/bad` on pull request `number` answers: the newest round that asks it
 /// and is not over (no `/bad` in it yet). `rounds`: every row of `number`, any commit.
-pub fn open_row(rows_of_pr: &[Signoff], bad_in_round: impl Fn(&CommitSha) -> bool) -> Option<&Signoff> {
+pub fn open_row(
+    rows_of_pr: &[Signoff],
+    bad_in_round: impl Fn(&CommitSha) -> bool,
+) -> Option<&Signoff> {
     rows_of_pr
         .iter()
         .filter(|r| !bad_in_round(&r.sha))
         .max_by_key(|r| r.asked_at)
+}
+
+/// `row` answered `answer` by `by` at `now_ms`, with the reason given (a `/bad`'s).
+pub fn answered(
+    row: &Signoff,
+    answer: SignoffAnswer,
+    by: &str,
+    reason: Option<&str>,
+    now_ms: i64,
+) -> Signoff {
+    Signoff {
+        answer: Some(answer),
+        answered_by: Some(by.to_owned()),
+        reason: reason.map(str::to_owned),
+        answered_at: Some(now_ms),
+        ..row.clone()
+    }
 }
 
 /// Where a `/bad` marks the commit: the environment it runs in before production (where the

@@ -59,8 +59,14 @@ fn each_author_is_asked_once_then_production_waits_for_every_good_until_the_time
     assert_eq!(gate(&p, &both, &[], 0), Gate::Ask(both.to_vec()));
     let asked = [row(1, "ann", 10, None), row(2, "bob", 10, None)];
     assert_eq!(gate(&p, &both, &asked, 20), Gate::WaitUntil(10 + 2 * HOUR));
-    let one_good = [row(1, "ann", 10, Some(SignoffAnswer::Good)), row(2, "bob", 10, None)];
-    assert_eq!(gate(&p, &both, &one_good, 20), Gate::WaitUntil(10 + 2 * HOUR));
+    let one_good = [
+        row(1, "ann", 10, Some(SignoffAnswer::Good)),
+        row(2, "bob", 10, None),
+    ];
+    assert_eq!(
+        gate(&p, &both, &one_good, 20),
+        Gate::WaitUntil(10 + 2 * HOUR)
+    );
     assert_eq!(gate(&p, &both, &one_good, 10 + 2 * HOUR), Gate::Go);
     let all_good = [
         row(1, "ann", 10, Some(SignoffAnswer::Good)),
@@ -112,10 +118,22 @@ fn good_counts_only_from_the_author_and_bad_from_the_author_or_by_permission() {
         Ok(())
     );
     assert_eq!(
-        may_answer(SignoffAnswer::Bad, "writer", &r, Permission::Write, bad_needs),
+        may_answer(
+            SignoffAnswer::Bad,
+            "writer",
+            &r,
+            Permission::Write,
+            bad_needs
+        ),
         Ok(())
     );
-    let refused = may_answer(SignoffAnswer::Bad, "reader", &r, Permission::Read, bad_needs);
+    let refused = may_answer(
+        SignoffAnswer::Bad,
+        "reader",
+        &r,
+        Permission::Read,
+        bad_needs,
+    );
     assert_eq!(
         refused,
         Err("`/bad` is for the author of this pull request (@Bob) or someone with write permission or more; you have read. Nothing was marked.".into())
@@ -133,7 +151,10 @@ fn an_answer_goes_to_the_newest_round_that_is_not_over_and_bad_marks_where_it_ra
     assert_eq!(open_row(&rows, |_| false), Some(&new));
     assert_eq!(open_row(&rows, |s| *s == sha()), Some(&old));
     assert_eq!(open_row(&rows, |_| true), None);
-    assert_eq!(found_in(&["staging".into(), "production".into()]), "staging");
+    assert_eq!(
+        found_in(&["staging".into(), "production".into()]),
+        "staging"
+    );
     assert_eq!(found_in(&["production".into()]), "production");
 }
 
@@ -145,7 +166,13 @@ fn the_words_read_as_pinned() {
     insta::assert_snapshot!(
         [
             question("ann", &sha(), "production", 2 * HOUR, &p),
-            question("ann", &sha(), "production", 2 * HOUR, &on(SignoffMode::Authors, SignoffTimeout::Stop)),
+            question(
+                "ann",
+                &sha(),
+                "production",
+                2 * HOUR,
+                &on(SignoffMode::Authors, SignoffTimeout::Stop)
+            ),
             good_answer(&sha(), 1),
             good_answer(&sha(), 0),
             bad_notice(&bad, "staging"),

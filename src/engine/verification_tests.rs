@@ -92,8 +92,14 @@ fn checks_pass_fail_at_once_or_time_out_at_the_deadline() {
     );
     // An outside tester's commit status of exactly that name counts.
     let ok = [status("smoke/production", Outcome::Passed)];
-    assert_eq!(judge(&v, Some(&summary_of(&v, &ok)), 2_000), Verdict::Passed);
-    let bad = [status("smoke/production", Outcome::Failed("failure".into()))];
+    assert_eq!(
+        judge(&v, Some(&summary_of(&v, &ok)), 2_000),
+        Verdict::Passed
+    );
+    let bad = [status(
+        "smoke/production",
+        Outcome::Failed("failure".into()),
+    )];
     assert_eq!(
         judge(&v, Some(&summary_of(&v, &bad)), 2_000),
         Verdict::Failed("check `*/smoke/production` (failure)".into())
@@ -113,7 +119,11 @@ fn checks_pass_fail_at_once_or_time_out_at_the_deadline() {
 #[test]
 fn an_ended_verification_keeps_its_verdict_and_says_it() {
     let v = started("verify:\n  production: {checks: [smoke]}\n");
-    let timed_out = ended(&v, &Verdict::TimedOut("`smoke` did not pass within 15m".into()), 5);
+    let timed_out = ended(
+        &v,
+        &Verdict::TimedOut("`smoke` did not pass within 15m".into()),
+        5,
+    );
     assert_eq!(timed_out.state, VerifyState::TimedOut);
     assert_eq!(timed_out.finished_at, Some(5));
     // A late check changes nothing.
@@ -141,8 +151,18 @@ fn the_words_read_as_pinned() {
             verifying_status(&v),
             failure_status("check `e2e` (failure)"),
             bad_reason(&d, "check `e2e` (failure)"),
-            failure_notice(&d, "check `e2e` (failure)", true, "https://g.example/logs/t"),
-            failure_notice(&d, "the verify command failed (exit 4)", false, "https://g.example/logs/t"),
+            failure_notice(
+                &d,
+                "check `e2e` (failure)",
+                true,
+                "https://g.example/logs/t"
+            ),
+            failure_notice(
+                &d,
+                "the verify command failed (exit 4)",
+                false,
+                "https://g.example/logs/t"
+            ),
         ]
         .join("\n\n")
     );

@@ -134,9 +134,8 @@ impl Executor {
         }
         let now = self.clock.now_ms();
         let reason = invocation.text.as_deref();
-        self.store
-            .answer_signoff(repo.id, &row.sha, row.pr_number, answer, &job.author, reason, now)
-            .await?;
+        let answered = signoff::answered(&row, answer, &job.author, reason, now);
+        self.store.answer_signoff(repo.id, &answered).await?;
         let round = self.store.signoffs_for(repo.id, &row.sha).await?;
         match answer {
             SignoffAnswer::Good => {
@@ -163,7 +162,14 @@ impl Executor {
                     reason.map(|r| format!(": {r}")).unwrap_or_default()
                 );
                 self.store
-                    .mark_bad(repo.id, &answered.sha, environment, &job.author, Some(&why), now)
+                    .mark_bad(
+                        repo.id,
+                        &answered.sha,
+                        environment,
+                        &job.author,
+                        Some(&why),
+                        now,
+                    )
                     .await?;
                 let notice = signoff::bad_notice(&answered, environment);
                 for other in round.iter().filter(|r| r.pr_number != answered.pr_number) {

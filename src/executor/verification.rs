@@ -46,8 +46,14 @@ impl Executor {
                     .begin_verification(&verification::begin(d, plan, self.clock.now_ms()))
                     .await?;
                 info!(environment = %d.environment, sha = %d.sha, "environment deployment deployed; verifying");
-                self.env_status(repo, d, "in_progress", &verification::verifying_status(&v), None)
-                    .await?;
+                self.env_status(
+                    repo,
+                    d,
+                    "in_progress",
+                    &verification::verifying_status(&v),
+                    None,
+                )
+                .await?;
                 self.verify_later(repo, d, self.clock.now_ms()).await?;
                 Ok(true)
             }
@@ -70,7 +76,12 @@ impl Executor {
     }
 
     /// The deployment's job again at `at` (serialized with every job of its environment).
-    async fn verify_later(&self, repo: &RepoRef, d: &EnvDeployment, at: i64) -> Result<(), JobError> {
+    async fn verify_later(
+        &self,
+        repo: &RepoRef,
+        d: &EnvDeployment,
+        at: i64,
+    ) -> Result<(), JobError> {
         self.queue
             .enqueue(&NewJob::of(&EnvDeployPayload::new(repo, d))?.at(at))
             .await
@@ -185,7 +196,8 @@ impl Executor {
             // Our "verifying" status came after the deployer's success: say the end.
             let url = format!("https://{}", self.env_host(repo, &d.environment));
             let what = format!("{} is live (verified)", d.environment);
-            self.env_status(repo, d, "success", &what, Some(&url)).await?;
+            self.env_status(repo, d, "success", &what, Some(&url))
+                .await?;
         }
         self.env_finished(repo, policy, d, true, None).await
     }

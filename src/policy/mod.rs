@@ -815,11 +815,7 @@ fn validate_checks_at(
                 },
             }
         };
-        return Err(invalid(
-            &format!("{path}[{index}]"),
-            Some(&at),
-            &problem,
-        ));
+        return Err(invalid(&format!("{path}[{index}]"), Some(&at), &problem));
     }
     Ok(names)
 }

@@ -72,7 +72,10 @@ fn no_settings_means_the_documented_defaults() {
     assert_eq!(environments.names(), ["production"]);
     assert_eq!(promotion, PromotionPolicy::default());
     assert_eq!(train, None, "no train unless `train:` is a mapping");
-    assert!(verify.entries().is_empty(), "nothing is verified by default");
+    assert!(
+        verify.entries().is_empty(),
+        "nothing is verified by default"
+    );
     // The rest of the defaults are checked in the sections' own test files.
 }
 
@@ -313,7 +316,10 @@ fn the_key_lists_in_messages_match_the_schema() {
         "every section but `environments` (a list) and `verify` (keyed by environment) has keys"
     );
     for key in VERIFY_KEYS {
-        assert!(expected_at(&format!("verify.production.{key}")).is_some(), "{key}");
+        assert!(
+            expected_at(&format!("verify.production.{key}")).is_some(),
+            "{key}"
+        );
     }
     for (section, keys) in sections {
         assert!(SECTIONS.contains(section), "{section}");

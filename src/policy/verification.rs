@@ -19,7 +19,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{Environments, PolicyError, RequiredCheck, duration, invalid, one_of, validate_checks_at};
+use super::{
+    Environments, PolicyError, RequiredCheck, duration, invalid, one_of, validate_checks_at,
+};
 
 /// The keys of one `verify.<environment>` entry, named in error messages (a test keeps this in
 /// step with serde).
@@ -77,10 +79,10 @@ pub(super) fn expected_at(shape: &str) -> Option<String> {
     Some(match rest.split_once('.') {
         None => format!("a mapping; allowed keys: {}", one_of(VERIFY_KEYS)),
         Some((_, "command")) => "`true` or `false`".to_owned(),
-        Some((_, "checks")) => {
-            "a list of check names, e.g. [\"smoke/production\"]".to_owned()
+        Some((_, "checks")) => "a list of check names, e.g. [\"smoke/production\"]".to_owned(),
+        Some((_, "checks[]")) => {
+            "a check name, or an App's slug and a check name (a string)".to_owned()
         }
-        Some((_, "checks[]")) => "a check name, or an App's slug and a check name (a string)".to_owned(),
         Some((_, "timeout")) => "a duration such as `15m` or `1h`".to_owned(),
         Some(_) => return None,
     })
@@ -125,7 +127,8 @@ pub(super) fn validate_verify(
             ));
         };
         let listed = environments.names()[position].clone();
-        let checks = validate_checks_at(&format!("{path}.checks"), entry.checks.unwrap_or_default())?;
+        let checks =
+            validate_checks_at(&format!("{path}.checks"), entry.checks.unwrap_or_default())?;
         let command = entry.command.unwrap_or(false);
         if !command && checks.is_empty() {
             return Err(invalid(
@@ -136,7 +139,11 @@ pub(super) fn validate_verify(
             ));
         }
         let timeout_at = entry.timeout.as_ref().map(|t| t.referenced);
-        let timeout = duration(&format!("{path}.timeout"), entry.timeout, DEFAULT_VERIFY_TIMEOUT)?;
+        let timeout = duration(
+            &format!("{path}.timeout"),
+            entry.timeout,
+            DEFAULT_VERIFY_TIMEOUT,
+        )?;
         if timeout > MAX_VERIFY_TIMEOUT {
             return Err(invalid(
                 &format!("{path}.timeout"),
@@ -145,7 +152,10 @@ pub(super) fn validate_verify(
                  not a check",
             ));
         }
-        if entries.iter().any(|(n, _): &(String, VerifyEnvironment)| *n == listed) {
+        if entries
+            .iter()
+            .any(|(n, _): &(String, VerifyEnvironment)| *n == listed)
+        {
             return Err(invalid(
                 &path,
                 Some(&at),
@@ -167,3 +177,7 @@ pub(super) fn validate_verify(
     entries.sort_by_key(|(name, _)| environments.position(name));
     Ok(VerifyPolicy { entries })
 }
+
+#[cfg(test)]
+#[path = "verification_tests.rs"]
+mod tests;

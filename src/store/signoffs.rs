@@ -110,28 +110,19 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// Records an answer (a later one replaces an earlier `/good`; a `/bad` stays).
-    pub async fn answer_signoff(
-        &self,
-        repo: RepoId,
-        sha: &CommitSha,
-        number: PrNumber,
-        answer: SignoffAnswer,
-        by: &str,
-        reason: Option<&str>,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
+    /// Records `row`'s answer (a later one replaces an earlier `/good`; a `/bad` stays).
+    pub async fn answer_signoff(&self, repo: RepoId, row: &Signoff) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE signoffs SET answer = $4, answered_by = $5, reason = $6, answered_at = $7
              WHERE repo_id = $1 AND sha = $2 AND pr_number = $3 AND (answer IS NULL OR answer <> 'bad')",
         )
         .bind(repo.as_db())
-        .bind(sha.as_str())
-        .bind(number.as_db())
-        .bind(answer.as_str())
-        .bind(by)
-        .bind(reason)
-        .bind(now_ms)
+        .bind(row.sha.as_str())
+        .bind(row.pr_number.as_db())
+        .bind(row.answer.map(SignoffAnswer::as_str))
+        .bind(row.answered_by.as_deref())
+        .bind(row.reason.as_deref())
+        .bind(row.answered_at)
         .execute(self.pool())
         .await?;
         Ok(())

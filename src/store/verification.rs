@@ -73,11 +73,16 @@ impl Store {
         .await?;
         self.verification(v.env_deployment_id)
             .await?
-            .ok_or_else(|| StoreError::Invalid("verifications: the row just written is gone".into()))
+            .ok_or_else(|| {
+                StoreError::Invalid("verifications: the row just written is gone".into())
+            })
     }
 
     /// The verification of one environment deployment (`env_deployments.id`).
-    pub async fn verification(&self, env_deployment: i64) -> Result<Option<Verification>, StoreError> {
+    pub async fn verification(
+        &self,
+        env_deployment: i64,
+    ) -> Result<Option<Verification>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM verifications WHERE env_deployment_id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(env_deployment)

@@ -26,3 +26,4 @@ mod timers;
 mod untrusted_text;
 mod verification;
 mod webhooks;
+mod workflows;

@@ -64,7 +64,8 @@ async fn first_release(w: &World, clock: &ManualClock) -> String {
     w.settle_due().await;
     clock.advance_ms(10 * MIN);
     let h = pushed.after.clone();
-    w.until("first in staging", |f| live_in(f, "staging", &h)).await;
+    w.until("first in staging", |f| live_in(f, "staging", &h))
+        .await;
     w.settle_due().await;
     clock.advance_ms(61 * MIN);
     let h = pushed.after.clone();
@@ -128,7 +129,10 @@ async fn one_author_signs_off_the_other_is_silent_until_the_timeout_and_a_strang
         .fake
         .comments(REPO, bob)
         .iter()
-        .filter(|c| c.body.contains("only the author of this pull request (@bob)"))
+        .filter(|c| {
+            c.body
+                .contains("only the author of this pull request (@bob)")
+        })
         .count();
     assert_eq!(refusals, 3);
     w.say(ann, "ann", "/good").await;
@@ -160,10 +164,7 @@ async fn one_author_signs_off_the_other_is_silent_until_the_timeout_and_a_strang
         .recent_signoffs(gangway::types::RepoId(w.repo_id), 10)
         .await
         .unwrap();
-    let answers: Vec<String> = rows
-        .iter()
-        .map(gangway::engine::signoff::summary)
-        .collect();
+    let answers: Vec<String> = rows.iter().map(gangway::engine::signoff::summary).collect();
     assert_eq!(
         answers,
         [format!("#{ann} @ann good"), format!("#{bob} @bob waiting")]
@@ -178,7 +179,10 @@ async fn one_author_signs_off_the_other_is_silent_until_the_timeout_and_a_strang
         .collect();
     assert_eq!(
         signoffs,
-        [(ann, "signoff good", "(@ann)"), (bob, "signoff waiting", "(@bob)")]
+        [
+            (ann, "signoff good", "(@ann)"),
+            (bob, "signoff waiting", "(@bob)")
+        ]
     );
 }
 
@@ -211,7 +215,13 @@ async fn bad_from_an_author_marks_the_commit_and_stops_the_train_on_every_pr_and
     assert!(said.contains("the checkout page is blank"), "{said}");
     let told = w.reply_containing(ann, "said **/bad**").await;
     assert!(told.contains("marked bad in staging"), "{told}");
-    let mark = w.app.store().bad_sha(repo, &sha).await.unwrap().expect("marked bad");
+    let mark = w
+        .app
+        .store()
+        .bad_sha(repo, &sha)
+        .await
+        .unwrap()
+        .expect("marked bad");
     assert_eq!(mark.environment, "staging");
     assert_eq!(mark.marked_by, "bob");
 

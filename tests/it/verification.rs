@@ -63,7 +63,8 @@ async fn world_with(policy: &str, extra: &[(&str, &str)]) -> (World, tempfile::T
     (w, scripts)
 }
 
-const COMMAND_POLICY: &str = "promotion:\n  auto_rollback: true\nverify:\n  production:\n    command: true\n";
+const COMMAND_POLICY: &str =
+    "promotion:\n  auto_rollback: true\nverify:\n  production:\n    command: true\n";
 
 #[tokio::test]
 async fn a_failed_verify_command_marks_the_commit_bad_rolls_back_and_tells_the_pr() {
@@ -81,7 +82,9 @@ async fn a_failed_verify_command_marks_the_commit_bad_rolls_back_and_tells_the_p
         ["queued", "in_progress", "in_progress", "success"]
     );
     assert!(
-        first.statuses[2].description.starts_with("Verifying: the verify command"),
+        first.statuses[2]
+            .description
+            .starts_with("Verifying: the verify command"),
         "{:?}",
         first.statuses[2].description
     );
@@ -116,7 +119,10 @@ async fn a_failed_verify_command_marks_the_commit_bad_rolls_back_and_tells_the_p
     std::fs::write(scripts.path().join(format!("fail-{sha2}")), "").unwrap();
     w.say(two, "boss", "/promote").await;
     let said = w.reply_containing(two, "failed").await;
-    assert!(said.contains("Verification failed") || said.contains("verification failed"), "{said}");
+    assert!(
+        said.contains("Verification failed") || said.contains("verification failed"),
+        "{said}"
+    );
     assert!(said.contains("/logs/"), "{said}");
     // Rolled back to the first commit, itself verified again.
     w.until("rolled back to the first commit", |f| {
@@ -138,7 +144,8 @@ async fn a_failed_verify_command_marks_the_commit_bad_rolls_back_and_tells_the_p
     );
     let last = failed.statuses.last().unwrap();
     assert!(
-        last.description.starts_with("Verification failed: the verify command failed"),
+        last.description
+            .starts_with("Verification failed: the verify command failed"),
         "{:?}",
         last.description
     );
@@ -171,7 +178,11 @@ async fn a_failed_verify_command_marks_the_commit_bad_rolls_back_and_tells_the_p
         .unwrap()
         .expect("marked bad");
     assert_eq!(bad.environment, "production");
-    assert!(bad.reason.unwrap_or_default().contains("verification failed"));
+    assert!(
+        bad.reason
+            .unwrap_or_default()
+            .contains("verification failed")
+    );
     w.say(two, "boss", "/promote").await;
     w.reply_containing(two, "marked bad").await;
     // The operator sees what runs and that it was verified.
@@ -238,8 +249,10 @@ async fn a_check_based_verification_passes_and_the_bake_counts_from_it() {
     w.settle_due().await;
     clock.advance_ms(30 * MIN);
     let h = head.clone();
-    w.until("staging deployed and verifying", |f| verifying(f, "staging", &h))
-        .await;
+    w.until("staging deployed and verifying", |f| {
+        verifying(f, "staging", &h)
+    })
+    .await;
     w.settle_due().await;
     let status = w.fake.deployments_in(REPO, "staging")[0]
         .statuses
@@ -287,8 +300,10 @@ async fn a_check_that_never_arrives_times_out_and_stops_the_train() {
     w.settle_due().await;
     clock.advance_ms(30 * MIN);
     let h = head.clone();
-    w.until("staging deployed and verifying", |f| verifying(f, "staging", &h))
-        .await;
+    w.until("staging deployed and verifying", |f| {
+        verifying(f, "staging", &h)
+    })
+    .await;
     w.settle_due().await;
     // Nothing is reported; the polls come and go until the deadline.
     for _ in 0..16 {
@@ -339,10 +354,14 @@ async fn a_restart_in_the_middle_of_a_verification_ends_in_one_outcome_and_deplo
     std::fs::write(scripts.path().join("block"), "").unwrap();
     w.say(one, "boss", "/promote").await;
     let dir = scripts.path().to_owned();
-    support::wait_for("the verify command running", std::time::Duration::from_secs(30), || {
-        let runs = verify_runs(&dir);
-        async move { (!runs.is_empty()).then_some(()) }
-    })
+    support::wait_for(
+        "the verify command running",
+        std::time::Duration::from_secs(30),
+        || {
+            let runs = verify_runs(&dir);
+            async move { (!runs.is_empty()).then_some(()) }
+        },
+    )
     .await;
     let (w, db) = w.kill_gangway().await;
     std::fs::remove_file(scripts.path().join("block")).unwrap();
@@ -365,7 +384,10 @@ async fn a_restart_in_the_middle_of_a_verification_ends_in_one_outcome_and_deplo
         .iter()
         .filter(|r| r.starts_with("deploy") && r.contains(&sha1) && r.contains("production"))
         .count();
-    assert_eq!(deploys, 1, "deployed once, verified again after the restart");
+    assert_eq!(
+        deploys, 1,
+        "deployed once, verified again after the restart"
+    );
     assert!(verify_runs(scripts.path()).len() >= 2);
     w.reply_containing(one, "is live in production").await;
 }
