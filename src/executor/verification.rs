@@ -4,8 +4,8 @@
 //! restart never deploys again: the job resumes the verification), the `in_progress`
 //! "Verifying" status, `GANGWAY_VERIFY_COMMAND` run by the command driver's rules
 //! (`GANGWAY_ACTION=verify`, `GANGWAY_URL` set; its output appended to the deployment's log),
-//! the commit's checks read while they are missing (a deferred `env_deploy` job, every
-//! `engine::verification::POLL_MS`, up to the deadline), and the end: a passed verification
+//! the commit's checks read while they are missing (the deployment's `env_deploy` job deferred,
+//! every `engine::verification::POLL_MS`, up to the deadline), and the end: a passed verification
 //! makes the deployment live (`Executor::env_finished`), a failed one ends it `failure` with
 //! the reason and the log, marks the commit bad in that environment, stops the train, applies
 //! `auto_rollback`, and tells the pull requests involved. What is verified, the verdict and
@@ -117,7 +117,17 @@ impl Executor {
                     let required = verification::required_for(&v, &items).unwrap_or_default();
                     checks = Some(CheckSummary::of(&items, &required));
                 }
-                Verdict::WaitUntil(at) => return self.verify_later(repo, d, at).await,
+                // This same job looks again then, without spending an attempt.
+                Verdict::WaitUntil(at) => {
+                    return Err(JobError::Defer {
+                        until_ms: at,
+                        reason: format!(
+                            "verification of {} in {}: waiting for its checks",
+                            d.sha.short(),
+                            d.environment
+                        ),
+                    });
+                }
                 Verdict::Passed | Verdict::Failed(_) | Verdict::TimedOut(_) => {
                     if v.state == VerifyState::Running {
                         let ended = verification::ended(&v, &verdict, now);
