@@ -231,6 +231,21 @@ pub fn bad_notice(row: &Signoff, environment: &str) -> String {
     body.lines().map(defuse).collect::<Vec<_>>().join("\n")
 }
 
+/// What every pull request of the round is told when it timed out under
+/// `signoff_on_timeout: stop` (`why`: the gate's reason, which names who did not answer).
+pub fn timeout_notice(sha: &CommitSha, why: &str) -> String {
+    let body = format!(
+        "⏱️ The train stops for commit `{}`: {why}. A newer commit on the default branch starts a new round; a maintainer may still **/promote**.",
+        sha.short()
+    );
+    body.lines().map(defuse).collect::<Vec<_>>().join("\n")
+}
+
+/// Whether `rows` hold a `/bad` (its notice was sent when it was said).
+pub fn has_bad(rows: &[Signoff]) -> bool {
+    rows.iter().any(|r| r.answer == Some(SignoffAnswer::Bad))
+}
+
 /// A sign-off in one phrase, for `gangway envs` and the history: `@alice good`, `@bob waiting`.
 pub fn summary(r: &Signoff) -> String {
     format!(

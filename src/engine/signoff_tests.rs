@@ -177,6 +177,7 @@ fn the_words_read_as_pinned() {
             good_answer(&sha(), 0),
             bad_notice(&bad, "staging"),
             summary(&bad),
+            timeout_notice(&sha(), "sign-off timed out: no **/good** from @bob (#2)"),
         ]
         .join("\n\n")
     );

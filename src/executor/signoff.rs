@@ -80,6 +80,15 @@ impl Executor {
         Ok(match signoff::gate(timetable, &carried, &rows, now) {
             // Asked just now; nothing more to ask.
             Gate::Ask(_) => Gate::WaitUntil(now),
+            // Timed out under `stop`: every pull request of the round hears it (the train
+            // stops, so this is said once; a `/bad` was told when it was said).
+            Gate::Stop(why) if !signoff::has_bad(&rows) => {
+                let notice = signoff::timeout_notice(head, &why);
+                for row in &rows {
+                    self.comment(repo, row.pr_number, &notice).await?;
+                }
+                Gate::Stop(why)
+            }
             other => other,
         })
     }

@@ -231,3 +231,29 @@ async fn bad_from_an_author_marks_the_commit_and_stops_the_train_on_every_pr_and
     assert!(!live_in(&w.fake, "production", &head));
     assert_eq!(w.fake.deployments_in(REPO, "production").len(), 1);
 }
+
+#[tokio::test]
+async fn under_stop_a_silent_round_stops_the_train_and_says_so_on_every_pr() {
+    let policy = HOURLY_TRAIN.replace("signoff_on_timeout: proceed", "signoff_on_timeout: stop");
+    let (w, clock) = train_world(&policy).await;
+    first_release(&w, &clock).await;
+    let (ann, bob, head) = two_authors_asked(&w, &clock).await;
+    w.say(ann, "ann", "/good").await;
+    w.reply_containing(ann, "sign-off of commit").await;
+    clock.advance_ms(121 * MIN);
+    w.settle_due().await;
+    for pr in [ann, bob] {
+        let told = w.reply_containing(pr, "The train stops for commit").await;
+        assert!(told.contains("no **/good** from @bob"), "{told}");
+    }
+    clock.advance_ms(3 * 60 * MIN);
+    w.settle_due().await;
+    assert!(!live_in(&w.fake, "production", &head));
+    let told = w
+        .fake
+        .comments(REPO, ann)
+        .iter()
+        .filter(|c| c.body.contains("The train stops for commit"))
+        .count();
+    assert_eq!(told, 1, "said once");
+}
