@@ -457,6 +457,8 @@ pub struct Signoff {
     pub answered_by: Option<String>,
     pub reason: Option<String>,
     pub answered_at: Option<i64>,
+    /// Its pull request was told that the round timed out and stopped the train.
+    pub stop_told: bool,
 }
 
 /// Who holds a host: one pull request's previews (all its commits' previews may use the same

@@ -13,6 +13,7 @@ CREATE TABLE signoffs (
     answered_by TEXT,
     reason      TEXT,
     answered_at BIGINT,
+    stop_told   BIGINT NOT NULL DEFAULT 0,       -- told that the round timed out and stopped the train
     PRIMARY KEY (repo_id, sha, pr_number)
 );
 CREATE INDEX signoffs_pr ON signoffs (repo_id, pr_number);

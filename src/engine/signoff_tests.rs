@@ -35,6 +35,7 @@ fn row(number: u64, author: &str, asked_at: i64, answer: Option<SignoffAnswer>) 
         answered_by: answer.map(|_| author.to_owned()),
         reason: None,
         answered_at: answer.map(|_| asked_at + 1),
+        stop_told: false,
     }
 }
 

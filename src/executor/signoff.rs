@@ -80,12 +80,15 @@ impl Executor {
         Ok(match signoff::gate(timetable, &carried, &rows, now) {
             // Asked just now; nothing more to ask.
             Gate::Ask(_) => Gate::WaitUntil(now),
-            // Timed out under `stop`: every pull request of the round hears it (the train
-            // stops, so this is said once; a `/bad` was told when it was said).
+            // Timed out under `stop`: every pull request of the round hears it, once (a
+            // rerun tells only those not told; a `/bad` was told when it was said).
             Gate::Stop(why) if !signoff::has_bad(&rows) => {
                 let notice = signoff::timeout_notice(head, &why);
-                for row in &rows {
+                for row in rows.iter().filter(|r| !r.stop_told) {
                     self.comment(repo, row.pr_number, &notice).await?;
+                    self.store
+                        .signoff_stop_told(repo.id, head, row.pr_number)
+                        .await?;
                 }
                 Gate::Stop(why)
             }

@@ -8,8 +8,7 @@ use super::{Store, StoreError, db_u64, invalid_in as invalid, opt_u64};
 use crate::model::{Signoff, SignoffAnswer};
 use crate::types::{CommitSha, PrNumber, RepoId};
 
-const COLUMNS: &str =
-    "sha, pr_number, author, asked_at, comment_id, answer, answered_by, reason, answered_at";
+const COLUMNS: &str = "sha, pr_number, author, asked_at, comment_id, answer, answered_by, reason, answered_at, stop_told";
 
 fn from_row(r: &AnyRow) -> Result<Signoff, StoreError> {
     let sha: String = r.try_get("sha")?;
@@ -28,6 +27,7 @@ fn from_row(r: &AnyRow) -> Result<Signoff, StoreError> {
         answered_by: r.try_get("answered_by")?,
         reason: r.try_get("reason")?,
         answered_at: r.try_get("answered_at")?,
+        stop_told: r.try_get::<i64, _>("stop_told")? != 0,
     })
 }
 
@@ -71,6 +71,24 @@ impl Store {
         .bind(sha.as_str())
         .bind(number.as_db())
         .bind(db_u64(Some(comment_id)))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Pull request `number` was told that the round about `sha` timed out.
+    pub async fn signoff_stop_told(
+        &self,
+        repo: RepoId,
+        sha: &CommitSha,
+        number: PrNumber,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE signoffs SET stop_told = 1 WHERE repo_id = $1 AND sha = $2 AND pr_number = $3",
+        )
+        .bind(repo.as_db())
+        .bind(sha.as_str())
+        .bind(number.as_db())
         .execute(self.pool())
         .await?;
         Ok(())
