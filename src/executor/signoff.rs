@@ -80,15 +80,26 @@ impl Executor {
         Ok(match signoff::gate(timetable, &carried, &rows, now) {
             // Asked just now; nothing more to ask.
             Gate::Ask(_) => Gate::WaitUntil(now),
-            // Timed out under `stop`: every pull request of the round hears it, once (a
-            // rerun tells only those not told; a `/bad` was told when it was said).
+            // Timed out under `stop`: every pull request of the round hears it, once: each
+            // notice is claimed before it is posted, so two runs of the train (a lapsed lease)
+            // never both tell (a notice GitHub refused is given back for the retry; a crash in
+            // between loses it, the stop itself is in the train's record). A `/bad` was told
+            // when it was said.
             Gate::Stop(why) if !signoff::has_bad(&rows) => {
                 let notice = signoff::timeout_notice(head, &why);
                 for row in rows.iter().filter(|r| !r.stop_told) {
-                    self.comment(repo, row.pr_number, &notice).await?;
-                    self.store
+                    if self
+                        .store
                         .signoff_stop_told(repo.id, head, row.pr_number)
-                        .await?;
+                        .await?
+                        && let Err(e) = self.comment(repo, row.pr_number, &notice).await
+                    {
+                        // Not posted: the claim goes back, and the retry tells.
+                        self.store
+                            .signoff_stop_untold(repo.id, head, row.pr_number)
+                            .await?;
+                        return Err(e);
+                    }
                 }
                 Gate::Stop(why)
             }

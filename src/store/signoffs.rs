@@ -76,15 +76,35 @@ impl Store {
         Ok(())
     }
 
-    /// Pull request `number` was told that the round about `sha` timed out.
+    /// Claims telling pull request `number` that the round about `sha` timed out: `true` for
+    /// the one caller that claims it (two runs of the train at once tell it once).
     pub async fn signoff_stop_told(
+        &self,
+        repo: RepoId,
+        sha: &CommitSha,
+        number: PrNumber,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE signoffs SET stop_told = 1
+             WHERE repo_id = $1 AND sha = $2 AND pr_number = $3 AND stop_told = 0",
+        )
+        .bind(repo.as_db())
+        .bind(sha.as_str())
+        .bind(number.as_db())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Gives a claim of [`Store::signoff_stop_told`] back (the notice could not be posted).
+    pub async fn signoff_stop_untold(
         &self,
         repo: RepoId,
         sha: &CommitSha,
         number: PrNumber,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE signoffs SET stop_told = 1 WHERE repo_id = $1 AND sha = $2 AND pr_number = $3",
+            "UPDATE signoffs SET stop_told = 0 WHERE repo_id = $1 AND sha = $2 AND pr_number = $3",
         )
         .bind(repo.as_db())
         .bind(sha.as_str())

@@ -255,5 +255,23 @@ async fn under_stop_a_silent_round_stops_the_train_and_says_so_on_every_pr() {
         .iter()
         .filter(|c| c.body.contains("The train stops for commit"))
         .count();
-    assert_eq!(told, 1, "said once");
+    let queue = w.app.running.as_ref().expect("running").queue().clone();
+    let retried: Vec<String> = queue
+        .jobs(None)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|j| j.attempts > 1 || j.last_error.is_some())
+        .map(|j| format!("{j:?}"))
+        .collect();
+    assert_eq!(
+        told,
+        1,
+        "said once: retried {retried:?}; {:?}",
+        w.fake
+            .comments(REPO, ann)
+            .iter()
+            .map(|c| c.body.clone())
+            .collect::<Vec<_>>()
+    );
 }
