@@ -164,6 +164,7 @@ impl fmt::Debug for Settings {
             .field("driver", &self.driver)
             .field("deploy_command", &self.command_driver.deploy)
             .field("teardown_command", &self.command_driver.teardown)
+            .field("verify_command", &self.command_driver.verify)
             .finish_non_exhaustive()
     }
 }
@@ -270,6 +271,12 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "GANGWAY_TEARDOWN_COMMAND",
         None,
         "teardown executable and fixed arguments, split on spaces (no shell)",
+    ),
+    (
+        "GANGWAY_VERIFY_COMMAND",
+        None,
+        "verify executable and fixed arguments, split on spaces (no shell): run after a long-lived \
+         environment's deploy when the policy's `verify:` asks for it (GANGWAY_ACTION=verify)",
     ),
     (
         "GANGWAY_DRIVER_TIMEOUT_SECS",
@@ -664,6 +671,27 @@ impl Settings {
         };
         let deploy = words(&r, "GANGWAY_DEPLOY_COMMAND");
         let teardown = words(&r, "GANGWAY_TEARDOWN_COMMAND");
+        let verify = words(&r, "GANGWAY_VERIFY_COMMAND");
+        // Optional, whatever the driver: checked as the others are when it is set.
+        if let Some(program) = verify.first() {
+            if !Path::new(program).is_absolute() {
+                r.problem(
+                    "GANGWAY_VERIFY_COMMAND",
+                    format!("{program:?} must be an absolute path (no PATH lookup, no shell)"),
+                );
+            } else {
+                match std::fs::metadata(program) {
+                    Err(e) => r.problem(
+                        "GANGWAY_VERIFY_COMMAND",
+                        format!("cannot use {program}: {e}"),
+                    ),
+                    Ok(m) if !m.is_file() => {
+                        r.problem("GANGWAY_VERIFY_COMMAND", format!("{program} is not a file"))
+                    }
+                    Ok(_) => {}
+                }
+            }
+        }
         if driver == Some(DriverKind::Command) {
             for (name, argv) in [
                 ("GANGWAY_DEPLOY_COMMAND", &deploy),
@@ -771,6 +799,7 @@ impl Settings {
                 command_driver: CommandDriverConfig {
                     deploy,
                     teardown,
+                    verify,
                     timeout: Duration::from_secs(driver_timeout?),
                     redact,
                     pass_env,

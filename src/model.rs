@@ -358,6 +358,109 @@ pub struct BadSha {
     pub marked_at: i64,
 }
 
+/// Where a deployment's verification is (`verify:` in the policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VerifyState {
+    /// Deployed; the command or the checks have not decided yet.
+    Running,
+    /// Verified: the deployment counts.
+    Passed,
+    /// The command failed or a check did not pass.
+    Failed,
+    /// The checks did not all arrive before the policy's `timeout`.
+    TimedOut,
+}
+
+impl VerifyState {
+    pub const ALL: [VerifyState; 4] = [
+        VerifyState::Running,
+        VerifyState::Passed,
+        VerifyState::Failed,
+        VerifyState::TimedOut,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyState::Running => "running",
+            VerifyState::Passed => "passed",
+            VerifyState::Failed => "failed",
+            VerifyState::TimedOut => "timed_out",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The verification of one environment deployment, keyed on that deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// `env_deployments.id` of the deployment verified.
+    pub env_deployment_id: i64,
+    pub repo_id: RepoId,
+    pub environment: String,
+    /// GitHub's deployment id, when it exists.
+    pub deployment_id: Option<u64>,
+    pub sha: CommitSha,
+    /// The policy asks for `GANGWAY_VERIFY_COMMAND`.
+    pub command: bool,
+    /// The checks the policy names, as written (`smoke/production`).
+    pub checks: Vec<String>,
+    /// How the command ended, once it ran: `Some(true)` passed.
+    pub command_passed: Option<bool>,
+    pub state: VerifyState,
+    /// Why it failed, for people.
+    pub detail: Option<String>,
+    pub started_at: i64,
+    /// When checks that have not arrived count as failed.
+    pub deadline: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// An author's answer in a sign-off round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignoffAnswer {
+    /// `/good`: the change works where it runs now.
+    Good,
+    /// `/bad`: it does not; the commit is marked bad.
+    Bad,
+}
+
+impl SignoffAnswer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignoffAnswer::Good => "good",
+            SignoffAnswer::Bad => "bad",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [SignoffAnswer::Good, SignoffAnswer::Bad]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One pull request's place in the sign-off round of a commit going to production.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signoff {
+    /// The commit the train carries to production.
+    pub sha: CommitSha,
+    pub pr_number: PrNumber,
+    /// The pull request's author: the only one whose `/good` counts.
+    pub author: String,
+    pub asked_at: i64,
+    /// The question on the pull request, once posted.
+    pub comment_id: Option<u64>,
+    pub answer: Option<SignoffAnswer>,
+    pub answered_by: Option<String>,
+    pub reason: Option<String>,
+    pub answered_at: Option<i64>,
+    /// Its pull request was told that the round timed out and stopped the train.
+    pub stop_told: bool,
+}
+
 /// Who holds a host: one pull request's previews (all its commits' previews may use the same
 /// host), or one long-lived environment of a repository. At most one holder per host.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,9 @@
-//! What operators see and do from the command line: `gangway envs` and `gangway teardown`.
+//! What operators see and do from the command line: `gangway envs` (previews, long-lived
+//! environments with their verifications, the newest sign-off round) and `gangway teardown`.
 
+use crate::engine::verification;
 use crate::jobs::{EvaluatePayload, NewJob};
-use crate::model::{PreviewState, TeardownKind};
+use crate::model::{EnvState, PreviewState, SignoffAnswer, TeardownKind, VerifyState};
 use crate::policy;
 use crate::queue::Queue;
 use crate::store::{Store, StoreError};
@@ -73,13 +75,25 @@ pub async fn envs(store: &Store, now_ms: i64, all: bool) -> Result<Vec<EnvRow>, 
             ttl_left,
         });
     }
-    // Long-lived environments: what each runs now, and any deployment still running there.
+    // Long-lived environments: what each runs now, and any deployment still running there,
+    // with its verification (`verify:`) when it has one.
+    let mut repos = Vec::new();
     for (repo, d) in store.env_overview().await? {
+        let state = match store.verification(d.id).await? {
+            Some(v) if d.state == EnvState::Deploying && v.state == VerifyState::Running => {
+                "verifying".to_owned()
+            }
+            Some(v) => format!("{} ({})", d.state.as_str(), verification::summary(&v)),
+            None => d.state.as_str().to_owned(),
+        };
+        if !repos.iter().any(|(id, _)| *id == d.repo_id) {
+            repos.push((d.repo_id, repo.clone()));
+        }
         rows.push(EnvRow {
             repo,
             pr: d.pr_number.map_or(0, |n| n.0),
             sha: d.sha.short().to_owned(),
-            state: d.state.as_str().to_owned(),
+            state,
             environment: d.environment.clone(),
             host: format!("({} by {})", d.kind.as_str(), d.requested_by),
             age: human(now_ms - d.live_at.unwrap_or(d.created_at)),
@@ -104,6 +118,28 @@ pub async fn envs(store: &Store, now_ms: i64, all: bool) -> Result<Vec<EnvRow>, 
             age: human(now_ms - q.created_at),
             ttl_left: "-".into(),
         });
+    }
+    // The newest sign-off round of each repository with a train (`train.signoff: authors`).
+    for (id, repo) in repos {
+        let recent = store.recent_signoffs(id, 50).await?;
+        let Some(newest) = recent.first().map(|r| r.sha.clone()) else {
+            continue;
+        };
+        for r in recent.iter().filter(|r| r.sha == newest) {
+            rows.push(EnvRow {
+                repo: repo.clone(),
+                pr: r.pr_number.0,
+                sha: r.sha.short().to_owned(),
+                state: format!(
+                    "signoff {}",
+                    r.answer.map_or("waiting", SignoffAnswer::as_str)
+                ),
+                environment: "(sign-off)".into(),
+                host: format!("(@{})", r.author),
+                age: human(now_ms - r.asked_at),
+                ttl_left: "-".into(),
+            });
+        }
     }
     Ok(rows)
 }

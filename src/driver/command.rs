@@ -40,6 +40,8 @@ pub struct CommandDriverConfig {
     pub deploy: Vec<String>,
     /// argv of the teardown executable.
     pub teardown: Vec<String>,
+    /// argv of the verify executable (`GANGWAY_VERIFY_COMMAND`); empty when none is configured.
+    pub verify: Vec<String>,
     pub timeout: Duration,
     /// After the timeout: SIGTERM to the whole process group, then SIGKILL after this grace.
     pub kill_grace: Duration,
@@ -59,6 +61,7 @@ impl Default for CommandDriverConfig {
         CommandDriverConfig {
             deploy: Vec::new(),
             teardown: Vec::new(),
+            verify: Vec::new(),
             timeout: Duration::from_secs(600),
             kill_grace: Duration::from_secs(5),
             pass_env: Vec::new(),
@@ -114,6 +117,7 @@ pub async fn run(config: &CommandDriverConfig, spec: &DeploySpec) -> RunOutcome 
     let argv = match spec.action {
         DriverAction::Create | DriverAction::Deploy => &config.deploy,
         DriverAction::Teardown => &config.teardown,
+        DriverAction::Verify => &config.verify,
     };
     let sink = Sink {
         log: Mutex::new(CappedLog::new(config.max_log_bytes)),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 pub use crate::model::Trust;
 
-/// Deploy or tear down.
+/// Deploy, tear down, or verify a deployment that succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverAction {
     /// The first deploy of a pull request's preview (nothing of it stands): create and seed
@@ -22,6 +22,8 @@ pub enum DriverAction {
     /// environment's deploy.
     Deploy,
     Teardown,
+    /// `GANGWAY_VERIFY_COMMAND` after a long-lived environment's deploy (`verify:` in the policy).
+    Verify,
 }
 
 impl DriverAction {
@@ -30,6 +32,7 @@ impl DriverAction {
             DriverAction::Create => "create",
             DriverAction::Deploy => "deploy",
             DriverAction::Teardown => "teardown",
+            DriverAction::Verify => "verify",
         }
     }
 }

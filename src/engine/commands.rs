@@ -66,6 +66,12 @@ commands! {
     /// Withdraw this pull request's promotions still waiting in the queue.
     Cancel => "cancel", Shape::Environment { force: false },
         "withdraw this pull request's promotions still waiting in an environment's queue (default: every environment)";
+    /// Sign off the commit that carries this pull request to production (its author only).
+    Good => "good", Shape::None,
+        "as this pull request's author, sign off the commit taking your change to production";
+    /// Stop the commit that carries this pull request to production: marked bad, train stopped.
+    Bad => "bad", Shape::Text { what: "reason", usage: "[reason…]" },
+        "mark the commit taking this change to production bad and stop the train (this pull request's author may too)";
     /// List the commands and who may use them.
     Help => "help", Shape::None, "list the commands and who may use them";
 }

@@ -53,7 +53,8 @@ fn the_table_has_each_word_once_in_lower_case() {
     assert_eq!(
         words,
         [
-            "stage", "unstage", "keep", "promote", "hold", "unhold", "rollback", "cancel", "help"
+            "stage", "unstage", "keep", "promote", "hold", "unhold", "rollback", "cancel", "good",
+            "bad", "help"
         ]
     );
     for c in Command::ALL {
@@ -239,6 +240,8 @@ fn usage_shows_the_arguments() {
             "/unhold [environment]",
             "/rollback [environment] [commit]",
             "/cancel [environment]",
+            "/good",
+            "/bad [reason…]",
             "/help",
         ]
     );

@@ -31,12 +31,14 @@ pub mod pinning;
 pub mod previews;
 pub mod promotion;
 pub mod routing;
+pub mod signoff;
 pub mod slots;
 pub mod sticky;
 pub mod targets;
 pub mod team;
 pub mod text;
 pub mod train;
+pub mod verification;
 
 use crate::model::{Approval, DriverKind, Preview, PreviewState, PullRequest, TeardownKind};
 use crate::policy::{BotPolicy, ForkPush, Policy, Trigger};

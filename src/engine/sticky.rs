@@ -52,6 +52,11 @@ pub fn required_permission(command: Command, policy: Option<&Policy>) -> Permiss
         Command::Rollback => p.permissions.rollback,
         Command::Cancel => p.permissions.cancel,
         Command::Keep => p.permissions.keep,
+        // Only the pull request's author signs off (`engine::signoff::may_answer`), and an
+        // author may have no access of their own: anyone is answered.
+        Command::Good => Permission::None,
+        // The author always may (`engine::signoff::may_answer`); others need `bad`.
+        Command::Bad => p.permissions.bad,
         Command::Help => Permission::None,
     }
 }

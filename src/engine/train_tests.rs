@@ -12,6 +12,7 @@ fn policy() -> TrainPolicy {
     TrainPolicy {
         delay: std::time::Duration::from_secs(30 * 60),
         bake: std::time::Duration::from_secs(60 * 60),
+        ..TrainPolicy::default()
     }
 }
 
@@ -402,6 +403,7 @@ fn a_train_deployment_says_which_wait_ended() {
     let odd = TrainPolicy {
         delay: std::time::Duration::from_secs(90),
         bake: std::time::Duration::ZERO,
+        ..TrainPolicy::default()
     };
     assert_eq!(
         claim_reason(&odd, &Train::default()),

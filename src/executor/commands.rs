@@ -95,6 +95,12 @@ impl Executor {
             }
         };
         let command = invocation.command;
+        // `/good` and `/bad`: authorship, not only permission, decides (executor/signoff.rs).
+        if matches!(command, Command::Good | Command::Bad) {
+            return self
+                .signoff_command(job, &repo, &policy, &invocation, has)
+                .await;
+        }
         if let Some(why) = command_rules::permission_refusal(command, needs, has, &repo.full_name) {
             return self
                 .finish(job, &repo, "refused", &why, Some(&why), false)
@@ -137,6 +143,10 @@ impl Executor {
                     .await
             }
             Command::Cancel => self.cancel_command(job, &repo, &policy, &invocation).await,
+            Command::Good | Command::Bad => {
+                self.signoff_command(job, &repo, &policy, &invocation, has)
+                    .await
+            }
         }
     }
 

@@ -91,6 +91,28 @@ impl Executor {
         format!("https://{}", self.env_host(repo, environment))
     }
 
+    /// The host of a long-lived environment or of one of its targets, and the target's name:
+    /// a target's host comes from the template's `{target}` (`engine::hosts::target_host`).
+    pub(crate) fn unit_host(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        environment: &str,
+    ) -> (String, Option<String>) {
+        match policy.environments.resolve(environment) {
+            Some(u) if u.target.is_some() => (
+                hosts::target_host(
+                    &self.settings.environment_host,
+                    &u.environment,
+                    u.target.as_deref(),
+                    &repo.full_name,
+                ),
+                u.target,
+            ),
+            _ => (self.env_host(repo, environment), None),
+        }
+    }
+
     /// The host of a long-lived environment, from `GANGWAY_ENVIRONMENT_HOST`.
     pub(crate) fn env_host(&self, repo: &RepoRef, environment: &str) -> String {
         hosts::environment_host(
@@ -125,18 +147,12 @@ impl Executor {
                 .env_finished(&repo, &policy, &mut d, end.success, end.why.as_deref())
                 .await;
         }
-        // One host, one holder, claimed before anything is created or run. A target's host
-        // comes from the template's `{target}` (engine::hosts::target_host).
-        let unit = policy.environments.resolve(&d.environment);
-        let host = match &unit {
-            Some(u) if u.target.is_some() => hosts::target_host(
-                &self.settings.environment_host,
-                &u.environment,
-                u.target.as_deref(),
-                &repo.full_name,
-            ),
-            _ => self.env_host(&repo, &d.environment),
-        };
+        // Deployed already and being verified: carry the verification on, never deploy again.
+        if self.resume_verification(&repo, &policy, &mut d).await? {
+            return Ok(());
+        }
+        // One host, one holder, claimed before anything is created or run.
+        let (host, target) = self.unit_host(&repo, &policy, &d.environment);
         let claimant = HostHolder::Environment {
             repo: repo.id,
             environment: d.environment.clone(),
@@ -191,7 +207,7 @@ impl Executor {
                         url: format!("https://{host}"),
                         environment: d.environment.clone(),
                         deployment_id: d.deployment_id.unwrap_or(0),
-                        target: unit.and_then(|u| u.target),
+                        target,
                         slot: None,
                         alias_host: None,
                     },
@@ -349,6 +365,10 @@ impl Executor {
         success: bool,
         why: Option<&str>,
     ) -> Result<(), JobError> {
+        // A policy's `verify:` holds a successful deploy until it is verified.
+        if success && self.verification_holds(repo, policy, d).await? {
+            return Ok(());
+        }
         let now = self.clock.now_ms();
         if success {
             let url = self.env_url(repo, &d.environment);
@@ -572,7 +592,7 @@ impl Executor {
 
     /// A failed deployment: told on its PR; in production with `auto_rollback`, the commit is
     /// marked bad and the last good one redeployed.
-    async fn env_failed(
+    pub(super) async fn env_failed(
         &self,
         repo: &RepoRef,
         policy: &Policy,

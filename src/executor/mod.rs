@@ -15,8 +15,10 @@ mod errors;
 pub mod processor;
 mod promotion;
 pub mod reads;
+mod signoff;
 mod targets;
 pub mod train;
+mod verification;
 mod work;
 
 use std::collections::HashSet;

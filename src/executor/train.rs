@@ -11,6 +11,7 @@ use super::Executor;
 use super::environments::Claim;
 use crate::engine::CheckSummary;
 use crate::engine::promotion::{self, PreviewOutcome, Refusal};
+use crate::engine::signoff::Gate;
 use crate::engine::train::{self, Refused, Step, Train};
 use crate::jobs::{JobKey, JobKind, NewJob, TrainPayload};
 use crate::model::{EnvDeployment, EnvKind, RepoRef};
@@ -104,6 +105,27 @@ impl Executor {
             match step {
                 Step::WakeAt(at) => self.schedule_train(&repo, at).await?,
                 Step::Deploy { environment } => {
+                    if policy.environments.is_production(&environment) {
+                        // `train.signoff`: the authors carried sign off first.
+                        let production = current.last().cloned().flatten();
+                        match self
+                            .signoff_gate(&repo, policy, timetable, &head, production.as_ref())
+                            .await?
+                        {
+                            Gate::Go => {}
+                            // Asking is done by the gate itself; never answered.
+                            Gate::Ask(_) => continue,
+                            Gate::WaitUntil(at) => {
+                                self.schedule_train(&repo, at).await?;
+                                continue;
+                            }
+                            Gate::Stop(why) => {
+                                info!(%environment, "train stopped: {why}");
+                                next.stopped = Some(why);
+                                continue;
+                            }
+                        }
+                    }
                     match self
                         .train_deploy(&repo, policy, &next, &head, &environment, &summary)
                         .await?

@@ -46,6 +46,11 @@
 //! # train:                     # no train by default; `train: {}` runs it with these defaults
 //! #   delay: 30m               # quiet period after the default branch's head goes green
 //! #   bake: 60m                # how long a commit runs in one environment before the next
+//! #   signoff: off             # off | authors: authors sign off before production
+//! #   signoff_timeout: 4h      # how long production waits for their /good
+//! #   signoff_on_timeout: proceed  # proceed | stop, once that wait is over
+//! # verify:                    # nothing is verified by default; per environment:
+//! #   production: {command: true, checks: [smoke/production], timeout: 15m}
 //! ```
 //! `train:` alone (YAML null) is "unset", like any other section: no train.
 //!
@@ -76,8 +81,13 @@ pub use team::{MAX_ROUTES, MAX_SLOTS, Route};
 mod promotion;
 pub use promotion::{
     Environments, MAX_ENVIRONMENTS, MAX_PARALLEL_TARGETS, MAX_TARGETS, MergeMethod,
-    OnTargetFailure, PROMOTION_KEYS, PromotionPolicy, TRAIN_KEYS, TrainPolicy, Unit,
-    target_environment,
+    OnTargetFailure, PROMOTION_KEYS, PromotionPolicy, SignoffMode, SignoffTimeout, TRAIN_KEYS,
+    TrainPolicy, Unit, target_environment,
+};
+
+mod verification;
+pub use verification::{
+    DEFAULT_VERIFY_TIMEOUT, MAX_VERIFY_TIMEOUT, VERIFY_KEYS, VerifyEnvironment, VerifyPolicy,
 };
 
 /// The top-level sections, named in error messages (a test keeps this in step with serde).
@@ -89,6 +99,7 @@ pub const SECTIONS: &[&str] = &[
     "targets",
     "promotion",
     "train",
+    "verify",
 ];
 /// The keys of `preview:`, named in error messages (a test keeps this in step with serde).
 pub const PREVIEW_KEYS: &[&str] = &[
@@ -123,6 +134,8 @@ pub struct Policy {
     pub promotion: PromotionPolicy,
     /// The release train; `None` (the default) when the policy has no `train:` mapping.
     pub train: Option<TrainPolicy>,
+    /// What verifies a deployment to each environment before it counts (`verify:`).
+    pub verify: VerifyPolicy,
 }
 
 /// One entry of `preview.required_checks`: a name alone (`build`: every check run of that name,
@@ -551,7 +564,9 @@ fn expected_at(shape: &str) -> Option<String> {
         }
         "forks" => format!("a mapping; allowed keys: {}", one_of(FORKS_KEYS)),
         "forks.on_push" => "`keep` or `teardown`".to_owned(),
-        _ => return promotion::expected_at(shape),
+        _ => {
+            return promotion::expected_at(shape).or_else(|| verification::expected_at(shape));
+        }
     })
 }
 
@@ -639,6 +654,7 @@ struct RawPolicy {
     targets: Option<promotion::RawTargets>,
     promotion: Option<promotion::RawPromotion>,
     train: Option<promotion::RawTrain>,
+    verify: Option<verification::RawVerify>,
 }
 
 /// Every field is optional, and YAML null (`drafts:` with nothing after it) means "unset",
@@ -716,6 +732,10 @@ impl RawPolicy {
             Some(raw) => promotion::validate_targets(raw, environments, &preview.environment)?,
             None => environments,
         };
+        let verify = match self.verify {
+            Some(raw) => verification::validate_verify(raw, &environments)?,
+            None => VerifyPolicy::default(),
+        };
         Ok(Policy {
             preview,
             permissions: self.permissions.unwrap_or_default().validate(),
@@ -723,6 +743,7 @@ impl RawPolicy {
             environments,
             promotion: self.promotion.unwrap_or_default().validate()?,
             train: self.train.map(promotion::RawTrain::validate).transpose()?,
+            verify,
         })
     }
 }
@@ -814,6 +835,14 @@ fn duration(
 /// Check names are matched exactly against GitHub's, so a blank, overlong or repeated one
 /// is a mistake the maintainer should hear about rather than a rule that can never match.
 fn validate_checks(entries: Vec<Spanned<String>>) -> Result<Vec<RequiredCheck>, PolicyError> {
+    validate_checks_at("preview.required_checks", entries)
+}
+
+/// As [`validate_checks`], for the list at `path` (also `verify.<environment>.checks`).
+fn validate_checks_at(
+    path: &str,
+    entries: Vec<Spanned<String>>,
+) -> Result<Vec<RequiredCheck>, PolicyError> {
     let mut names: Vec<RequiredCheck> = Vec::with_capacity(entries.len().min(MAX_REQUIRED_CHECKS));
     for (
         index,
@@ -844,11 +873,7 @@ fn validate_checks(entries: Vec<Spanned<String>>) -> Result<Vec<RequiredCheck>, 
                 },
             }
         };
-        return Err(invalid(
-            &format!("preview.required_checks[{index}]"),
-            Some(&at),
-            &problem,
-        ));
+        return Err(invalid(&format!("{path}[{index}]"), Some(&at), &problem));
     }
     Ok(names)
 }

@@ -11,6 +11,7 @@
 //!   unhold: maintain    # default maintain
 //!   rollback: maintain  # default maintain
 //!   cancel: maintain    # default maintain (as promote): withdraw a queued promotion
+//!   bad: write          # default write: `/bad` besides the PR's author (`/good`: the author only)
 //! ```
 //!
 //! Adding a command is a field in [`Permissions`] with its default in `Permissions::default`,
@@ -22,7 +23,7 @@ use std::fmt;
 
 /// The keys of `permissions:`, named in error messages (a test keeps this in step with serde).
 pub const PERMISSIONS_KEYS: &[&str] = &[
-    "stage", "unstage", "keep", "promote", "hold", "unhold", "rollback", "cancel",
+    "stage", "unstage", "keep", "promote", "hold", "unhold", "rollback", "cancel", "bad",
 ];
 
 /// A GitHub repository permission level, lowest to highest; `Ord` follows that order, so
@@ -112,6 +113,10 @@ pub struct Permissions {
     /// To withdraw a pull request's queued promotions by command. Default `maintain`, as
     /// `promote`.
     pub cancel: Permission,
+    /// To answer `/bad` in a sign-off round on a pull request one did not write (its author
+    /// always may). Default `write`, like the panic button it is. `/good` has no key: only the
+    /// pull request's author signs it off.
+    pub bad: Permission,
 }
 
 impl Default for Permissions {
@@ -125,6 +130,7 @@ impl Default for Permissions {
             unhold: Permission::Maintain,
             rollback: Permission::Maintain,
             cancel: Permission::Maintain,
+            bad: Permission::Write,
         }
     }
 }
@@ -143,6 +149,7 @@ pub(super) struct RawPermissions {
     unhold: Option<RawPermission>,
     rollback: Option<RawPermission>,
     cancel: Option<RawPermission>,
+    bad: Option<RawPermission>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -184,6 +191,7 @@ impl RawPermissions {
             unhold: or_default(self.unhold, defaults.unhold),
             rollback: or_default(self.rollback, defaults.rollback),
             cancel: or_default(self.cancel, defaults.cancel),
+            bad: or_default(self.bad, defaults.bad),
         }
     }
 }

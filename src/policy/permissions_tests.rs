@@ -79,7 +79,7 @@ fn github_answers_map_to_levels() {
 type Field = fn(&Permissions) -> Permission;
 
 /// `(key, field)` for every command, in `PERMISSIONS_KEYS` order.
-fn commands() -> [(&'static str, Field); 8] {
+fn commands() -> [(&'static str, Field); 9] {
     [
         ("stage", |p| p.stage),
         ("unstage", |p| p.unstage),
@@ -89,10 +89,12 @@ fn commands() -> [(&'static str, Field); 8] {
         ("unhold", |p| p.unhold),
         ("rollback", |p| p.rollback),
         ("cancel", |p| p.cancel),
+        ("bad", |p| p.bad),
     ]
 }
 
-const ALL_KEYS: &str = "`stage`, `unstage`, `keep`, `promote`, `hold`, `unhold`, `rollback` or `cancel`";
+const ALL_KEYS: &str =
+    "`stage`, `unstage`, `keep`, `promote`, `hold`, `unhold`, `rollback`, `cancel` or `bad`";
 
 #[test]
 fn keep_defaults_to_the_stage_level() {
@@ -114,6 +116,8 @@ fn defaults_are_write_to_stage_and_hold_and_maintain_to_promote_and_undo() {
     assert_eq!(defaults.rollback, Permission::Maintain);
     // Withdrawing a queued promotion takes what promoting takes.
     assert_eq!(defaults.cancel, defaults.promote);
+    // `/bad` is a panic button too (a PR's author may always say it; `/good` has no key).
+    assert_eq!(defaults.bad, Permission::Write);
     let keys: Vec<&str> = commands().map(|(key, _)| key).to_vec();
     assert_eq!(keys, PERMISSIONS_KEYS);
     for yaml in [

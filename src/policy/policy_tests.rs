@@ -59,6 +59,7 @@ fn no_settings_means_the_documented_defaults() {
         environments,
         promotion,
         train,
+        verify,
     } = Policy::default();
     assert_eq!(defaults.trigger, Trigger::Checks);
     assert!(defaults.required_checks.is_empty());
@@ -71,6 +72,10 @@ fn no_settings_means_the_documented_defaults() {
     assert_eq!(environments.names(), ["production"]);
     assert_eq!(promotion, PromotionPolicy::default());
     assert_eq!(train, None, "no train unless `train:` is a mapping");
+    assert!(
+        verify.entries().is_empty(),
+        "nothing is verified by default"
+    );
     // The rest of the defaults are checked in the sections' own test files.
 }
 
@@ -180,7 +185,7 @@ fn an_unknown_section_is_refused_with_the_allowed_sections() {
     assert_eq!(
         message("preview: {}\nfork:\n  on_push: keep\n"),
         "fork at line 2 column 1: unknown section `fork`; allowed sections: `preview`, \
-         `permissions`, `forks`, `environments`, `targets`, `promotion` or `train`"
+         `permissions`, `forks`, `environments`, `targets`, `promotion`, `train` or `verify`"
     );
 }
 
@@ -306,10 +311,16 @@ fn the_key_lists_in_messages_match_the_schema() {
         ("train", TRAIN_KEYS),
     ];
     assert_eq!(
-        sections.len() + 2,
+        sections.len() + 3,
         SECTIONS.len(),
-        "every section but `environments` (a list) and `targets` (environment names) has keys"
+        "every section but `environments` (a list), `targets` (environment names) and `verify` (keyed by environment) has keys"
     );
+    for key in VERIFY_KEYS {
+        assert!(
+            expected_at(&format!("verify.production.{key}")).is_some(),
+            "{key}"
+        );
+    }
     for (section, keys) in sections {
         assert!(SECTIONS.contains(section), "{section}");
         assert!(expected_at(section).is_some(), "{section}");

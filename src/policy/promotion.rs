@@ -15,6 +15,9 @@
 //! train:                      # absent or null: no train; `train: {}` runs it with these defaults
 //!   delay: 30m                # quiet period after the default branch's head goes green
 //!   bake: 60m                 # how long a commit runs in one environment before the next
+//!   signoff: off              # off | authors: each author of a carried PR signs off first
+//!   signoff_timeout: 4h       # how long production waits for every /good
+//!   signoff_on_timeout: proceed  # proceed | stop: what the train does once that wait is over
 //! ```
 //!
 //! Unlike every other section, YAML null is not the same as an empty mapping for `train:`:
@@ -39,7 +42,13 @@ pub const PROMOTION_KEYS: &[&str] = &[
     "max_parallel_targets",
 ];
 /// The keys of `train:`, named in error messages (a test keeps this in step with serde).
-pub const TRAIN_KEYS: &[&str] = &["delay", "bake"];
+pub const TRAIN_KEYS: &[&str] = &[
+    "delay",
+    "bake",
+    "signoff",
+    "signoff_timeout",
+    "signoff_on_timeout",
+];
 /// Most entries allowed in `environments:`.
 pub const MAX_ENVIRONMENTS: usize = 5;
 
@@ -304,6 +313,12 @@ pub struct TrainPolicy {
     pub delay: Duration,
     /// How long a commit must run in one environment before it moves to the next.
     pub bake: Duration,
+    /// Whether the authors of the pull requests a commit carries sign off before production.
+    pub signoff: SignoffMode,
+    /// How long production waits for every author's `/good`.
+    pub signoff_timeout: Duration,
+    /// What the train does once that wait is over without every `/good`.
+    pub signoff_on_timeout: SignoffTimeout,
 }
 
 impl Default for TrainPolicy {
@@ -311,8 +326,31 @@ impl Default for TrainPolicy {
         Self {
             delay: Duration::from_secs(30 * 60),
             bake: Duration::from_secs(60 * 60),
+            signoff: SignoffMode::Off,
+            signoff_timeout: Duration::from_secs(4 * 3600),
+            signoff_on_timeout: SignoffTimeout::Proceed,
         }
     }
+}
+
+/// `train.signoff`: who is asked before the train promotes to production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SignoffMode {
+    /// Nobody: the train goes on its timetable.
+    #[default]
+    Off,
+    /// Every author of a pull request merged since production's commit, on their PR.
+    Authors,
+}
+
+/// `train.signoff_on_timeout`: what an unanswered sign-off round ends in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SignoffTimeout {
+    /// Silence is consent: production goes ahead.
+    #[default]
+    Proceed,
+    /// Silence stops the train for this commit.
+    Stop,
 }
 
 /// What a value at `shape` (a key path with list indices as `[]`) must be, for this module's
@@ -343,7 +381,11 @@ pub(super) fn expected_at(shape: &str) -> Option<String> {
             "a mapping; allowed keys: {} (write `train: {{}}` to run the train with the defaults)",
             one_of(TRAIN_KEYS)
         ),
-        "train.delay" | "train.bake" => "a duration such as `30m`, `72h` or `7d`".to_owned(),
+        "train.delay" | "train.bake" | "train.signoff_timeout" => {
+            "a duration such as `30m`, `72h` or `7d`".to_owned()
+        }
+        "train.signoff" => "`off` or `authors`".to_owned(),
+        "train.signoff_on_timeout" => "`proceed` or `stop`".to_owned(),
         _ => return None,
     })
 }
@@ -390,6 +432,23 @@ enum RawMergeMethod {
 pub(super) struct RawTrain {
     delay: Option<Spanned<String>>,
     bake: Option<Spanned<String>>,
+    signoff: Option<RawSignoff>,
+    signoff_timeout: Option<Spanned<String>>,
+    signoff_on_timeout: Option<RawSignoffTimeout>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawSignoff {
+    Off,
+    Authors,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawSignoffTimeout {
+    Proceed,
+    Stop,
 }
 
 impl RawPromotion {
@@ -434,6 +493,21 @@ impl RawTrain {
         Ok(TrainPolicy {
             delay: duration("train.delay", self.delay, defaults.delay)?,
             bake: duration("train.bake", self.bake, defaults.bake)?,
+            signoff: match self.signoff {
+                None => defaults.signoff,
+                Some(RawSignoff::Off) => SignoffMode::Off,
+                Some(RawSignoff::Authors) => SignoffMode::Authors,
+            },
+            signoff_timeout: duration(
+                "train.signoff_timeout",
+                self.signoff_timeout,
+                defaults.signoff_timeout,
+            )?,
+            signoff_on_timeout: match self.signoff_on_timeout {
+                None => defaults.signoff_on_timeout,
+                Some(RawSignoffTimeout::Proceed) => SignoffTimeout::Proceed,
+                Some(RawSignoffTimeout::Stop) => SignoffTimeout::Stop,
+            },
         })
     }
 }

@@ -101,6 +101,7 @@ fn every_key_is_read() {
         Some(TrainPolicy {
             delay: Duration::from_secs(600),
             bake: Duration::from_secs(7200),
+            ..TrainPolicy::default()
         })
     );
     for method in MergeMethod::ALL {
@@ -353,8 +354,8 @@ fn unknown_keys_in_the_new_sections_name_the_allowed_ones() {
     );
     assert_eq!(
         message("train:\n  delay: 5m\n  enabled: true\n"),
-        "train.enabled at line 3 column 3: unknown key `enabled`; allowed keys: `delay` or \
-         `bake`"
+        "train.enabled at line 3 column 3: unknown key `enabled`; allowed keys: `delay`, \
+         `bake`, `signoff`, `signoff_timeout` or `signoff_on_timeout`"
     );
     assert_message(
         "promotion:\n  merge: true\n  merge: false\n",
@@ -439,7 +440,7 @@ fn wrong_types_in_the_new_sections_say_what_was_expected() {
             "train: true\n",
             &[
                 "train at line 1 column 8",
-                "a mapping; allowed keys: `delay` or `bake` (write `train: {}` to run the \
+                "a mapping; allowed keys: `delay`, `bake`, `signoff`, `signoff_timeout` or `signoff_on_timeout` (write `train: {}` to run the \
                  train with the defaults)",
             ],
         ),

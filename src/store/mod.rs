@@ -21,8 +21,10 @@ mod previews;
 mod promotion_queue;
 mod pulls;
 mod signals;
+mod signoffs;
 mod slots;
 mod timers;
+mod verification;
 mod walsync;
 
 use std::str::FromStr;
@@ -156,6 +158,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     12 "pr_author_bot" "0012_pr_author_bot.sql",
     13 "host_claims" "0013_host_claims.sql",
     14 "promotion_queue" "0014_promotion_queue.sql",
+    16 "verifications" "0016_verifications.sql",
+    17 "signoffs" "0017_signoffs.sql",
     20 "preview_slots" "0020_preview_slots.sql",
     21 "pr_files" "0021_pr_files.sql",
 );
@@ -174,6 +178,8 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     12 "pr_author_bot" "0012_pr_author_bot.sql",
     13 "host_claims" "0013_host_claims.sql",
     14 "promotion_queue" "0014_promotion_queue.sql",
+    16 "verifications" "0016_verifications.sql",
+    17 "signoffs" "0017_signoffs.sql",
     20 "preview_slots" "0020_preview_slots.sql",
     21 "pr_files" "0021_pr_files.sql",
 );

@@ -39,6 +39,7 @@ fn every_setting_is_on_the_configuration_page() {
 fn every_policy_key_is_on_the_policy_page() {
     use gangway::policy::{
         FORKS_KEYS, PERMISSIONS_KEYS, PREVIEW_KEYS, PROMOTION_KEYS, SECTIONS, TRAIN_KEYS,
+        VERIFY_KEYS,
     };
     let text = page("docs/policy.md");
     let keys = SECTIONS
@@ -48,6 +49,7 @@ fn every_policy_key_is_on_the_policy_page() {
         .chain(PERMISSIONS_KEYS)
         .chain(PROMOTION_KEYS)
         .chain(TRAIN_KEYS)
+        .chain(VERIFY_KEYS)
         .copied();
     let absent = missing(&text, keys);
     assert!(absent.is_empty(), "docs/policy.md lacks {absent:?}");
