@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::driver::command::CommandDriverConfig;
+use crate::driver::command::{CommandDriverConfig, DriverUser};
 use crate::engine::hosts::HostTemplate;
 use crate::model::DriverKind;
 
@@ -179,6 +179,11 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "webhook secret; several comma-separated for rotation",
     ),
     (
+        "WEBHOOK_SECRET_FILE",
+        None,
+        "file holding the webhook secret(s) (instead of WEBHOOK_SECRET)",
+    ),
+    (
         "GITHUB_API_URL",
         Some("https://api.github.com"),
         "REST API base (GitHub Enterprise: https://HOST/api/v3)",
@@ -187,6 +192,11 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "DATABASE_URL",
         Some("sqlite://gangway.db"),
         "sqlite://FILE or postgres://USER@HOST/DB",
+    ),
+    (
+        "DATABASE_URL_FILE",
+        None,
+        "file holding the database URL (instead of DATABASE_URL; for a URL with a password)",
     ),
     ("PORT", Some("3000"), "HTTP port"),
     ("GANGWAY_HOST", Some("0.0.0.0"), "address to listen on"),
@@ -258,6 +268,11 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "a deploy or teardown run is killed after this long",
     ),
     (
+        "GANGWAY_DRIVER_USER",
+        None,
+        "run the command driver as this user (name or uid); needs Gangway to run as root",
+    ),
+    (
         "GANGWAY_DRIVER_PASS_ENV",
         None,
         "comma-separated names of variables passed to the driver (values redacted from logs)",
@@ -303,6 +318,10 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "optional TOML file with any of these settings (environment wins)",
     ),
 ];
+
+/// The settings whose values are secrets. Gangway removes them from its own environment once the
+/// configuration is read, and never passes them to the driver.
+pub const SECRET_SETTINGS: &[&str] = &["PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL"];
 
 /// A source of raw setting values: environment first, then the TOML file.
 pub struct Source {
@@ -510,7 +529,10 @@ impl Settings {
             }
         };
 
-        let database_url = r.string("DATABASE_URL").unwrap_or_default();
+        let database_url = match read_secret(&mut r, "DATABASE_URL", "DATABASE_URL_FILE") {
+            Some((_, url)) => url,
+            None => r.string("DATABASE_URL").unwrap_or_default(),
+        };
         let db_kind = match check_database_url(&database_url) {
             Ok(k) => Some(k),
             Err(m) => {
@@ -648,6 +670,26 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
+        for name in &pass_env {
+            if SECRET_SETTINGS.contains(&name.as_str()) {
+                r.problem(
+                    "GANGWAY_DRIVER_PASS_ENV",
+                    format!(
+                        "{name} is one of Gangway's own secrets: it is never passed to the driver"
+                    ),
+                );
+            }
+        }
+        let driver_user = match r.src.get("GANGWAY_DRIVER_USER").map(str::trim) {
+            None => None,
+            Some(name) => match DriverUser::lookup(name) {
+                Ok(user) => Some(user),
+                Err(message) => {
+                    r.problem("GANGWAY_DRIVER_USER", message);
+                    None
+                }
+            },
+        };
 
         let reap = r.positive("GANGWAY_REAP_INTERVAL_SECS");
         let reconcile = r.positive("GANGWAY_RECONCILE_INTERVAL_SECS");
@@ -712,6 +754,7 @@ impl Settings {
                     timeout: Duration::from_secs(driver_timeout?),
                     redact,
                     pass_env,
+                    user: driver_user,
                     ..CommandDriverConfig::default()
                 },
                 policy_ttl: Duration::from_secs(policy_ttl?),
@@ -821,12 +864,43 @@ fn load_private_key(r: &mut Reader<'_>) -> Option<SecretString> {
     }
 }
 
+/// A secret given either inline (`name`) or in a file (`file_setting`), never both: the setting
+/// it came from and its text (a file's surrounding whitespace, such as its final newline, is
+/// not part of the value). `None` when neither is set or on a problem (recorded).
+fn read_secret(r: &mut Reader<'_>, name: &str, file_setting: &str) -> Option<(String, String)> {
+    let inline = r.src.get(name).map(str::to_owned);
+    let path = r.src.get(file_setting).map(PathBuf::from);
+    match (inline, path) {
+        (Some(_), Some(_)) => {
+            r.problem(
+                name,
+                format!("set either {name} or {file_setting}, not both"),
+            );
+            None
+        }
+        (None, None) => None,
+        (Some(text), None) => Some((name.to_owned(), text)),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(text) => Some((file_setting.to_owned(), text.trim().to_owned())),
+            Err(e) => {
+                r.problem(file_setting, format!("cannot read {}: {e}", path.display()));
+                None
+            }
+        },
+    }
+}
+
 fn load_secrets(r: &mut Reader<'_>) -> Option<Vec<SecretString>> {
-    let Some(raw) = r.src.get("WEBHOOK_SECRET") else {
-        r.problem(
-            "WEBHOOK_SECRET",
-            "missing: deliveries cannot be verified without it (set the same value as in the App's webhook settings)",
-        );
+    let neither =
+        r.src.get("WEBHOOK_SECRET").is_none() && r.src.get("WEBHOOK_SECRET_FILE").is_none();
+    let Some((setting, raw)) = read_secret(r, "WEBHOOK_SECRET", "WEBHOOK_SECRET_FILE") else {
+        if neither {
+            r.problem(
+                "WEBHOOK_SECRET",
+                "missing: deliveries cannot be verified without it (set WEBHOOK_SECRET or \
+                 WEBHOOK_SECRET_FILE to the value in the App's webhook settings)",
+            );
+        }
         return None;
     };
     let secrets: Vec<SecretString> = raw
@@ -836,10 +910,7 @@ fn load_secrets(r: &mut Reader<'_>) -> Option<Vec<SecretString>> {
         .map(|s| SecretString::from(s.to_owned()))
         .collect();
     if secrets.is_empty() {
-        r.problem(
-            "WEBHOOK_SECRET",
-            "contains no secret (only commas and spaces)",
-        );
+        r.problem(&setting, "contains no secret (only commas and spaces)");
         return None;
     }
     Some(secrets)

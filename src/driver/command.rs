@@ -52,6 +52,88 @@ pub struct CommandDriverConfig {
     /// marker line saying how many bytes were left out.
     pub max_log_bytes: usize,
     pub working_dir: Option<PathBuf>,
+    /// The unprivileged user the driver runs as (`GANGWAY_DRIVER_USER`); `None`: Gangway's own.
+    pub user: Option<DriverUser>,
+}
+
+/// An account the driver is started as: its ids and home, looked up once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: Option<PathBuf>,
+}
+
+impl DriverUser {
+    /// Looks `name` (a user name, or a numeric uid) up in the system's user database and checks
+    /// this process can start a program as it: Gangway must run as root (or already as that
+    /// user), and the user must not be root.
+    pub fn lookup(name: &str) -> Result<DriverUser, String> {
+        let user = passwd_entry(name)?;
+        if user.uid == 0 {
+            return Err(format!(
+                "{name:?} is root: the driver user must be an unprivileged account"
+            ));
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        if euid != 0 && euid != user.uid {
+            return Err(format!(
+                "Gangway runs as uid {euid}, not root, so it cannot start the driver as {name:?} \
+                 (uid {}): run Gangway as root, or leave GANGWAY_DRIVER_USER unset",
+                user.uid
+            ));
+        }
+        Ok(user)
+    }
+}
+
+/// The passwd entry of a user name or numeric uid.
+fn passwd_entry(name: &str) -> Result<DriverUser, String> {
+    use std::ffi::{CStr, CString};
+    let not_found = || format!("no user {name:?} on this system");
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: an all-zero passwd is a valid value (null pointers, zero ids) to be filled in.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    let rc = if let Ok(uid) = name.parse::<u32>() {
+        // SAFETY: every pointer is valid for the call and `buf` is as long as said.
+        unsafe { libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr(), buf.len(), &mut found) }
+    } else {
+        let c_name = CString::new(name).map_err(|_| not_found())?;
+        // SAFETY: as above; `c_name` is a NUL-terminated string that outlives the call.
+        unsafe {
+            libc::getpwnam_r(
+                c_name.as_ptr(),
+                &mut entry,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut found,
+            )
+        }
+    };
+    if rc != 0 {
+        return Err(format!(
+            "cannot look up user {name:?}: {}",
+            io::Error::from_raw_os_error(rc)
+        ));
+    }
+    if found.is_null() {
+        return Err(not_found());
+    }
+    // SAFETY: on success the entry's strings point into `buf`, NUL-terminated, still alive.
+    let text = |p: *const libc::c_char| {
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    };
+    Ok(DriverUser {
+        name: text(entry.pw_name).unwrap_or_else(|| name.to_owned()),
+        uid: entry.pw_uid,
+        gid: entry.pw_gid,
+        home: text(entry.pw_dir)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from),
+    })
 }
 
 impl Default for CommandDriverConfig {
@@ -65,6 +147,7 @@ impl Default for CommandDriverConfig {
             redact: Vec::new(),
             max_log_bytes: 1024 * 1024,
             working_dir: None,
+            user: None,
         }
     }
 }
@@ -195,8 +278,20 @@ fn start(
     let mut command = Command::new(program);
     let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
     command.args(args).env_clear().env("PATH", path);
-    if let Some(home) = std::env::var_os("HOME") {
-        command.env("HOME", home);
+    match &config.user {
+        Some(user) => {
+            // Dropped in the child between fork and exec: supplementary groups cleared, then
+            // the group, then the user (std's order, which cannot be undone by the program).
+            command.gid(user.gid).uid(user.uid);
+            if let Some(home) = &user.home {
+                command.env("HOME", home);
+            }
+        }
+        None => {
+            if let Some(home) = std::env::var_os("HOME") {
+                command.env("HOME", home);
+            }
+        }
     }
     for name in &config.pass_env {
         // Such a name cannot be a real variable and would make every spawn fail.

@@ -187,12 +187,7 @@ async fn serve(launch: Launch, log: &Path) -> Served {
                 std::fs::read_to_string(log).unwrap_or_default()
             );
         }
-        if http
-            .get(&url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
+        if http.get(&url).send().await.is_ok_and(|r| r.status() == 200) {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "gangway never ready");
@@ -327,7 +322,10 @@ async fn a_deploy_script_run_as_the_driver_user_finds_none_of_gangways_secrets()
     let served = serve(
         Launch {
             uid: None,
-            env: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         },
         &gangway_log,
     )
@@ -371,7 +369,10 @@ async fn a_deploy_script_run_as_gangways_own_user_cannot_read_gangways_environme
     let served = serve(
         Launch {
             uid: Some(NOBODY),
-            env: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         },
         &gangway_log,
     )
