@@ -134,7 +134,13 @@ pub struct Settings {
     pub policy_ttl: Duration,
     pub github_pacing: PacingMode,
     pub timers: crate::timers::TimerSettings,
+    /// Not wrong, but worth saying (`check-config` prints them, `serve` logs them): secrets
+    /// shorter than [`MIN_SECRET_LEN`].
+    pub warnings: Vec<Problem>,
 }
+
+/// Secrets shorter than this are warned about (they are redacted all the same).
+pub const MIN_SECRET_LEN: usize = 8;
 
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -713,9 +719,9 @@ impl Settings {
                 None
             }
         };
-        let redact = match (&private_key, &webhook_secrets) {
+        let (redact, warnings) = match (&private_key, &webhook_secrets) {
             (Some(k), Some(w)) => secrets_to_redact(k, w, &database_url, &pass_env),
-            _ => Vec::new(),
+            _ => (Vec::new(), Vec::new()),
         };
 
         if !r.problems.is_empty() {
@@ -766,6 +772,7 @@ impl Settings {
                     retention: Duration::from_secs(retention?.saturating_mul(86_400)),
                     tick: Duration::from_millis(tick?),
                 },
+                warnings,
             })
         })();
         built.ok_or_else(|| ConfigError {
@@ -782,41 +789,59 @@ impl Settings {
 }
 
 /// Every secret value Gangway knows, so a driver that prints one cannot leak it into a log page:
-/// webhook secrets, the private key's lines, the database password, and the values of variables
-/// passed through to the driver.
+/// webhook secrets, the private key (the driver's redactor also takes its lines), the database
+/// password as written in the URL and percent-decoded, and the values of variables passed
+/// through to the driver. With a warning for each one shorter than [`MIN_SECRET_LEN`].
 fn secrets_to_redact(
     key: &SecretString,
     webhook: &[SecretString],
     database_url: &str,
     pass_env: &[String],
-) -> Vec<String> {
-    let mut out: Vec<String> = webhook
+) -> (Vec<String>, Vec<Problem>) {
+    let mut named: Vec<(String, String)> = webhook
         .iter()
-        .map(|s| s.expose_secret().to_owned())
+        .map(|s| ("WEBHOOK_SECRET".to_owned(), s.expose_secret().to_owned()))
         .collect();
-    out.extend(
-        key.expose_secret()
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.len() >= 16 && !l.starts_with("-----"))
-            .map(str::to_owned),
-    );
-    if let Some(password) = database_url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
+    named.push(("PRIVATE_KEY".to_owned(), key.expose_secret().to_owned()));
+    if let Some(password) = database_password(database_url) {
+        let decoded = percent_encoding::percent_decode_str(&password)
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded != password {
+            named.push(("DATABASE_URL".to_owned(), decoded));
+        }
+        named.push(("DATABASE_URL".to_owned(), password));
+    }
+    named.extend(pass_env.iter().filter_map(|n| {
+        let value = std::env::var(n).ok().filter(|v| !v.is_empty())?;
+        Some((format!("GANGWAY_DRIVER_PASS_ENV ({n})"), value))
+    }));
+    let warnings = named
+        .iter()
+        .filter(|(_, value)| value.chars().count() < MIN_SECRET_LEN)
+        .map(|(setting, value)| Problem {
+            setting: setting.clone(),
+            message: format!(
+                "a secret of {} characters is easy to guess, and redacting it from driver logs \
+                 also hides every ordinary occurrence of it; use {MIN_SECRET_LEN} characters or more",
+                value.chars().count()
+            ),
+        })
+        .collect();
+    (
+        named.into_iter().map(|(_, value)| value).collect(),
+        warnings,
+    )
+}
+
+/// The password in a database URL, as written (percent-encoded).
+fn database_password(url: &str) -> Option<String> {
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|authority| authority.rsplit_once('@'))
         .and_then(|(userinfo, _)| userinfo.split_once(':'))
         .map(|(_, pw)| pw.to_owned())
         .filter(|pw| !pw.is_empty())
-    {
-        out.push(password);
-    }
-    out.extend(
-        pass_env
-            .iter()
-            .filter_map(|n| std::env::var(n).ok())
-            .filter(|v| v.len() >= 8),
-    );
-    out
 }
 
 fn load_private_key(r: &mut Reader<'_>) -> Option<SecretString> {

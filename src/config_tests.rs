@@ -401,3 +401,38 @@ fn the_driver_user_must_exist_and_not_be_root() {
         ),
     }
 }
+
+#[test]
+fn the_database_password_is_redacted_decoded_as_well_as_encoded() {
+    let mut pairs = minimal();
+    pairs.push((
+        "DATABASE_URL",
+        "postgres://gw:p%40ss%2Fw0rd@127.0.0.1:5432/gangway",
+    ));
+    let s = Settings::load(&src(&pairs)).unwrap();
+    let redact = &s.command_driver.redact;
+    assert!(redact.iter().any(|r| r == "p@ss/w0rd"), "{}", redact.len());
+    assert!(
+        redact.iter().any(|r| r == "p%40ss%2Fw0rd"),
+        "{}",
+        redact.len()
+    );
+    // The whole key, so the driver's redactor sees its lines and its encodings together.
+    assert!(redact.iter().any(|r| r == KEY), "{}", redact.len());
+}
+
+#[test]
+fn short_secrets_are_redacted_and_warned_about() {
+    let mut pairs = minimal();
+    pairs[2] = ("WEBHOOK_SECRET", "long-enough-secret,short");
+    let s = Settings::load(&src(&pairs)).unwrap();
+    assert!(s.command_driver.redact.iter().any(|r| r == "short"));
+    let warnings: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "WEBHOOK_SECRET: a secret of 5 characters is easy to guess, and redacting it from \
+             driver logs also hides every ordinary occurrence of it; use 8 characters or more"
+        ]
+    );
+}

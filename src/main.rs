@@ -133,6 +133,12 @@ async fn run(cli: Cli, source: Source) -> ExitCode {
                 );
                 println!("  preview hosts: {}", s.host_template);
                 println!("  environment hosts: {}", s.environment_host);
+                if let Some(user) = &s.command_driver.user {
+                    println!("  driver runs as: {} (uid {})", user.name, user.uid);
+                }
+                for warning in &s.warnings {
+                    println!("warning: {warning}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -157,6 +163,9 @@ async fn run(cli: Cli, source: Source) -> ExitCode {
                 Err(code) => return code,
             };
             init_logging(settings.log_format);
+            for warning in &settings.warnings {
+                tracing::warn!(setting = %warning.setting, "{}", warning.message);
+            }
             match gangway::server::serve(settings, Arc::new(SystemClock)).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
+use super::redact::Redactor;
 use super::{DeploySpec, DriverAction, RunOutcome};
 
 /// Longer lines are split so one newline-free stream cannot grow a buffer without bound.
@@ -30,9 +31,6 @@ const MAX_LINE: usize = 64 * 1024;
 /// process that left the group (setsid) while still holding our pipe.
 const PIPE_DRAIN: Duration = Duration::from_secs(2);
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
-const REDACTED: &str = "[REDACTED]";
-/// Shorter "secrets" would redact ordinary words and make logs unreadable.
-const MIN_SECRET_LEN: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct CommandDriverConfig {
@@ -45,8 +43,8 @@ pub struct CommandDriverConfig {
     pub kill_grace: Duration,
     /// Names of Gangway's own environment variables passed through unchanged (e.g. KUBECONFIG).
     pub pass_env: Vec<String>,
-    /// Secret values that must never appear in a stored log (replaced by `[REDACTED]`);
-    /// values shorter than 4 bytes are ignored.
+    /// Secret values that must never appear in a stored log, in any form `redact.rs` knows
+    /// (replaced by `[REDACTED]`).
     pub redact: Vec<String>,
     /// Cap on the stored log; the first quarter and the last three quarters are kept around a
     /// marker line saying how many bytes were left out.
@@ -415,30 +413,49 @@ struct Sink {
 }
 
 impl Sink {
+    /// One line of Gangway's own (the command line, the summary, a note), redacted alone.
     fn push(&self, line: &[u8]) {
         let text = self.redactor.apply(&String::from_utf8_lossy(line));
+        self.store(text);
+    }
+
+    /// A line already redacted by its stream.
+    fn store(&self, line: String) {
         self.log
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(text);
+            .push(line);
     }
 }
 
+/// Reads one output stream into the log, through a stream redactor of its own (so a secret
+/// cut across lines is found whatever the other stream prints in between).
 async fn pump<R: AsyncRead + Unpin>(stream: Option<R>, name: &str, sink: &Sink) {
     let Some(stream) = stream else { return };
     let mut lines = LineReader {
         inner: BufReader::new(stream),
         pending: Vec::new(),
     };
+    let mut redacting = sink.redactor.stream();
     loop {
-        match lines.next(&sink.redactor).await {
-            Ok(Some(line)) => sink.push(&line),
-            Ok(None) => return,
+        match lines.next().await {
+            Ok(Some(line)) => {
+                for line in redacting.push(String::from_utf8_lossy(&line).into_owned()) {
+                    sink.store(line);
+                }
+            }
+            Ok(None) => break,
             Err(error) => {
+                for line in std::mem::replace(&mut redacting, sink.redactor.stream()).finish() {
+                    sink.store(line);
+                }
                 sink.push(format!("[gangway: reading {name} failed: {error}]").as_bytes());
                 return;
             }
         }
+    }
+    for line in redacting.finish() {
+        sink.store(line);
     }
 }
 
@@ -449,7 +466,7 @@ struct LineReader<R> {
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     /// The next line without its newline; `None` at end of stream.
-    async fn next(&mut self, redactor: &Redactor) -> io::Result<Option<Vec<u8>>> {
+    async fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
         loop {
             let buf = self.inner.fill_buf().await?;
             if buf.is_empty() {
@@ -465,7 +482,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             self.pending.extend_from_slice(window);
             self.inner.consume(taken);
             if self.pending.len() >= MAX_LINE {
-                let cut = split_point(&self.pending, redactor);
+                let cut = split_point(&self.pending);
                 let rest = self.pending.split_off(cut);
                 return Ok(Some(std::mem::replace(&mut self.pending, rest)));
             }
@@ -473,10 +490,10 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     }
 }
 
-/// Where to split an over-long line: not inside a UTF-8 character, and not inside what could
-/// be the start of a secret, which would otherwise escape redaction in two halves.
-fn split_point(line: &[u8], redactor: &Redactor) -> usize {
-    let mut cut = line.len().saturating_sub(redactor.partial_suffix_len(line));
+/// Where to split an over-long line: not inside a UTF-8 character. (A secret cut by the split
+/// is still found: the stream redactor matches across lines.)
+fn split_point(line: &[u8]) -> usize {
+    let mut cut = line.len();
     // An incomplete character at the end moves whole to the next piece.
     if let Some(back) = (1..=cut.min(3)).find(|&k| line[cut - k] & 0xC0 != 0x80) {
         let width = match line[cut - back] {
@@ -489,45 +506,7 @@ fn split_point(line: &[u8], redactor: &Redactor) -> usize {
             cut -= back;
         }
     }
-    // Only a secret longer than a whole line could hold everything back; split anyway.
     if cut == 0 { line.len() } else { cut }
-}
-
-struct Redactor {
-    /// Longest first, so a secret containing another is replaced whole.
-    secrets: Vec<String>,
-}
-
-impl Redactor {
-    fn new(secrets: &[String]) -> Self {
-        let mut secrets: Vec<String> = secrets
-            .iter()
-            .filter(|s| s.len() >= MIN_SECRET_LEN)
-            .cloned()
-            .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
-    }
-
-    fn apply(&self, text: &str) -> String {
-        let redact = |text: String, secret: &String| text.replace(secret.as_str(), REDACTED);
-        self.secrets.iter().fold(text.to_owned(), redact)
-    }
-
-    /// Length of the longest end of `bytes` that is a proper beginning of some secret.
-    fn partial_suffix_len(&self, bytes: &[u8]) -> usize {
-        self.secrets
-            .iter()
-            .filter_map(|secret| {
-                let secret = secret.as_bytes();
-                (1..secret.len())
-                    .rev()
-                    .find(|&k| bytes.ends_with(&secret[..k]))
-            })
-            .max()
-            .unwrap_or(0)
-    }
 }
 
 /// The log as it will be stored: a head of whole lines up to a quarter of the cap, then a ring
