@@ -310,6 +310,24 @@ fn start(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command.process_group(0).kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    // SAFETY: the closure only makes one system call, which is async-signal-safe, and touches
+    // no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            // Every descriptor above stderr closes at exec, including any Gangway inherited
+            // without close-on-exec from whatever started it (its own are opened with it).
+            // Marked rather than closed, so std can still report a failed exec; a kernel
+            // without close_range (before 5.11) leaves only Gangway's close-on-exec ones.
+            libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            Ok(())
+        });
+    }
     command.spawn().map_err(|error| {
         let message = match &config.working_dir {
             Some(dir) => format!("could not start {program} in {}: {error}", dir.display()),

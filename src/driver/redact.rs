@@ -78,6 +78,8 @@ pub struct Redactor {
     windows: Windows,
     /// Forms of at most [`WINDOW`] bytes, matched whole.
     short: Vec<Vec<u8>>,
+    /// For each byte, the indices in `short` of the forms starting with it.
+    short_by_first: Vec<Vec<usize>>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -106,6 +108,12 @@ impl Redactor {
             }
         }
         redactor.short = short.into_iter().collect();
+        redactor.short_by_first = vec![Vec::new(); 256];
+        for (i, form) in redactor.short.iter().enumerate() {
+            if let Some(&first) = form.first() {
+                redactor.short_by_first[usize::from(first)].push(i);
+            }
+        }
         redactor
     }
 
@@ -139,13 +147,13 @@ impl Redactor {
                 }
             }
         }
-        for form in &self.short {
-            if form.len() > text.len() {
-                continue;
-            }
-            let first = form[0];
-            for at in 0..=text.len() - form.len() {
-                if text[at] == first && text[at..].starts_with(form) {
+        if self.short.is_empty() {
+            return;
+        }
+        for (at, &byte) in text.iter().enumerate() {
+            for &i in &self.short_by_first[usize::from(byte)] {
+                let form = &self.short[i];
+                if text[at..].starts_with(form) {
                     out.push(at..at + form.len());
                 }
             }
@@ -253,26 +261,47 @@ impl Stream<'_> {
     }
 
     /// Matches the held lines joined by newlines (a multi-line secret) and joined by nothing
-    /// (a value wrapped or split across lines), and records what each line holds.
+    /// (a value wrapped or split across lines), and records what each line holds. Only matches
+    /// that reach the newest line are new: the text before it was scanned when it came.
     fn scan(&mut self) {
+        let newest = self.held.len() - 1;
         for separator in ["\n", ""] {
-            let mut text = String::new();
             let mut starts = Vec::with_capacity(self.held.len());
+            let mut at = 0;
             for (i, (line, _)) in self.held.iter().enumerate() {
                 if i > 0 {
-                    text.push_str(separator);
+                    at += separator.len();
                 }
-                starts.push(text.len());
-                text.push_str(line);
+                starts.push(at);
+                at += line.len();
+            }
+            // A match reaching the newest line starts at most WINDOW - 1 bytes before it.
+            let from = starts[newest].saturating_sub(WINDOW - 1);
+            let mut text = Vec::with_capacity(at - from);
+            for (i, (line, _)) in self.held.iter().enumerate() {
+                let (start, end) = (starts[i], starts[i] + line.len());
+                if i > 0 && start > from {
+                    let sep_start = start - separator.len();
+                    let skip = from.saturating_sub(sep_start).min(separator.len());
+                    text.extend_from_slice(&separator.as_bytes()[skip..]);
+                }
+                if end > from {
+                    text.extend_from_slice(&line.as_bytes()[from.saturating_sub(start)..]);
+                }
             }
             let mut found = Vec::new();
-            self.redactor.cover(text.as_bytes(), &mut found);
+            self.redactor.cover(&text, &mut found);
             for range in found {
+                let range = range.start + from..range.end + from;
+                // Wholly before the newest line and its separator: found when it was scanned.
+                if range.end + separator.len() <= starts[newest] {
+                    continue;
+                }
                 for ((line, cover), &start) in self.held.iter_mut().zip(&starts) {
-                    let from = range.start.max(start);
-                    let to = range.end.min(start + line.len());
-                    if from < to {
-                        cover.push(from - start..to - start);
+                    let lo = range.start.max(start);
+                    let hi = range.end.min(start + line.len());
+                    if lo < hi {
+                        cover.push(lo - start..hi - start);
                     }
                 }
             }

@@ -79,10 +79,9 @@ try /proc/$PPID/maps
 try /proc/$PPID/root/proc/self/environ
 try /proc/self/../$PPID/environ
 for fd in /proc/$PPID/fd/*; do try "$fd"; done
-for fd in /proc/$$/fd/*; do
-  n=${fd##*/}
-  [ "$n" -gt 2 ] 2>/dev/null && echo "FD $n $(readlink "$fd")"
-done
+# What a program started by the script inherits beyond stdin, stdout and stderr (the shell's
+# own descriptors are close-on-exec; ls adds its listing of /proc/self/fd).
+ls -l /proc/self/fd | awk '$9 > 2 { print "FD " $9 " " $11 }'
 pid=$PPID
 while [ -n "$pid" ] && [ "$pid" -gt 1 ]; do
   pid=$(awk '/^PPid:/ {print $2}' /proc/$pid/status 2>/dev/null)
@@ -251,6 +250,19 @@ fn assert_nothing_leaked(log: &str, hidden_files: &[&Path]) {
         .filter(|l| l.starts_with("READ ") && l.ends_with(" OK"))
         .collect();
     assert!(leaks.is_empty(), "the script could read {leaks:?}:\n{log}");
+    // Inherited descriptors: none (ls's own listing of /proc/self/fd aside).
+    assert!(
+        log.contains("FD "),
+        "the script listed its descriptors:\n{log}"
+    );
+    let inherited: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("FD ") && !l.ends_with("/fd"))
+        .collect();
+    assert!(
+        inherited.is_empty(),
+        "inherited descriptors {inherited:?}:\n{log}"
+    );
     for f in hidden_files {
         let f = f.display().to_string();
         assert!(
