@@ -73,19 +73,6 @@ pub fn protect_process() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Whether [`protect_process`] is in force (false on systems without `PR_SET_DUMPABLE`).
-pub fn process_protected() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: PR_GET_DUMPABLE only returns a value.
-        unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        false
-    }
-}
-
 /// A name for this process in job leases: host, pid and a random suffix.
 pub fn process_identity() -> String {
     let host = std::env::var("HOSTNAME")
