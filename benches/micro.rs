@@ -173,12 +173,55 @@ fn compression(c: &mut Criterion) {
     g.finish();
 }
 
+/// The driver's redaction: building the redactor for a run (the private key, two webhook
+/// secrets and a database password, in every form), and streaming 1 MiB of ordinary output
+/// through it, 100-byte lines (the stored log's cap).
+fn redaction(c: &mut Criterion) {
+    use gangway::driver::redact::Redactor;
+    let key = String::from_utf8(
+        std::fs::read(format!(
+            "{}/fixtures/test-app-key.pem",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("test key"),
+    )
+    .expect("utf-8");
+    let secrets = vec![
+        key,
+        "whsec-current-0123456789abcdef".to_owned(),
+        "whsec-previous-fedcba9876543210".to_owned(),
+        "p@ss/w0rd".to_owned(),
+    ];
+    let line =
+        "[2026-01-01T00:00:00Z] step 3/9: pushing layer sha256:9f86d081884c7d65 (12.3 MB) ... done";
+    let lines: Vec<String> = (0..10_486).map(|i| format!("{line} {i:05}")).collect();
+    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let mut g = c.benchmark_group("redact");
+    g.bench_function("build: key + 3 secrets, every form", |b| {
+        b.iter(|| Redactor::new(black_box(&secrets)))
+    });
+    let redactor = Redactor::new(&secrets);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("stream 1 MiB of output, 100-byte lines", |b| {
+        b.iter(|| {
+            let mut stream = redactor.stream();
+            let mut n = 0;
+            for l in &lines {
+                n += stream.push(l.clone()).len();
+            }
+            n + stream.finish().len()
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     signature,
     decoding,
     command_parser,
     decision,
-    compression
+    compression,
+    redaction
 );
 criterion_main!(benches);

@@ -15,7 +15,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::driver::PassEnv;
-use crate::driver::command::CommandDriverConfig;
+use crate::driver::command::{CommandDriverConfig, DriverUser};
 use crate::engine::hosts::HostTemplate;
 use crate::engine::links::{NameTemplate, TemplateKind};
 use crate::model::DriverKind;
@@ -143,7 +143,13 @@ pub struct Settings {
     pub policy_ttl: Duration,
     pub github_pacing: PacingMode,
     pub timers: crate::timers::TimerSettings,
+    /// Not wrong, but worth saying (`check-config` prints them, `serve` logs them): secrets
+    /// shorter than [`MIN_SECRET_LEN`].
+    pub warnings: Vec<Problem>,
 }
+
+/// Secrets shorter than this are warned about (they are redacted all the same).
+pub const MIN_SECRET_LEN: usize = 8;
 
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -189,6 +195,11 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "webhook secret; several comma-separated for rotation",
     ),
     (
+        "WEBHOOK_SECRET_FILE",
+        None,
+        "file holding the webhook secret(s) (instead of WEBHOOK_SECRET)",
+    ),
+    (
         "GITHUB_API_URL",
         Some("https://api.github.com"),
         "REST API base (GitHub Enterprise: https://HOST/api/v3)",
@@ -197,6 +208,11 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "DATABASE_URL",
         Some("sqlite://gangway.db"),
         "sqlite://FILE or postgres://USER@HOST/DB",
+    ),
+    (
+        "DATABASE_URL_FILE",
+        None,
+        "file holding the database URL (instead of DATABASE_URL; for a URL with a password)",
     ),
     ("PORT", Some("3000"), "HTTP port"),
     ("GANGWAY_HOST", Some("0.0.0.0"), "address to listen on"),
@@ -284,6 +300,11 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "a deploy or teardown run is killed after this long",
     ),
     (
+        "GANGWAY_DRIVER_USER",
+        None,
+        "run the command driver as this user (name or uid); needs Gangway to run as root",
+    ),
+    (
         "GANGWAY_DRIVER_PASS_ENV",
         None,
         "comma-separated names of variables passed to the driver for same-repository previews, and for environments unless GANGWAY_DRIVER_PASS_ENV_ENVIRONMENTS is set (values redacted from logs)",
@@ -339,6 +360,10 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "optional TOML file with any of these settings (environment wins)",
     ),
 ];
+
+/// The settings whose values are secrets. Gangway removes them from its own environment once the
+/// configuration is read, and never passes them to the driver.
+pub const SECRET_SETTINGS: &[&str] = &["PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL"];
 
 /// A source of raw setting values: environment first, then the TOML file.
 pub struct Source {
@@ -546,7 +571,10 @@ impl Settings {
             }
         };
 
-        let database_url = r.string("DATABASE_URL").unwrap_or_default();
+        let database_url = match read_secret(&mut r, "DATABASE_URL", "DATABASE_URL_FILE") {
+            Some((_, url)) => url,
+            None => r.string("DATABASE_URL").unwrap_or_default(),
+        };
         let db_kind = match check_database_url(&database_url) {
             Ok(k) => Some(k),
             Err(m) => {
@@ -735,6 +763,35 @@ impl Settings {
                 .unwrap_or_default(),
             environments: r.string("GANGWAY_DRIVER_PASS_ENV_ENVIRONMENTS").map(names),
         };
+        for (setting, list) in [
+            ("GANGWAY_DRIVER_PASS_ENV", &driver_pass_env.same_repository),
+            ("GANGWAY_DRIVER_PASS_ENV_FORK", &driver_pass_env.fork),
+            (
+                "GANGWAY_DRIVER_PASS_ENV_ENVIRONMENTS",
+                &driver_pass_env.environments.clone().unwrap_or_default(),
+            ),
+        ] {
+            for name in list {
+                if SECRET_SETTINGS.contains(&name.as_str()) {
+                    r.problem(
+                        setting,
+                        format!(
+                            "{name} is one of Gangway's own secrets: it is never passed to the driver"
+                        ),
+                    );
+                }
+            }
+        }
+        let driver_user = match r.src.get("GANGWAY_DRIVER_USER").map(str::trim) {
+            None => None,
+            Some(name) => match DriverUser::lookup(name) {
+                Ok(user) => Some(user),
+                Err(message) => {
+                    r.problem("GANGWAY_DRIVER_USER", message);
+                    None
+                }
+            },
+        };
 
         let reap = r.positive("GANGWAY_REAP_INTERVAL_SECS");
         let reconcile = r.positive("GANGWAY_RECONCILE_INTERVAL_SECS");
@@ -758,9 +815,9 @@ impl Settings {
                 None
             }
         };
-        let redact = match (&private_key, &webhook_secrets) {
+        let (redact, warnings) = match (&private_key, &webhook_secrets) {
             (Some(k), Some(w)) => secrets_to_redact(k, w, &database_url, &driver_pass_env.all()),
-            _ => Vec::new(),
+            _ => (Vec::new(), Vec::new()),
         };
 
         if !r.problems.is_empty() {
@@ -803,6 +860,7 @@ impl Settings {
                     timeout: Duration::from_secs(driver_timeout?),
                     redact,
                     pass_env,
+                    user: driver_user,
                     ..CommandDriverConfig::default()
                 },
                 policy_ttl: Duration::from_secs(policy_ttl?),
@@ -814,6 +872,7 @@ impl Settings {
                     retention: Duration::from_secs(retention?.saturating_mul(86_400)),
                     tick: Duration::from_millis(tick?),
                 },
+                warnings,
             })
         })();
         built.ok_or_else(|| ConfigError {
@@ -830,41 +889,59 @@ impl Settings {
 }
 
 /// Every secret value Gangway knows, so a driver that prints one cannot leak it into a log page:
-/// webhook secrets, the private key's lines, the database password, and the values of variables
-/// passed through to the driver.
+/// webhook secrets, the private key (the driver's redactor also takes its lines), the database
+/// password as written in the URL and percent-decoded, and the values of variables passed
+/// through to the driver. With a warning for each one shorter than [`MIN_SECRET_LEN`].
 fn secrets_to_redact(
     key: &SecretString,
     webhook: &[SecretString],
     database_url: &str,
     pass_env: &[String],
-) -> Vec<String> {
-    let mut out: Vec<String> = webhook
+) -> (Vec<String>, Vec<Problem>) {
+    let mut named: Vec<(String, String)> = webhook
         .iter()
-        .map(|s| s.expose_secret().to_owned())
+        .map(|s| ("WEBHOOK_SECRET".to_owned(), s.expose_secret().to_owned()))
         .collect();
-    out.extend(
-        key.expose_secret()
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.len() >= 16 && !l.starts_with("-----"))
-            .map(str::to_owned),
-    );
-    if let Some(password) = database_url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
+    named.push(("PRIVATE_KEY".to_owned(), key.expose_secret().to_owned()));
+    if let Some(password) = database_password(database_url) {
+        let decoded = percent_encoding::percent_decode_str(&password)
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded != password {
+            named.push(("DATABASE_URL".to_owned(), decoded));
+        }
+        named.push(("DATABASE_URL".to_owned(), password));
+    }
+    named.extend(pass_env.iter().filter_map(|n| {
+        let value = std::env::var(n).ok().filter(|v| !v.is_empty())?;
+        Some((format!("GANGWAY_DRIVER_PASS_ENV ({n})"), value))
+    }));
+    let warnings = named
+        .iter()
+        .filter(|(_, value)| value.chars().count() < MIN_SECRET_LEN)
+        .map(|(setting, value)| Problem {
+            setting: setting.clone(),
+            message: format!(
+                "a secret of {} characters is easy to guess, and redacting it from driver logs \
+                 also hides every ordinary occurrence of it; use {MIN_SECRET_LEN} characters or more",
+                value.chars().count()
+            ),
+        })
+        .collect();
+    (
+        named.into_iter().map(|(_, value)| value).collect(),
+        warnings,
+    )
+}
+
+/// The password in a database URL, as written (percent-encoded).
+fn database_password(url: &str) -> Option<String> {
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|authority| authority.rsplit_once('@'))
         .and_then(|(userinfo, _)| userinfo.split_once(':'))
         .map(|(_, pw)| pw.to_owned())
         .filter(|pw| !pw.is_empty())
-    {
-        out.push(password);
-    }
-    out.extend(
-        pass_env
-            .iter()
-            .filter_map(|n| std::env::var(n).ok())
-            .filter(|v| v.len() >= 8),
-    );
-    out
 }
 
 fn load_private_key(r: &mut Reader<'_>) -> Option<SecretString> {
@@ -912,12 +989,43 @@ fn load_private_key(r: &mut Reader<'_>) -> Option<SecretString> {
     }
 }
 
+/// A secret given either inline (`name`) or in a file (`file_setting`), never both: the setting
+/// it came from and its text (a file's surrounding whitespace, such as its final newline, is
+/// not part of the value). `None` when neither is set or on a problem (recorded).
+fn read_secret(r: &mut Reader<'_>, name: &str, file_setting: &str) -> Option<(String, String)> {
+    let inline = r.src.get(name).map(str::to_owned);
+    let path = r.src.get(file_setting).map(PathBuf::from);
+    match (inline, path) {
+        (Some(_), Some(_)) => {
+            r.problem(
+                name,
+                format!("set either {name} or {file_setting}, not both"),
+            );
+            None
+        }
+        (None, None) => None,
+        (Some(text), None) => Some((name.to_owned(), text)),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(text) => Some((file_setting.to_owned(), text.trim().to_owned())),
+            Err(e) => {
+                r.problem(file_setting, format!("cannot read {}: {e}", path.display()));
+                None
+            }
+        },
+    }
+}
+
 fn load_secrets(r: &mut Reader<'_>) -> Option<Vec<SecretString>> {
-    let Some(raw) = r.src.get("WEBHOOK_SECRET") else {
-        r.problem(
-            "WEBHOOK_SECRET",
-            "missing: deliveries cannot be verified without it (set the same value as in the App's webhook settings)",
-        );
+    let neither =
+        r.src.get("WEBHOOK_SECRET").is_none() && r.src.get("WEBHOOK_SECRET_FILE").is_none();
+    let Some((setting, raw)) = read_secret(r, "WEBHOOK_SECRET", "WEBHOOK_SECRET_FILE") else {
+        if neither {
+            r.problem(
+                "WEBHOOK_SECRET",
+                "missing: deliveries cannot be verified without it (set WEBHOOK_SECRET or \
+                 WEBHOOK_SECRET_FILE to the value in the App's webhook settings)",
+            );
+        }
         return None;
     };
     let secrets: Vec<SecretString> = raw
@@ -927,10 +1035,7 @@ fn load_secrets(r: &mut Reader<'_>) -> Option<Vec<SecretString>> {
         .map(|s| SecretString::from(s.to_owned()))
         .collect();
     if secrets.is_empty() {
-        r.problem(
-            "WEBHOOK_SECRET",
-            "contains no secret (only commas and spaces)",
-        );
+        r.problem(&setting, "contains no secret (only commas and spaces)");
         return None;
     }
     Some(secrets)

@@ -303,3 +303,136 @@ fn a_preview_host_template_that_cannot_be_unique_is_refused() {
         );
     }
 }
+
+#[test]
+fn webhook_secret_and_database_url_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("webhook-secret");
+    std::fs::write(&secret, "new-secret-value,old-secret-value\n").unwrap();
+    let url = dir.path().join("database-url");
+    std::fs::write(&url, "postgres://gw:p%40ss@127.0.0.1:5432/gangway\n").unwrap();
+    let (secret, url) = (secret.to_str().unwrap(), url.to_str().unwrap());
+    let s = Settings::load(&src(&[
+        ("APP_ID", "1"),
+        ("PRIVATE_KEY", KEY),
+        ("WEBHOOK_SECRET_FILE", secret),
+        ("DATABASE_URL_FILE", url),
+    ]))
+    .unwrap();
+    assert_eq!(s.webhook_secrets.len(), 2);
+    assert_eq!(s.webhook_secrets[1].expose_secret(), "old-secret-value");
+    assert_eq!(
+        s.database_url(),
+        "postgres://gw:p%40ss@127.0.0.1:5432/gangway"
+    );
+    assert_eq!(s.db_kind, DbKind::Postgres);
+
+    let both = problems(&[
+        ("APP_ID", "1"),
+        ("PRIVATE_KEY", KEY),
+        ("WEBHOOK_SECRET", "x"),
+        ("WEBHOOK_SECRET_FILE", secret),
+        ("DATABASE_URL", "sqlite://x.db"),
+        ("DATABASE_URL_FILE", url),
+    ]);
+    assert_eq!(
+        both,
+        vec![
+            "WEBHOOK_SECRET: set either WEBHOOK_SECRET or WEBHOOK_SECRET_FILE, not both",
+            "DATABASE_URL: set either DATABASE_URL or DATABASE_URL_FILE, not both",
+        ]
+    );
+    let missing = problems(&[
+        ("APP_ID", "1"),
+        ("PRIVATE_KEY", KEY),
+        ("WEBHOOK_SECRET_FILE", "/nonexistent/secret"),
+    ]);
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(
+        missing[0].starts_with("WEBHOOK_SECRET_FILE: cannot read /nonexistent/secret"),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn gangways_own_secrets_are_never_passed_to_the_driver() {
+    let mut pairs = minimal();
+    pairs.push((
+        "GANGWAY_DRIVER_PASS_ENV",
+        "KUBECONFIG, WEBHOOK_SECRET,DATABASE_URL",
+    ));
+    assert_eq!(
+        problems(&pairs),
+        vec![
+            "GANGWAY_DRIVER_PASS_ENV: WEBHOOK_SECRET is one of Gangway's own secrets: it is never passed to the driver",
+            "GANGWAY_DRIVER_PASS_ENV: DATABASE_URL is one of Gangway's own secrets: it is never passed to the driver",
+        ]
+    );
+}
+
+#[test]
+fn the_driver_user_must_exist_and_not_be_root() {
+    let mut pairs = minimal();
+    pairs.push(("GANGWAY_DRIVER_USER", "no-such-user-here"));
+    assert_eq!(
+        problems(&pairs),
+        vec!["GANGWAY_DRIVER_USER: no user \"no-such-user-here\" on this system"]
+    );
+    pairs.pop();
+    pairs.push(("GANGWAY_DRIVER_USER", "0"));
+    let root = problems(&pairs);
+    assert!(
+        root[0].contains("is root: the driver user must be an unprivileged account"),
+        "{root:?}"
+    );
+    pairs.pop();
+    pairs.push(("GANGWAY_DRIVER_USER", "nobody"));
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    match Settings::load(&src(&pairs)) {
+        Ok(s) => {
+            assert_eq!(euid, 0, "only root may start the driver as another user");
+            let user = s.command_driver.user.unwrap();
+            assert_eq!((user.name.as_str(), user.uid), ("nobody", 65534));
+        }
+        Err(e) => assert!(
+            euid != 0 && e.problems[0].message.contains("not root"),
+            "{e}"
+        ),
+    }
+}
+
+#[test]
+fn the_database_password_is_redacted_decoded_as_well_as_encoded() {
+    let mut pairs = minimal();
+    pairs.push((
+        "DATABASE_URL",
+        "postgres://gw:p%40ss%2Fw0rd@127.0.0.1:5432/gangway",
+    ));
+    let s = Settings::load(&src(&pairs)).unwrap();
+    let redact = &s.command_driver.redact;
+    assert!(redact.iter().any(|r| r == "p@ss/w0rd"), "{}", redact.len());
+    assert!(
+        redact.iter().any(|r| r == "p%40ss%2Fw0rd"),
+        "{}",
+        redact.len()
+    );
+    // The whole key, so the driver's redactor sees its lines and its encodings together.
+    assert!(redact.iter().any(|r| r == KEY), "{}", redact.len());
+}
+
+#[test]
+fn short_secrets_are_redacted_and_warned_about() {
+    let mut pairs = minimal();
+    pairs[2] = ("WEBHOOK_SECRET", "long-enough-secret,short");
+    let s = Settings::load(&src(&pairs)).unwrap();
+    assert!(s.command_driver.redact.iter().any(|r| r == "short"));
+    let warnings: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "WEBHOOK_SECRET: a secret of 5 characters is easy to guess, and redacting it from \
+             driver logs also hides every ordinary occurrence of it; use 8 characters or more"
+        ]
+    );
+}

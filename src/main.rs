@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use gangway::clock::SystemClock;
-use gangway::config::{LogFormat, SETTINGS, Settings, Source};
+use gangway::config::{LogFormat, SECRET_SETTINGS, SETTINGS, Settings, Source};
 use gangway::jobs::JobState;
 use gangway::queue::Queue;
 use gangway::store::Store;
@@ -82,16 +82,41 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn load() -> Result<Settings, ExitCode> {
-    Settings::load(&Source::from_process_env()).map_err(|e| {
+fn load(source: &Source) -> Result<Settings, ExitCode> {
+    Settings::load(source).map_err(|e| {
         eprint!("{e}");
         ExitCode::from(2)
     })
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Before anything else, while this is the only thread: the process is made unreadable to other
+/// processes of its user (the driver's among them), the settings are read, and the secret ones
+/// are removed from the environment so nothing started later can inherit them.
+fn main() -> ExitCode {
+    let protected = gangway::server::protect_process();
     let cli = Cli::parse();
+    let source = Source::from_process_env();
+    for name in SECRET_SETTINGS {
+        // SAFETY: no other thread exists yet (the runtime is built below), so nothing can be
+        // reading the environment while it changes.
+        unsafe { std::env::remove_var(name) };
+    }
+    if let Err(error) = protected {
+        eprintln!("warning: could not make this process undumpable (PR_SET_DUMPABLE): {error}");
+    }
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run(cli, source)),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, source: Source) -> ExitCode {
     match cli.command {
         Command::Demo {
             port,
@@ -99,7 +124,7 @@ async fn main() -> ExitCode {
             exit,
         } => demo(port, driver_command, exit).await,
         Command::DemoDriver { pages } => demo_driver(&pages),
-        Command::CheckConfig => match Settings::load(&Source::from_process_env()) {
+        Command::CheckConfig => match Settings::load(&source) {
             Ok(s) => {
                 println!("configuration OK");
                 println!(
@@ -108,6 +133,12 @@ async fn main() -> ExitCode {
                 );
                 println!("  preview hosts: {}", s.host_template);
                 println!("  environment hosts: {}", s.environment_host);
+                if let Some(user) = &s.command_driver.user {
+                    println!("  driver runs as: {} (uid {})", user.name, user.uid);
+                }
+                for warning in &s.warnings {
+                    println!("warning: {warning}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -127,11 +158,14 @@ async fn main() -> ExitCode {
             }
         },
         Command::Serve => {
-            let settings = match load() {
+            let settings = match load(&source) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
             init_logging(settings.log_format);
+            for warning in &settings.warnings {
+                tracing::warn!(setting = %warning.setting, "{}", warning.message);
+            }
             match gangway::server::serve(settings, Arc::new(SystemClock)).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -142,7 +176,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Migrate => {
-            let settings = match load() {
+            let settings = match load(&source) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -159,7 +193,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Envs { all } => {
-            let (store, _) = match open_store().await {
+            let (store, _) = match open_store(&source).await {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -186,7 +220,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Teardown { host } => {
-            let (store, settings) = match open_store().await {
+            let (store, settings) = match open_store(&source).await {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -219,7 +253,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Jobs { action, state } => {
-            let settings = match load() {
+            let settings = match load(&source) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -236,8 +270,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn open_store() -> Result<(Store, Settings), ExitCode> {
-    let settings = load()?;
+async fn open_store(source: &Source) -> Result<(Store, Settings), ExitCode> {
+    let settings = load(source)?;
     match Store::open(settings.database_url()).await {
         Ok(s) => Ok((s, settings)),
         Err(e) => {

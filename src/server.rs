@@ -58,6 +58,21 @@ pub struct Running {
     timer_task: JoinHandle<()>,
 }
 
+/// Makes this process non-dumpable: its `/proc/PID/environ`, `mem`, `maps`, `fd/` and `root`
+/// become unreadable to every other process without `CAP_SYS_PTRACE`, including the deploy
+/// driver's processes running as the same user (a program it executes is dumpable again, but
+/// Gangway stays not). Core dumps are off as a consequence. Called first thing by the binary.
+pub fn protect_process() -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: PR_SET_DUMPABLE takes plain integers and touches no memory of this process.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// A name for this process in job leases: host, pid and a random suffix.
 pub fn process_identity() -> String {
     let host = std::env::var("HOSTNAME")

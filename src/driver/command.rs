@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
+use super::redact::Redactor;
 use super::{DeploySpec, DriverAction, RunOutcome};
 
 /// Longer lines are split so one newline-free stream cannot grow a buffer without bound.
@@ -30,9 +31,6 @@ const MAX_LINE: usize = 64 * 1024;
 /// process that left the group (setsid) while still holding our pipe.
 const PIPE_DRAIN: Duration = Duration::from_secs(2);
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
-const REDACTED: &str = "[REDACTED]";
-/// Shorter "secrets" would redact ordinary words and make logs unreadable.
-const MIN_SECRET_LEN: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct CommandDriverConfig {
@@ -47,13 +45,95 @@ pub struct CommandDriverConfig {
     pub kill_grace: Duration,
     /// Names of Gangway's own environment variables passed through unchanged (e.g. KUBECONFIG).
     pub pass_env: Vec<String>,
-    /// Secret values that must never appear in a stored log (replaced by `[REDACTED]`);
-    /// values shorter than 4 bytes are ignored.
+    /// Secret values that must never appear in a stored log, in any form `redact.rs` knows
+    /// (replaced by `[REDACTED]`).
     pub redact: Vec<String>,
     /// Cap on the stored log; the first quarter and the last three quarters are kept around a
     /// marker line saying how many bytes were left out.
     pub max_log_bytes: usize,
     pub working_dir: Option<PathBuf>,
+    /// The unprivileged user the driver runs as (`GANGWAY_DRIVER_USER`); `None`: Gangway's own.
+    pub user: Option<DriverUser>,
+}
+
+/// An account the driver is started as: its ids and home, looked up once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: Option<PathBuf>,
+}
+
+impl DriverUser {
+    /// Looks `name` (a user name, or a numeric uid) up in the system's user database and checks
+    /// this process can start a program as it: Gangway must run as root (or already as that
+    /// user), and the user must not be root.
+    pub fn lookup(name: &str) -> Result<DriverUser, String> {
+        let user = passwd_entry(name)?;
+        if user.uid == 0 {
+            return Err(format!(
+                "{name:?} is root: the driver user must be an unprivileged account"
+            ));
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        if euid != 0 && euid != user.uid {
+            return Err(format!(
+                "Gangway runs as uid {euid}, not root, so it cannot start the driver as {name:?} \
+                 (uid {}): run Gangway as root, or leave GANGWAY_DRIVER_USER unset",
+                user.uid
+            ));
+        }
+        Ok(user)
+    }
+}
+
+/// The passwd entry of a user name or numeric uid.
+fn passwd_entry(name: &str) -> Result<DriverUser, String> {
+    use std::ffi::{CStr, CString};
+    let not_found = || format!("no user {name:?} on this system");
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: an all-zero passwd is a valid value (null pointers, zero ids) to be filled in.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    let rc = if let Ok(uid) = name.parse::<u32>() {
+        // SAFETY: every pointer is valid for the call and `buf` is as long as said.
+        unsafe { libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr(), buf.len(), &mut found) }
+    } else {
+        let c_name = CString::new(name).map_err(|_| not_found())?;
+        // SAFETY: as above; `c_name` is a NUL-terminated string that outlives the call.
+        unsafe {
+            libc::getpwnam_r(
+                c_name.as_ptr(),
+                &mut entry,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut found,
+            )
+        }
+    };
+    if rc != 0 {
+        return Err(format!(
+            "cannot look up user {name:?}: {}",
+            io::Error::from_raw_os_error(rc)
+        ));
+    }
+    if found.is_null() {
+        return Err(not_found());
+    }
+    // SAFETY: on success the entry's strings point into `buf`, NUL-terminated, still alive.
+    let text = |p: *const libc::c_char| {
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    };
+    Ok(DriverUser {
+        name: text(entry.pw_name).unwrap_or_else(|| name.to_owned()),
+        uid: entry.pw_uid,
+        gid: entry.pw_gid,
+        home: text(entry.pw_dir)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from),
+    })
 }
 
 impl Default for CommandDriverConfig {
@@ -68,6 +148,7 @@ impl Default for CommandDriverConfig {
             redact: Vec::new(),
             max_log_bytes: 1024 * 1024,
             working_dir: None,
+            user: None,
         }
     }
 }
@@ -206,8 +287,20 @@ fn start(
     let mut command = Command::new(program);
     let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
     command.args(args).env_clear().env("PATH", path);
-    if let Some(home) = std::env::var_os("HOME") {
-        command.env("HOME", home);
+    match &config.user {
+        Some(user) => {
+            // Dropped in the child between fork and exec: supplementary groups cleared, then
+            // the group, then the user (std's order, which cannot be undone by the program).
+            command.gid(user.gid).uid(user.uid);
+            if let Some(home) = &user.home {
+                command.env("HOME", home);
+            }
+        }
+        None => {
+            if let Some(home) = std::env::var_os("HOME") {
+                command.env("HOME", home);
+            }
+        }
     }
     for name in &config.pass_env {
         // Such a name cannot be a real variable and would make every spawn fail.
@@ -228,6 +321,24 @@ fn start(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command.process_group(0).kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    // SAFETY: the closure only makes one system call, which is async-signal-safe, and touches
+    // no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            // Every descriptor above stderr closes at exec, including any Gangway inherited
+            // without close-on-exec from whatever started it (its own are opened with it).
+            // Marked rather than closed, so std can still report a failed exec; a kernel
+            // without close_range (before 5.11) leaves only Gangway's close-on-exec ones.
+            libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            Ok(())
+        });
+    }
     command.spawn().map_err(|error| {
         let message = match &config.working_dir {
             Some(dir) => format!("could not start {program} in {}: {error}", dir.display()),
@@ -331,30 +442,49 @@ struct Sink {
 }
 
 impl Sink {
+    /// One line of Gangway's own (the command line, the summary, a note), redacted alone.
     fn push(&self, line: &[u8]) {
         let text = self.redactor.apply(&String::from_utf8_lossy(line));
+        self.store(text);
+    }
+
+    /// A line already redacted by its stream.
+    fn store(&self, line: String) {
         self.log
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(text);
+            .push(line);
     }
 }
 
+/// Reads one output stream into the log, through a stream redactor of its own (so a secret
+/// cut across lines is found whatever the other stream prints in between).
 async fn pump<R: AsyncRead + Unpin>(stream: Option<R>, name: &str, sink: &Sink) {
     let Some(stream) = stream else { return };
     let mut lines = LineReader {
         inner: BufReader::new(stream),
         pending: Vec::new(),
     };
+    let mut redacting = sink.redactor.stream();
     loop {
-        match lines.next(&sink.redactor).await {
-            Ok(Some(line)) => sink.push(&line),
-            Ok(None) => return,
+        match lines.next().await {
+            Ok(Some(line)) => {
+                for line in redacting.push(String::from_utf8_lossy(&line).into_owned()) {
+                    sink.store(line);
+                }
+            }
+            Ok(None) => break,
             Err(error) => {
+                for line in std::mem::replace(&mut redacting, sink.redactor.stream()).finish() {
+                    sink.store(line);
+                }
                 sink.push(format!("[gangway: reading {name} failed: {error}]").as_bytes());
                 return;
             }
         }
+    }
+    for line in redacting.finish() {
+        sink.store(line);
     }
 }
 
@@ -365,7 +495,7 @@ struct LineReader<R> {
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     /// The next line without its newline; `None` at end of stream.
-    async fn next(&mut self, redactor: &Redactor) -> io::Result<Option<Vec<u8>>> {
+    async fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
         loop {
             let buf = self.inner.fill_buf().await?;
             if buf.is_empty() {
@@ -381,7 +511,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             self.pending.extend_from_slice(window);
             self.inner.consume(taken);
             if self.pending.len() >= MAX_LINE {
-                let cut = split_point(&self.pending, redactor);
+                let cut = split_point(&self.pending);
                 let rest = self.pending.split_off(cut);
                 return Ok(Some(std::mem::replace(&mut self.pending, rest)));
             }
@@ -389,10 +519,10 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     }
 }
 
-/// Where to split an over-long line: not inside a UTF-8 character, and not inside what could
-/// be the start of a secret, which would otherwise escape redaction in two halves.
-fn split_point(line: &[u8], redactor: &Redactor) -> usize {
-    let mut cut = line.len().saturating_sub(redactor.partial_suffix_len(line));
+/// Where to split an over-long line: not inside a UTF-8 character. (A secret cut by the split
+/// is still found: the stream redactor matches across lines.)
+fn split_point(line: &[u8]) -> usize {
+    let mut cut = line.len();
     // An incomplete character at the end moves whole to the next piece.
     if let Some(back) = (1..=cut.min(3)).find(|&k| line[cut - k] & 0xC0 != 0x80) {
         let width = match line[cut - back] {
@@ -405,45 +535,7 @@ fn split_point(line: &[u8], redactor: &Redactor) -> usize {
             cut -= back;
         }
     }
-    // Only a secret longer than a whole line could hold everything back; split anyway.
     if cut == 0 { line.len() } else { cut }
-}
-
-struct Redactor {
-    /// Longest first, so a secret containing another is replaced whole.
-    secrets: Vec<String>,
-}
-
-impl Redactor {
-    fn new(secrets: &[String]) -> Self {
-        let mut secrets: Vec<String> = secrets
-            .iter()
-            .filter(|s| s.len() >= MIN_SECRET_LEN)
-            .cloned()
-            .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
-    }
-
-    fn apply(&self, text: &str) -> String {
-        let redact = |text: String, secret: &String| text.replace(secret.as_str(), REDACTED);
-        self.secrets.iter().fold(text.to_owned(), redact)
-    }
-
-    /// Length of the longest end of `bytes` that is a proper beginning of some secret.
-    fn partial_suffix_len(&self, bytes: &[u8]) -> usize {
-        self.secrets
-            .iter()
-            .filter_map(|secret| {
-                let secret = secret.as_bytes();
-                (1..secret.len())
-                    .rev()
-                    .find(|&k| bytes.ends_with(&secret[..k]))
-            })
-            .max()
-            .unwrap_or(0)
-    }
 }
 
 /// The log as it will be stored: a head of whole lines up to a quarter of the cap, then a ring

@@ -365,17 +365,30 @@ async fn secrets_are_redacted() {
 }
 
 #[test]
-fn a_secret_is_not_split_by_a_long_line_boundary() {
-    let redactor = Redactor::new(&["TOPSECRET".into()]);
-    let mut line = vec![b'x'; 100];
-    line.extend_from_slice(b"TOPSE");
-    assert_eq!(split_point(&line, &redactor), 100);
-    assert_eq!(split_point(b"xxxxTOPSECRET!", &redactor), 14);
-    let none = Redactor::new(&[]);
-    assert_eq!(split_point("xxxé".as_bytes(), &none), 5);
-    assert_eq!(split_point(&"xxé".as_bytes()[..3], &none), 2);
-    assert_eq!(split_point(&"x€".as_bytes()[..3], &none), 1);
-    assert_eq!(split_point(&[0xFF; 10], &none), 10);
+fn an_over_long_line_is_split_between_characters() {
+    assert_eq!(split_point(b"xxxxTOPSECRET!"), 14);
+    assert_eq!(split_point("xxxé".as_bytes()), 5);
+    assert_eq!(split_point(&"xxé".as_bytes()[..3]), 2);
+    assert_eq!(split_point(&"x€".as_bytes()[..3]), 1);
+    assert_eq!(split_point(&[0xFF; 10]), 10);
+}
+
+#[tokio::test]
+async fn a_secret_cut_by_the_split_of_an_over_long_line_is_still_redacted() {
+    // 64 KiB - 5 bytes, then the secret: the split falls inside it.
+    let log = log_of(
+        "head -c 65531 /dev/zero | tr '\\0' x; printf '%s done\\n' \"$1\"",
+        &["TOPSECRET-value"],
+        &["TOPSECRET-value"],
+    )
+    .await;
+    assert!(!log.contains("TOPSE"), "{}", &log[log.len() - 200..]);
+    assert!(!log.contains("CRET-value"), "{}", &log[log.len() - 200..]);
+    assert!(
+        log.contains("\n[REDACTED] done\n"),
+        "{}",
+        &log[log.len() - 200..]
+    );
 }
 
 #[tokio::test]
@@ -581,4 +594,122 @@ async fn a_script_held_open_for_writing_fails_with_the_reason() {
     let outcome = run(&config(vec![deploy]), &spec(DriverAction::Deploy)).await;
     assert!(!outcome.success);
     assert!(outcome.summary.contains("busy"), "{}", outcome.summary);
+}
+
+/// Runs `body` as the deploy script with `args`, redacting `secrets`; returns the stored log.
+async fn log_of(body: &str, args: &[&str], secrets: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut argv = vec![script(dir.path(), "deploy", body)];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    let cfg = CommandDriverConfig {
+        redact: secrets.iter().map(|s| s.to_string()).collect(),
+        ..config(argv)
+    };
+    let outcome = run(&cfg, &spec(DriverAction::Deploy)).await;
+    assert!(outcome.success, "{outcome:?}");
+    outcome.log
+}
+
+const PEM: &str = include_str!("../../fixtures/test-app-key.pem");
+
+/// The key's body lines (what a leak of the key would be made of).
+fn pem_lines() -> Vec<&'static str> {
+    PEM.lines().filter(|l| !l.starts_with("-----")).collect()
+}
+
+#[tokio::test]
+async fn a_multi_line_secret_is_redacted_whole_and_line_by_line() {
+    // Short lines that mean nothing alone, and a JSON document whose lines are printed apart.
+    let short = "k9\nQz\n7w";
+    let json = "{\n  \"type\": \"service_account\",\n  \"private_key_id\": \"a1b2c3d4e5f6\"\n}";
+    let log = log_of(
+        "printf '%s\\n' \"$1\"; echo \"--\"; printf '%s\\n' \"$2\"; printf 'id=%s\\n' \"$3\"",
+        &[short, json, "  \"private_key_id\": \"a1b2c3d4e5f6\""],
+        &[short, json],
+    )
+    .await;
+    assert!(!log.contains("k9\nQz\n7w"), "{log}");
+    assert!(!log.contains("a1b2c3d4e5f6"), "{log}");
+    assert!(!log.contains("service_account"), "{log}");
+    assert!(log.contains("--\n"), "{log}");
+}
+
+#[tokio::test]
+async fn a_short_secret_is_redacted_too() {
+    let log = log_of("echo \"pw=$1.\"", &["x7!"], &["x7!"]).await;
+    assert!(log.contains("pw=[REDACTED].\n"), "{log}");
+}
+
+#[tokio::test]
+async fn base64_forms_of_a_secret_are_redacted_at_every_offset_and_wrapping() {
+    let secret = "whsec-Xq7vRt2Lp9sKm4Bz";
+    let body = r#"
+printf '%s' "$1" | base64
+printf '%s' "$1" | base64 | tr -d '='
+printf '%s' "$1" | base64 | tr '+/' '-_'
+printf 'a%s' "$1" | base64
+printf 'ab%s' "$1" | base64
+printf 'abc%s' "$1" | base64
+printf 'header %s trailer\n' "$1" | base64 -w0; echo
+printf '%s' "$2" | base64
+printf '%s' "$2" | base64 -w 50
+echo done
+"#;
+    let log = log_of(body, &[secret, PEM], &[secret, PEM]).await;
+    assert!(log.contains("\ndone\n"), "{log}");
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    for prefix in ["", "a", "ab", "abc", "header "] {
+        // The characters the secret alone decides at this alignment: none of any 6 in a row
+        // may be on the page.
+        let full = STANDARD.encode(format!("{prefix}{secret}"));
+        let core = &full[(8 * prefix.len()).div_ceil(6)..8 * (prefix.len() + secret.len()) / 6];
+        for at in 0..=core.len() - 6 {
+            let w = &core[at..at + 6];
+            assert!(
+                !log.contains(w),
+                "{w:?} of {core} after {prefix:?} in\n{log}"
+            );
+        }
+    }
+    assert!(!log.contains(&URL_SAFE_NO_PAD.encode(secret)), "{log}");
+    // The key's encoding, wrapped at 76 or 50 columns, leaves no line of it readable.
+    let pem_b64 = STANDARD.encode(PEM);
+    for line in log.lines().filter(|l| l.len() >= 16) {
+        assert!(
+            !pem_b64.contains(line),
+            "a line of the key's base64: {line}\n{log}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn percent_encoded_forms_of_a_secret_are_redacted() {
+    let secret = "p@ss/w0rd+key=1&x";
+    let all = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let component = "p%40ss%2Fw0rd%2Bkey%3D1%26x";
+    let log = log_of(
+        "echo \"url=https://h/?t=$1\"; echo \"form=$2\"",
+        &[&all, component],
+        &[secret],
+    )
+    .await;
+    assert!(log.contains("url=https://h/?t=[REDACTED]\n"), "{log}");
+    assert!(log.contains("form=[REDACTED]\n"), "{log}");
+}
+
+#[tokio::test]
+async fn every_line_of_the_key_is_redacted_even_when_printed_joined_or_cut() {
+    let joined: String = pem_lines().concat();
+    let log = log_of(
+        "printf '%s\\n' \"$1\"; printf '%s\\n' \"$2\" | cut -c 5-40",
+        &[&joined, PEM],
+        &[PEM],
+    )
+    .await;
+    for line in pem_lines() {
+        assert!(!log.contains(&line[..16]), "{line} in\n{log}");
+        assert!(!log.contains(&line[10..30]), "{line} in\n{log}");
+    }
 }

@@ -7,6 +7,7 @@
 //! `deployment_status`, which Gangway follows. Never talks to GitHub or the database.
 
 pub mod command;
+pub mod redact;
 
 use std::time::Duration;
 

@@ -76,6 +76,11 @@ fn check_config_accepts_a_good_configuration() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("configuration OK"));
     assert!(!text.contains("PRIVATE KEY"));
+    // A one-character webhook secret is accepted, redacted, and warned about.
+    assert!(
+        text.contains("warning: WEBHOOK_SECRET: a secret of 1 characters is easy to guess"),
+        "{text}"
+    );
 }
 
 #[test]

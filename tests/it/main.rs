@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod demo;
 mod docs;
+mod driver_secrets;
 mod gates;
 mod github_client;
 mod hosts;
