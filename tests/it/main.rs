@@ -10,6 +10,7 @@ mod docs;
 mod gates;
 mod github_client;
 mod hosts;
+mod http_limits;
 mod junk;
 mod layers;
 mod migrations;
