@@ -4,7 +4,7 @@
 //! Owns: the connection cap and what happens at it. A connection is *idle* while no request of
 //! it is in flight (waiting for, or trickling, a request head; kept alive between requests) and
 //! *busy* from a request's head to the end of its response. At `GANGWAY_MAX_CONNECTIONS` a new
-//! connection takes the place of the oldest idle one, which is closed: idle connections cost
+//! connection takes the place of the one idle longest, which is closed: idle connections cost
 //! nothing to drop (no request is lost) and are what a slowloris or an idle flood holds, so they
 //! can never keep a webhook delivery out. Only when every connection is busy is the new one
 //! answered 503 with `Retry-After` and closed. Heads must arrive within the header timeout
@@ -12,9 +12,9 @@
 //! bodies within the body timeout (see `limits`).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use hyper::server::conn::http1;
@@ -34,31 +34,44 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 struct Conn {
     /// Requests of this connection in flight (0 or 1 with HTTP/1.1 without pipelining).
     busy: AtomicUsize,
+    /// When it last became idle (accepted, or its last response sent): microseconds since the
+    /// listener started.
+    idle_since: AtomicU64,
     /// Told to close (evicted); no longer counted against the cap.
     closing: AtomicBool,
     close: Notify,
 }
 
 /// Marks its connection busy while it lives (held by a request until its response is sent).
-struct Busy(Arc<Conn>);
+struct Busy(Arc<Conn>, Arc<Conns>);
 
 impl Busy {
-    fn new(conn: &Arc<Conn>) -> Busy {
+    fn new(conn: &Arc<Conn>, conns: &Arc<Conns>) -> Busy {
         conn.busy.fetch_add(1, Ordering::SeqCst);
-        Busy(conn.clone())
+        Busy(conn.clone(), conns.clone())
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
+        self.0.idle_since.store(self.1.now(), Ordering::SeqCst);
         self.0.busy.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// The open connections, oldest first.
-#[derive(Default)]
+/// The open connections.
 struct Conns {
     open: Mutex<BTreeMap<u64, Arc<Conn>>>,
+    started: Instant,
+}
+
+impl Default for Conns {
+    fn default() -> Self {
+        Conns {
+            open: Mutex::default(),
+            started: Instant::now(),
+        }
+    }
 }
 
 impl Conns {
@@ -66,22 +79,29 @@ impl Conns {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Room for one more: registers it, closing the oldest idle connection if the cap is
+    fn now(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Room for one more: registers it, closing the connection idle longest if the cap is
     /// reached. `None` when every counted connection is busy.
     fn admit(&self, id: u64, max: usize) -> Option<Arc<Conn>> {
+        let now = self.now();
         let mut open = self.lock();
         let counted = open
             .values()
             .filter(|c| !c.closing.load(Ordering::SeqCst))
             .count();
         if counted >= max {
-            let victim = open.values().find(|c| {
-                !c.closing.load(Ordering::SeqCst) && c.busy.load(Ordering::SeqCst) == 0
-            })?;
+            let victim = open
+                .values()
+                .filter(|c| !c.closing.load(Ordering::SeqCst) && c.busy.load(Ordering::SeqCst) == 0)
+                .min_by_key(|c| c.idle_since.load(Ordering::SeqCst))?;
             victim.closing.store(true, Ordering::SeqCst);
             victim.close.notify_one();
         }
         let conn = Arc::new(Conn {
+            idle_since: AtomicU64::new(now),
             busy: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             close: Notify::new(),
@@ -129,7 +149,7 @@ pub async fn serve(
                 let (app, limits, conns, stop) =
                     (app.clone(), limits.clone(), conns.clone(), stop.clone());
                 tasks.spawn(async move {
-                    serve_connection(stream, conn, app, limits, stop).await;
+                    serve_connection(stream, conn, &conns, app, limits, stop).await;
                     conns.remove(id);
                 });
             }
@@ -152,6 +172,7 @@ pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
 async fn serve_connection(
     stream: TcpStream,
     conn: Arc<Conn>,
+    conns: &Arc<Conns>,
     app: Router,
     limits: Arc<Limits>,
     mut stop: watch::Receiver<bool>,
@@ -161,9 +182,9 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.settings.header_timeout)
         .keep_alive(true);
-    let for_requests = conn.clone();
+    let (for_requests, all) = (conn.clone(), conns.clone());
     let service = hyper::service::service_fn(move |req| {
-        let busy = Busy::new(&for_requests);
+        let busy = Busy::new(&for_requests, &all);
         limits.clone().handle(req, app.clone(), busy)
     });
     let served = builder.serve_connection(TokioIo::new(stream), service);
