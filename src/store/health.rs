@@ -95,3 +95,7 @@ impl ReadyProbe {
         r
     }
 }
+
+#[cfg(test)]
+#[path = "health_tests.rs"]
+mod tests;

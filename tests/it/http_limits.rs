@@ -158,8 +158,10 @@ async fn slowloris_trickling_connections_are_closed_and_deliveries_still_answere
                 let mut probe = [0u8; 512];
                 match tokio::time::timeout(Duration::from_millis(200), s.read(&mut probe)).await {
                     Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
-                    // A response (408) before the close is fine: wait for the close.
-                    Ok(Ok(_)) => {
+                    // Answered 408, then closed.
+                    Ok(Ok(n)) => {
+                        let answer = String::from_utf8_lossy(&probe[..n]).into_owned();
+                        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
                         let (_, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
                         return closed.then(|| started.elapsed());
                     }
