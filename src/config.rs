@@ -114,7 +114,8 @@ pub struct HttpSettings {
     /// Open connections at most; beyond it the longest-idle one is closed, or, when every one has
     /// a request in flight, the new one is answered 503.
     pub max_connections: usize,
-    /// Webhook deliveries being handled at once; beyond it 503 with `Retry-After`.
+    /// Webhook deliveries being handled at once; beyond it a request waits up to a second for a
+    /// slot, then is answered 503 with `Retry-After`.
     pub max_requests: usize,
     /// Other requests (`/healthz`, `/readyz`, `/metrics`, `/logs/…`) being handled at once.
     pub max_read_requests: usize,
@@ -128,7 +129,7 @@ impl Default for HttpSettings {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             max_connections: 1024,
-            max_requests: 256,
+            max_requests: 512,
             max_read_requests: 32,
             metrics_addr: None,
         }
@@ -348,13 +349,13 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
     ),
     (
         "GANGWAY_MAX_REQUESTS",
-        Some("256"),
-        "webhook deliveries handled at once; beyond it 503 with Retry-After",
+        Some("512"),
+        "webhook deliveries handled at once; beyond it a delivery waits up to 1 s for a slot, then 503 with Retry-After",
     ),
     (
         "GANGWAY_MAX_READ_REQUESTS",
         Some("32"),
-        "other requests (/healthz, /readyz, /metrics, /logs) handled at once; beyond it 503 with Retry-After",
+        "other requests (/readyz, /metrics, /logs) handled at once; beyond it up to 1 s of waiting, then 503 with Retry-After",
     ),
     (
         "GANGWAY_METRICS_ADDR",

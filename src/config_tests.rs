@@ -310,7 +310,7 @@ fn http_limits_have_defaults_and_refuse_zero_and_a_metrics_address_on_the_main_p
     assert_eq!(s.http.header_timeout, std::time::Duration::from_secs(10));
     assert_eq!(s.http.body_timeout, std::time::Duration::from_secs(10));
     assert_eq!(s.http.max_connections, 1024);
-    assert_eq!(s.http.max_requests, 256);
+    assert_eq!(s.http.max_requests, 512);
     assert_eq!(s.http.max_read_requests, 32);
     assert_eq!(s.http.metrics_addr, None);
 

@@ -1,5 +1,6 @@
 //! Per-request limits, applied before a route sees the request: a declared body over the limit
-//! (413, nothing read), requests in flight over their cap (503 with `Retry-After`), and the
+//! (413, nothing read), requests in flight over their cap (after waiting up to [`QUEUE_WAIT`]
+//! for a slot: 503 with `Retry-After`), and the
 //! body read deadline (the body errors with [`BodyTimeout`] once it passes; ingress answers 408).
 //!
 //! Owns: which requests count against which cap. Webhook deliveries have their own cap
@@ -22,6 +23,10 @@ use tokio::sync::Semaphore;
 use crate::config::HttpSettings;
 use crate::ingress::{BodyTimeout, MAX_BODY_BYTES};
 use crate::metrics::Metrics;
+
+/// How long a request over its cap waits for a slot before it is refused: a burst is smoothed,
+/// a sustained overload answered 503.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(1);
 
 /// What a client refused for overload is asked to wait, in seconds.
 pub const OVERLOAD_RETRY_AFTER_SECS: u64 = 1;
@@ -69,9 +74,9 @@ impl Limits {
             } else {
                 &self.reads
             };
-            match cap.clone().try_acquire_owned() {
-                Ok(p) => Some(p),
-                Err(_) => {
+            match tokio::time::timeout(QUEUE_WAIT, cap.clone().acquire_owned()).await {
+                Ok(Ok(p)) => Some(p),
+                Ok(Err(_)) | Err(_) => {
                     self.metrics.http_refused("requests");
                     return Ok(keep(overloaded("too many requests in flight"), held));
                 }

@@ -507,3 +507,36 @@ async fn a_metrics_and_readyz_flood_never_delays_an_acknowledgement() {
 }
 
 use futures::StreamExt;
+
+/// `GANGWAY_METRICS_ADDR`: `/metrics` is served there, and no longer on the public port.
+#[tokio::test]
+async fn metrics_move_to_their_own_address_when_one_is_set() {
+    let port = free_port();
+    let metrics_addr = format!("127.0.0.1:{port}");
+    let app = TestApp::start_with(
+        "http://127.0.0.1:9",
+        &[("GANGWAY_METRICS_ADDR", metrics_addr.as_str())],
+    )
+    .await;
+    let public = test_http_client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status().as_u16(), 404);
+    let private = test_http_client()
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(private.status().as_u16(), 200);
+    assert!(
+        private
+            .text()
+            .await
+            .unwrap()
+            .contains("gangway_database_writes_failing")
+    );
+    assert_eq!(deliver_timed(&app, "beside-metrics").await.0, 202);
+    app.stop().await;
+}
