@@ -111,7 +111,7 @@ async fn trickle(
 /// one byte every 200 ms. Meanwhile `/healthz` and signed deliveries are answered at once (202),
 /// and the server closes every trickling connection once its header or body read timeout (2 s
 /// here) has passed.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_trickling_connections_are_closed_and_deliveries_still_answered() {
     let app = TestApp::start_with(
         "http://127.0.0.1:9",
@@ -122,7 +122,7 @@ async fn slowloris_trickling_connections_are_closed_and_deliveries_still_answere
     )
     .await;
     let connected = Arc::new(AtomicUsize::new(0));
-    let limit = Duration::from_secs(20);
+    let limit = Duration::from_secs(30);
     let mut slow = Vec::new();
     for i in 0..1000 {
         let head = format!("GET /healthz HTTP/1.1\r\nHost: gangway\r\nX-Slow-{i}: ")
@@ -167,7 +167,7 @@ async fn slowloris_trickling_connections_are_closed_and_deliveries_still_answere
                     }
                     Err(_) => {}
                 }
-                if started.elapsed() > Duration::from_secs(20) {
+                if started.elapsed() > Duration::from_secs(30) {
                     return None;
                 }
             }
@@ -212,7 +212,9 @@ async fn slowloris_trickling_connections_are_closed_and_deliveries_still_answere
         );
     }
 
-    // Every trickling connection is closed by the server, none later than its timeout + margin.
+    // Every trickling connection is closed by the server, none later than its timeout + a
+    // margin for 1,050 connections to be accepted on a shared machine (the server and the
+    // clients share this test's runtime).
     let mut open = 0;
     let mut latest = Duration::ZERO;
     for t in slow {
@@ -223,7 +225,7 @@ async fn slowloris_trickling_connections_are_closed_and_deliveries_still_answere
     }
     assert_eq!(open, 0, "trickling connections the server never closed");
     assert!(
-        latest < Duration::from_secs(12),
+        latest < Duration::from_secs(15),
         "the last trickling connection was closed after {latest:?}"
     );
     app.stop().await;
