@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -105,6 +105,39 @@ impl Default for QueueSettings {
     }
 }
 
+/// Limits of the HTTP server against slow, idle and flooding clients (see docs/security.md).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// A request's head (request line and headers) must arrive within this, counted from the
+    /// first byte awaited; a keep-alive connection waiting for its next request is closed after it.
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this, counted from the end of its head.
+    pub body_timeout: Duration,
+    /// Open connections at most; beyond it the longest-idle one is closed, or, when every one has
+    /// a request in flight, the new one is answered 503.
+    pub max_connections: usize,
+    /// Webhook deliveries being handled at once; beyond it a request waits up to a second for a
+    /// slot, then is answered 503 with `Retry-After`.
+    pub max_requests: usize,
+    /// Other requests (`/healthz`, `/readyz`, `/metrics`, `/logs/…`) being handled at once.
+    pub max_read_requests: usize,
+    /// `/metrics` on its own listener instead of the main one.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            max_requests: 512,
+            max_read_requests: 32,
+            metrics_addr: None,
+        }
+    }
+}
+
 /// Validated server settings.
 #[derive(Clone)]
 pub struct Settings {
@@ -146,6 +179,7 @@ pub struct Settings {
     /// Not wrong, but worth saying (`check-config` prints them, `serve` logs them): secrets
     /// shorter than [`MIN_SECRET_LEN`].
     pub warnings: Vec<Problem>,
+    pub http: HttpSettings,
 }
 
 /// Secrets shorter than this are warned about (they are redacted all the same).
@@ -167,6 +201,7 @@ impl fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("host_template", &self.host_template)
             .field("queue", &self.queue)
+            .field("http", &self.http)
             .field("driver", &self.driver)
             .field("deploy_command", &self.command_driver.deploy)
             .field("teardown_command", &self.command_driver.teardown)
@@ -353,6 +388,36 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "GANGWAY_TIMER_TICK_MS",
         Some("5000"),
         "how often each process checks whether a timer is due",
+    ),
+    (
+        "GANGWAY_HEADER_TIMEOUT_SECS",
+        Some("10"),
+        "a request's headers must arrive within this; idle keep-alive connections are closed after it",
+    ),
+    (
+        "GANGWAY_BODY_TIMEOUT_SECS",
+        Some("10"),
+        "a request's body must arrive within this after its headers (else 408 and the connection closed)",
+    ),
+    (
+        "GANGWAY_MAX_CONNECTIONS",
+        Some("1024"),
+        "open connections at most: beyond it the longest-idle one is closed, or 503 when all are busy",
+    ),
+    (
+        "GANGWAY_MAX_REQUESTS",
+        Some("512"),
+        "webhook deliveries handled at once; beyond it a delivery waits up to 1 s for a slot, then 503 with Retry-After",
+    ),
+    (
+        "GANGWAY_MAX_READ_REQUESTS",
+        Some("32"),
+        "other requests (/readyz, /metrics, /logs) handled at once; beyond it up to 1 s of waiting, then 503 with Retry-After",
+    ),
+    (
+        "GANGWAY_METRICS_ADDR",
+        None,
+        "serve /metrics on this address (IP:PORT) instead of the main listener",
     ),
     (
         "GANGWAY_CONFIG",
@@ -815,6 +880,31 @@ impl Settings {
                 None
             }
         };
+        let header_timeout = r.positive("GANGWAY_HEADER_TIMEOUT_SECS");
+        let body_timeout = r.positive("GANGWAY_BODY_TIMEOUT_SECS");
+        let max_connections = r.positive("GANGWAY_MAX_CONNECTIONS");
+        let max_requests = r.positive("GANGWAY_MAX_REQUESTS");
+        let max_read_requests = r.positive("GANGWAY_MAX_READ_REQUESTS");
+        let metrics_addr: Option<Option<SocketAddr>> = match r.src.get("GANGWAY_METRICS_ADDR") {
+            None => Some(None),
+            Some(_) => r
+                .parse::<SocketAddr>(
+                    "GANGWAY_METRICS_ADDR",
+                    "an address and port such as 127.0.0.1:9090",
+                )
+                .map(Some),
+        };
+        if let (Some(Some(m)), Some(h), Some(p)) = (metrics_addr, host, port)
+            && m.port() == p
+            && (m.ip() == h || m.ip().is_unspecified() || h.is_unspecified())
+        {
+            r.problem(
+                "GANGWAY_METRICS_ADDR",
+                format!(
+                    "{m} is the main listener's address (GANGWAY_HOST and PORT): pick another port"
+                ),
+            );
+        }
         let (redact, warnings) = match (&private_key, &webhook_secrets) {
             (Some(k), Some(w)) => secrets_to_redact(k, w, &database_url, &driver_pass_env.all()),
             _ => (Vec::new(), Vec::new()),
@@ -873,6 +963,14 @@ impl Settings {
                     tick: Duration::from_millis(tick?),
                 },
                 warnings,
+                http: HttpSettings {
+                    header_timeout: Duration::from_secs(header_timeout?),
+                    body_timeout: Duration::from_secs(body_timeout?),
+                    max_connections: usize::try_from(max_connections?).ok()?,
+                    max_requests: usize::try_from(max_requests?).ok()?,
+                    max_read_requests: usize::try_from(max_read_requests?).ok()?,
+                    metrics_addr: metrics_addr?,
+                },
             })
         })();
         built.ok_or_else(|| ConfigError {

@@ -436,3 +436,50 @@ fn short_secrets_are_redacted_and_warned_about() {
         ]
     );
 }
+
+#[test]
+fn http_limits_have_defaults_and_refuse_zero_and_a_metrics_address_on_the_main_port() {
+    let s = Settings::load(&src(&minimal())).unwrap();
+    assert_eq!(s.http.header_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(s.http.body_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(s.http.max_connections, 1024);
+    assert_eq!(s.http.max_requests, 512);
+    assert_eq!(s.http.max_read_requests, 32);
+    assert_eq!(s.http.metrics_addr, None);
+
+    let mut pairs = minimal();
+    pairs.push(("GANGWAY_METRICS_ADDR", "127.0.0.1:9090"));
+    let s = Settings::load(&src(&pairs)).unwrap();
+    assert_eq!(s.http.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
+
+    let mut pairs = minimal();
+    pairs.extend([
+        ("GANGWAY_MAX_CONNECTIONS", "0"),
+        ("GANGWAY_HEADER_TIMEOUT_SECS", "soon"),
+        ("GANGWAY_METRICS_ADDR", "0.0.0.0:3000"),
+    ]);
+    let p = problems(&pairs);
+    assert!(
+        p.iter()
+            .any(|p| p.starts_with("GANGWAY_MAX_CONNECTIONS: must be greater than 0")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|p| p.starts_with("GANGWAY_HEADER_TIMEOUT_SECS: must be a positive")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|p| p.starts_with("GANGWAY_METRICS_ADDR: 0.0.0.0:3000 is the main listener's")),
+        "{p:?}"
+    );
+    pairs.retain(|(k, _)| *k != "GANGWAY_METRICS_ADDR");
+    pairs.push(("GANGWAY_METRICS_ADDR", "localhost"));
+    let p = problems(&pairs);
+    assert!(
+        p.iter()
+            .any(|p| p.starts_with("GANGWAY_METRICS_ADDR: must be an address and port")),
+        "{p:?}"
+    );
+}

@@ -30,6 +30,7 @@ struct Inner {
     write_failures: Counter,
     github_paused: Family<Labels, Gauge>,
     github_pauses: Counter,
+    http_refused: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -97,8 +98,15 @@ impl Metrics {
             "Pauses of an installation's GitHub calls ordered by a secondary rate limit (403/429 with Retry-After)",
             github_pauses.clone(),
         );
+        let http_refused = Family::<Labels, Counter>::default();
+        registry.register(
+            "http_refused",
+            "Requests and connections refused by the HTTP limits, by reason (connections: every connection busy, 503; requests: too many in flight, 503; too_large: declared body over the limit, 413)",
+            http_refused.clone(),
+        );
         Metrics {
             inner: Arc::new(Inner {
+                http_refused,
                 registry: Mutex::new(registry),
                 deliveries,
                 jobs_finished,
@@ -135,6 +143,14 @@ impl Metrics {
             .job_seconds
             .get_or_create(&vec![("kind", kind.to_owned())])
             .observe(took.as_secs_f64());
+    }
+
+    /// A request or connection refused by the HTTP limits (`reason`: a fixed word).
+    pub fn http_refused(&self, reason: &'static str) {
+        self.inner
+            .http_refused
+            .get_or_create(&vec![("reason", reason.to_owned())])
+            .inc();
     }
 
     pub fn github_call(&self, status: Option<u16>) {

@@ -19,7 +19,8 @@ use crate::executor::processor::Processor;
 use crate::executor::{ExecSettings, Executor};
 use crate::github::pacing::PacingSettings;
 use crate::github::{GitHub, GitHubError};
-use crate::http::{HttpState, router};
+use crate::http::limits::Limits;
+use crate::http::{HttpState, listen, metrics_router, refresh_metrics, router};
 use crate::ingress::Ingress;
 use crate::ingress::batch::GroupCommit;
 use crate::metrics::Metrics;
@@ -148,21 +149,39 @@ impl Running {
             group: GroupCommit::new(store.clone()).with_pressure(queue.pressure().clone()),
             app_id: settings.app_id,
         };
-        let app = router(HttpState {
+        let state = HttpState {
             ingress,
             store: store.clone(),
             metrics: metrics.clone(),
             queue: queue.clone(),
-        });
+        };
+        let metrics_listener = match settings.http.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ServeError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let app = router(state.clone(), metrics_listener.is_none());
         let addr = listener.local_addr()?;
-        let (stop, mut stop_rx) = watch::channel(false);
+        let (stop, stop_rx) = watch::channel(false);
         let timer_task = timers.clone().spawn(stop_rx.clone());
+        let refresher = refresh_metrics(queue.clone(), metrics.clone(), stop_rx.clone());
+        let limits = Limits::new(settings.http.clone(), metrics.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.wait_for(|s| *s).await;
-                })
-                .await
+            let main = listen::serve(listener, app, limits.clone(), stop_rx.clone());
+            let side = async {
+                match metrics_listener {
+                    Some(l) => {
+                        let limits = Limits::new(limits.settings().clone(), state.metrics.clone());
+                        listen::serve(l, metrics_router(state), limits, stop_rx.clone()).await
+                    }
+                    None => Ok(()),
+                }
+            };
+            let (main, side, ()) = tokio::join!(main, side, refresher);
+            main.and(side)
         });
         info!(%addr, db = ?store.kind(), "gangway serving");
         Ok(Running {

@@ -46,6 +46,15 @@ pub struct Figures {
     pub steady_p99: Duration,
     pub steady_p999: Duration,
     pub steady_achieved: f64,
+    /// The same steady rate beside 1,000 idle connections and a `GET /metrics` flood.
+    pub hostile_p50: Duration,
+    pub hostile_p99: Duration,
+    pub hostile_p999: Duration,
+    pub hostile_achieved: f64,
+    /// Idle connections held open as the window ended, and `/metrics` answers a second.
+    pub hostile_idle_open: u64,
+    pub hostile_scrapes: f64,
+    pub hostile_scrape_errors: u64,
     /// 202s, and how many of them were found in the database after the crash.
     pub accepted: usize,
     pub durable: usize,
@@ -178,6 +187,10 @@ fn latencies(o: &mut Outcome) -> (Duration, Duration, Duration) {
     )
 }
 
+/// Idle connections and `/metrics` scrapers beside the hostile steady run.
+pub const HOSTILE_IDLE: usize = 1000;
+pub const HOSTILE_SCRAPERS: usize = 16;
+
 /// One run on a fresh database: start (timed), idle memory, the steady rate, then the
 /// saturating closed loop, a crash, the durability check, and a warm start (timed).
 pub async fn run(db: Db, plan: &Plan, admin: &str, run: usize) -> Result<Figures, String> {
@@ -222,6 +235,25 @@ async fn run_on(db: &BenchDb, dir: &Path, plan: &Plan, run: usize) -> Result<Fig
     (f.steady_p50, f.steady_p99, f.steady_p999) = latencies(&mut steady);
     f.steady_achieved = steady.latencies.len() as f64 / plan.steady_window.as_secs_f64();
 
+    // The same rate again, beside 1,000 idle connections and 16 connections scraping /metrics.
+    let hostile = load::Hostile::start(gw.addr, HOSTILE_IDLE, HOSTILE_SCRAPERS).await;
+    let settle = tokio::time::Instant::now() + Duration::from_secs(5);
+    while hostile.idle_open.load(std::sync::atomic::Ordering::Relaxed)
+        < HOSTILE_IDLE as u64 * 9 / 10
+        && tokio::time::Instant::now() < settle
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let hostile_target = target(gw.addr, &format!("hostile-{run}"));
+    let mut under_fire =
+        load::open_loop(&hostile_target, 64, plan.steady_rate, plan.steady_window).await;
+    f.hostile_idle_open = hostile.idle_open.load(std::sync::atomic::Ordering::Relaxed);
+    let tally = hostile.stop().await;
+    (f.hostile_p50, f.hostile_p99, f.hostile_p999) = latencies(&mut under_fire);
+    f.hostile_achieved = under_fire.latencies.len() as f64 / plan.steady_window.as_secs_f64();
+    f.hostile_scrapes = tally.scrapes_per_sec;
+    f.hostile_scrape_errors = tally.scrape_errors;
+
     let flat_out = target(gw.addr, &format!("load-{run}"));
     let mut closed = load::closed_loop(&flat_out, plan.concurrency, plan.warmup, plan.window).await;
     f.throughput = closed.throughput();
@@ -232,13 +264,19 @@ async fn run_on(db: &BenchDb, dir: &Path, plan: &Plan, run: usize) -> Result<Fig
     gw.crash();
     let stored = db
         .stored(|id| {
-            [&steady_target, &flat_out]
+            [&steady_target, &hostile_target, &flat_out]
                 .iter()
                 .find_map(|t| t.request_of(id).map(|n| t.body_text(n)))
         })
         .await?;
     let mut accepted: Vec<String> = Vec::new();
     accepted.extend(steady.accepted.iter().map(|n| steady_target.delivery(*n)));
+    accepted.extend(
+        under_fire
+            .accepted
+            .iter()
+            .map(|n| hostile_target.delivery(*n)),
+    );
     accepted.extend(closed.accepted.iter().map(|n| flat_out.delivery(*n)));
     f.accepted = accepted.len();
     f.durable = accepted
@@ -249,7 +287,7 @@ async fn run_on(db: &BenchDb, dir: &Path, plan: &Plan, run: usize) -> Result<Fig
         .iter()
         .filter(|id| stored.get(*id) == Some(&true))
         .count();
-    f.refused = steady.refused.len() + closed.refused.len();
+    f.refused = steady.refused.len() + under_fire.refused.len() + closed.refused.len();
 
     let mut again = Gangway::spawn(&db.url, fake.url(), dir, &[]);
     f.ready_warm = again.wait_ready(Duration::from_secs(30))?;
@@ -285,12 +323,15 @@ pub async fn ingress_only(db: Db, plan: &Plan, admin: &str) -> Result<Figures, S
         group: gangway::ingress::batch::GroupCommit::new(store.clone()),
         app_id: child::APP_ID,
     };
-    let app = router(HttpState {
-        ingress,
-        store: store.clone(),
-        metrics,
-        queue,
-    });
+    let app = router(
+        HttpState {
+            ingress,
+            store: store.clone(),
+            metrics,
+            queue,
+        },
+        true,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;

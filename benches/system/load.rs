@@ -225,3 +225,121 @@ pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
 }
+
+/// Hostile traffic beside the measured load: `idle` connections that each send half a request
+/// head and then nothing (reconnecting a second after the server closes one: at the header
+/// timeout, or to make room at the connection cap), and `scrapers` keep-alive connections
+/// sending `GET /metrics` as fast as they are answered.
+pub struct Hostile {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    tasks: tokio::task::JoinSet<()>,
+    /// Idle connections open right now.
+    pub idle_open: Arc<AtomicU64>,
+    scrapes: Arc<AtomicU64>,
+    scrape_errors: Arc<AtomicU64>,
+    started: Instant,
+}
+
+/// What the hostile traffic did.
+pub struct HostileTally {
+    pub scrapes_per_sec: f64,
+    pub scrape_errors: u64,
+}
+
+impl Hostile {
+    pub async fn start(addr: SocketAddr, idle: usize, scrapers: usize) -> Hostile {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let idle_open = Arc::new(AtomicU64::new(0));
+        let scrapes = Arc::new(AtomicU64::new(0));
+        let scrape_errors = Arc::new(AtomicU64::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..idle {
+            let (stop, open) = (stop.clone(), idle_open.clone());
+            tasks.spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await
+                        && s.write_all(b"GET /metrics HTTP/1.1\r\nHost: gangway\r\n")
+                            .await
+                            .is_ok()
+                    {
+                        open.fetch_add(1, Ordering::Relaxed);
+                        let mut buf = [0u8; 512];
+                        loop {
+                            tokio::select! {
+                                r = s.read(&mut buf) => if matches!(r, Ok(0) | Err(_)) { break },
+                                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                                    if stop.load(Ordering::Relaxed) { break }
+                                }
+                            }
+                        }
+                        open.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+        for _ in 0..scrapers {
+            let (stop, scrapes, errors) = (stop.clone(), scrapes.clone(), scrape_errors.clone());
+            tasks.spawn(async move {
+                let mut conn: Option<SendRequest<http_body_util::Empty<Bytes>>> = None;
+                while !stop.load(Ordering::Relaxed) {
+                    if conn.as_ref().is_none_or(|c| c.is_closed()) {
+                        conn = async {
+                            let s = tokio::net::TcpStream::connect(addr).await.ok()?;
+                            let (sender, c) =
+                                hyper::client::conn::http1::handshake(TokioIo::new(s))
+                                    .await
+                                    .ok()?;
+                            tokio::spawn(c);
+                            Some(sender)
+                        }
+                        .await;
+                    }
+                    let Some(sender) = conn.as_mut() else {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    let ok = async {
+                        sender.ready().await.ok()?;
+                        let req = http::Request::get("/metrics")
+                            .header("host", addr.to_string())
+                            .body(http_body_util::Empty::new())
+                            .ok()?;
+                        let resp = sender.send_request(req).await.ok()?;
+                        let status = resp.status().as_u16();
+                        resp.into_body().collect().await.ok()?;
+                        (status == 200).then_some(())
+                    }
+                    .await;
+                    match ok {
+                        Some(()) => scrapes.fetch_add(1, Ordering::Relaxed),
+                        None => {
+                            conn = None;
+                            errors.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                }
+            });
+        }
+        Hostile {
+            stop,
+            tasks,
+            idle_open,
+            scrapes,
+            scrape_errors,
+            started: Instant::now(),
+        }
+    }
+
+    pub async fn stop(mut self) -> HostileTally {
+        self.stop.store(true, Ordering::Relaxed);
+        let took = self.started.elapsed();
+        while self.tasks.join_next().await.is_some() {}
+        HostileTally {
+            scrapes_per_sec: self.scrapes.load(Ordering::Relaxed) as f64 / took.as_secs_f64(),
+            scrape_errors: self.scrape_errors.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -257,6 +257,37 @@ fn print_ingest(o: &Options, results: &[(Db, Vec<Figures>)]) {
         "p99 ≤ 10 ms on SQLite",
     );
     row(
+        &format!(
+            "the same {}/s beside {} idle connections and {} connections flooding `GET /metrics`: achieved, p50 / p99 / p99.9 (ms)",
+            o.plan.steady_rate,
+            ingest::HOSTILE_IDLE,
+            ingest::HOSTILE_SCRAPERS
+        ),
+        &|f| {
+            format!(
+                "{:.0}/s, {:.2} / **{:.2}** / {:.2}",
+                med(f, |x| x.hostile_achieved),
+                med(f, |x| ms(x.hostile_p50)),
+                med(f, |x| ms(x.hostile_p99)),
+                med(f, |x| ms(x.hostile_p999))
+            )
+        },
+        "",
+    );
+    row(
+        "  p99 beside the flood ÷ p99 without; idle connections held; `/metrics` answers/s (errors)",
+        &|f| {
+            format!(
+                "{:.2}×; {:.0}; {:.0}/s ({})",
+                med(f, |x| ms(x.hostile_p99) / ms(x.steady_p99).max(1e-9)),
+                med(f, |x| x.hostile_idle_open as f64),
+                med(f, |x| x.hostile_scrapes),
+                f.iter().map(|x| x.hostile_scrape_errors).sum::<u64>()
+            )
+        },
+        "",
+    );
+    row(
         "202s in the database after SIGKILL (all runs)",
         &|f| {
             let acc: usize = f.iter().map(|x| x.accepted).sum();

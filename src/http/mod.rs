@@ -2,16 +2,27 @@
 //!
 //! Owns: which path does what. `/webhooks` (ingress), `/healthz` (the process answers),
 //! `/readyz` (the database answers, the schema is current, and writes succeed), `/metrics`
-//! (Prometheus).
+//! (Prometheus, from memory), `/logs/{token}`. The listener and its limits are in `listen` and
+//! `limits`. No GET touches the writer's connection: `/logs/…` and `/readyz`'s schema check use
+//! the store's read connections, `/readyz`'s write probe runs at most once a second, and
+//! `/metrics` renders the registry, whose job counts a background task refreshes.
+
+pub mod limits;
+pub mod listen;
+
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef, Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
+use tokio::sync::watch;
 
-use crate::ingress::{self, Ingress, MAX_BODY_BYTES};
+use listen::stopped;
+
+use crate::ingress::{self, Ingress};
 use crate::metrics::Metrics;
 use crate::queue::Queue;
 use crate::store::Store;
@@ -24,22 +35,50 @@ pub struct HttpState {
     pub queue: Queue,
 }
 
+/// How often the job counts shown by `/metrics` are read from the database.
+pub const METRICS_REFRESH: Duration = Duration::from_secs(5);
+
+/// Keeps the metrics read from the database (job counts by state) current, every
+/// [`METRICS_REFRESH`], on the store's read connections, until `stop` turns true.
+pub async fn refresh_metrics(queue: Queue, metrics: Metrics, mut stop: watch::Receiver<bool>) {
+    loop {
+        match queue.counts().await {
+            Ok(counts) => metrics.set_job_counts(&counts),
+            Err(e) => tracing::warn!(error = %e, "could not count jobs for the metrics"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(METRICS_REFRESH) => {}
+            _ = stopped(&mut stop) => return,
+        }
+    }
+}
+
 impl FromRef<HttpState> for Ingress {
     fn from_ref(s: &HttpState) -> Ingress {
         s.ingress.clone()
     }
 }
 
-pub fn router(state: HttpState) -> Router {
-    Router::new()
-        .route(
-            "/webhooks",
-            post(ingress::receive).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-        )
+/// The main listener's routes; `/metrics` among them unless it has a listener of its own.
+pub fn router(state: HttpState, with_metrics: bool) -> Router {
+    let r = Router::new()
+        .route("/webhooks", post(ingress::receive))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/logs/{token}", get(deploy_log));
+    let r = if with_metrics {
+        r.route("/metrics", get(metrics))
+    } else {
+        r
+    };
+    r.fallback(not_found).with_state(state)
+}
+
+/// The routes of the metrics listener (`GANGWAY_METRICS_ADDR`).
+pub fn metrics_router(state: HttpState) -> Router {
+    Router::new()
         .route("/metrics", get(metrics))
-        .route("/logs/{token}", get(deploy_log))
+        .route("/healthz", get(healthz))
         .fallback(not_found)
         .with_state(state)
 }
@@ -58,11 +97,8 @@ async fn readyz(State(s): State<HttpState>) -> Response {
     }
 }
 
+/// From memory only: the registry, and the store's write health (kept in memory).
 async fn metrics(State(s): State<HttpState>) -> Response {
-    match s.queue.counts().await {
-        Ok(counts) => s.metrics.set_job_counts(&counts),
-        Err(e) => tracing::warn!(error = %e, "could not count jobs for /metrics"),
-    }
     s.metrics
         .set_write_health(s.store.write_failure().is_some(), s.store.write_failures());
     (

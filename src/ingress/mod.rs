@@ -98,7 +98,67 @@ pub fn job_key(event: &str, env: &Envelope, delivery: &DeliveryId) -> JobKey {
     }
 }
 
-pub async fn receive(State(ingress): State<Ingress>, headers: HeaderMap, body: Bytes) -> Response {
+/// A request body that did not arrive within the body read timeout (`GANGWAY_BODY_TIMEOUT_SECS`).
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within the body read timeout")]
+pub struct BodyTimeout;
+
+/// Whether `e` or one of its causes is a `T`.
+fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<T>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// Reads the whole body, at most [`MAX_BODY_BYTES`]: crossing it stops the read at once (413);
+/// a body still arriving at the body read timeout is 408; either way the connection is closed.
+async fn read_body(body: axum::body::Body) -> Result<Bytes, Response> {
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let (status, message) = if caused_by::<http_body_util::LengthLimitError>(&e) {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "body larger than {MAX_BODY_BYTES} bytes (GitHub's cap on webhook payloads)"
+                    ),
+                )
+            } else if caused_by::<BodyTimeout>(&e) {
+                (StatusCode::REQUEST_TIMEOUT, BodyTimeout.to_string())
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("could not read the body: {e}"),
+                )
+            };
+            let mut r = refuse(status, message);
+            r.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            Err(r)
+        }
+    }
+}
+
+pub async fn receive(
+    State(ingress): State<Ingress>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(refused) => {
+            warn!(status = refused.status().as_u16(), "refused delivery: body");
+            ingress.metrics.delivery("unknown", "bad_request");
+            return refused;
+        }
+    };
     let delivery_header = headers
         .get("x-github-delivery")
         .and_then(|v| v.to_str().ok())

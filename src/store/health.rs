@@ -61,3 +61,41 @@ impl WriteHealth {
         self.failures.load(Ordering::Relaxed)
     }
 }
+
+/// How often `/readyz` may write its probe; callers within this share the last result.
+pub(super) const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `/readyz`'s write probe, run at most once per [`PROBE_EVERY`]: a caller that finds a fresh
+/// result takes it; concurrent callers wait for the one probe in progress and share its result.
+/// A success is not reused once a write has failed since (the health says failing).
+#[derive(Default)]
+pub(super) struct ReadyProbe {
+    last: tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
+}
+
+impl ReadyProbe {
+    pub(super) async fn run<F, Fut>(
+        &self,
+        probe: F,
+        failing: impl Fn() -> bool,
+    ) -> Result<(), String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(), super::StoreError>>,
+    {
+        let mut last = self.last.lock().await;
+        if let Some((at, r)) = last.as_ref()
+            && at.elapsed() < PROBE_EVERY
+            && !(r.is_ok() && failing())
+        {
+            return r.clone();
+        }
+        let r = probe().await.map_err(|e| e.to_string());
+        *last = Some((std::time::Instant::now(), r.clone()));
+        r
+    }
+}
+
+#[cfg(test)]
+#[path = "health_tests.rs"]
+mod tests;

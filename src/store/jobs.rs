@@ -274,7 +274,7 @@ impl Store {
     pub async fn job_counts(&self) -> Result<Vec<(JobState, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
-                .fetch_all(self.pool())
+                .fetch_all(self.reader())
                 .await?;
         rows.into_iter()
             .map(|(s, n)| Ok((state_of(&s)?, n)))

@@ -227,6 +227,14 @@ impl std::fmt::Debug for SyncTicket {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Connections for the read-only HTTP endpoints (`/logs/…`, `/readyz`'s schema check) and
+    /// the metrics refresh, apart from `pool`: no GET waits behind, or holds up, the writer that
+    /// acknowledges deliveries. SQLite: read-only (`query_only`) connections to the same file,
+    /// which WAL lets read beside the writer; in memory, the same pool (one database per
+    /// connection otherwise). PostgreSQL: a small pool of its own.
+    reader: AnyPool,
+    /// `/readyz`'s write probe, at most once a second (see `health::ReadyProbe`).
+    ready_probe: Arc<health::ReadyProbe>,
     kind: DbKind,
     /// SQLite on a file: checkpoints the WAL beside the writer (see `checkpoint`).
     checkpointer: Option<Arc<checkpoint::Checkpointer>>,
@@ -318,6 +326,22 @@ impl Store {
             })
             .connect_with(options)
             .await?;
+        let reader = match kind {
+            DbKind::Sqlite if url.contains(":memory:") => pool.clone(),
+            DbKind::Sqlite | DbKind::Postgres => AnyPoolOptions::new()
+                .max_connections(READ_CONNECTIONS)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if kind == DbKind::Sqlite {
+                            conn.execute("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
+                                .await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect_lazy_with(AnyConnectOptions::from_str(&url)?),
+        };
         let walsync = match kind {
             DbKind::Sqlite => wal_file_of(&pool)
                 .await?
@@ -326,6 +350,8 @@ impl Store {
         };
         Ok(Store {
             pool,
+            reader,
+            ready_probe: Arc::default(),
             kind,
             checkpointer,
             walsync,
@@ -447,6 +473,12 @@ impl Store {
         &self.pool
     }
 
+    /// The read-only connections (see [`Store::reader`]'s field): for queries that serve a GET
+    /// or the metrics, never for anything a write depends on.
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
     fn migrator(&self) -> Migrator {
         let list = match self.kind {
             DbKind::Sqlite => SQLITE_MIGRATIONS,
@@ -475,10 +507,17 @@ impl Store {
     /// Ready = the database answers, every migration this binary knows is applied, and a
     /// delivery could be stored now: a probe delivery of 64 KB is written and deleted in one
     /// committed (and synced) transaction (see [`Store::probe_write`]), so a disk that filled up
-    /// or a privilege revoked shows here even between deliveries.
+    /// or a privilege revoked shows here even between deliveries. The schema is read on the read
+    /// connections; the probe is written at most once a second (concurrent and later callers
+    /// within the second share its result), so a flood of `/readyz` costs the writer nothing
+    /// more; a write failure seen since the last successful probe is never answered "ready".
     pub async fn ready(&self) -> Result<(), StoreError> {
         self.schema_ready().await?;
-        if let Err(e) = self.probe_write().await {
+        let probed = self
+            .ready_probe
+            .run(|| self.probe_write(), || self.health.failing().is_some())
+            .await;
+        if let Err(e) = probed {
             let since = self.health.failing().map_or(0, |f| {
                 (crate::clock::Clock::now_ms(&crate::clock::SystemClock) - f.since_ms).max(0) / 1000
             });
@@ -493,7 +532,7 @@ impl Store {
         let latest = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
         let applied: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
-                .fetch_one(&self.pool)
+                .fetch_one(&self.reader)
                 .await
                 .map_err(|e| StoreError::Invalid(format!("migrations not applied: {e}")))?;
         match applied {
@@ -510,8 +549,12 @@ impl Store {
             c.stop();
         }
         self.pool.close().await;
+        self.reader.close().await;
     }
 }
+
+/// Read-only connections beside the writer's pool (see `Store::reader`).
+const READ_CONNECTIONS: u32 = 2;
 
 /// The SQLite database's file when it is one in WAL mode (not in memory, not another journal).
 async fn wal_file_of(pool: &AnyPool) -> Result<Option<std::path::PathBuf>, StoreError> {

@@ -159,7 +159,7 @@ impl Store {
         let sql = format!("SELECT {COLUMNS}, log FROM previews WHERE log_token = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(token)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?;
         row.map(|r| Ok((from_row(&r)?, r.try_get("log")?)))
             .transpose()

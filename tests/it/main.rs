@@ -11,6 +11,7 @@ mod driver_secrets;
 mod gates;
 mod github_client;
 mod hosts;
+mod http_limits;
 mod junk;
 mod layers;
 mod migrations;
