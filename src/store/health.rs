@@ -67,7 +67,8 @@ pub(super) const PROBE_EVERY: std::time::Duration = std::time::Duration::from_se
 
 /// `/readyz`'s write probe, run at most once per [`PROBE_EVERY`]: a caller that finds a fresh
 /// result takes it; concurrent callers wait for the one probe in progress and share its result.
-/// A success is not reused once a write has failed since (the health says failing).
+/// A result is not reused once the health says otherwise: a success once a write has failed
+/// since, a failure once a write has succeeded since (recovery shows at once).
 #[derive(Default)]
 pub(super) struct ReadyProbe {
     last: tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
@@ -86,7 +87,7 @@ impl ReadyProbe {
         let mut last = self.last.lock().await;
         if let Some((at, r)) = last.as_ref()
             && at.elapsed() < PROBE_EVERY
-            && !(r.is_ok() && failing())
+            && r.is_ok() != failing()
         {
             return r.clone();
         }

@@ -61,3 +61,14 @@ async fn a_success_is_not_reused_once_a_write_has_failed_and_a_failure_is_kept_f
     );
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_failure_is_not_reused_once_a_write_has_succeeded() {
+    let p = ReadyProbe::default();
+    let runs = Arc::new(AtomicUsize::new(0));
+    assert!(probe(&p, &runs, false, true).await.is_err());
+    // Writes succeed again (the health no longer says failing): recovery shows at once, not
+    // after the second a cached failure would last.
+    assert!(probe(&p, &runs, true, false).await.is_ok());
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
