@@ -198,19 +198,7 @@ impl Executor {
                 }
                 let outcome = command::run(
                     &self.driver_config(crate::driver::Trust::Environment),
-                    &DeploySpec {
-                        action: DriverAction::Deploy,
-                        repository: repo.full_name.clone(),
-                        pr_number: d.pr_number.map_or(0, |n| n.0),
-                        sha: d.sha.to_string(),
-                        host: host.clone(),
-                        url: format!("https://{host}"),
-                        environment: d.environment.clone(),
-                        deployment_id: d.deployment_id.unwrap_or(0),
-                        target,
-                        slot: None,
-                        alias_host: None,
-                    },
+                    &env_spec(&repo, &d, DriverAction::Deploy, &host, target),
                 )
                 .await;
                 self.store.append_env_log(d.id, &outcome.log).await?;
@@ -682,5 +670,29 @@ fn queued_text(d: &EnvDeployment) -> String {
             d.sha.short(),
             d.reason.as_deref().unwrap_or("its wait")
         ),
+    }
+}
+
+/// What the driver is told about a run for the long-lived environment deployment `d`, served
+/// at `host` (a target's: with its `target`).
+pub(crate) fn env_spec(
+    repo: &RepoRef,
+    d: &EnvDeployment,
+    action: DriverAction,
+    host: &str,
+    target: Option<String>,
+) -> DeploySpec {
+    DeploySpec {
+        action,
+        repository: repo.full_name.clone(),
+        pr_number: d.pr_number.map_or(0, |n| n.0),
+        sha: d.sha.to_string(),
+        host: host.to_owned(),
+        url: format!("https://{host}"),
+        environment: d.environment.clone(),
+        deployment_id: d.deployment_id.unwrap_or(0),
+        target,
+        slot: None,
+        alias_host: None,
     }
 }

@@ -15,7 +15,7 @@
 use tracing::{info, warn};
 
 use super::Executor;
-use crate::driver::{DeploySpec, DriverAction, command};
+use crate::driver::{DriverAction, command};
 use crate::engine::checks::CheckSummary;
 use crate::engine::environments;
 use crate::engine::verification::{self, Verdict};
@@ -177,19 +177,7 @@ impl Executor {
         let (host, target) = self.unit_host(repo, policy, &d.environment);
         let outcome = command::run(
             &self.driver_config(crate::driver::Trust::Environment),
-            &DeploySpec {
-                action: DriverAction::Verify,
-                repository: repo.full_name.clone(),
-                pr_number: d.pr_number.map_or(0, |n| n.0),
-                sha: d.sha.to_string(),
-                host: host.clone(),
-                url: format!("https://{host}"),
-                environment: d.environment.clone(),
-                deployment_id: d.deployment_id.unwrap_or(0),
-                target,
-                slot: None,
-                alias_host: None,
-            },
+            &super::environments::env_spec(repo, d, DriverAction::Verify, &host, target),
         )
         .await;
         self.store.append_env_log(d.id, &outcome.log).await?;

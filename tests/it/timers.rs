@@ -265,6 +265,26 @@ async fn after_downtime_the_reconciler_tears_down_the_closed_and_restages_the_pu
     let _ = c;
 }
 
+/// The first queued job that waits for a rate-limit budget (`deferred: …`).
+async fn deferred_job(w: &World, what: &str) -> gangway::jobs::JobRecord {
+    let queue = w.app.running.as_ref().unwrap().queue().clone();
+    support::wait_for(what, Duration::from_secs(20), || {
+        let queue = queue.clone();
+        async move {
+            let jobs = queue
+                .jobs(Some(gangway::jobs::JobState::Queued))
+                .await
+                .ok()?;
+            jobs.into_iter().find(|j| {
+                j.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("deferred:"))
+            })
+        }
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_low_rate_limit_budget_defers_timer_work_but_not_commands() {
     // A short policy TTL, so that the reaper's evaluation five minutes on makes a call (the
@@ -287,22 +307,7 @@ async fn a_low_rate_limit_budget_defers_timer_work_but_not_commands() {
     .await;
     clock.advance_ms(5 * MIN + 1);
     w.tick().await;
-    let queue = w.app.running.as_ref().unwrap().queue().clone();
-    let deferred = support::wait_for("a deferred timer job", Duration::from_secs(20), || {
-        let queue = queue.clone();
-        async move {
-            let jobs = queue
-                .jobs(Some(gangway::jobs::JobState::Queued))
-                .await
-                .ok()?;
-            jobs.into_iter().find(|j| {
-                j.last_error
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with("deferred:"))
-            })
-        }
-    })
-    .await;
+    let deferred = deferred_job(&w, "a deferred timer job").await;
     assert!(
         deferred
             .last_error
@@ -339,22 +344,7 @@ async fn a_low_graphql_budget_defers_background_evaluations_by_its_own_numbers()
     assert!(graphql_calls(&w.fake) > 0);
     clock.advance_ms(5 * MIN + 1);
     w.tick().await;
-    let queue = w.app.running.as_ref().unwrap().queue().clone();
-    let deferred = support::wait_for("a deferred evaluation", Duration::from_secs(20), || {
-        let queue = queue.clone();
-        async move {
-            let jobs = queue
-                .jobs(Some(gangway::jobs::JobState::Queued))
-                .await
-                .ok()?;
-            jobs.into_iter().find(|j| {
-                j.last_error
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with("deferred:"))
-            })
-        }
-    })
-    .await;
+    let deferred = deferred_job(&w, "a deferred evaluation").await;
     let reason = deferred.last_error.unwrap_or_default();
     assert!(
         reason.contains("of 5000 GitHub GraphQL requests left until the reset"),
