@@ -151,6 +151,11 @@ pub fn step(train: &Train, v: &View<'_>) -> (Train, Vec<Step>) {
         if everywhere {
             // The last target is live: the bake starts (below) now.
             t.fanned = false;
+        } else if v.bad {
+            // Its queued targets are refused at their turn; nothing more will come.
+            t.fanned = false;
+            t.stopped = Some(format!("commit `{}` is marked bad", v.head.short()));
+            return (t, steps);
         } else if let Some(target) = v.failed_target.filter(|_| v.halt) {
             t.fanned = false;
             t.stopped = Some(format!(

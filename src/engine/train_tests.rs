@@ -496,3 +496,17 @@ fn a_stored_state_without_the_fan_out_field_is_read() {
     assert!(!t.fanned);
     assert_eq!(t.next, 1);
 }
+
+#[test]
+fn a_bad_mark_while_the_targets_deploy_stops_the_train() {
+    let mut line = Line::new();
+    let t = fanned_out(&mut line);
+    line.bad = true;
+    let (t2, _) = line.step(&t);
+    assert!(
+        t2.stopped
+            .as_deref()
+            .is_some_and(|w| w.contains("marked bad")),
+        "{t2:?}"
+    );
+}
