@@ -191,12 +191,6 @@ pub enum Refusal {
     NeverRanThere { environment: String, named: String },
     #[error("{} already runs `{}`: there is nothing to roll back.", env(.environment), .sha.short())]
     AlreadyRuns { environment: String, sha: CommitSha },
-    #[error(
-        "{} has targets, and the train does not deploy to targets: promote it by command \
-         (**/promote {}**).",
-        env(.environment), env(.environment)
-    )]
-    HasTargets { environment: String },
 }
 
 impl Refusal {
@@ -218,7 +212,6 @@ impl Refusal {
             Refusal::NothingToRollBackTo { .. } => "nothing to roll back to",
             Refusal::NeverRanThere { .. } => "never ran there",
             Refusal::AlreadyRuns { .. } => "already runs it",
-            Refusal::HasTargets { .. } => "has targets",
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Targets and the promotion queue: what a promotion into an environment deploys (each of its
 //! targets, concurrently up to `promotion.max_parallel_targets`), which queued promotions start
 //! now, when an environment counts as running a commit (every target runs it), what a failing
-//! target does to the others (`on_target_failure`), and what each of these says to people.
+//! target does to the others (`on_target_failure`), what the train's fan-out queues and how it
+//! reads its targets ([`common_commit`], [`failed_target`], [`train_queues`]), and what each
+//! of these says to people.
 //!
 //! A target is its own GitHub environment (`production-au`: `policy::target_environment`),
 //! recorded like any environment: its own deployments, lock, hold and history. Pure: the
@@ -73,17 +75,39 @@ pub fn completes_environment(unit: &Unit, everywhere: bool) -> bool {
     unit.target.is_some() && everywhere
 }
 
-/// Whether the train may deploy to `environment`: not to one with targets (it awaits one
-/// deployment per step), which stops the train with the reason.
-pub fn train_refusal(
-    policy: &Policy,
-    environment: &str,
-) -> Option<crate::engine::promotion::Refusal> {
-    (!policy.environments.targets_of(environment).is_empty()).then(|| {
-        crate::engine::promotion::Refusal::HasTargets {
-            environment: environment.to_owned(),
-        }
+/// The commit an environment runs, as the train sees it: the one every target runs (`currents`:
+/// each target's, in order), or none while they differ or one runs nothing.
+pub fn common_commit(currents: &[Option<CommitSha>]) -> Option<CommitSha> {
+    let first = currents.first()?.as_ref()?;
+    currents
+        .iter()
+        .all(|c| c.as_ref() == Some(first))
+        .then(|| first.clone())
+}
+
+/// The first target whose newest deployment (`newest`: per target, its name and newest
+/// deployment) is a failed deployment of `sha`: the train's fan-out failed there.
+pub fn failed_target<'a>(
+    newest: &'a [(String, Option<EnvDeployment>)],
+    sha: &CommitSha,
+) -> Option<&'a str> {
+    newest.iter().find_map(|(name, d)| {
+        d.as_ref()
+            .filter(|d| &d.sha == sha && d.state == EnvState::Failed)
+            .map(|_| name.as_str())
     })
+}
+
+/// Whether the train's fan-out queues a promotion of `sha` to a target: not when the target
+/// runs it, deploys it, or has it waiting in the queue already (a repeated step never deploys
+/// twice).
+pub fn train_queues(
+    sha: &CommitSha,
+    current: Option<&CommitSha>,
+    running: Option<&EnvDeployment>,
+    waiting: bool,
+) -> bool {
+    current != Some(sha) && running.is_none_or(|r| &r.sha != sha) && !waiting
 }
 
 /// How a unit is named in a sentence.

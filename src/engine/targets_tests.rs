@@ -191,10 +191,60 @@ fn the_sticky_comment_has_a_line_per_target() {
 }
 
 #[test]
-fn the_train_stops_before_an_environment_with_targets() {
-    let p = parse(b"environments: [staging, production]\ntargets: {production: [au]}\n").unwrap();
-    assert!(train_refusal(&p, "staging").is_none());
-    let r = train_refusal(&p, "production").unwrap();
-    assert_eq!(r.rule(), "has targets");
-    assert!(r.to_string().contains("**/promote production**"), "{r}");
+fn an_environment_runs_the_commit_every_target_runs() {
+    assert_eq!(common_commit(&[Some(sha(1)), Some(sha(1))]), Some(sha(1)));
+    assert_eq!(common_commit(&[Some(sha(1)), Some(sha(2))]), None);
+    assert_eq!(common_commit(&[Some(sha(1)), None]), None);
+    assert_eq!(common_commit(&[None, None]), None);
+    assert_eq!(common_commit(&[]), None);
+}
+
+fn deployment(environment: &str, sha: CommitSha, state: EnvState) -> EnvDeployment {
+    EnvDeployment {
+        id: 1,
+        repo_id: RepoId(1),
+        environment: environment.into(),
+        sha,
+        kind: EnvKind::Train,
+        requested_by: "gangway".into(),
+        pr_number: None,
+        reason: None,
+        state,
+        deployment_id: None,
+        create_attempted: false,
+        detail: None,
+        log_token: "t".into(),
+        created_at: 0,
+        updated_at: 0,
+        live_at: None,
+        finished_at: None,
+    }
+}
+
+#[test]
+fn the_failed_target_is_the_one_whose_newest_deployment_of_the_commit_failed() {
+    let rows = vec![
+        (
+            "production-au".to_owned(),
+            Some(deployment("production-au", sha(1), EnvState::Live)),
+        ),
+        (
+            "production-uk".to_owned(),
+            Some(deployment("production-uk", sha(1), EnvState::Failed)),
+        ),
+        ("production-ca".to_owned(), None),
+    ];
+    assert_eq!(failed_target(&rows, &sha(1)), Some("production-uk"));
+    // A failure of another commit is not the train's.
+    assert_eq!(failed_target(&rows, &sha(2)), None);
+}
+
+#[test]
+fn the_train_queues_a_target_only_once() {
+    let deploying = deployment("production-au", sha(1), EnvState::Deploying);
+    assert!(train_queues(&sha(1), Some(&sha(2)), None, false));
+    assert!(!train_queues(&sha(1), Some(&sha(1)), None, false));
+    assert!(!train_queues(&sha(1), None, Some(&deploying), false));
+    assert!(train_queues(&sha(2), None, Some(&deploying), false));
+    assert!(!train_queues(&sha(1), None, None, true));
 }

@@ -3,8 +3,10 @@
 //!
 //! Owns the timetable (docs/policy.md, `train:`): once the head is green, wait `delay` (a newer head
 //! restarts the wait), deploy it to the first environment; once it is live there and `bake` has
-//! passed with no hold and no failure, deploy it to the next, up to production. The state is a
-//! small record the executor stores after every step, so a restart resumes where it stopped and
+//! passed with no hold and no failure, deploy it to the next, up to production. An environment
+//! with targets is deployed to every target and counts as live once every target runs the
+//! commit; a failed target waits for a retry, or under `on_target_failure: halt` stops the train.
+//! The state is a small record the executor stores after every step, so a restart resumes where it stopped and
 //! never repeats a step. Also how the train reads the head's checks ([`head_checks`]), what it
 //! does when the promotion gates refuse a deployment ([`refused`]), the reason its deployments
 //! carry ([`claim_reason`]) and what merged pull requests are told ([`notice`]). Pure: the time
@@ -43,6 +45,10 @@ pub struct Train {
     /// Why the train stopped carrying this commit (a failure, a refusal); a newer head restarts it.
     #[serde(default)]
     pub stopped: Option<String>,
+    /// The train deployed to the environment at `next` through its targets (one promotion
+    /// each, through the promotion queue) and waits until every target runs the commit.
+    #[serde(default)]
+    pub fanned: bool,
     /// Kept for records written before the timetable was repeated on every step; unused.
     #[serde(default, skip_serializing)]
     pub notified: bool,
@@ -74,6 +80,11 @@ pub struct View<'a> {
     pub awaited: Option<&'a EnvDeployment>,
     /// Whether the head is marked bad.
     pub bad: bool,
+    /// While the train waits for the targets of the next environment (`Train::fanned`): a
+    /// target whose deployment of the head failed, if any.
+    pub failed_target: Option<&'a str>,
+    /// `promotion.on_target_failure: halt`: a failed target stops the train.
+    pub halt: bool,
 }
 
 /// What the executor does after a step.
@@ -82,7 +93,8 @@ pub enum Step {
     /// Run the train again at this time (nothing else will wake it before).
     WakeAt(i64),
     /// Deploy the carried commit to this environment, under the promotion rules; the executor
-    /// records the deployment in `awaiting`.
+    /// records the deployment in `awaiting` (for an environment with targets: one promotion
+    /// per target, and `fanned`).
     Deploy { environment: String },
     /// Tell the pull requests merged since production's commit when their change arrives:
     /// (environment, expected time) in order. Repeated on every step while the train waits;
@@ -132,6 +144,30 @@ pub fn step(train: &Train, v: &View<'_>) -> (Train, Vec<Step>) {
             }
             // Not recorded (it was never created): deploy again below.
             None => t.awaiting = None,
+        }
+    }
+    if t.fanned {
+        let everywhere = v.current.get(t.next).and_then(Option::as_ref) == Some(v.head);
+        if everywhere {
+            // The last target is live: the bake starts (below) now.
+            t.fanned = false;
+        } else if v.bad {
+            // Its queued targets are refused at their turn; nothing more will come.
+            t.fanned = false;
+            t.stopped = Some(format!("commit `{}` is marked bad", v.head.short()));
+            return (t, steps);
+        } else if let Some(target) = v.failed_target.filter(|_| v.halt) {
+            t.fanned = false;
+            t.stopped = Some(format!(
+                "the deployment of `{}` to {target} failed, and `on_target_failure: halt` \
+                 stops the train",
+                v.head.short()
+            ));
+            return (t, steps);
+        } else {
+            // Each target's end wakes the train; a failed one waits for a retry
+            // (`/promote <target>`) under `on_target_failure: continue`.
+            return (t, steps);
         }
     }
     if t.green_at.is_none() {

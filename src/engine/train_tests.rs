@@ -59,6 +59,8 @@ struct Line {
     current: Vec<Option<CommitSha>>,
     awaited: Option<EnvDeployment>,
     bad: bool,
+    failed_target: Option<String>,
+    halt: bool,
 }
 
 impl Line {
@@ -73,6 +75,8 @@ impl Line {
             current: vec![None, Some(sha('0'))],
             awaited: None,
             bad: false,
+            failed_target: None,
+            halt: false,
         }
     }
 
@@ -89,6 +93,8 @@ impl Line {
                 current: &self.current,
                 awaited: self.awaited.as_ref(),
                 bad: self.bad,
+                failed_target: self.failed_target.as_deref(),
+                halt: self.halt,
             },
         )
     }
@@ -428,5 +434,79 @@ fn merged_pull_requests_are_told_when_the_change_reaches_each_environment() {
          2026-01-01 12:00 UTC, then production at about 2026-01-01 13:00 UTC, if its checks stay \
          green and nothing fails on the way. To stop it, comment **/hold** (or **/hold** and an \
          environment's name, e.g. `/hold production`) on any pull request of this repository."
+    );
+}
+
+/// Production fans out to targets: the train waits until every target runs the commit (the
+/// executor's `current` for production), then goes on; nothing is deployed twice meanwhile.
+fn fanned_out(line: &mut Line) -> Train {
+    line.current = vec![Some(sha('a')), None];
+    let t = Train {
+        sha: Some(sha('a')),
+        green_at: Some(0),
+        next: 1,
+        due: Some(line.now - MIN),
+        ..Train::default()
+    };
+    let (mut t, steps) = line.step(&t);
+    assert_eq!(deploys(&steps), ["production"]);
+    t.fanned = true;
+    t
+}
+
+#[test]
+fn the_train_waits_for_every_target_then_counts_the_environment_as_done() {
+    let mut line = Line::new();
+    let t = fanned_out(&mut line);
+    // Some targets live, others not yet: waiting, no step.
+    let (t2, steps) = line.step(&t);
+    assert!(steps.is_empty(), "{steps:?}");
+    assert_eq!(t2, t);
+    // A failed target under `continue`: still waiting for a retry.
+    line.failed_target = Some("production-uk".into());
+    let (t2, steps) = line.step(&t);
+    assert!(steps.is_empty() && t2.stopped.is_none(), "{t2:?} {steps:?}");
+    // The retry made it live: production runs the commit everywhere; the train is done.
+    line.failed_target = None;
+    line.current[1] = Some(sha('a'));
+    let (t2, steps) = line.step(&t);
+    assert!(!t2.fanned && t2.stopped.is_none(), "{t2:?}");
+    assert_eq!(t2.next, 2);
+    assert!(deploys(&steps).is_empty());
+}
+
+#[test]
+fn a_failed_target_under_halt_stops_the_train_naming_it() {
+    let mut line = Line::new();
+    let t = fanned_out(&mut line);
+    line.halt = true;
+    line.failed_target = Some("production-uk".into());
+    let (t2, steps) = line.step(&t);
+    assert!(steps.is_empty(), "{steps:?}");
+    let why = t2.stopped.unwrap_or_default();
+    assert!(
+        why.contains("production-uk") && why.contains("on_target_failure: halt"),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_stored_state_without_the_fan_out_field_is_read() {
+    let t: Train = serde_json::from_str(r#"{"sha":null,"next":1,"awaiting":3}"#).unwrap();
+    assert!(!t.fanned);
+    assert_eq!(t.next, 1);
+}
+
+#[test]
+fn a_bad_mark_while_the_targets_deploy_stops_the_train() {
+    let mut line = Line::new();
+    let t = fanned_out(&mut line);
+    line.bad = true;
+    let (t2, _) = line.step(&t);
+    assert!(
+        t2.stopped
+            .as_deref()
+            .is_some_and(|w| w.contains("marked bad")),
+        "{t2:?}"
     );
 }

@@ -199,6 +199,129 @@ impl Executor {
             .await
     }
 
+    /// The train's step into an environment with targets: the carried commit to every target
+    /// not running, deploying or awaiting it already, each through the promotion gates (its
+    /// checks stand in for a preview; its bad mark and the descendant rule per target), queued
+    /// as `/promote` queues them (requested by Gangway, in one batch, started up to
+    /// `max_parallel_targets`). A held target's promotion waits in the queue for `/unhold`. A
+    /// refusal of any target queues none.
+    pub(crate) async fn train_fan_out(
+        &self,
+        repo: &RepoRef,
+        policy: &Policy,
+        t: &crate::engine::train::Train,
+        sha: &crate::types::CommitSha,
+        environment: &str,
+        checks: &crate::engine::CheckSummary,
+    ) -> Result<Result<(), Refusal>, JobError> {
+        let all_names = policy.environments.all_names();
+        let units = policy.environments.units(environment);
+        let unit_names: Vec<String> = units.iter().map(Unit::name).collect();
+        let waiting = self.store.waiting_promotions(repo.id, environment).await?;
+        let bad = self.store.bad_sha(repo.id, sha).await?;
+        let mut to_queue = Vec::new();
+        for env in &unit_names {
+            let current = self
+                .store
+                .current_env_deployment(repo.id, env)
+                .await?
+                .map(|d| d.sha);
+            let running = self.store.running_env_deployment(repo.id, env).await?;
+            let queued = waiting
+                .iter()
+                .any(|q| &q.environment == env && &q.sha == sha);
+            if !targets::train_queues(sha, current.as_ref(), running.as_ref(), queued) {
+                continue;
+            }
+            let request = promotion::Request {
+                environment: env,
+                known: &all_names,
+                sha,
+                force: false,
+                preview: &PreviewOutcome::NotRequired,
+                checks: Some(checks),
+                checks_required: true,
+                // A held target waits in the queue; a busy one too.
+                hold: None,
+                running: None,
+                bad: bad.as_ref(),
+            };
+            if let Err(r) = self.pass_gates(repo, policy, request).await? {
+                return Ok(Err(r));
+            }
+            to_queue.push(env.clone());
+        }
+        let batch = random_token();
+        let reason = policy
+            .train
+            .as_ref()
+            .map(|tt| crate::engine::train::claim_reason(tt, t))
+            .unwrap_or_default();
+        let limit = usize::try_from(policy.promotion.max_parallel_targets).unwrap_or(1);
+        for env in &to_queue {
+            let token = random_token();
+            let claim = NewEnvDeployment {
+                repo_id: repo.id,
+                environment: env,
+                sha,
+                kind: EnvKind::Train,
+                requested_by: crate::model::GANGWAY_REQUESTER,
+                pr_number: None,
+                reason: Some(&reason),
+                log_token: &token,
+            };
+            let held = {
+                let unit = policy.environments.resolve(env).unwrap_or(Unit {
+                    environment: env.clone(),
+                    target: None,
+                });
+                self.unit_hold(repo, &unit).await?.is_some()
+            };
+            let queued = self
+                .store
+                .queue_promotion(
+                    &NewQueued {
+                        repo_id: repo.id,
+                        family: environment,
+                        environment: env,
+                        sha,
+                        pr_number: None,
+                        requested_by: crate::model::GANGWAY_REQUESTER,
+                        force: false,
+                        batch: &batch,
+                    },
+                    (!held)
+                        .then_some(StartNow {
+                            claim: &claim,
+                            units: &unit_names,
+                            limit,
+                        })
+                        .as_ref(),
+                    self.clock.now_ms(),
+                )
+                .await?;
+            for old in &queued.superseded {
+                if let Some(number) = old.pr_number {
+                    self.comment(
+                        repo,
+                        number,
+                        &targets::superseded_notice(old, &queued.entry),
+                    )
+                    .await?;
+                }
+            }
+            if let Some(d) = &queued.started {
+                self.queue
+                    .enqueue(&NewJob::of(&EnvDeployPayload::new(repo, d))?)
+                    .await
+                    .map_err(JobError::from)?;
+                info!(environment = %d.environment, sha = %d.sha, "train deploying to a target");
+            }
+        }
+        self.drain_queue(repo, policy, environment, &[]).await?;
+        Ok(Ok(()))
+    }
+
     /// The hold that stops a unit: its own, or its environment's (a hold on `production`
     /// holds every target of production).
     async fn unit_hold(
@@ -285,6 +408,13 @@ impl Executor {
                 }
                 let token = random_token();
                 let reason = q.force.then(|| format!("forced by @{}", q.requested_by));
+                // The train's own promotions (queued by `train_fan_out`) stay the train's.
+                let kind =
+                    if q.pr_number.is_none() && q.requested_by == crate::model::GANGWAY_REQUESTER {
+                        EnvKind::Train
+                    } else {
+                        EnvKind::Promote
+                    };
                 let outcome = self
                     .store
                     .start_queued(
@@ -293,7 +423,7 @@ impl Executor {
                             repo_id: repo.id,
                             environment: &q.environment,
                             sha: &q.sha,
-                            kind: EnvKind::Promote,
+                            kind,
                             requested_by: &q.requested_by,
                             pr_number: q.pr_number,
                             reason: reason.as_deref(),

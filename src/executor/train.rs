@@ -1,6 +1,7 @@
 //! Running the train: read the default branch's head and its checks, take one step of the
 //! timetable (`engine::train`), and carry it out: schedule the next wake-up as a durable job,
-//! deploy through the same promotion gates as `/promote` (`Executor::pass_gates`), tell merged
+//! deploy through the same promotion gates as `/promote` (`Executor::pass_gates`; into an
+//! environment with targets, one queued promotion per target: `Executor::train_fan_out`), tell merged
 //! pull requests when their change arrives. Never decides a step, a gate, what a refusal does
 //! to the train or what a pull request is told: the engine (`engine::train`,
 //! `engine::promotion`) does.
@@ -15,7 +16,7 @@ use crate::engine::signoff::Gate;
 use crate::engine::train::{self, Refused, Step, Train};
 use crate::jobs::{JobKey, JobKind, NewJob, TrainPayload};
 use crate::model::{EnvDeployment, EnvKind, RepoRef};
-use crate::policy::Policy;
+use crate::policy::{OnTargetFailure, Policy};
 use crate::queue::JobError;
 use crate::types::CommitSha;
 
@@ -74,12 +75,43 @@ impl Executor {
         let names = policy.environments.names();
         let mut current = Vec::with_capacity(names.len());
         for name in names {
-            current.push(
-                self.store
-                    .current_env_deployment(repo.id, name)
+            let units = policy.environments.targets_of(name);
+            if units.is_empty() {
+                current.push(
+                    self.store
+                        .current_env_deployment(repo.id, name)
+                        .await?
+                        .map(|d| d.sha),
+                );
+                continue;
+            }
+            // An environment with targets runs the commit every target runs.
+            let mut currents = Vec::with_capacity(units.len());
+            for u in policy.environments.units(name) {
+                currents.push(
+                    self.store
+                        .current_env_deployment(repo.id, &u.name())
+                        .await?
+                        .map(|d| d.sha),
+                );
+            }
+            current.push(crate::engine::targets::common_commit(&currents));
+        }
+        // While the train waits for a fan-out: each target's newest deployment.
+        let mut newest = Vec::new();
+        if stored.fanned
+            && let Some(name) = names.get(stored.next)
+        {
+            for u in policy.environments.units(name) {
+                let target = u.name();
+                let d = self
+                    .store
+                    .env_deployments_of(repo.id, &target, 1)
                     .await?
-                    .map(|d| d.sha),
-            );
+                    .into_iter()
+                    .next();
+                newest.push((target, d));
+            }
         }
         let awaited = match stored.awaiting {
             Some(id) => self.store.env_deployment(id).await?,
@@ -99,6 +131,8 @@ impl Executor {
                 current: &current,
                 awaited: awaited.as_ref(),
                 bad,
+                failed_target: crate::engine::targets::failed_target(&newest, &head),
+                halt: policy.promotion.on_target_failure == OnTargetFailure::Halt,
             },
         );
         for step in steps {
@@ -126,11 +160,19 @@ impl Executor {
                             }
                         }
                     }
-                    match self
-                        .train_deploy(&repo, policy, &next, &head, &environment, &summary)
-                        .await?
-                    {
-                        Ok(d) => next.awaiting = Some(d.id),
+                    let fans_out = !policy.environments.targets_of(&environment).is_empty();
+                    let outcome = if fans_out {
+                        self.train_fan_out(&repo, policy, &next, &head, &environment, &summary)
+                            .await?
+                            .map(|()| None)
+                    } else {
+                        self.train_deploy(&repo, policy, &next, &head, &environment, &summary)
+                            .await?
+                            .map(Some)
+                    };
+                    match outcome {
+                        Ok(Some(d)) => next.awaiting = Some(d.id),
+                        Ok(None) => next.fanned = true,
                         Err(refusal) => match train::refused(&refusal, now) {
                             Refused::LookAgainAt(at) => self.schedule_train(&repo, at).await?,
                             Refused::Stop(why) => {
@@ -167,9 +209,6 @@ impl Executor {
         environment: &str,
         checks: &CheckSummary,
     ) -> Result<Result<EnvDeployment, Refusal>, JobError> {
-        if let Some(r) = crate::engine::targets::train_refusal(policy, environment) {
-            return Ok(Err(r));
-        }
         let running = self
             .store
             .running_env_deployment(repo.id, environment)

@@ -566,3 +566,133 @@ async fn one_target_is_rolled_back_to_a_named_commit_alone() {
     w.settle().await;
     assert_eq!(w.fake.deployments_in(REPO, "production-au").len(), 2);
 }
+
+// ---- The train through targets ----
+
+const MIN: i64 = 60_000;
+
+const TRAIN_TARGETS: &str = "\
+environments: [staging, production]
+targets:
+  production: [au, uk, ca]
+train:
+  delay: 30m
+  bake: 60m
+promotion:
+  on_target_failure: continue
+  max_parallel_targets: 2
+";
+
+async fn train_world(tail: &str, policy: &str) -> (World, gangway::clock::ManualClock) {
+    use gangway::clock::Clock;
+    let clock = gangway::clock::ManualClock::new(chrono::Utc::now().timestamp_millis());
+    let w = World::start_clocked(
+        tail,
+        "",
+        &[("GANGWAY_TIMER_TICK_MS", "3600000")],
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
+    let _ = clock.now_ms();
+    w.fake.set_permission(REPO, "boss", Role::Maintain).unwrap();
+    w.fake.put_file(REPO, "main", POLICY, policy).unwrap();
+    (w, clock)
+}
+
+async fn train_state(w: &World) -> gangway::engine::train::Train {
+    let text = w
+        .app
+        .store()
+        .train_state(gangway::types::RepoId(w.repo_id))
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_train_carries_a_commit_to_staging_then_to_every_target_of_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("uk-down");
+    std::fs::write(&flag, "").unwrap();
+    let (w, clock) = train_world(&failing_while("uk", &flag), TRAIN_TARGETS).await;
+    // A staged pull request's commit, pushed to main as it is (a fast-forward): the train
+    // carries it, and a maintainer can retry a target from the pull request.
+    let (pr, head) = w.staged("feature-1").await;
+    w.fake.push_commit(REPO, "main", &head).await.unwrap();
+    w.settle_due().await;
+    clock.advance_ms(31 * MIN);
+    let h = head.clone();
+    w.until("live in staging", |f| live_in(f, "staging", &h))
+        .await;
+    w.settle_due().await;
+    assert!(w.fake.deployments_in(REPO, "production-au").is_empty());
+
+    // After the bake: every target, two at a time; uk fails, the train keeps waiting.
+    clock.advance_ms(61 * MIN);
+    let h = head.clone();
+    w.until("au and ca live, uk failed", |f| {
+        live_in(f, "production-au", &h)
+            && live_in(f, "production-ca", &h)
+            && failed_in(f, "production-uk", &h)
+    })
+    .await;
+    w.settle_due().await;
+    assert!(w.fake.deployments_in(REPO, "production").is_empty());
+    let t = train_state(&w).await;
+    assert!(t.fanned && t.stopped.is_none() && t.next == 1, "{t:?}");
+
+    // A maintainer's retry of uk completes production; the train counts it done.
+    std::fs::remove_file(&flag).unwrap();
+    w.say(pr, "boss", "/promote production-uk").await;
+    let h = head.clone();
+    w.until("uk live", |f| live_in(f, "production-uk", &h))
+        .await;
+    w.settle_due().await;
+    let t = train_state(&w).await;
+    assert!(!t.fanned && t.stopped.is_none() && t.next == 2, "{t:?}");
+    for target in ["au", "ca"] {
+        let env = format!("production-{target}");
+        assert_eq!(w.fake.deployments_in(REPO, &env).len(), 1, "{env}");
+    }
+    assert_eq!(w.fake.deployments_in(REPO, "production-uk").len(), 2);
+    assert_eq!(w.fake.deployments_in(REPO, "staging").len(), 1);
+}
+
+#[tokio::test]
+async fn the_train_under_halt_stops_at_a_failing_target_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("au-down");
+    std::fs::write(&flag, "").unwrap();
+    let policy = TRAIN_TARGETS
+        .replace("continue", "halt")
+        .replace("max_parallel_targets: 2", "max_parallel_targets: 1");
+    let (w, clock) = train_world(&failing_while("au", &flag), &policy).await;
+    let head = w
+        .fake
+        .push_branch(REPO, "main", "a change")
+        .await
+        .unwrap()
+        .after;
+    w.green(REPO, &head).await;
+    w.settle_due().await;
+    clock.advance_ms(31 * MIN);
+    let h = head.clone();
+    w.until("live in staging", |f| live_in(f, "staging", &h))
+        .await;
+    w.settle_due().await;
+    clock.advance_ms(61 * MIN);
+    let h = head.clone();
+    w.until("au failed", |f| failed_in(f, "production-au", &h))
+        .await;
+    w.settle_due().await;
+    let t = train_state(&w).await;
+    let why = t.stopped.clone().unwrap_or_default();
+    assert!(
+        why.contains("production-au") && why.contains("on_target_failure: halt"),
+        "{t:?}"
+    );
+    // The others of the fan-out were not started.
+    assert!(w.fake.deployments_in(REPO, "production-uk").is_empty());
+    assert!(w.fake.deployments_in(REPO, "production-ca").is_empty());
+}

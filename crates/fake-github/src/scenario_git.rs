@@ -274,6 +274,38 @@ impl FakeGitHub {
         })
     }
 
+    /// Pushes an existing commit to `branch` as it is (a fast-forward, as `git push` of a pull
+    /// request's head does) and delivers `push`.
+    pub async fn push_commit(
+        &self,
+        repo: &str,
+        branch: &str,
+        sha: &str,
+    ) -> Result<Delivery, FakeError> {
+        let push = {
+            let mut st = self.shared.lock();
+            let id = repo_of(&st, repo)?;
+            let r = &st.repos[&id];
+            let before = r.branches.get(branch).cloned();
+            let owner = r.owner.clone();
+            if let Some(r) = st.repos.get_mut(&id) {
+                r.branches.insert(branch.to_owned(), sha.to_owned());
+            }
+            let rd = self.shared.render(&st);
+            events::push(
+                &rd,
+                &RefUpdate {
+                    repo: id,
+                    branch,
+                    before: before.as_deref(),
+                    after: Some(sha),
+                    pusher: &owner,
+                },
+            )
+        };
+        Ok(self.deliver("push", push).await)
+    }
+
     /// Marks a PR as conflicting with its base (`false`: `mergeable: false`, `mergeable_state:
     /// "dirty"`, and the merge API answers 405) or clean again. No webhook, as on GitHub.
     pub fn set_mergeable(&self, repo: &str, number: u64, mergeable: bool) -> Result<(), FakeError> {
