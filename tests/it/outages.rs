@@ -314,10 +314,21 @@ async fn full_disk_mid_burst(w: World, disk: Disk) {
 
     // Space is freed: the store recovers without a restart.
     disk.free(&w).await;
-    support::wait_for("ready again", Duration::from_secs(30), || async {
-        (readyz(&w).await.0 == 200).then_some(())
-    })
+    let last = std::sync::Mutex::new(String::new());
+    let ready = tokio::time::timeout(
+        Duration::from_secs(30),
+        support::wait_for("ready again", Duration::from_secs(3600), || async {
+            let (status, why) = readyz(&w).await;
+            *last.lock().unwrap() = format!("{status}: {why}");
+            (status == 200).then_some(())
+        }),
+    )
     .await;
+    assert!(
+        ready.is_ok(),
+        "not ready 30 s after space was freed; last answer: {}",
+        last.lock().unwrap()
+    );
     for d in &refused {
         let again = w.fake.redeliver(&d.guid).await.unwrap();
         assert_eq!(again.status, Some(202), "{}", again.response_body);
