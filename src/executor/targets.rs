@@ -19,7 +19,7 @@ use crate::jobs::{CommandPayload, EnvDeployPayload, NewJob, PromotionQueuePayloa
 use crate::model::{EnvDeployment, EnvKind, QueueState, QueuedPromotion, RepoRef};
 use crate::policy::{Policy, Unit};
 use crate::queue::JobError;
-use crate::store::{NewEnvDeployment, NewQueued, StartNow, StartOutcome};
+use crate::store::{NewEnvDeployment, NewQueued, Queued, StartNow, StartOutcome};
 use crate::types::PrNumber;
 
 impl Executor {
@@ -142,21 +142,8 @@ impl Executor {
                     self.clock.now_ms(),
                 )
                 .await?;
-            for old in &queued.superseded {
-                if let Some(number) = old.pr_number {
-                    self.comment(
-                        repo,
-                        number,
-                        &targets::superseded_notice(old, &queued.entry),
-                    )
-                    .await?;
-                }
-            }
-            if let Some(d) = &queued.started {
-                self.queue
-                    .enqueue(&NewJob::of(&EnvDeployPayload::new(repo, d))?)
-                    .await
-                    .map_err(JobError::from)?;
+            self.after_queued(repo, &queued).await?;
+            if queued.started.is_some() {
                 started_names.push(env);
             } else {
                 let running = self
@@ -300,21 +287,8 @@ impl Executor {
                     self.clock.now_ms(),
                 )
                 .await?;
-            for old in &queued.superseded {
-                if let Some(number) = old.pr_number {
-                    self.comment(
-                        repo,
-                        number,
-                        &targets::superseded_notice(old, &queued.entry),
-                    )
-                    .await?;
-                }
-            }
+            self.after_queued(repo, &queued).await?;
             if let Some(d) = &queued.started {
-                self.queue
-                    .enqueue(&NewJob::of(&EnvDeployPayload::new(repo, d))?)
-                    .await
-                    .map_err(JobError::from)?;
                 info!(environment = %d.environment, sha = %d.sha, "train deploying to a target");
             }
         }
@@ -336,6 +310,28 @@ impl Executor {
             return Ok(self.store.hold(repo.id, &u.environment).await?);
         }
         Ok(None)
+    }
+
+    /// What follows a promotion queued: the pull requests of the promotions it superseded are
+    /// told, and its deployment, if it started at once, is queued to run.
+    async fn after_queued(&self, repo: &RepoRef, queued: &Queued) -> Result<(), JobError> {
+        for old in &queued.superseded {
+            if let Some(number) = old.pr_number {
+                self.comment(
+                    repo,
+                    number,
+                    &targets::superseded_notice(old, &queued.entry),
+                )
+                .await?;
+            }
+        }
+        if let Some(d) = &queued.started {
+            self.queue
+                .enqueue(&NewJob::of(&EnvDeployPayload::new(repo, d))?)
+                .await
+                .map_err(JobError::from)?;
+        }
+        Ok(())
     }
 
     /// Starts what may start in `family`'s queue (`engine::targets::to_start`); entries other

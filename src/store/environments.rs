@@ -58,6 +58,39 @@ pub(super) fn from_row(r: &AnyRow) -> Result<EnvDeployment, StoreError> {
     })
 }
 
+/// Records `new` as `pending` unless its environment already runs a deployment (`None`).
+/// ON CONFLICT names the partial index (columns and predicate): a concurrent claim makes this a
+/// no-op on both dialects, never an error that would need a rollback.
+pub(super) async fn insert_claim<'e, E>(
+    executor: E,
+    new: &NewEnvDeployment<'_>,
+    now_ms: i64,
+) -> Result<Option<EnvDeployment>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!(
+        "INSERT INTO env_deployments (repo_id, environment, sha, kind, requested_by, pr_number, reason, state,
+                                      log_token, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $9)
+         ON CONFLICT (repo_id, environment) WHERE state IN ('pending', 'deploying') DO NOTHING
+         RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(new.repo_id.as_db())
+        .bind(new.environment)
+        .bind(new.sha.as_str())
+        .bind(new.kind.as_str())
+        .bind(new.requested_by)
+        .bind(new.pr_number.map(PrNumber::as_db))
+        .bind(new.reason)
+        .bind(new.log_token)
+        .bind(now_ms)
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 fn hold_from_row(r: &AnyRow) -> Result<Hold, StoreError> {
     Ok(Hold {
         environment: r.try_get("environment")?,
@@ -75,30 +108,9 @@ impl Store {
         new: &NewEnvDeployment<'_>,
         now_ms: i64,
     ) -> Result<Result<EnvDeployment, EnvDeployment>, StoreError> {
-        // ON CONFLICT names the partial index (columns and predicate): a concurrent claim makes
-        // this a no-op on both dialects, never an error that would need a rollback.
-        let sql = format!(
-            "INSERT INTO env_deployments (repo_id, environment, sha, kind, requested_by, pr_number, reason, state,
-                                          log_token, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $9)
-             ON CONFLICT (repo_id, environment) WHERE state IN ('pending', 'deploying') DO NOTHING
-             RETURNING {COLUMNS}"
-        );
         for _ in 0..CLAIM_ATTEMPTS {
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(new.repo_id.as_db())
-                .bind(new.environment)
-                .bind(new.sha.as_str())
-                .bind(new.kind.as_str())
-                .bind(new.requested_by)
-                .bind(new.pr_number.map(PrNumber::as_db))
-                .bind(new.reason)
-                .bind(new.log_token)
-                .bind(now_ms)
-                .fetch_optional(self.pool())
-                .await?;
-            if let Some(row) = row {
-                return Ok(Ok(from_row(&row)?));
+            if let Some(d) = insert_claim(self.pool(), new, now_ms).await? {
+                return Ok(Ok(d));
             }
             // Lost to a running deployment; if it ended meanwhile, try again.
             if let Some(running) = self

@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::environments::{COLUMNS as ENV_COLUMNS, from_row as env_from_row};
+use super::environments::{COLUMNS as ENV_COLUMNS, from_row as env_from_row, insert_claim};
 use super::{NewEnvDeployment, Store, StoreError, invalid_in as invalid};
 use crate::model::{EnvDeployment, QueueState, QueuedPromotion};
 use crate::types::{CommitSha, PrNumber, RepoId};
@@ -164,42 +164,21 @@ impl Store {
                 .await?;
                 running += usize::from(busy.is_some());
             }
-            if running < start.limit {
-                let sql = format!(
-                    "INSERT INTO env_deployments (repo_id, environment, sha, kind, requested_by, pr_number, reason, state,
-                                                  log_token, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $9)
-                     ON CONFLICT (repo_id, environment) WHERE state IN ('pending', 'deploying') DO NOTHING
-                     RETURNING {ENV_COLUMNS}"
-                );
-                let c = start.claim;
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(c.repo_id.as_db())
-                    .bind(c.environment)
-                    .bind(c.sha.as_str())
-                    .bind(c.kind.as_str())
-                    .bind(c.requested_by)
-                    .bind(c.pr_number.map(PrNumber::as_db))
-                    .bind(c.reason)
-                    .bind(c.log_token)
-                    .bind(now_ms)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = row {
-                    let d = env_from_row(&row)?;
-                    sqlx::query(
-                        "UPDATE promotion_queue SET state = 'started', env_deployment_id = $1,
-                                updated_at = $2 WHERE id = $3",
-                    )
-                    .bind(d.id)
-                    .bind(now_ms)
-                    .bind(entry.id)
-                    .execute(&mut *tx)
-                    .await?;
-                    entry.state = QueueState::Started;
-                    entry.env_deployment_id = Some(d.id);
-                    started = Some(d);
-                }
+            if running < start.limit
+                && let Some(d) = insert_claim(&mut *tx, start.claim, now_ms).await?
+            {
+                sqlx::query(
+                    "UPDATE promotion_queue SET state = 'started', env_deployment_id = $1,
+                            updated_at = $2 WHERE id = $3",
+                )
+                .bind(d.id)
+                .bind(now_ms)
+                .bind(entry.id)
+                .execute(&mut *tx)
+                .await?;
+                entry.state = QueueState::Started;
+                entry.env_deployment_id = Some(d.id);
+                started = Some(d);
             }
         }
         tx.commit().await?;
