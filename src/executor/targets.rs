@@ -110,6 +110,15 @@ impl Executor {
         let mut started_names = Vec::new();
         for u in accepted {
             let env = u.name();
+            // This very promotion, already under way: its job ran before and stopped (a crash,
+            // a lost lease) after it started this unit. Never deploy the same commit twice.
+            if let Some(running) = self.store.running_env_deployment(repo.id, &env).await?
+                && running.sha == sha
+                && running.pr_number == Some(pr.number)
+            {
+                started_names.push(env);
+                continue;
+            }
             let token = random_token();
             let claim = NewEnvDeployment {
                 repo_id: repo.id,
