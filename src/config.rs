@@ -180,6 +180,38 @@ pub struct Settings {
     /// shorter than [`MIN_SECRET_LEN`].
     pub warnings: Vec<Problem>,
     pub http: HttpSettings,
+    /// The dashboard's settings (sign-in, who may see what).
+    pub web: WebSettings,
+}
+
+/// The dashboard's settings (see docs/dashboard.md).
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// GitHub's web address, where users sign in and Apps are registered: `https://github.com`,
+    /// or a GitHub Enterprise Server's own host (derived from `GITHUB_API_URL` unless set).
+    pub github_url: String,
+    /// Gangway's external base URL (`GANGWAY_PUBLIC_URL`): the OAuth callback is under it.
+    pub public_url: String,
+    /// The App's OAuth client id (`GANGWAY_GITHUB_CLIENT_ID`); without it and the secret, nobody
+    /// can sign in and the dashboard shows only what it shows without signing in.
+    pub client_id: Option<String>,
+    /// The App's OAuth client secret (`GANGWAY_GITHUB_CLIENT_SECRET` or `…_FILE`).
+    pub client_secret: Option<SecretString>,
+    /// Public repositories' pages readable without signing in (`GANGWAY_DASHBOARD_PUBLIC`).
+    pub public_read: bool,
+    /// GitHub logins who see the operator views (`GANGWAY_OPERATORS`): dead jobs, budgets, audit.
+    pub operators: Vec<String>,
+}
+
+/// GitHub's web address for an API base: `https://github.com` for `https://api.github.com`, the
+/// host of a GitHub Enterprise Server for its `https://HOST/api/v3`, and the base itself for
+/// anything else (the fake GitHub serves both on one address).
+pub fn github_web_url(api_url: &str) -> String {
+    let api = api_url.trim_end_matches('/');
+    if api == "https://api.github.com" {
+        return "https://github.com".to_owned();
+    }
+    api.strip_suffix("/api/v3").unwrap_or(api).to_owned()
 }
 
 /// Secrets shorter than this are warned about (they are redacted all the same).
@@ -418,6 +450,36 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "GANGWAY_METRICS_ADDR",
         None,
         "serve /metrics on this address (IP:PORT) instead of the main listener",
+    ),
+    (
+        "GITHUB_URL",
+        None,
+        "GitHub's web address for sign-in and App registration (default: derived from GITHUB_API_URL; https://github.com for api.github.com, https://HOST for https://HOST/api/v3)",
+    ),
+    (
+        "GANGWAY_GITHUB_CLIENT_ID",
+        None,
+        "the App's OAuth client id, for signing in to the dashboard with GitHub",
+    ),
+    (
+        "GANGWAY_GITHUB_CLIENT_SECRET",
+        None,
+        "the App's OAuth client secret (for signing in to the dashboard)",
+    ),
+    (
+        "GANGWAY_GITHUB_CLIENT_SECRET_FILE",
+        None,
+        "file holding the App's OAuth client secret (instead of GANGWAY_GITHUB_CLIENT_SECRET)",
+    ),
+    (
+        "GANGWAY_DASHBOARD_PUBLIC",
+        Some("false"),
+        "true: public repositories' dashboard pages are readable without signing in",
+    ),
+    (
+        "GANGWAY_OPERATORS",
+        None,
+        "comma-separated GitHub logins who see the dashboard's operator views (dead jobs, budgets, audit trail)",
     ),
     (
         "GANGWAY_CONFIG",
@@ -905,6 +967,7 @@ impl Settings {
                 ),
             );
         }
+        let web = load_web(&mut r, github_api_url.as_deref(), public_url.as_deref());
         let (redact, warnings) = match (&private_key, &webhook_secrets) {
             (Some(k), Some(w)) => secrets_to_redact(k, w, &database_url, &driver_pass_env.all()),
             _ => (Vec::new(), Vec::new()),
@@ -921,6 +984,7 @@ impl Settings {
                 app_id: app_id?,
                 private_key: private_key?,
                 webhook_secrets: webhook_secrets?,
+                web: web?,
                 github_api_url: github_api_url?,
                 database_url: SecretString::from(database_url),
                 db_kind: db_kind?,
@@ -1090,6 +1154,94 @@ fn load_private_key(r: &mut Reader<'_>) -> Option<SecretString> {
 /// A secret given either inline (`name`) or in a file (`file_setting`), never both: the setting
 /// it came from and its text (a file's surrounding whitespace, such as its final newline, is
 /// not part of the value). `None` when neither is set or on a problem (recorded).
+/// The dashboard's settings; `None` with a problem recorded when one is wrong.
+fn load_web(
+    r: &mut Reader<'_>,
+    api_url: Option<&str>,
+    public_url: Option<&str>,
+) -> Option<WebSettings> {
+    let github_url = match r.src.get("GITHUB_URL") {
+        Some(u) => match validate_http_url(u) {
+            Ok(u) => Some(u.trim_end_matches('/').to_owned()),
+            Err(m) => {
+                r.problem("GITHUB_URL", m);
+                None
+            }
+        },
+        None => api_url.map(github_web_url),
+    };
+    let client_id = r
+        .src
+        .get("GANGWAY_GITHUB_CLIENT_ID")
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let client_secret = read_secret(
+        r,
+        "GANGWAY_GITHUB_CLIENT_SECRET",
+        "GANGWAY_GITHUB_CLIENT_SECRET_FILE",
+    )
+    .map(|(_, s)| SecretString::from(s.trim().to_owned()))
+    .filter(|s| !s.expose_secret().is_empty());
+    if client_id.is_some() != client_secret.is_some() {
+        r.problem(
+            "GANGWAY_GITHUB_CLIENT_ID",
+            "set both GANGWAY_GITHUB_CLIENT_ID and GANGWAY_GITHUB_CLIENT_SECRET (or its _FILE), \
+             or neither: signing in needs both",
+        );
+    }
+    let public_read = match r
+        .string("GANGWAY_DASHBOARD_PUBLIC")
+        .as_deref()
+        .map(str::trim)
+    {
+        Some("true") => Some(true),
+        Some("false") | None => Some(false),
+        Some(other) => {
+            r.problem(
+                "GANGWAY_DASHBOARD_PUBLIC",
+                format!(
+                    "must be `true` or `false`, got {:?}",
+                    crate::types::truncate_for_error(other)
+                ),
+            );
+            None
+        }
+    };
+    let mut operators = Vec::new();
+    for login in r
+        .src
+        .get("GANGWAY_OPERATORS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        let valid = login.len() <= 39
+            && login
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if valid {
+            operators.push(login.to_ascii_lowercase());
+        } else {
+            r.problem(
+                "GANGWAY_OPERATORS",
+                format!(
+                    "{:?} is not a GitHub login",
+                    crate::types::truncate_for_error(login)
+                ),
+            );
+        }
+    }
+    Some(WebSettings {
+        github_url: github_url?,
+        public_url: public_url?.to_owned(),
+        client_id,
+        client_secret,
+        public_read: public_read?,
+        operators,
+    })
+}
+
 fn read_secret(r: &mut Reader<'_>, name: &str, file_setting: &str) -> Option<(String, String)> {
     let inline = r.src.get(name).map(str::to_owned);
     let path = r.src.get(file_setting).map(PathBuf::from);

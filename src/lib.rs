@@ -36,6 +36,9 @@ pub mod executor;
 pub mod ingress;
 pub mod timers;
 
+// The dashboard: pages and buttons for signed-in GitHub users.
+pub mod web;
+
 // The process: HTTP routes, assembly and shutdown, the operator's CLI, the demo.
 #[cfg(feature = "demo")]
 pub mod demo;

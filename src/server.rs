@@ -27,6 +27,7 @@ use crate::metrics::Metrics;
 use crate::queue::{Queue, WorkerPool};
 use crate::store::{Store, StoreError};
 use crate::timers::Timers;
+use crate::web::WebState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -143,17 +144,24 @@ impl Running {
             store: store.clone(),
             secrets: Arc::new(settings.webhook_secrets.clone()),
             metrics: metrics.clone(),
-            clock,
+            clock: clock.clone(),
             wake,
             max_attempts: queue.max_attempts(),
             group: GroupCommit::new(store.clone()).with_pressure(queue.pressure().clone()),
             app_id: settings.app_id,
+        };
+        let web = WebState {
+            store: store.clone(),
+            queue: queue.clone(),
+            clock: clock.clone(),
+            settings: Arc::new(settings.web.clone()),
         };
         let state = HttpState {
             ingress,
             store: store.clone(),
             metrics: metrics.clone(),
             queue: queue.clone(),
+            web,
         };
         let metrics_listener = match settings.http.metrics_addr {
             Some(addr) => Some(

@@ -26,6 +26,7 @@ use crate::ingress::{self, Ingress};
 use crate::metrics::Metrics;
 use crate::queue::Queue;
 use crate::store::Store;
+use crate::web::{self, WebState};
 
 #[derive(Clone)]
 pub struct HttpState {
@@ -33,6 +34,7 @@ pub struct HttpState {
     pub store: Store,
     pub metrics: Metrics,
     pub queue: Queue,
+    pub web: WebState,
 }
 
 /// How often the job counts shown by `/metrics` are read from the database.
@@ -71,7 +73,8 @@ pub fn router(state: HttpState, with_metrics: bool) -> Router {
     } else {
         r
     };
-    r.fallback(not_found).with_state(state)
+    let web = web::router(state.web.clone());
+    r.fallback(not_found).with_state(state).merge(web)
 }
 
 /// The routes of the metrics listener (`GANGWAY_METRICS_ADDR`).

@@ -57,10 +57,19 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     // The process.
+    // The dashboard: pages read the store; buttons enqueue the same jobs as PR comments.
+    (
+        "web",
+        &[
+            "types", "model", "jobs", "config", "clock", "metrics", "policy", "engine", "github",
+            "store", "queue",
+        ],
+    ),
     (
         "http",
         &[
             "types", "model", "jobs", "config", "clock", "metrics", "store", "queue", "ingress",
+            "web",
         ],
     ),
     (
@@ -74,7 +83,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "server",
         &[
             "types", "model", "jobs", "config", "clock", "metrics", "github", "store", "queue",
-            "ingress", "executor", "timers", "http",
+            "ingress", "executor", "timers", "http", "web",
         ],
     ),
     ("demo", &["types", "config", "clock", "server"]),

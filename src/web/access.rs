@@ -1,0 +1,34 @@
+//! What a viewer may see: a repository's pages, the operator views.
+
+use super::WebState;
+use super::session::Viewer;
+
+/// Why access could not be decided (GitHub unreachable, say): the page says so, and shows
+/// nothing of the repository.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("could not ask GitHub whether you may read {0}: {1}")]
+    GitHub(String, String),
+}
+
+/// Whether `viewer` (or an anonymous visitor) may read `full_name`'s pages.
+///
+/// Placeholder until sign-in lands: signed-in users only.
+pub async fn can_read(
+    _state: &WebState,
+    viewer: Option<&Viewer>,
+    _full_name: &str,
+) -> Result<bool, AccessError> {
+    Ok(viewer.is_some())
+}
+
+/// Whether `viewer` sees the operator views (`GANGWAY_OPERATORS`).
+pub fn is_operator(state: &WebState, viewer: Option<&Viewer>) -> bool {
+    viewer.is_some_and(|v| {
+        state
+            .settings
+            .operators
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(&v.login))
+    })
+}

@@ -1,0 +1,91 @@
+//! Rendering a page: the template, the headers every page carries, and the pages themselves.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::WebState;
+use super::session::MaybeViewer;
+
+/// Content-Security-Policy of every page: our own stylesheet and script only, no inline script,
+/// no frames, forms post only to Gangway (and, for the App's registration, to GitHub).
+fn policy(github_url: &str) -> String {
+    format!(
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+         connect-src 'self'; form-action 'self' {github_url}; frame-ancestors 'none'; \
+         base-uri 'none'"
+    )
+}
+
+/// A rendered page with its security headers; a template that fails to render is a 500 that
+/// says so (and is logged), never half a page.
+pub fn html<T: Template>(state: &WebState, status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(body) => {
+            let mut r = (status, body).into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&policy(&state.settings.github_url)) {
+                h.insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a dashboard page did not render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page did not render\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// What the layout needs on every page: who is signed in, and the CSRF token of their forms.
+pub struct Chrome {
+    pub viewer: Option<String>,
+    pub csrf: String,
+    pub title: String,
+}
+
+impl Chrome {
+    pub fn new(viewer: &MaybeViewer, title: impl Into<String>) -> Chrome {
+        Chrome {
+            viewer: viewer.0.as_ref().map(|v| v.login.clone()),
+            csrf: viewer
+                .0
+                .as_ref()
+                .map(|v| v.csrf.clone())
+                .unwrap_or_default(),
+            title: title.into(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    chrome: Chrome,
+}
+
+/// `/`: everything Gangway serves (placeholder until the pages land).
+pub async fn home(State(state): State<WebState>, viewer: MaybeViewer) -> Response {
+    let page = Home {
+        chrome: Chrome::new(&viewer, "Gangway"),
+    };
+    html(&state, StatusCode::OK, &page)
+}
