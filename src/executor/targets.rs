@@ -108,15 +108,29 @@ impl Executor {
             forced.then(|| format!("forced by @{}: {} was marked bad", job.author, sha.short()));
         let mut fresh: Vec<(QueuedPromotion, usize)> = Vec::new();
         let mut started_names = Vec::new();
+        let waiting = self.store.waiting_promotions(repo.id, &family).await?;
         for u in accepted {
             let env = u.name();
             // This very promotion, already under way: its job ran before and stopped (a crash,
-            // a lost lease) after it started this unit. Never deploy the same commit twice.
-            if let Some(running) = self.store.running_env_deployment(repo.id, &env).await?
+            // a lost lease, a reply GitHub refused) after it started this unit. Never deploy the
+            // same commit twice.
+            let running = self.store.running_env_deployment(repo.id, &env).await?;
+            if let Some(running) = &running
                 && running.sha == sha
                 && running.pr_number == Some(pr.number)
             {
                 started_names.push(env);
+                continue;
+            }
+            // Or after it queued this unit: it stays queued where it is, and does not supersede
+            // itself.
+            let mine = waiting
+                .iter()
+                .filter(|q| q.environment == env)
+                .enumerate()
+                .find(|(_, q)| q.sha == sha && q.pr_number == Some(pr.number));
+            if let Some((ahead, q)) = mine {
+                fresh.push((q.clone(), ahead + 1 + usize::from(running.is_some())));
                 continue;
             }
             let token = random_token();

@@ -7,7 +7,7 @@
 
 use crate::support;
 
-use fake_github::{FakeGitHub, Role};
+use fake_github::{FakeGitHub, Fault, Role};
 use support::world::{REPO, World, last_state};
 
 const POLICY: &str = ".github/gangway.yml";
@@ -449,6 +449,72 @@ async fn a_restart_in_the_middle_of_a_fan_out_ends_each_target_once() {
         assert_eq!(rows.len(), 1, "{env}: one recorded deployment");
         assert_eq!(rows[0].state.as_str(), "live", "{env}");
     }
+}
+
+/// The crash this guards against, made deterministic: `/promote` starts its targets, then cannot
+/// post its reply (GitHub answers 502), so its job runs again from the top while the targets are
+/// still deploying. The second run finds each target already deploying this commit for this PR
+/// and starts nothing: every target is deployed once, and the queued one stays queued once.
+#[tokio::test]
+async fn a_promote_whose_job_runs_again_mid_fan_out_deploys_no_target_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("open");
+    let policy = "environments: [production]\ntargets:\n  production: [au, uk, ca]\npromotion:\n  max_parallel_targets: 2\n";
+    let w = world(&gated("production", &gate), policy).await;
+    let (pr, sha) = w.staged("feature").await;
+    let comments = format!("/repos/{REPO}/issues/{pr}/comments");
+    let posted_before = w.fake.count_calls("POST", &comments);
+    w.fake
+        .inject(Fault::status(502).on("POST", &comments).times(1));
+    w.say(pr, "boss", "/promote").await;
+    let s = sha.clone();
+    w.until("two targets deploying", |f| {
+        ["production-au", "production-uk"].iter().all(|e| {
+            f.deployments_in(REPO, e)
+                .iter()
+                .any(|d| d.sha == s && last_state(d) == "in_progress")
+        })
+    })
+    .await;
+    // The reply failed once, and the job's second run posted it.
+    let text = w.reply_containing(pr, "promoting commit").await;
+    assert!(
+        w.fake.count_calls("POST", &comments) >= posted_before + 2,
+        "the first reply was refused and posted again"
+    );
+    assert!(
+        text.contains("production-ca is queued at position 1"),
+        "{text}"
+    );
+    std::fs::write(&gate, "").unwrap();
+    let s = sha.clone();
+    w.until("every target live", |f| {
+        ["production-au", "production-uk", "production-ca"]
+            .iter()
+            .all(|e| live_in(f, e, &s))
+    })
+    .await;
+    w.settle().await;
+    let store = w.app.store();
+    let rid = gangway::types::RepoId(w.repo_id);
+    for env in ["production-au", "production-uk", "production-ca"] {
+        let ds = w.fake.deployments_in(REPO, env);
+        assert_eq!(ds.len(), 1, "{env}: one GitHub deployment, {ds:?}");
+        let rows = store.env_deployments_of(rid, env, 10).await.unwrap();
+        assert_eq!(rows.len(), 1, "{env}: one recorded deployment");
+        assert_eq!(rows[0].state.as_str(), "live", "{env}");
+    }
+    let runs = w
+        .driver_runs()
+        .iter()
+        .filter(|r| r.contains(&sha) && r.contains("production-"))
+        .count();
+    assert_eq!(runs, 3, "one driver run per target: {:?}", w.driver_runs());
+    let replies = w.replies(pr);
+    assert!(
+        !replies.iter().any(|r| r.contains("superseded")),
+        "a promotion never supersedes itself: {replies:?}"
+    );
 }
 
 #[tokio::test]
