@@ -30,6 +30,10 @@ const DEMO_KEY: &str = include_str!("../fixtures/test-app-key.pem");
 const DEMO_PUBLIC_KEY: &str = include_str!("../fixtures/test-app-key.pub.pem");
 const APP_ID: u64 = 1;
 const REPO: &str = "octo/demo";
+/// The demo's maintainer: promotes from a comment, and is who the dashboard signs in.
+const MAINTAINER: &str = "mona";
+/// The demo repository's policy: previews for every PR, staging and production to promote to.
+const POLICY: &str = "environments: [staging, production]\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -86,6 +90,10 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
     );
     fake.add_installation(1, "octo");
     fake.add_repo(1, REPO, "main")
+        .map_err(setup("seeding the fake GitHub"))?;
+    fake.set_permission(REPO, MAINTAINER, fake_github::Role::Maintain)
+        .map_err(setup("seeding the fake GitHub"))?;
+    fake.put_file(REPO, "main", ".github/gangway.yml", POLICY)
         .map_err(setup("seeding the fake GitHub"))?;
 
     let secret = hex::encode(rand::random::<[u8; 16]>());
@@ -215,6 +223,25 @@ fn deployment_line(fake: &FakeGitHub, sha: &str) -> String {
 }
 
 /// The line of Gangway's comment on `number` that contains `marker`.
+/// An environment's deployment of `sha`, as GitHub's deployment history shows it.
+fn environment_line(fake: &FakeGitHub, environment: &str, sha: &str) -> String {
+    match fake
+        .deployments_in(REPO, environment)
+        .iter()
+        .find(|d| d.sha == sha)
+    {
+        Some(d) => {
+            let states: Vec<&str> = d.statuses.iter().map(|s| s.state.as_str()).collect();
+            format!(
+                "deployment of {} to {environment}: {}",
+                &sha[..7],
+                states.join(" → ")
+            )
+        }
+        None => format!("no deployment of {} to {environment}", &sha[..7]),
+    }
+}
+
 fn comment_line(fake: &FakeGitHub, number: u64, marker: &str) -> Option<String> {
     fake.comments(REPO, number)
         .iter()
@@ -364,6 +391,54 @@ async fn play(
     })
     .await?;
     t.say(deployment_line(fake, &second.head_sha));
+
+    // A maintainer promotes it to production from a comment, as on GitHub.
+    fake.comment(REPO, second.number, MAINTAINER, "/promote production")
+        .await
+        .map_err(setup("commenting"))?;
+    t.say(format!(
+        "{MAINTAINER} (a maintainer) commented `/promote production` on #{}",
+        second.number
+    ));
+    until(fake, "the production deployment", |f| {
+        f.deployments_in(REPO, "production").iter().any(|d| {
+            d.sha == second.head_sha
+                && d.statuses
+                    .last()
+                    .is_some_and(|s| s.state != "queued" && s.state != "in_progress")
+        })
+    })
+    .await?;
+    t.say(format!(
+        "production: {}",
+        environment_line(fake, "production", &second.head_sha)
+    ));
+
+    // A contributor's fork: nothing of it runs until a maintainer approves its exact commit.
+    let fork = fake
+        .open_pr(
+            PrSpec::new(REPO, "fix-typo", "dave")
+                .from_fork("dave")
+                .title("Fix a typo")
+                .file("readme.txt", "fixed"),
+        )
+        .await
+        .map_err(setup("opening a pull request"))?;
+    t.say(format!(
+        "dave opened pull request #{} \"Fix a typo\" from his fork (commit {})",
+        fork.number,
+        &fork.head_sha[..7]
+    ));
+    green(fake, t, &fork.head_sha).await?;
+    until(fake, "the approval request", |f| {
+        sticky_line(f, fork.number).contains("/stage")
+    })
+    .await?;
+    t.say(format!(
+        "Gangway commented on #{}: {}",
+        fork.number,
+        sticky_line(fake, fork.number)
+    ));
     if builtin {
         println!(
             "\nOpen the live preview of #{}: http://{previews}/{}/",

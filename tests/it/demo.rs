@@ -45,6 +45,11 @@ async fn demo_plays_a_pr_life_and_leaves_a_preview_to_open() {
         "alice pushed commit",
         "queued → in_progress → success → inactive",
         "**Torn down**: the pull request was merged",
+        "mona (a maintainer) commented `/promote production` on #2",
+        "production: deployment of",
+        "to production: queued → in_progress → success",
+        "dave opened pull request #3 \"Fix a typo\" from his fork",
+        "**Waiting for approval**",
     ] {
         assert!(
             timeline.contains(want),
