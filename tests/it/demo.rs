@@ -108,17 +108,24 @@ fn demo_runs_the_operators_own_driver() {
         String::from_utf8_lossy(&out.stderr)
     );
     let runs = std::fs::read_to_string(&record).unwrap();
-    // Each PR's first deploy creates (#1, #2); #1's push deploys.
+    // Each PR's first deploy creates (#1, #2); #1's push deploys; #2 is promoted to
+    // production; the fork's #3 waits for approval and runs nothing.
     assert_eq!(
         runs.lines().filter(|l| l.starts_with("create")).count(),
         2,
         "{runs}"
     );
     assert_eq!(
-        runs.lines().filter(|l| l.starts_with("deploy")).count(),
+        runs.lines().filter(|l| *l == "deploy pr-1").count(),
         1,
         "{runs}"
     );
+    assert_eq!(
+        runs.lines().filter(|l| *l == "deploy production").count(),
+        1,
+        "{runs}"
+    );
+    assert!(!runs.contains("pr-3"), "{runs}");
     assert_eq!(
         runs.lines()
             .filter(|l| l.starts_with("teardown pr-1"))
