@@ -429,12 +429,20 @@ impl Executor {
         let answer = reply.unwrap_or(reason);
         let run = self
             .store
-            .begin_dashboard_action(action, repo.id, job.number, &job.author, self.clock.now_ms())
+            .begin_dashboard_action(
+                action,
+                repo.id,
+                job.number,
+                &job.author,
+                self.clock.now_ms(),
+            )
             .await?;
         if decision != "ignored" && !run.replied && !self.quiet(repo, job).await? {
             let word = job.command.as_deref().unwrap_or("?");
-            let command = commands::invocation(word, &job.args)
-                .map_or_else(|_| format!("/{word}"), |i| command_rules::dashboard_command(&i));
+            let command = commands::invocation(word, &job.args).map_or_else(
+                |_| format!("/{word}"),
+                |i| command_rules::dashboard_command(&i),
+            );
             let text = command_rules::dashboard_announcement(
                 &job.author,
                 &command,

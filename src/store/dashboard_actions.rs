@@ -65,6 +65,9 @@ type ActionRow = (
     i64,
 );
 
+/// decision, announced, started_at, stage_sha.
+type RunRow = (Option<String>, i64, Option<i64>, Option<String>);
+
 impl Store {
     /// Records a click; returns its id.
     pub async fn record_dashboard_action(
@@ -96,7 +99,19 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         Ok(row.map(
-            |(id, repo, pr, actor, command, args, created_ms, decision, forbidden, outcome, announced)| {
+            |(
+                id,
+                repo,
+                pr,
+                actor,
+                command,
+                args,
+                created_ms,
+                decision,
+                forbidden,
+                outcome,
+                announced,
+            )| {
                 DashboardAction {
                     id,
                     repo: RepoId::from_db(repo),
@@ -132,7 +147,7 @@ impl Store {
         .bind(id)
         .execute(self.pool())
         .await?;
-        let row: Option<(Option<String>, i64, Option<i64>, Option<String>)> = sqlx::query_as(
+        let row: Option<RunRow> = sqlx::query_as(
             "SELECT decision, announced, started_at, stage_sha FROM dashboard_actions
              WHERE id = $1 AND repo_id = $2 AND pr_number = $3 AND actor = $4",
         )
@@ -271,15 +286,13 @@ impl Store {
         reason: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit (at, subject, decision, reason) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(now_ms)
-        .bind(subject)
-        .bind(decision)
-        .bind(reason)
-        .execute(self.pool())
-        .await?;
+        sqlx::query("INSERT INTO audit (at, subject, decision, reason) VALUES ($1, $2, $3, $4)")
+            .bind(now_ms)
+            .bind(subject)
+            .bind(decision)
+            .bind(reason)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

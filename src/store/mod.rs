@@ -8,8 +8,8 @@
 mod audit;
 mod checkpoint;
 mod commands;
-mod dashboard_actions;
 pub mod compress;
+mod dashboard_actions;
 mod deliveries;
 mod environments;
 mod health;

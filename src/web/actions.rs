@@ -200,11 +200,7 @@ async fn click(
     };
     let payload = payload(state, &target, viewer, &form.command, &args, id);
     let queued = match NewJob::of(&payload) {
-        Ok(job) => state
-            .queue
-            .enqueue(&job)
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(job) => state.queue.enqueue(&job).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = queued {
@@ -449,8 +445,8 @@ fn button_args(form: &ActionForm) -> Result<String, String> {
             BUTTONS.join(", ")
         ));
     }
-    let sha_ok = (7..=40).contains(&form.sha.len())
-        && form.sha.bytes().all(|b| b.is_ascii_hexdigit());
+    let sha_ok =
+        (7..=40).contains(&form.sha.len()) && form.sha.bytes().all(|b| b.is_ascii_hexdigit());
     if (word == "stage" || !form.sha.is_empty()) && !sha_ok {
         return Err(format!(
             "the commit {} is not 7 to 40 hexadecimal digits; nothing was done.",

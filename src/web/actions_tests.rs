@@ -25,7 +25,12 @@ fn each_button_becomes_the_command_a_comment_would_carry() {
     );
     assert_eq!(form(&[("command", "unstage"), ("sha", SHA)]).unwrap(), "");
     assert_eq!(
-        form(&[("command", "promote"), ("sha", SHA), ("environment", "production-uk")]).unwrap(),
+        form(&[
+            ("command", "promote"),
+            ("sha", SHA),
+            ("environment", "production-uk")
+        ])
+        .unwrap(),
         "production-uk"
     );
     assert_eq!(
@@ -59,10 +64,22 @@ fn hostile_or_malformed_forms_are_refused_with_a_reason() {
         vec![("command", "promote"), ("environment", "prod; rm -rf /")],
         vec![("command", "promote"), ("environment", "<b>x</b>")],
         vec![("command", "promote"), ("environment", &long_env)],
-        vec![("command", "hold"), ("environment", "production"), ("reason", &long_reason)],
-        vec![("command", "hold"), ("environment", "production"), ("reason", "a\nb")],
+        vec![
+            ("command", "hold"),
+            ("environment", "production"),
+            ("reason", &long_reason),
+        ],
+        vec![
+            ("command", "hold"),
+            ("environment", "production"),
+            ("reason", "a\nb"),
+        ],
         vec![("command", "hold"), ("reason", "staging is broken")],
-        vec![("command", "promote"), ("environment", "production"), ("reason", "why")],
+        vec![
+            ("command", "promote"),
+            ("environment", "production"),
+            ("reason", "why"),
+        ],
     ];
     for case in cases {
         let got = form(&case);

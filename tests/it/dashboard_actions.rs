@@ -175,9 +175,10 @@ async fn a_writer_stages_a_fork_pr_from_the_dashboard_once() {
         "{}",
         page.outcome
     );
-    assert!(page.html.contains(&format!(
-        "href=\"/repos/{REPO}/pulls/{number}\""
-    )));
+    assert!(
+        page.html
+            .contains(&format!("href=\"/repos/{REPO}/pulls/{number}\""))
+    );
     w.until("the fork preview live", |f| preview_live(f, &sha))
         .await;
     let d = w
@@ -187,15 +188,19 @@ async fn a_writer_stages_a_fork_pr_from_the_dashboard_once() {
         .find(|d| d.sha == sha)
         .expect("deployment");
     assert_eq!(d.payload["gangway"]["approved_by"]["login"], "maria");
-    let announcement = w.reply_containing(number, "from the dashboard by @maria").await;
+    let announcement = w
+        .reply_containing(number, "from the dashboard by @maria")
+        .await;
     insta::assert_snapshot!(
         "dashboard_stage_announcement",
         announcement.replace(short, "<sha>")
     );
     let trail = audit(&w, number).await;
     assert!(
-        trail.iter().any(|(s, d, _)| d == "accepted"
-            && s.contains("command stage by @maria from the dashboard")),
+        trail
+            .iter()
+            .any(|(s, d, _)| d == "accepted"
+                && s.contains("command stage by @maria from the dashboard")),
         "{trail:?}"
     );
 
@@ -254,20 +259,34 @@ async fn a_reader_is_refused_with_the_reason_and_nothing_is_deployed() {
         "{}",
         page.outcome
     );
-    let announcement = w.reply_containing(number, "from the dashboard was refused").await;
-    assert!(announcement.starts_with("@reader's `/stage "), "{announcement}");
+    let announcement = w
+        .reply_containing(number, "from the dashboard was refused")
+        .await;
+    assert!(
+        announcement.starts_with("@reader's `/stage "),
+        "{announcement}"
+    );
     // Someone with no access at all: refused on the page, nothing written on the PR.
-    let page = click(&w, "stranger", number, &[("command", "stage"), ("sha", &sha)]).await;
+    let page = click(
+        &w,
+        "stranger",
+        number,
+        &[("command", "stage"), ("sha", &sha)],
+    )
+    .await;
     assert_eq!(page.status, 403, "{}", page.html);
     assert!(page.outcome.contains("has no access"), "{}", page.outcome);
     w.settle().await;
-    assert!(w.fake.deployments(REPO).is_empty(), "a refused click deployed");
+    assert!(
+        w.fake.deployments(REPO).is_empty(),
+        "a refused click deployed"
+    );
     assert!(!w.replies(number).iter().any(|r| r.contains("@stranger")));
     let trail = audit(&w, number).await;
     assert!(
-        trail
-            .iter()
-            .any(|(s, d, r)| d == "refused" && s.contains("from the dashboard") && r.contains("you have read")),
+        trail.iter().any(|(s, d, r)| d == "refused"
+            && s.contains("from the dashboard")
+            && r.contains("you have read")),
         "{trail:?}"
     );
     assert!(
@@ -305,7 +324,8 @@ async fn stage_from_a_page_that_showed_an_older_head_approves_nothing() {
     // Positive control: the page showing the new head stages it.
     let page = click(&w, "maria", number, &[("command", "stage"), ("sha", &new)]).await;
     assert_eq!(page.status, 200, "{}", page.html);
-    w.until("the new head live", |f| preview_live(f, &new)).await;
+    w.until("the new head live", |f| preview_live(f, &new))
+        .await;
     assert!(!w.fake.deployments(REPO).iter().any(|d| d.sha == old));
 }
 
@@ -332,23 +352,36 @@ async fn promote_to_an_environment_and_to_one_target() {
         &w,
         "boss",
         number,
-        &[("command", "promote"), ("sha", &sha), ("environment", "production-uk")],
+        &[
+            ("command", "promote"),
+            ("sha", &sha),
+            ("environment", "production-uk"),
+        ],
     )
     .await;
     assert_eq!(page.status, 200, "{}", page.html);
-    w.until("live in production-uk", |f| live_in(f, "production-uk", &sha))
-        .await;
+    w.until("live in production-uk", |f| {
+        live_in(f, "production-uk", &sha)
+    })
+    .await;
     assert!(
         w.fake.deployments_in(REPO, "production-au").is_empty(),
         "promoting one target deployed another"
     );
-    w.reply_containing(number, "`/promote production-uk` from the dashboard by @boss")
-        .await;
+    w.reply_containing(
+        number,
+        "`/promote production-uk` from the dashboard by @boss",
+    )
+    .await;
     let page = click(
         &w,
         "boss",
         number,
-        &[("command", "promote"), ("sha", &sha), ("environment", "staging")],
+        &[
+            ("command", "promote"),
+            ("sha", &sha),
+            ("environment", "staging"),
+        ],
     )
     .await;
     assert_eq!(page.status, 200, "{}", page.html);
@@ -359,7 +392,11 @@ async fn promote_to_an_environment_and_to_one_target() {
         &w,
         "boss",
         number,
-        &[("command", "promote"), ("sha", &sha), ("environment", "moon")],
+        &[
+            ("command", "promote"),
+            ("sha", &sha),
+            ("environment", "moon"),
+        ],
     )
     .await;
     assert_eq!(page.status, 409, "{}", page.html);
@@ -386,12 +423,17 @@ async fn hold_and_unhold_with_a_hostile_reason_render_it_as_text() {
     assert_eq!(page.status, 200, "{}", page.html);
     assert!(!page.html.contains("<img"), "{}", page.html);
     assert!(!page.html.contains("<!--"), "{}", page.html);
-    let announcement = w.reply_containing(number, "from the dashboard by @boss").await;
+    let announcement = w
+        .reply_containing(number, "from the dashboard by @boss")
+        .await;
     let shown = fake_github::markdown::shown(&announcement);
     assert!(shown.hidden.is_empty(), "{announcement}");
     assert!(shown.links.is_empty(), "{announcement}");
     assert!(
-        shown.mentions.iter().all(|m| m.trim_start_matches('@') == "boss"),
+        shown
+            .mentions
+            .iter()
+            .all(|m| m.trim_start_matches('@') == "boss"),
         "{:?} in {announcement}",
         shown.mentions
     );
@@ -400,7 +442,11 @@ async fn hold_and_unhold_with_a_hostile_reason_render_it_as_text() {
         &w,
         "boss",
         number,
-        &[("command", "promote"), ("sha", &sha), ("environment", "production")],
+        &[
+            ("command", "promote"),
+            ("sha", &sha),
+            ("environment", "production"),
+        ],
     )
     .await;
     assert_eq!(page.status, 409, "{}", page.html);
@@ -409,7 +455,11 @@ async fn hold_and_unhold_with_a_hostile_reason_render_it_as_text() {
         &w,
         "boss",
         number,
-        &[("command", "unhold"), ("sha", &sha), ("environment", "production")],
+        &[
+            ("command", "unhold"),
+            ("sha", &sha),
+            ("environment", "production"),
+        ],
     )
     .await;
     assert_eq!(page.status, 200, "{}", page.html);
@@ -418,7 +468,11 @@ async fn hold_and_unhold_with_a_hostile_reason_render_it_as_text() {
         &w,
         "boss",
         number,
-        &[("command", "unhold"), ("sha", &sha), ("environment", "production")],
+        &[
+            ("command", "unhold"),
+            ("sha", &sha),
+            ("environment", "production"),
+        ],
     )
     .await;
     assert_eq!(page.status, 409, "{}", page.html);
@@ -434,7 +488,11 @@ async fn bad_forms_anonymous_posts_and_forged_posts_enqueue_nothing() {
         vec![("command", "deploy-everything"), ("sha", sha.as_str())],
         vec![("command", "stage"), ("sha", "<script>")],
         vec![("command", "stage"), ("sha", long.as_str())],
-        vec![("command", "promote"), ("sha", sha.as_str()), ("environment", long.as_str())],
+        vec![
+            ("command", "promote"),
+            ("sha", sha.as_str()),
+            ("environment", long.as_str()),
+        ],
         vec![
             ("command", "hold"),
             ("sha", sha.as_str()),
@@ -455,12 +513,20 @@ async fn bad_forms_anonymous_posts_and_forged_posts_enqueue_nothing() {
     let page = click_raw(&w, viewer("maria"), &same_origin(), number, &stage).await;
     assert_eq!(page.status, 403, "{}", page.html);
     assert!(page.outcome.contains("CSRF"), "{}", page.outcome);
-    let forged = encode(&[("csrf", "token-of-mallory"), ("command", "stage"), ("sha", &sha)]);
+    let forged = encode(&[
+        ("csrf", "token-of-mallory"),
+        ("command", "stage"),
+        ("sha", &sha),
+    ]);
     let page = click_raw(&w, viewer("maria"), &same_origin(), number, &forged).await;
     assert_eq!(page.status, 403, "{}", page.html);
     let mut cross = HeaderMap::new();
     cross.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-    let good = encode(&[("csrf", "token-of-maria"), ("command", "stage"), ("sha", &sha)]);
+    let good = encode(&[
+        ("csrf", "token-of-maria"),
+        ("command", "stage"),
+        ("sha", &sha),
+    ]);
     let page = click_raw(&w, viewer("maria"), &cross, number, &good).await;
     assert_eq!(page.status, 403, "{}", page.html);
     assert!(page.outcome.contains("another site"), "{}", page.outcome);
@@ -482,7 +548,11 @@ async fn bad_forms_anonymous_posts_and_forged_posts_enqueue_nothing() {
         Some("/login")
     );
     w.settle().await;
-    assert_eq!(command_jobs(&w).await, before, "a refused post queued a command");
+    assert_eq!(
+        command_jobs(&w).await,
+        before,
+        "a refused post queued a command"
+    );
     let state = w.app.running.as_ref().unwrap().web_state().clone();
     assert!(state.store.dashboard_action(1).await.unwrap().is_none());
     assert!(w.fake.deployments(REPO).is_empty());
@@ -516,8 +586,17 @@ async fn an_operator_retries_a_dead_job_and_no_one_else_may() {
     let retry = |who: Option<Viewer>, body: String| {
         let state = state.clone();
         async move {
-            page_of(actions::retry(&state, who, &same_origin(), &id.to_string(), body.as_bytes()).await)
-                .await
+            page_of(
+                actions::retry(
+                    &state,
+                    who,
+                    &same_origin(),
+                    &id.to_string(),
+                    body.as_bytes(),
+                )
+                .await,
+            )
+            .await
         }
     };
     // Not an operator, or not signed in: as if there were no such page.
@@ -529,22 +608,31 @@ async fn an_operator_retries_a_dead_job_and_no_one_else_may() {
     let page = retry(Some(viewer("ops")), String::new()).await;
     assert_eq!(page.status, 403, "{}", page.html);
     let jobs = state.queue.jobs(Some(JobState::Dead)).await.unwrap();
-    assert!(jobs.iter().any(|j| j.id == id), "retried without an operator's valid post");
+    assert!(
+        jobs.iter().any(|j| j.id == id),
+        "retried without an operator's valid post"
+    );
     let page = retry(Some(viewer("ops")), "csrf=token-of-ops".to_owned()).await;
     assert_eq!(page.status, 200, "{}", page.html);
     assert_eq!(page.class, "accepted");
     let trail = state.store.operator_audit().await.unwrap();
     assert!(
-        trail
-            .iter()
-            .any(|(_, s, d, _)| d == "retried" && s == &format!("job {id} retried by @ops from the dashboard")),
+        trail.iter().any(|(_, s, d, _)| d == "retried"
+            && s == &format!("job {id} retried by @ops from the dashboard")),
         "{trail:?}"
     );
     // It runs again (and dies again: its payload is still broken).
     support::wait_for("the job dead again", Duration::from_secs(30), dead).await;
     // A job that is not dead (or does not exist): nothing to retry.
     let page = page_of(
-        actions::retry(&state, Some(viewer("ops")), &same_origin(), "424242", b"csrf=token-of-ops").await,
+        actions::retry(
+            &state,
+            Some(viewer("ops")),
+            &same_origin(),
+            "424242",
+            b"csrf=token-of-ops",
+        )
+        .await,
     )
     .await;
     assert_eq!(page.status, 409, "{}", page.html);
