@@ -238,11 +238,19 @@ pub fn dashboard_stage_target(head: &CommitSha, shown: Option<&str>) -> StageTar
 
 /// A dashboard action as its announcement names it: the command as a comment would read, with
 /// the environment and the commit's short sha (never the free text, which the answer quotes
-/// where it belongs), e.g. `/stage 1a2b3c4` or `/promote production`.
+/// where it belongs), e.g. `/stage 1a2b3c4` or `/promote production`. A button's free text
+/// (`/hold`) starts with the environment the form named, always: that word is shown.
 pub fn dashboard_command(invocation: &super::commands::Invocation) -> String {
     let mut words = vec![format!("/{}", invocation.command.word())];
     if let Some(environment) = &invocation.environment {
         words.push(environment.clone());
+    }
+    if let Some(first) = invocation
+        .text
+        .as_deref()
+        .and_then(|t| t.split_whitespace().next())
+    {
+        words.push(first.to_owned());
     }
     if let Some(commit) = &invocation.commit {
         words.push(commit.get(..7).unwrap_or(commit).to_owned());

@@ -637,3 +637,29 @@ async fn an_operator_retries_a_dead_job_and_no_one_else_may() {
     .await;
     assert_eq!(page.status, 409, "{}", page.html);
 }
+
+#[tokio::test]
+async fn announcements_share_the_hourly_cap_with_replies_and_the_page_still_answers() {
+    let (w, number, sha) = fork_world().await;
+    // One reply to a comment first: replies and announcements count together.
+    w.say(number, "reader", "/stage").await;
+    w.reply_containing(number, "needs write permission").await;
+    for _ in 0..5 {
+        let page = click(&w, "reader", number, &[("command", "stage"), ("sha", &sha)]).await;
+        assert_eq!(page.status, 403, "{}", page.html);
+        assert!(page.outcome.contains("you have read"), "{}", page.outcome);
+    }
+    w.settle().await;
+    let answers = w
+        .replies(number)
+        .iter()
+        .filter(|r| r.contains("@reader"))
+        .count();
+    assert_eq!(answers, 5, "{:?}", w.replies(number));
+    let trail = audit(&w, number).await;
+    let refused = trail
+        .iter()
+        .filter(|(s, d, _)| d == "refused" && s.contains("@reader from the dashboard"))
+        .count();
+    assert_eq!(refused, 5, "every click is audited, announced or not");
+}
