@@ -425,6 +425,23 @@ pub struct CommandPayload {
     /// before commands carried it, or when the payload's time is unreadable.
     #[serde(default)]
     pub comment_at: Option<i64>,
+    /// Where the command came from: a PR comment (jobs stored before the dashboard), or a
+    /// dashboard button (`comment_id` is then 0 and means nothing).
+    #[serde(default)]
+    pub origin: CommandOrigin,
+}
+
+/// Where a command came from. Both run under the same rules; a dashboard action is answered with
+/// an announcement on the PR instead of reactions and a reply, and handled once through its
+/// `dashboard_actions` row instead of its comment's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CommandOrigin {
+    /// A comment on the pull request (`comment_id`).
+    #[default]
+    Comment,
+    /// A button on the dashboard: `action` is the `dashboard_actions` row.
+    Dashboard { action: i64 },
 }
 
 impl JobPayload for CommandPayload {

@@ -80,3 +80,18 @@ fn a_job_decodes_only_as_its_own_kind() {
         })
     ));
 }
+
+#[test]
+fn a_command_job_stored_before_the_dashboard_is_a_comment_and_a_dashboard_one_says_so() {
+    let old = r#"{"repo_id":1,"installation":2,"full_name":"o/r","default_branch":null,"number":3,
+        "comment_id":4,"comment_url":"u","author":"a","command":{"Ok":"stage"}}"#;
+    let c = CommandPayload::decode(old).unwrap();
+    assert_eq!(c.origin, CommandOrigin::Comment);
+    let dash = CommandPayload {
+        origin: CommandOrigin::Dashboard { action: 9 },
+        ..c
+    };
+    let again = CommandPayload::decode(&dash.encode().unwrap()).unwrap();
+    assert_eq!(again.origin, CommandOrigin::Dashboard { action: 9 });
+    assert_eq!(again, dash);
+}

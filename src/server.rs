@@ -58,6 +58,7 @@ pub struct Running {
     grace: Duration,
     timers: Arc<Timers>,
     timer_task: JoinHandle<()>,
+    web: WebState,
 }
 
 /// Makes this process non-dumpable: its `/proc/PID/environ`, `mem`, `maps`, `fd/` and `root`
@@ -161,7 +162,7 @@ impl Running {
             store: store.clone(),
             metrics: metrics.clone(),
             queue: queue.clone(),
-            web,
+            web: web.clone(),
         };
         let metrics_listener = match settings.http.metrics_addr {
             Some(addr) => Some(
@@ -203,6 +204,7 @@ impl Running {
             grace: settings.shutdown_grace,
             timers,
             timer_task,
+            web,
         })
     }
 
@@ -220,6 +222,11 @@ impl Running {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// What the dashboard's handlers use (tests call them directly, e.g. as a signed-in user).
+    pub fn web_state(&self) -> &WebState {
+        &self.web
     }
 
     /// The timers (tests run a sweep at once with `tick`, after moving their clock).

@@ -212,6 +212,71 @@ pub fn stage_target(
     }
 }
 
+/// What a Stage button approves: exactly the commit the dashboard page showed (`shown`, sent
+/// with the form), and only while it is still the PR's head. The page may be minutes old; a
+/// commit pushed since was never shown to the person who clicked, so it is never approved in
+/// its place.
+pub fn dashboard_stage_target(head: &CommitSha, shown: Option<&str>) -> StageTarget {
+    let short = head.short();
+    match shown {
+        Some(shown) if !shown.is_empty() && head.as_str().starts_with(shown) => {
+            StageTarget::Approve(head.clone())
+        }
+        Some(shown) if !shown.is_empty() => {
+            let page = shown.get(..7).unwrap_or(shown);
+            StageTarget::Refuse(format!(
+                "the page showed `{page}`, and the head is now `{short}`, pushed since. Nothing \
+                 was approved. Review `{short}` and stage it from its page again."
+            ))
+        }
+        _ => StageTarget::Refuse(format!(
+            "the dashboard did not say which commit its page showed; nothing was approved. \
+             Reload the page and stage `{short}` again."
+        )),
+    }
+}
+
+/// A dashboard action as its announcement names it: the command as a comment would read, with
+/// the environment and the commit's short sha (never the free text, which the answer quotes
+/// where it belongs), e.g. `/stage 1a2b3c4` or `/promote production`. A button's free text
+/// (`/hold`) starts with the environment the form named, always: that word is shown.
+pub fn dashboard_command(invocation: &super::commands::Invocation) -> String {
+    let mut words = vec![format!("/{}", invocation.command.word())];
+    if let Some(environment) = &invocation.environment {
+        words.push(environment.clone());
+    }
+    if let Some(first) = invocation
+        .text
+        .as_deref()
+        .and_then(|t| t.split_whitespace().next())
+    {
+        words.push(first.to_owned());
+    }
+    if let Some(commit) = &invocation.commit {
+        words.push(commit.get(..7).unwrap_or(commit).to_owned());
+    }
+    words.join(" ")
+}
+
+/// The comment announcing a dashboard action on its pull request: who ran what from the
+/// dashboard, and the answer a comment would have had (`answer`). `command`: as
+/// [`dashboard_command`] names it.
+pub fn dashboard_announcement(actor: &str, command: &str, accepted: bool, answer: &str) -> String {
+    if accepted {
+        format!(
+            "{} from the dashboard by {}: {answer}",
+            text::code(command),
+            text::login(actor)
+        )
+    } else {
+        format!(
+            "{}'s {} from the dashboard was refused: {answer}",
+            text::login(actor),
+            text::code(command)
+        )
+    }
+}
+
 /// The approved commit's preview made ready to deploy again, when its last deploy failed: that
 /// is what `/stage` is for. `None`: nothing to change (no preview yet, or not failed).
 pub fn retry_failed(preview: Option<&Preview>) -> Option<Preview> {

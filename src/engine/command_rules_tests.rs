@@ -408,3 +408,61 @@ fn replies_to_one_commenter_on_one_pr_are_capped_per_hour() {
     assert!(!quiet(REPLIES_PER_HOUR - 1));
     assert!(quiet(REPLIES_PER_HOUR));
 }
+
+#[test]
+fn a_stage_button_approves_only_the_commit_its_page_showed() {
+    let head = CommitSha::parse(&"b".repeat(40)).unwrap();
+    let shown = "a".repeat(40);
+    // The page showed A; B was pushed since: nothing is approved, and the refusal names both.
+    let StageTarget::Refuse(why) = dashboard_stage_target(&head, Some(&shown)) else {
+        panic!("a commit the page never showed was approved");
+    };
+    insta::assert_snapshot!("dashboard_stage_moved", why);
+    // Positive control: the page showed the head.
+    assert_eq!(
+        dashboard_stage_target(&head, Some(head.as_str())),
+        StageTarget::Approve(head.clone())
+    );
+    assert_eq!(
+        dashboard_stage_target(&head, Some(&head.as_str()[..7])),
+        StageTarget::Approve(head.clone())
+    );
+    // No commit sent: refused, never the head by default.
+    assert!(matches!(
+        dashboard_stage_target(&head, None),
+        StageTarget::Refuse(_)
+    ));
+    assert!(matches!(
+        dashboard_stage_target(&head, Some("")),
+        StageTarget::Refuse(_)
+    ));
+}
+
+#[test]
+fn dashboard_announcements_name_the_user_the_command_and_the_answer() {
+    let stage = crate::engine::commands::invocation("stage", &"c".repeat(40)).unwrap();
+    let hold = crate::engine::commands::invocation("hold", "production <b>x</b> @team").unwrap();
+    assert_eq!(dashboard_command(&stage), "/stage ccccccc");
+    let accepted = dashboard_announcement(
+        "maria",
+        &dashboard_command(&stage),
+        true,
+        "approved commit `ccccccc` and deployed it.",
+    );
+    let refused = dashboard_announcement(
+        "reader",
+        "/promote production",
+        false,
+        "`/promote` needs maintain permission on octo/app or more; you have read.",
+    );
+    let held = dashboard_announcement("boss", &dashboard_command(&hold), true, "held");
+    insta::assert_snapshot!(
+        "dashboard_announcements",
+        format!("{accepted}\n{refused}\n{held}")
+    );
+    for text in [accepted, refused, held] {
+        let shown = fake_github::markdown::shown(&text);
+        assert!(shown.hidden.is_empty(), "{text}");
+        assert!(shown.mentions.len() <= 1, "{text}");
+    }
+}

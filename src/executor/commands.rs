@@ -14,7 +14,7 @@ use crate::engine::commands::{self, Command};
 use crate::engine::sticky::{self, required_permission};
 use crate::engine::{CheckSummary, PolicyStatus, text};
 use crate::engine::{command_rules, pinning};
-use crate::jobs::CommandPayload;
+use crate::jobs::{CommandOrigin, CommandPayload};
 use crate::model::{Approval, RepoRef};
 use crate::policy::Permission;
 use crate::queue::JobError;
@@ -46,19 +46,9 @@ impl Executor {
             )
             .await?;
         let word = job.command.as_deref().unwrap_or("unknown");
-        let run = self
-            .store
-            .begin_command(
-                job.comment_id,
-                repo.id,
-                job.number,
-                &job.author,
-                word,
-                self.clock.now_ms(),
-            )
-            .await?;
+        let run = self.begin(job, &repo, word).await?;
         if run.decision.is_some() {
-            info!(comment = job.comment_id, "command already handled");
+            info!(comment = job.comment_id, origin = ?job.origin, "command already handled");
             return Ok(());
         }
         let invocation = match &job.command {
@@ -79,11 +69,13 @@ impl Executor {
                 "@{} has no access to {}; not answered",
                 job.author, repo.full_name
             );
-            return self.finish(job, &repo, "ignored", &why, None, false).await;
+            return self
+                .finish_as(job, &repo, "ignored", &why, None, false, true)
+                .await;
         }
-        // Past the hour's replies to this author here, the command runs without a word.
-        let quiet = self.quiet(&repo, job).await?;
-        if !quiet {
+        // Past the hour's replies to this author here, the command runs without a word. A
+        // dashboard action has no comment to react to.
+        if job.origin == CommandOrigin::Comment && !self.quiet(&repo, job).await? {
             self.react(&repo, job.comment_id, "eyes").await?;
         }
         let invocation = match invocation {
@@ -103,7 +95,7 @@ impl Executor {
         }
         if let Some(why) = command_rules::permission_refusal(command, needs, has, &repo.full_name) {
             return self
-                .finish(job, &repo, "refused", &why, Some(&why), false)
+                .finish_as(job, &repo, "refused", &why, Some(&why), false, true)
                 .await;
         }
         match command {
@@ -241,19 +233,32 @@ impl Executor {
         let approved = match &run.stage_sha {
             Some(sha) => sha.clone(),
             None => {
-                let seen = self.store.heads_seen(repo.id, pr.number).await?;
-                let waited = self.clock.now_ms().saturating_sub(run.started_ms);
-                let target = command_rules::stage_target(
-                    &pr.head_sha,
-                    named,
-                    job.comment_at,
-                    &seen,
-                    waited < PUSH_EVENT_WAIT_MS,
-                );
-                match target {
-                    command_rules::StageTarget::Approve(sha) => {
-                        self.store.decide_stage(job.comment_id, &sha).await?
+                let target = match job.origin {
+                    // A button approves the commit its page showed, and only that.
+                    CommandOrigin::Dashboard { .. } => {
+                        command_rules::dashboard_stage_target(&pr.head_sha, named)
                     }
+                    CommandOrigin::Comment => {
+                        let seen = self.store.heads_seen(repo.id, pr.number).await?;
+                        let waited = self.clock.now_ms().saturating_sub(run.started_ms);
+                        command_rules::stage_target(
+                            &pr.head_sha,
+                            named,
+                            job.comment_at,
+                            &seen,
+                            waited < PUSH_EVENT_WAIT_MS,
+                        )
+                    }
+                };
+                match target {
+                    command_rules::StageTarget::Approve(sha) => match job.origin {
+                        CommandOrigin::Comment => {
+                            self.store.decide_stage(job.comment_id, &sha).await?
+                        }
+                        CommandOrigin::Dashboard { action } => {
+                            self.store.decide_dashboard_stage(action, &sha).await?
+                        }
+                    },
                     command_rules::StageTarget::Refuse(why) => {
                         return self
                             .finish(job, repo, "refused", &why, Some(&why), false)
@@ -312,7 +317,31 @@ impl Executor {
         .await
     }
 
-    /// Records the decision, answers (a reply, and 🚀 on success), once.
+    /// Registers the command's run (its comment's, or its dashboard action's); returns what an
+    /// earlier run already did, if any.
+    async fn begin(
+        &self,
+        job: &CommandPayload,
+        repo: &RepoRef,
+        word: &str,
+    ) -> Result<CommandRun, JobError> {
+        let now = self.clock.now_ms();
+        Ok(match job.origin {
+            CommandOrigin::Comment => {
+                self.store
+                    .begin_command(job.comment_id, repo.id, job.number, &job.author, word, now)
+                    .await?
+            }
+            CommandOrigin::Dashboard { action } => {
+                self.store
+                    .begin_dashboard_action(action, repo.id, job.number, &job.author, now)
+                    .await?
+            }
+        })
+    }
+
+    /// Records the decision, answers (a reply, and 🚀 on success; from the dashboard, an
+    /// announcement on the PR), once.
     pub(super) async fn finish(
         &self,
         job: &CommandPayload,
@@ -322,16 +351,42 @@ impl Executor {
         reply: Option<&str>,
         rocket: bool,
     ) -> Result<(), JobError> {
+        self.finish_as(job, repo, decision, reason, reply, rocket, false)
+            .await
+    }
+
+    /// As [`Executor::finish`]; `forbidden`: refused (or ignored) for want of permission, which
+    /// the dashboard tells apart from a rule's refusal.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_as(
+        &self,
+        job: &CommandPayload,
+        repo: &RepoRef,
+        decision: &str,
+        reason: &str,
+        reply: Option<&str>,
+        rocket: bool,
+        forbidden: bool,
+    ) -> Result<(), JobError> {
         let now = self.clock.now_ms();
-        let subject = format!(
-            "command {} by @{} ({})",
-            job.command.as_deref().unwrap_or("?"),
-            job.author,
-            job.comment_url
-        );
+        let word = job.command.as_deref().unwrap_or("?");
+        let subject = match job.origin {
+            CommandOrigin::Comment => {
+                format!("command {word} by @{} ({})", job.author, job.comment_url)
+            }
+            CommandOrigin::Dashboard { action } => format!(
+                "command {word} by @{} from the dashboard (action {action})",
+                job.author
+            ),
+        };
         self.store
             .audit(repo.id, job.number, &subject, decision, reason, now)
             .await?;
+        if let CommandOrigin::Dashboard { action } = job.origin {
+            return self
+                .announce(job, repo, action, decision, reason, reply, forbidden)
+                .await;
+        }
         let quiet = (reply.is_some() || rocket) && self.quiet(repo, job).await?;
         if let Some(reply_text) = reply.filter(|_| !quiet) {
             self.comment(
@@ -355,15 +410,68 @@ impl Executor {
         Ok(())
     }
 
+    /// A dashboard action's answer: an announcement on the PR (what a reply would say, or the
+    /// reason when a comment would have had only a 🚀), then its outcome for the page. Not
+    /// announced: an action `ignored` for want of any access (as a comment would not be
+    /// answered), and past the hour's answers to this user on this PR (replies and
+    /// announcements count together: each is a write on the installation's budget).
+    #[allow(clippy::too_many_arguments)]
+    async fn announce(
+        &self,
+        job: &CommandPayload,
+        repo: &RepoRef,
+        action: i64,
+        decision: &str,
+        reason: &str,
+        reply: Option<&str>,
+        forbidden: bool,
+    ) -> Result<(), JobError> {
+        let answer = reply.unwrap_or(reason);
+        let run = self
+            .store
+            .begin_dashboard_action(
+                action,
+                repo.id,
+                job.number,
+                &job.author,
+                self.clock.now_ms(),
+            )
+            .await?;
+        if decision != "ignored" && !run.replied && !self.quiet(repo, job).await? {
+            let word = job.command.as_deref().unwrap_or("?");
+            let command = commands::invocation(word, &job.args).map_or_else(
+                |_| format!("/{word}"),
+                |i| command_rules::dashboard_command(&i),
+            );
+            let text = command_rules::dashboard_announcement(
+                &job.author,
+                &command,
+                decision == "accepted",
+                answer,
+            );
+            self.comment(repo, job.number, &text).await?;
+            self.store.dashboard_announced(action).await?;
+        }
+        self.store
+            .finish_dashboard_action(action, decision, forbidden, answer, self.clock.now_ms())
+            .await?;
+        info!(action, decision, reason, "dashboard action handled");
+        Ok(())
+    }
+
     /// Whether `job`'s author had their hour's replies on this pull request already
-    /// (`command_rules::quiet`).
+    /// (`command_rules::quiet`): comment replies and dashboard announcements together.
     async fn quiet(&self, repo: &RepoRef, job: &CommandPayload) -> Result<bool, JobError> {
         let hour_ago = self.clock.now_ms().saturating_sub(3_600_000);
-        let recent = self
+        let replies = self
             .store
             .replies_to(repo.id, job.number, &job.author, hour_ago)
             .await?;
-        Ok(command_rules::quiet(recent))
+        let announced = self
+            .store
+            .announcements_for(repo.id, job.number, &job.author, hour_ago)
+            .await?;
+        Ok(command_rules::quiet(replies.saturating_add(announced)))
     }
 
     async fn react(&self, repo: &RepoRef, comment_id: u64, content: &str) -> Result<(), JobError> {

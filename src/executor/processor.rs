@@ -58,6 +58,7 @@ pub fn command_job(e: &events::IssueCommentEvent) -> Option<CommandPayload> {
             .created_at
             .as_deref()
             .and_then(crate::model::github_secs),
+        origin: crate::jobs::CommandOrigin::Comment,
     })
 }
 

@@ -9,6 +9,7 @@ mod audit;
 mod checkpoint;
 mod commands;
 pub mod compress;
+mod dashboard_actions;
 mod deliveries;
 mod environments;
 mod health;
@@ -38,6 +39,7 @@ use sqlx::{AnyPool, Connection, Executor, SqlSafeStr};
 
 pub use crate::config::DbKind;
 pub use commands::CommandRun;
+pub use dashboard_actions::{ActionTarget, DashboardAction, NewDashboardAction};
 pub use deliveries::{DeliveryRecord, IngestOutcome, NewDelivery};
 pub use environments::NewEnvDeployment;
 pub use health::WriteFailure;
@@ -162,6 +164,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     17 "signoffs" "0017_signoffs.sql",
     20 "preview_slots" "0020_preview_slots.sql",
     21 "pr_files" "0021_pr_files.sql",
+    23 "dashboard_actions" "0023_dashboard_actions.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -182,6 +185,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     17 "signoffs" "0017_signoffs.sql",
     20 "preview_slots" "0020_preview_slots.sql",
     21 "pr_files" "0021_pr_files.sql",
+    23 "dashboard_actions" "0023_dashboard_actions.sql",
 );
 
 /// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it

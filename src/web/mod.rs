@@ -8,6 +8,7 @@
 //! runs it under the command rules). Pages read the store's read connections only.
 
 pub mod access;
+pub mod actions;
 pub mod csrf;
 pub mod page;
 pub mod session;
@@ -39,6 +40,7 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(page::home))
         .route("/assets/{file}", get(asset))
+        .merge(actions::routes())
         .with_state(state)
 }
 
