@@ -70,8 +70,9 @@ async fn home_shows_sign_in(opts: BrowserOpts, name: &str) {
         x >= 0.0 && x + w <= f64::from(width),
         "the link is inside a {width}px window: x={x} width={w}"
     );
-    // The browser's cookies for a visitor who did nothing: none needed to see the page.
-    let _ = b.cookies().await;
+    // A visitor who did nothing gets no cookie (sign-in sets them, not reading a page).
+    let cookies: Vec<String> = b.cookies().await.iter().map(|c| c.to_string()).collect();
+    assert!(cookies.is_empty(), "cookies for a visitor: {cookies:?}");
 
     let origin = app.url("/");
     let foreign: Vec<String> = subresources(&b)

@@ -127,9 +127,9 @@ impl Driver {
             let port = super::free_port();
             let log = dir.join(format!("chromedriver-{attempt}.log"));
             let mut cmd = Command::new(CHROMEDRIVER);
+            // No --allowed-ips/--allowed-origins: with either, chromedriver listens on every
+            // interface; without, only on loopback (127.0.0.1 and ::1).
             cmd.arg(format!("--port={port}"))
-                // Loopback only (chromedriver's default; said anyway).
-                .arg("--allowed-ips=127.0.0.1")
                 .arg(format!("--log-path={}", log.display()))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
