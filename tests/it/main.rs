@@ -2,6 +2,8 @@
 //! (HTTP server, SQLite or PostgreSQL, driver subprocesses) against the fake GitHub on loopback.
 
 mod approval;
+mod browser;
+mod browser_dashboard;
 mod checks_by_app;
 mod cli;
 mod commands;

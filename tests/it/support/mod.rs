@@ -15,6 +15,7 @@ use gangway::server::Running;
 use gangway::store::Store;
 use sqlx::Connection;
 
+pub mod browser;
 pub mod world;
 
 pub const SECRET: &str = "test-webhook-secret";
@@ -151,10 +152,21 @@ impl TestApp {
         extra: &[(&str, &str)],
         clock: SharedClock,
     ) -> TestApp {
-        let s = settings(&db.url, api_url, extra);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        Self::start_listening(db, api_url, extra, clock, listener).await
+    }
+
+    /// As `start_on`, on a listener the test bound (e.g. to know the address before the settings).
+    pub async fn start_listening(
+        db: TestDb,
+        api_url: &str,
+        extra: &[(&str, &str)],
+        clock: SharedClock,
+        listener: tokio::net::TcpListener,
+    ) -> TestApp {
+        let s = settings(&db.url, api_url, extra);
         let running = Running::start(&s, listener, clock)
             .await
             .expect("start gangway");

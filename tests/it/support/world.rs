@@ -77,12 +77,43 @@ impl World {
         Self::start_full("", "", extra, Arc::new(gangway::clock::SystemClock), db).await
     }
 
+    /// As `start_with`, with Gangway's public URL its real address (`http://127.0.0.1:PORT`), so
+    /// a browser can follow its redirects and its same-origin checks see the browser's origin.
+    pub async fn start_browsable(extra: &[(&str, &str)]) -> World {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let public = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut settings: Vec<(&str, &str)> = vec![("GANGWAY_PUBLIC_URL", &public)];
+        settings.extend_from_slice(extra);
+        Self::start_inner(
+            "",
+            "",
+            &settings,
+            Arc::new(gangway::clock::SystemClock),
+            TestDb::new().await,
+            Some(listener),
+        )
+        .await
+    }
+
     async fn start_full(
         deploy_tail: &str,
         teardown_tail: &str,
         extra: &[(&str, &str)],
         clock: SharedClock,
         db: TestDb,
+    ) -> World {
+        Self::start_inner(deploy_tail, teardown_tail, extra, clock, db, None).await
+    }
+
+    async fn start_inner(
+        deploy_tail: &str,
+        teardown_tail: &str,
+        extra: &[(&str, &str)],
+        clock: SharedClock,
+        db: TestDb,
+        listener: Option<tokio::net::TcpListener>,
     ) -> World {
         let fake = Arc::new(
             FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM))
@@ -108,7 +139,10 @@ impl World {
             ("GANGWAY_PUBLIC_URL", "http://gangway.test"),
         ];
         settings.extend_from_slice(extra);
-        let app = TestApp::start_on(db, fake.url(), &settings, clock.clone()).await;
+        let app = match listener {
+            Some(l) => TestApp::start_listening(db, fake.url(), &settings, clock.clone(), l).await,
+            None => TestApp::start_on(db, fake.url(), &settings, clock.clone()).await,
+        };
         fake.set_webhook(Some(WebhookTarget::new(
             format!("http://{}/webhooks", app.addr),
             SECRET,
