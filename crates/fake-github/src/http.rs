@@ -396,6 +396,7 @@ pub(super) fn router(sh: Arc<Shared>) -> Router {
         .merge(super::routes_deploy::routes())
         .merge(super::routes_graphql::routes())
         .merge(super::routes_issues::routes())
+        .merge(super::routes_oauth::routes())
         .fallback(not_found_handler)
         .method_not_allowed_fallback(not_found_handler)
         .layer(axum::middleware::from_fn_with_state(sh.clone(), middleware))
