@@ -3,8 +3,9 @@
 //! [`FakeGitHub`] serves, on `127.0.0.1` (random port), the endpoints a GitHub App uses
 //! (installation tokens, pulls and their merge, compare, contents, statuses, check runs/suites,
 //! deployments and their statuses, environments, issue comments, reactions, collaborator
-//! permissions, `/rate_limit`, App webhook deliveries), answering with GitHub's JSON shapes and
-//! status codes.
+//! permissions, `/rate_limit`, App webhook deliveries), and the App's user sign-in (the OAuth web
+//! flow: `/login/oauth/authorize`, `/login/oauth/access_token`, `GET /user`, what a user token may
+//! read), answering with GitHub's JSON shapes and status codes.
 //! App auth is real: RS256 JWTs are verified against the App's public key, and installation
 //! tokens are scoped to their installation's repositories (404 elsewhere, as GitHub does).
 //!

@@ -234,11 +234,11 @@ fn error_page(status: StatusCode, message: &str) -> Response {
     )
 }
 
-/// The checks both halves of the authorize page make; the error page otherwise.
-fn check_client(st: &State, q: &HashMap<String, String>) -> Result<(), Response> {
+/// The checks both halves of the authorize page make: the error page when one fails.
+fn check_client(st: &State, q: &HashMap<String, String>) -> Option<Response> {
     let client_id = q.get("client_id").map(String::as_str).unwrap_or_default();
     if client_id.is_empty() || client_id != st.settings.client_id {
-        return Err(error_page(
+        return Some(error_page(
             StatusCode::NOT_FOUND,
             "404: this application does not exist (unknown client_id)",
         ));
@@ -248,17 +248,17 @@ fn check_client(st: &State, q: &HashMap<String, String>) -> Result<(), Response>
         .map(String::as_str)
         .unwrap_or_default();
     if !(redirect.starts_with("http://") || redirect.starts_with("https://")) {
-        return Err(error_page(
+        return Some(error_page(
             StatusCode::BAD_REQUEST,
             "The redirect_uri is missing or is not an http(s) URL.",
         ));
     }
-    Ok(())
+    None
 }
 
 async fn authorize_page(AxState(sh): Sh, Query(q): Query<HashMap<String, String>>) -> Response {
     let st = sh.lock();
-    if let Err(r) = check_client(&st, &q) {
+    if let Some(r) = check_client(&st, &q) {
         return r;
     }
     let get = |k: &str| esc(q.get(k).map(String::as_str).unwrap_or_default());
@@ -307,7 +307,7 @@ async fn authorize(AxState(sh): Sh, body: Bytes) -> Response {
         return error_page(StatusCode::BAD_REQUEST, "The form could not be read.");
     };
     let mut st = sh.lock();
-    if let Err(r) = check_client(&st, &form) {
+    if let Some(r) = check_client(&st, &form) {
         return r;
     }
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
