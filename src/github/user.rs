@@ -186,7 +186,11 @@ impl UserClient {
             (_, Some(error)) => Err(UserError::Refused {
                 error: crate::types::truncate_for_error(&error),
                 description: crate::types::truncate_for_error(
-                    parsed.error_description.as_deref().unwrap_or_default(),
+                    parsed
+                        .error_description
+                        .as_deref()
+                        .unwrap_or("no reason given")
+                        .trim_end_matches('.'),
                 ),
             }),
             (Some(token), None) if !token.is_empty() => Ok(UserToken {

@@ -681,3 +681,47 @@ async fn anonymous_visitors_read_public_repositories_gangway_serves_when_allowed
     let closed = web_state(&s, &[]);
     assert!(!can_read(&closed, None, "octo/open").await.expect("asked"));
 }
+
+/// The `#auth-message` paragraph of a sign-in page.
+fn auth_message(html: &str) -> String {
+    let at = html.find(r#"<p id="auth-message">"#).expect("message") + 21;
+    html[at..].split("</p>").next().expect("end").to_string()
+}
+
+#[tokio::test]
+async fn what_the_sign_in_pages_say() {
+    let s = setup().await;
+    let mut b = Browser::new();
+    let mut said = Vec::new();
+    let cancelled = b
+        .get(&s.app.url("/auth/callback?error=access_denied&state=x"))
+        .await;
+    said.push(format!("cancelled: {}", auth_message(&cancelled.body)));
+    let forged = b.get(&s.app.url("/auth/callback?code=c&state=x")).await;
+    said.push(format!("forged state: {}", auth_message(&forged.body)));
+    let callback = authorize(&mut b, &s, "/login", "alice").await;
+    let (base, state) = callback.split_once("?code=").expect("code");
+    let (_, state) = state.split_once("&state=").expect("state");
+    let bad_code = b
+        .get(&format!("{base}?code=not-a-code&state={state}"))
+        .await;
+    assert_eq!(bad_code.status, 400);
+    said.push(format!("bad code: {}", auth_message(&bad_code.body)));
+    sign_in(&mut b, &s, "alice").await;
+    let req = b
+        .http
+        .post(s.app.url("/logout"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body("csrf=x");
+    let refused = b.send(req).await;
+    said.push(format!(
+        "cross-site logout: {}",
+        auth_message(&refused.body)
+    ));
+    let app =
+        TestApp::start_with("http://127.0.0.1:9", &[("GANGWAY_PUBLIC_URL", PUBLIC_URL)]).await;
+    let off = b.get(&app.url("/login")).await;
+    said.push(format!("not configured: {}", auth_message(&off.body)));
+    insta::assert_snapshot!("sign_in_pages", said.join("\n"));
+}
