@@ -626,8 +626,7 @@ async fn private_repositories_are_readable_only_by_their_collaborators() {
     // Anonymous without GANGWAY_DASHBOARD_PUBLIC: nothing.
     assert!(!can_read(&state, None, "octo/app").await.expect("asked"));
 
-    // Answers are kept a minute: bob losing access shows after that, not at once; a session
-    // that signed out reads nothing.
+    // Answers are kept a minute: asking again costs no call to GitHub.
     let before = s.fake.calls().len();
     assert!(
         can_read(&state, Some(&bob), "octo/secret")
@@ -635,6 +634,17 @@ async fn private_repositories_are_readable_only_by_their_collaborators() {
             .expect("cached")
     );
     assert_eq!(s.fake.calls().len(), before, "cached: no call to GitHub");
+    // A viewer whose session is gone (signed out, expired) reads nothing.
+    let gone = Viewer {
+        login: "bob".into(),
+        id: bob.id,
+        csrf: "no-such-session".into(),
+    };
+    assert!(
+        !can_read(&state, Some(&gone), "octo/secret")
+            .await
+            .expect("asked")
+    );
 
     // GitHub failing is an error, never "allowed".
     s.fake

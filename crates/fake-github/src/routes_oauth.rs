@@ -58,7 +58,7 @@ pub(crate) struct OAuthCode {
 /// A user access token.
 #[derive(Clone, Debug)]
 pub(crate) struct UserToken {
-    login: String,
+    pub(super) login: String,
     expires_at: DateTime<Utc>,
 }
 
