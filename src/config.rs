@@ -201,6 +201,43 @@ pub struct WebSettings {
     pub public_read: bool,
     /// GitHub logins who see the operator views (`GANGWAY_OPERATORS`): dead jobs, budgets, audit.
     pub operators: Vec<String>,
+    /// Signs the dashboard's cookies: derived from the App's private key at load time (see
+    /// [`SessionKey::derive`]).
+    pub session_key: SessionKey,
+}
+
+/// The key that signs the dashboard's cookies: HMAC-SHA512 of a fixed label under the App's
+/// private key. Stable across restarts and replicas (they share the private key), and no new
+/// secret to manage; rotating the private key signs everybody out. Never printed.
+#[derive(Clone)]
+pub struct SessionKey(std::sync::Arc<[u8; 64]>);
+
+impl SessionKey {
+    /// The label the key is derived with; a new label (or private key) invalidates every cookie.
+    const LABEL: &'static [u8] = b"gangway dashboard cookie signing key v1";
+
+    pub fn derive(private_key: &SecretString) -> SessionKey {
+        use hmac::{Hmac, Mac};
+        let mut out = [0u8; 64];
+        // HMAC takes keys of any length, so this never fails.
+        if let Ok(mut mac) =
+            Hmac::<sha2::Sha512>::new_from_slice(private_key.expose_secret().as_bytes())
+        {
+            mac.update(Self::LABEL);
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        SessionKey(std::sync::Arc::new(out))
+    }
+
+    pub fn bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey([redacted])")
+    }
 }
 
 /// GitHub's web address for an API base: `https://github.com` for `https://api.github.com`, the
@@ -490,7 +527,12 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
 
 /// The settings whose values are secrets. Gangway removes them from its own environment once the
 /// configuration is read, and never passes them to the driver.
-pub const SECRET_SETTINGS: &[&str] = &["PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL"];
+pub const SECRET_SETTINGS: &[&str] = &[
+    "PRIVATE_KEY",
+    "WEBHOOK_SECRET",
+    "DATABASE_URL",
+    "GANGWAY_GITHUB_CLIENT_SECRET",
+];
 
 /// A source of raw setting values: environment first, then the TOML file.
 pub struct Source {
@@ -967,9 +1009,17 @@ impl Settings {
                 ),
             );
         }
-        let web = load_web(&mut r, github_api_url.as_deref(), public_url.as_deref());
+        let web = load_web(
+            &mut r,
+            github_api_url.as_deref(),
+            public_url.as_deref(),
+            private_key.as_ref(),
+        );
+        let client_secret = web.as_ref().and_then(|w| w.client_secret.as_ref());
         let (redact, warnings) = match (&private_key, &webhook_secrets) {
-            (Some(k), Some(w)) => secrets_to_redact(k, w, &database_url, &driver_pass_env.all()),
+            (Some(k), Some(w)) => {
+                secrets_to_redact(k, w, &database_url, &driver_pass_env.all(), client_secret)
+            }
             _ => (Vec::new(), Vec::new()),
         };
 
@@ -1059,6 +1109,7 @@ fn secrets_to_redact(
     webhook: &[SecretString],
     database_url: &str,
     pass_env: &[String],
+    client_secret: Option<&SecretString>,
 ) -> (Vec<String>, Vec<Problem>) {
     let mut named: Vec<(String, String)> = webhook
         .iter()
@@ -1073,6 +1124,12 @@ fn secrets_to_redact(
             named.push(("DATABASE_URL".to_owned(), decoded));
         }
         named.push(("DATABASE_URL".to_owned(), password));
+    }
+    if let Some(secret) = client_secret {
+        named.push((
+            "GANGWAY_GITHUB_CLIENT_SECRET".to_owned(),
+            secret.expose_secret().to_owned(),
+        ));
     }
     named.extend(pass_env.iter().filter_map(|n| {
         let value = std::env::var(n).ok().filter(|v| !v.is_empty())?;
@@ -1159,6 +1216,7 @@ fn load_web(
     r: &mut Reader<'_>,
     api_url: Option<&str>,
     public_url: Option<&str>,
+    private_key: Option<&SecretString>,
 ) -> Option<WebSettings> {
     let github_url = match r.src.get("GITHUB_URL") {
         Some(u) => match validate_http_url(u) {
@@ -1239,6 +1297,7 @@ fn load_web(
         client_secret,
         public_read: public_read?,
         operators,
+        session_key: SessionKey::derive(private_key?),
     })
 }
 

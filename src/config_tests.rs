@@ -483,3 +483,36 @@ fn http_limits_have_defaults_and_refuse_zero_and_a_metrics_address_on_the_main_p
         "{p:?}"
     );
 }
+
+#[test]
+fn the_oauth_client_secret_is_redacted_and_never_passed_to_the_driver() {
+    let mut pairs = minimal();
+    pairs.push(("GANGWAY_GITHUB_CLIENT_ID", "Iv1.abc"));
+    pairs.push(("GANGWAY_GITHUB_CLIENT_SECRET", "client-secret-value-123"));
+    let s = Settings::load(&src(&pairs)).unwrap();
+    assert!(
+        s.command_driver
+            .redact
+            .iter()
+            .any(|r| r == "client-secret-value-123")
+    );
+    assert!(!format!("{s:?}").contains("client-secret-value-123"));
+    pairs.push(("GANGWAY_DRIVER_PASS_ENV", "GANGWAY_GITHUB_CLIENT_SECRET"));
+    assert_eq!(
+        problems(&pairs),
+        vec![
+            "GANGWAY_DRIVER_PASS_ENV: GANGWAY_GITHUB_CLIENT_SECRET is one of Gangway's own secrets: it is never passed to the driver"
+        ]
+    );
+}
+
+#[test]
+fn the_cookie_key_is_derived_from_the_private_key() {
+    let a = Settings::load(&src(&minimal())).unwrap();
+    let b = Settings::load(&src(&minimal())).unwrap();
+    assert_eq!(a.web.session_key.bytes(), b.web.session_key.bytes());
+    assert_ne!(a.web.session_key.bytes(), &[0u8; 64]);
+    let other = SessionKey::derive(&SecretString::from("another key".to_owned()));
+    assert_ne!(other.bytes(), a.web.session_key.bytes());
+    assert_eq!(format!("{:?}", a.web.session_key), "SessionKey([redacted])");
+}

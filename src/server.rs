@@ -114,6 +114,12 @@ impl Running {
             settings.queue.clone(),
         );
         let wake = Arc::new(Notify::new());
+        let users = crate::github::user::UserClient::new(
+            &settings.github_api_url,
+            &settings.web.github_url,
+        )
+        .map_err(|e| ServeError::GitHub(GitHubError::Setup(e.to_string())))?;
+        let access = Arc::new(crate::web::access::Access::new(users, github.clone()));
         let executor = Arc::new(Executor::new(
             store.clone(),
             github,
@@ -156,6 +162,7 @@ impl Running {
             queue: queue.clone(),
             clock: clock.clone(),
             settings: Arc::new(settings.web.clone()),
+            access,
         };
         let state = HttpState {
             ingress,

@@ -323,6 +323,13 @@ pub async fn ingress_only(db: Db, plan: &Plan, admin: &str) -> Result<Figures, S
         group: gangway::ingress::batch::GroupCommit::new(store.clone()),
         app_id: child::APP_ID,
     };
+    let key = secrecy::SecretString::from(child::KEY_PEM);
+    let access = Arc::new(gangway::web::access::Access::new(
+        gangway::github::user::UserClient::new("http://127.0.0.1:1", "http://127.0.0.1:1")
+            .map_err(|e| e.to_string())?,
+        gangway::github::GitHub::new("http://127.0.0.1:1", child::APP_ID, &key, metrics.clone())
+            .map_err(|e| e.to_string())?,
+    ));
     let app = router(
         HttpState {
             ingress,
@@ -340,7 +347,9 @@ pub async fn ingress_only(db: Db, plan: &Plan, admin: &str) -> Result<Figures, S
                     client_secret: None,
                     public_read: false,
                     operators: Vec::new(),
+                    session_key: gangway::config::SessionKey::derive(&key),
                 }),
+                access,
             },
         },
         true,

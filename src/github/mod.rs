@@ -14,6 +14,7 @@ pub mod pacing;
 pub mod paginate;
 pub mod ratelimit;
 pub mod rest;
+pub mod user;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -27,6 +27,7 @@ mod slots;
 mod timers;
 mod verification;
 mod walsync;
+mod web_sessions;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub use jobs::Claimed;
 pub use policies::CachedPolicy;
 pub use previews::NewPreview;
 pub use promotion_queue::{NewQueued, Queued, StartNow, StartOutcome};
+pub use web_sessions::{NewWebSession, WebSession};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -164,6 +166,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     17 "signoffs" "0017_signoffs.sql",
     20 "preview_slots" "0020_preview_slots.sql",
     21 "pr_files" "0021_pr_files.sql",
+    22 "web_sessions" "0022_web_sessions.sql",
     23 "dashboard_actions" "0023_dashboard_actions.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
@@ -185,6 +188,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     17 "signoffs" "0017_signoffs.sql",
     20 "preview_slots" "0020_preview_slots.sql",
     21 "pr_files" "0021_pr_files.sql",
+    22 "web_sessions" "0022_web_sessions.sql",
     23 "dashboard_actions" "0023_dashboard_actions.sql",
 );
 

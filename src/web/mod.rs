@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod auth;
 pub mod csrf;
 pub mod page;
 pub mod session;
@@ -33,12 +34,17 @@ pub struct WebState {
     pub queue: Queue,
     pub clock: SharedClock,
     pub settings: Arc<WebSettings>,
+    /// Who may read what: the user-token client, the App's client, and their answers' cache.
+    pub access: Arc<access::Access>,
 }
 
 /// The dashboard's routes, merged into the main listener's router.
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(page::home))
+        .route("/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/logout", axum::routing::post(auth::logout))
         .route("/assets/{file}", get(asset))
         .merge(actions::routes())
         .with_state(state)

@@ -8,6 +8,7 @@ mod checks_by_app;
 mod cli;
 mod commands;
 mod dashboard_actions;
+mod dashboard_auth;
 mod demo;
 mod docs;
 mod driver_secrets;

@@ -257,12 +257,14 @@ pub(super) const GRAPHQL: &str = "graphql";
 pub(super) fn rate_key(st: &State, credential: Option<&str>) -> (String, Option<u64>) {
     match credential {
         Some(c) if auth::looks_like_jwt(c) => ("app".to_string(), None),
-        Some(c) => match st.tokens.get(c) {
-            Some(t) => (
+        Some(c) => match (st.tokens.get(c), st.user_tokens.get(c)) {
+            (Some(t), _) => (
                 format!("installation:{}", t.installation),
                 Some(t.installation),
             ),
-            None => ("anonymous".to_string(), None),
+            // A user's token spends the user's own budget, as on GitHub.
+            (None, Some(u)) => (format!("user:{}", u.login), None),
+            (None, None) => ("anonymous".to_string(), None),
         },
         None => ("anonymous".to_string(), None),
     }
@@ -396,6 +398,7 @@ pub(super) fn router(sh: Arc<Shared>) -> Router {
         .merge(super::routes_deploy::routes())
         .merge(super::routes_graphql::routes())
         .merge(super::routes_issues::routes())
+        .merge(super::routes_oauth::routes())
         .fallback(not_found_handler)
         .method_not_allowed_fallback(not_found_handler)
         .layer(axum::middleware::from_fn_with_state(sh.clone(), middleware))

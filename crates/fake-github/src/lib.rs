@@ -3,8 +3,9 @@
 //! [`FakeGitHub`] serves, on `127.0.0.1` (random port), the endpoints a GitHub App uses
 //! (installation tokens, pulls and their merge, compare, contents, statuses, check runs/suites,
 //! deployments and their statuses, environments, issue comments, reactions, collaborator
-//! permissions, `/rate_limit`, App webhook deliveries), answering with GitHub's JSON shapes and
-//! status codes.
+//! permissions, `/rate_limit`, App webhook deliveries), and the App's user sign-in (the OAuth web
+//! flow: `/login/oauth/authorize`, `/login/oauth/access_token`, `GET /user`, what a user token may
+//! read), answering with GitHub's JSON shapes and status codes.
 //! App auth is real: RS256 JWTs are verified against the App's public key, and installation
 //! tokens are scoped to their installation's repositories (404 elsewhere, as GitHub does).
 //!
@@ -44,6 +45,7 @@ mod routes_checks;
 mod routes_deploy;
 mod routes_graphql;
 mod routes_issues;
+mod routes_oauth;
 mod routes_repo;
 mod scenario;
 mod scenario_ci;
@@ -99,9 +101,18 @@ pub struct FakeConfig {
     /// path-relative URLs, which octocrab follows with its auth header (it drops the header for
     /// absolute URLs to hosts other than api.github.com).
     pub absolute_links: bool,
+    /// The App's OAuth client id, for user sign-in (default [`FakeConfig::DEFAULT_CLIENT_ID`]).
+    pub client_id: String,
+    /// The App's OAuth client secret (default [`FakeConfig::DEFAULT_CLIENT_SECRET`]).
+    pub client_secret: String,
 }
 
 impl FakeConfig {
+    /// The default OAuth client id (GitHub Apps' ids start with `Iv1.`).
+    pub const DEFAULT_CLIENT_ID: &'static str = "Iv1.fakeclientid";
+    /// The default OAuth client secret.
+    pub const DEFAULT_CLIENT_SECRET: &'static str = "fake-client-secret-0123456789abcdef01234567";
+
     /// Defaults for everything but the App id and key.
     pub fn new(app_id: u64, app_public_key_pem: impl Into<String>) -> Self {
         let permissions = [
@@ -125,6 +136,8 @@ impl FakeConfig {
             rate_limit: 5000,
             permissions,
             absolute_links: false,
+            client_id: Self::DEFAULT_CLIENT_ID.into(),
+            client_secret: Self::DEFAULT_CLIENT_SECRET.into(),
         }
     }
 }
@@ -212,6 +225,8 @@ impl FakeGitHub {
             rate_limit: config.rate_limit,
             permissions: config.permissions,
             absolute_links: config.absolute_links,
+            client_id: config.client_id,
+            client_secret: config.client_secret,
         };
         let mut st = state::State::new(settings);
         st.webhook = config.webhook;

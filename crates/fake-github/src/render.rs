@@ -153,6 +153,7 @@ impl Render<'_> {
             return Value::Null;
         };
         let full = r.full_name();
+        let private = self.st.private.contains(&id);
         let base = format!("{}/repos/{full}", self.api);
         let mut m = Map::new();
         for (k, suffix) in REPO_URLS {
@@ -172,7 +173,7 @@ impl Render<'_> {
             .map_or(r.created_at, |c| c.date);
         let rest = json!({
             "id": r.id, "node_id": node_id("R", r.id), "name": r.name, "full_name": full,
-            "private": false, "owner": self.user(&r.owner), "html_url": format!("{WEB}/{full}"),
+            "private": private, "owner": self.user(&r.owner), "html_url": format!("{WEB}/{full}"),
             "description": null, "fork": r.fork_of.is_some(), "url": base,
             "git_url": format!("git://github.com/{full}.git"),
             "ssh_url": format!("git@github.com:{full}.git"),
@@ -185,7 +186,7 @@ impl Render<'_> {
             "is_template": false, "topics": [], "has_issues": true, "has_projects": true,
             "has_wiki": true, "has_pages": false, "has_downloads": true,
             "has_discussions": false, "archived": false, "disabled": false,
-            "visibility": "public", "pushed_at": ts(&pushed), "created_at": ts(&r.created_at),
+            "visibility": if private { "private" } else { "public" }, "pushed_at": ts(&pushed), "created_at": ts(&r.created_at),
             "updated_at": ts(&pushed), "allow_forking": true, "web_commit_signoff_required": false,
             "license": null, "forks": 0, "open_issues": open_issues, "watchers": 0,
             "allow_merge_commit": true, "allow_squash_merge": true, "allow_rebase_merge": true,

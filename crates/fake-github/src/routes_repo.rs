@@ -57,7 +57,17 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         )
 }
 
-async fn get_repo(AxState(sh): Sh, inst: Inst, Path((o, r)): Path<(String, String)>) -> ApiResult {
+async fn get_repo(
+    AxState(sh): Sh,
+    reader: super::routes_oauth::Reader,
+    Path((o, r)): Path<(String, String)>,
+) -> ApiResult {
+    let inst = match reader {
+        super::routes_oauth::Reader::Installation(inst) => inst,
+        super::routes_oauth::Reader::User(login) => {
+            return super::routes_oauth::repo_for_user(&sh, &login, &o, &r);
+        }
+    };
     let st = sh.lock();
     let id = inst.repo(&st, &o, &r)?;
     ok(sh.render(&st).repo(id))

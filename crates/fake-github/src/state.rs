@@ -1,7 +1,7 @@
 //! The fake's state: everything GitHub would remember plus the fake's own logs, in one
 //! [`State`] behind a `std::sync::Mutex` (see `Shared` in `mod.rs`). Nothing here does I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -29,6 +29,10 @@ pub struct Settings {
     pub permissions: BTreeMap<String, String>,
     /// Whether `Link` headers use absolute URLs (default: path-relative).
     pub absolute_links: bool,
+    /// The App's OAuth client id (user sign-in).
+    pub client_id: String,
+    /// The App's OAuth client secret.
+    pub client_secret: String,
 }
 
 /// Everything the fake knows.
@@ -63,6 +67,14 @@ pub struct State {
     pub(super) secondary: Option<super::secondary::Enforcer>,
     /// The last time handed out by [`State::stamp`].
     pub(super) last_stamp: DateTime<Utc>,
+    /// Repositories that are private (all others are public).
+    pub(super) private: HashSet<u64>,
+    /// The GitHub user "signed in" in the test's browser: prefills the authorize form.
+    pub(super) browser_user: Option<String>,
+    /// Authorization codes of the OAuth web flow, by code.
+    pub(super) oauth_codes: HashMap<String, super::routes_oauth::OAuthCode>,
+    /// User access tokens (`ghu_…`) → login and expiry.
+    pub(super) user_tokens: HashMap<String, super::routes_oauth::UserToken>,
 }
 
 impl State {
@@ -95,6 +107,10 @@ impl State {
             webhook: None,
             secondary: None,
             last_stamp: DateTime::<Utc>::MIN_UTC,
+            private: HashSet::new(),
+            browser_user: None,
+            oauth_codes: HashMap::new(),
+            user_tokens: HashMap::new(),
         };
         let bot = st.bot_login();
         st.ensure_user(&bot, UserKind::Bot);
