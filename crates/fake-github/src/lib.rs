@@ -44,6 +44,7 @@ mod routes_checks;
 mod routes_deploy;
 mod routes_graphql;
 mod routes_issues;
+mod routes_manifest;
 mod routes_repo;
 mod scenario;
 mod scenario_ci;
@@ -71,6 +72,7 @@ pub use model::{
     ApiCall, CheckRun, CheckSuite, Comment, Commit, CommitStatus, Deployment, DeploymentStatus,
     Environment, Installation, Issue, PullRequest, Reaction, Repo, Role, Token, User, UserKind,
 };
+pub use routes_manifest::RegisteredApp;
 pub use scenario::{PrOpened, PrSpec};
 pub use scenario_ci::CommentPosted;
 pub use scenario_git::Pushed;
@@ -99,6 +101,10 @@ pub struct FakeConfig {
     /// path-relative URLs, which octocrab follows with its auth header (it drops the header for
     /// absolute URLs to hosts other than api.github.com).
     pub absolute_links: bool,
+    /// The private key (PEM) matching `app_public_key_pem`, handed out as `pem` to Apps
+    /// registered through the manifest flow (their JWTs then verify). Without it, registering
+    /// an App from a manifest fails with a page that says so.
+    pub app_private_key_pem: Option<String>,
 }
 
 impl FakeConfig {
@@ -125,7 +131,14 @@ impl FakeConfig {
             rate_limit: 5000,
             permissions,
             absolute_links: false,
+            app_private_key_pem: None,
         }
+    }
+
+    /// With the private key handed out to Apps registered from a manifest.
+    pub fn with_private_key(mut self, pem: impl Into<String>) -> Self {
+        self.app_private_key_pem = Some(pem.into());
+        self
     }
 }
 
@@ -215,6 +228,7 @@ impl FakeGitHub {
         };
         let mut st = state::State::new(settings);
         st.webhook = config.webhook;
+        st.manifest.private_key_pem = config.app_private_key_pem;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             state: Mutex::new(st),
@@ -335,6 +349,17 @@ impl FakeGitHub {
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.shared.lock().faults.clear();
+    }
+
+    /// The Apps registered through the manifest flow, oldest first.
+    pub fn registered_apps(&self) -> Vec<RegisteredApp> {
+        self.shared.lock().manifest.apps.clone()
+    }
+
+    /// Makes every manifest code issued so far `by` older (a code expires an hour after issue).
+    pub fn age_manifest_codes(&self, by: Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        self.shared.lock().manifest.age_codes(by);
     }
 
     /// Latency added to every call (on top of latency rules).

@@ -63,6 +63,8 @@ pub struct State {
     pub(super) secondary: Option<super::secondary::Enforcer>,
     /// The last time handed out by [`State::stamp`].
     pub(super) last_stamp: DateTime<Utc>,
+    /// Apps registered through the manifest flow, and its codes.
+    pub(super) manifest: super::routes_manifest::Registry,
 }
 
 impl State {
@@ -95,6 +97,7 @@ impl State {
             webhook: None,
             secondary: None,
             last_stamp: DateTime::<Utc>::MIN_UTC,
+            manifest: Default::default(),
         };
         let bot = st.bot_login();
         st.ensure_user(&bot, UserKind::Bot);
