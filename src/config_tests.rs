@@ -483,3 +483,21 @@ fn http_limits_have_defaults_and_refuse_zero_and_a_metrics_address_on_the_main_p
         "{p:?}"
     );
 }
+
+#[test]
+fn setup_mode_is_for_no_app_setting_at_all() {
+    assert!(app_unconfigured(&src(&[("PORT", "3000")])));
+    assert!(app_unconfigured(&src(&[("APP_ID", "  ")])));
+    for name in APP_SETTINGS {
+        assert!(!app_unconfigured(&src(&[(name, "x")])), "{name}");
+    }
+    let s = SetupSettings::load(&src(&[("GITHUB_API_URL", "https://ghe.example.com/api/v3")]))
+        .expect("setup settings");
+    assert_eq!(s.github_url, "https://ghe.example.com");
+    assert_eq!(s.public_url, "http://localhost:3000");
+    assert_eq!(s.credentials_file, PathBuf::from("gangway-app.toml"));
+    let e = SetupSettings::load(&src(&[("GANGWAY_PUBLIC_URL", "ftp://x"), ("PORT", "0")]))
+        .expect_err("bad settings");
+    let names: Vec<&str> = e.problems.iter().map(|p| p.setting.as_str()).collect();
+    assert!(names.contains(&"GANGWAY_PUBLIC_URL") && names.contains(&"PORT"), "{names:?}");
+}

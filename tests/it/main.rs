@@ -4,6 +4,7 @@
 mod approval;
 mod checks_by_app;
 mod cli;
+mod dashboard_setup;
 mod commands;
 mod demo;
 mod docs;
