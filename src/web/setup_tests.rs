@@ -87,7 +87,9 @@ fn the_credentials_file_is_what_gangway_config_reads() {
         client_id: "Iv1.abc".into(),
         client_secret: SecretString::from("client-secret-1".to_owned()),
         webhook_secret: SecretString::from("hook \"secret\"".to_owned()),
-        pem: SecretString::from("-----BEGIN RSA PRIVATE KEY-----\nAAA\n-----END RSA PRIVATE KEY-----\n".to_owned()),
+        pem: SecretString::from(
+            "-----BEGIN RSA PRIVATE KEY-----\nAAA\n-----END RSA PRIVATE KEY-----\n".to_owned(),
+        ),
     };
     let text = credentials_toml(&app);
     let t: toml::Table = text.parse().expect("valid TOML");
@@ -95,7 +97,11 @@ fn the_credentials_file_is_what_gangway_config_reads() {
     assert_eq!(t["webhook_secret"].as_str(), Some("hook \"secret\""));
     assert_eq!(t["github_client_id"].as_str(), Some("Iv1.abc"));
     assert_eq!(t["github_client_secret"].as_str(), Some("client-secret-1"));
-    assert!(t["private_key"].as_str().is_some_and(|k| k.ends_with("KEY-----\n")));
+    assert!(
+        t["private_key"]
+            .as_str()
+            .is_some_and(|k| k.ends_with("KEY-----\n"))
+    );
     assert_eq!(t.len(), 5);
     // The name's line break does not start a line of TOML.
     assert!(text.lines().next().is_some_and(|l| l.contains("Gangway X")));

@@ -34,16 +34,24 @@ struct FirstPage {
 
 fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
         .replace("&#x27;", "'")
         .replace("&#39;", "'")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 fn attr_after(body: &str, marker: &str, attr: &str) -> String {
-    let at = body.find(marker).unwrap_or_else(|| panic!("{marker} in {body}"));
-    let rest = &body[at..];
+    let at = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {body}"));
+    // The tag holding the marker.
+    let tag = body[..at].rfind('<').expect("a tag");
+    let rest = &body[tag..];
     let start = rest.find(&format!("{attr}=\"")).expect("attribute") + attr.len() + 2;
     unescape(rest[start..].split('"').next().expect("value"))
 }
@@ -90,9 +98,10 @@ fn form_body(fields: &[(&str, &str)]) -> String {
 
 impl Setup {
     async fn start() -> Setup {
-        let fake = FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM).with_private_key(KEY_PEM))
-            .await
-            .expect("fake github");
+        let fake =
+            FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM).with_private_key(KEY_PEM))
+                .await
+                .expect("fake github");
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("gangway-app.toml");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -264,11 +273,16 @@ async fn the_first_page_registers_the_app_and_gangway_then_serves_with_its_crede
         location.starts_with(&format!("{}/setup/callback?code=", s.public)),
         "{location}"
     );
-    let (status, body) = s.callback(&location, Some(&cookie_pair(&page.cookie))).await;
+    let (status, body) = s
+        .callback(&location, Some(&cookie_pair(&page.cookie)))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("id=\"registered\""), "{body}");
     let app = s.fake.registered_apps().pop().expect("an App registered");
-    assert!(body.contains(&format!("<strong id=\"app-id\">{}</strong>", app.id)), "{body}");
+    assert!(
+        body.contains(&format!("<strong id=\"app-id\">{}</strong>", app.id)),
+        "{body}"
+    );
     assert!(body.contains("GANGWAY_CONFIG="), "{body}");
     assert!(body.contains(&s.file.display().to_string()), "{body}");
     for secret in [&app.webhook_secret, &app.client_secret] {
@@ -276,16 +290,28 @@ async fn the_first_page_registers_the_app_and_gangway_then_serves_with_its_crede
     }
     assert!(!body.contains("PRIVATE KEY-----"), "the key on the page");
 
-    let mode = std::fs::metadata(&s.file).expect("file").permissions().mode();
+    let mode = std::fs::metadata(&s.file)
+        .expect("file")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let written: toml::Table = std::fs::read_to_string(&s.file)
         .expect("read")
         .parse()
         .expect("TOML");
     assert_eq!(written["app_id"].as_integer(), i64::try_from(app.id).ok());
-    assert_eq!(written["webhook_secret"].as_str(), Some(app.webhook_secret.as_str()));
-    assert_eq!(written["github_client_id"].as_str(), Some(app.client_id.as_str()));
-    assert_eq!(written["github_client_secret"].as_str(), Some(app.client_secret.as_str()));
+    assert_eq!(
+        written["webhook_secret"].as_str(),
+        Some(app.webhook_secret.as_str())
+    );
+    assert_eq!(
+        written["github_client_id"].as_str(),
+        Some(app.client_id.as_str())
+    );
+    assert_eq!(
+        written["github_client_secret"].as_str(),
+        Some(app.client_secret.as_str())
+    );
     assert_eq!(written["private_key"].as_str(), Some(KEY_PEM));
 
     // Gangway, started with the file, serves: ready, and deliveries signed with the new
@@ -304,14 +330,21 @@ async fn the_first_page_registers_the_app_and_gangway_then_serves_with_its_crede
     ))
     .expect("the written file is a valid configuration");
     assert_eq!(settings.app_id, app.id);
-    assert_eq!(settings.web.client_id.as_deref(), Some(app.client_id.as_str()));
+    assert_eq!(
+        settings.web.client_id.as_deref(),
+        Some(app.client_id.as_str())
+    );
     s.stop().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let running = Running::start(&settings, listener, std::sync::Arc::new(gangway::clock::SystemClock))
-        .await
-        .expect("gangway serves with the registered App");
+    let running = Running::start(
+        &settings,
+        listener,
+        std::sync::Arc::new(gangway::clock::SystemClock),
+    )
+    .await
+    .expect("gangway serves with the registered App");
     let base = format!("http://{}", running.addr());
     let http = test_http_client();
     let ready = http
@@ -356,9 +389,15 @@ async fn a_forged_or_missing_state_saves_nothing() {
     let forged = "f".repeat(48);
     for (url, cookie) in [
         // No state at all.
-        (format!("{}/setup/callback?code={code}", s.public), Some(mine.clone())),
+        (
+            format!("{}/setup/callback?code={code}", s.public),
+            Some(mine.clone()),
+        ),
         // A state never issued, with a cookie to match.
-        (s.callback_url(&code, &forged), Some(format!("gangway_setup_state={forged}"))),
+        (
+            s.callback_url(&code, &forged),
+            Some(format!("gangway_setup_state={forged}")),
+        ),
         // The right state without this browser's cookie.
         (location.clone(), None),
         // The right state with another browser's cookie.
@@ -386,7 +425,9 @@ async fn a_replayed_code_is_refused_and_saves_nothing() {
     let s = Setup::start().await;
     let page = s.first_page("").await;
     let location = s.register_on_github(&page).await;
-    let (status, _) = s.callback(&location, Some(&cookie_pair(&page.cookie))).await;
+    let (status, _) = s
+        .callback(&location, Some(&cookie_pair(&page.cookie)))
+        .await;
     assert_eq!(status, 200);
     std::fs::remove_file(&s.file).expect("remove");
     // The same code again, with a fresh state of this browser.
@@ -405,10 +446,15 @@ async fn an_existing_credentials_file_is_never_overwritten() {
     std::fs::write(&s.file, "app_id = 1\n").expect("write");
     let page = s.first_page("").await;
     let location = s.register_on_github(&page).await;
-    let (status, body) = s.callback(&location, Some(&cookie_pair(&page.cookie))).await;
+    let (status, body) = s
+        .callback(&location, Some(&cookie_pair(&page.cookie)))
+        .await;
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("already exists"), "{body}");
-    assert_eq!(std::fs::read_to_string(&s.file).expect("read"), "app_id = 1\n");
+    assert_eq!(
+        std::fs::read_to_string(&s.file).expect("read"),
+        "app_id = 1\n"
+    );
     assert!(s.dir.path().read_dir().expect("dir").count() == 1);
     s.stop().await;
 }
@@ -419,17 +465,26 @@ async fn an_organization_owns_the_app_and_a_hostile_organization_name_is_refused
     let page = s.first_page("?org=acme").await;
     assert_eq!(page.status, 200);
     assert!(
-        page.action()
-            .starts_with(&format!("{}/organizations/acme/settings/apps/new?state=", s.fake.url())),
+        page.action().starts_with(&format!(
+            "{}/organizations/acme/settings/apps/new?state=",
+            s.fake.url()
+        )),
         "{}",
         page.action()
     );
     let location = s.register_on_github(&page).await;
-    let (status, _) = s.callback(&location, Some(&cookie_pair(&page.cookie))).await;
+    let (status, _) = s
+        .callback(&location, Some(&cookie_pair(&page.cookie)))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(s.fake.registered_apps()[0].owner, "acme");
 
-    for hostile in ["%3Cscript%3Ealert(1)%3C%2Fscript%3E", "acme%2F..%2Fevil", "a%22b", "acme%5Bbot%5D"] {
+    for hostile in [
+        "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "acme%2F..%2Fevil",
+        "a%22b",
+        "acme%5Bbot%5D",
+    ] {
         let page = s.first_page(&format!("?org={hostile}")).await;
         assert_eq!(page.status, 400, "{hostile}");
         assert!(!page.body.contains("id=\"register\""), "{}", page.body);
@@ -477,22 +532,29 @@ async fn serve_without_any_app_setting_starts_in_setup_mode() {
         .expect("spawn");
     let http = test_http_client();
     let url = format!("http://127.0.0.1:{port}");
-    let status = wait_for("setup mode answers /readyz", Duration::from_secs(30), || {
-        let http = http.clone();
-        let url = url.clone();
-        async move {
-            http.get(format!("{url}/readyz"))
-                .send()
-                .await
-                .ok()
-                .map(|r| r.status().as_u16())
-        }
-    })
+    let status = wait_for(
+        "setup mode answers /readyz",
+        Duration::from_secs(30),
+        || {
+            let http = http.clone();
+            let url = url.clone();
+            async move {
+                http.get(format!("{url}/readyz"))
+                    .send()
+                    .await
+                    .ok()
+                    .map(|r| r.status().as_u16())
+            }
+        },
+    )
     .await;
     assert_eq!(status, 503);
     let page = http.get(format!("{url}/")).send().await.expect("GET /");
     let body = page.text().await.expect("body");
-    assert!(body.contains("https://github.com/settings/apps/new?state="), "{body}");
+    assert!(
+        body.contains("https://github.com/settings/apps/new?state="),
+        "{body}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -4,8 +4,8 @@
 mod approval;
 mod checks_by_app;
 mod cli;
-mod dashboard_setup;
 mod commands;
+mod dashboard_setup;
 mod demo;
 mod docs;
 mod driver_secrets;

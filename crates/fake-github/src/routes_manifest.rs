@@ -182,7 +182,11 @@ fn url_decode_pairs(body: &[u8]) -> HashMap<String, String> {
 
 fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
-    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -255,7 +259,11 @@ pub(super) fn validate(raw: &str) -> Result<Map<String, Value>, String> {
     Ok(manifest)
 }
 
-async fn new_app(AxState(sh): Sh, Query(q): Query<HashMap<String, String>>, body: Bytes) -> Response {
+async fn new_app(
+    AxState(sh): Sh,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
     start(&sh, None, q.get("state").cloned(), &body)
 }
 
@@ -297,7 +305,10 @@ fn start(sh: &Shared, org: Option<String>, state: Option<String>, body: &[u8]) -
         .unwrap_or_default()
         .to_owned();
     let owner_field = match &org {
-        Some(o) => format!("<p>Owner: organization <strong id=\"owner-org\">{}</strong></p>", esc(o)),
+        Some(o) => format!(
+            "<p>Owner: organization <strong id=\"owner-org\">{}</strong></p>",
+            esc(o)
+        ),
         None => "<p><label for=\"owner\">Owner (your account)</label> \
                  <input type=\"text\" id=\"owner\" name=\"owner\" value=\"octocat\"></p>"
             .to_owned(),
@@ -384,7 +395,11 @@ async fn confirm(AxState(sh): Sh, body: Bytes) -> Response {
     let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
     let name = {
         let n = s(m.get("name"));
-        if n.trim().is_empty() { "app".to_owned() } else { n }
+        if n.trim().is_empty() {
+            "app".to_owned()
+        } else {
+            n
+        }
     };
     let mut base_slug = slug(&name);
     if st.manifest.apps.iter().any(|a| a.slug == base_slug) {

@@ -179,7 +179,10 @@ async fn an_organization_owns_an_app_registered_on_its_page_and_a_hostile_name_i
     .await;
     assert_eq!(resp.status(), 200);
     let page = resp.text().await.expect("page");
-    assert!(page.contains("<strong id=\"owner-org\">acme</strong>"), "{page}");
+    assert!(
+        page.contains("<strong id=\"owner-org\">acme</strong>"),
+        "{page}"
+    );
     // The manifest's name is shown as text.
     assert!(page.contains("Gangway &lt;b&gt;test&lt;/b&gt;"), "{page}");
     let resp = post_form(
