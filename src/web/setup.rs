@@ -35,6 +35,10 @@ const MANIFEST_YAML: &str = include_str!("../../app-manifest.yml");
 const STATE_COOKIE: &str = "gangway_setup_state";
 /// How long a registration may take (GitHub's code lives an hour too).
 const STATE_LIFETIME: Duration = Duration::from_secs(3600);
+/// What a callback whose `state` is not this browser's is told.
+const STATE_REFUSED: &str = "This registration was not started from this Gangway in this \
+    browser, was already finished, or is more than an hour old. Nothing was saved. Start again \
+    from the first page.";
 /// States kept at most (the oldest goes first): reloading `/` cannot fill the memory.
 const MAX_STATES: usize = 64;
 
@@ -279,13 +283,7 @@ async fn callback(
     let given = q.get("state").map(String::as_str).unwrap_or_default();
     if given.is_empty() || !state.take_state(given, cookie_value(&headers, STATE_COOKIE)) {
         tracing::warn!("setup callback with a state this browser was not given: refused");
-        return error(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "This registration was not started from this Gangway in this browser, was already \
-             finished, or is more than an hour old. Nothing was saved. Start again from the first \
-             page.",
-        );
+        return error(&state, StatusCode::BAD_REQUEST, STATE_REFUSED);
     }
     let code = q.get("code").map(String::as_str).unwrap_or_default();
     if !manifest::is_code(code) {

@@ -106,3 +106,20 @@ fn the_credentials_file_is_what_gangway_config_reads() {
     // The name's line break does not start a line of TOML.
     assert!(text.lines().next().is_some_and(|l| l.contains("Gangway X")));
 }
+
+#[test]
+fn the_pages_say_what_happened_and_what_to_do() {
+    let registered = RegisteredPage {
+        title: "GitHub App registered".into(),
+        app_id: 1234,
+        app_name: "Gangway <dev>".into(),
+        app_url: "https://github.com/apps/gangway-dev".into(),
+        file: "/srv/gangway/gangway-app.toml".into(),
+    };
+    insta::assert_snapshot!("registered", registered.render().expect("renders"));
+    let refused = ErrorPage {
+        title: "Registering the GitHub App".into(),
+        message: STATE_REFUSED.into(),
+    };
+    insta::assert_snapshot!("error", refused.render().expect("renders"));
+}
