@@ -517,44 +517,69 @@ fn a_partial_app_configuration_is_still_an_error_naming_what_is_missing() {
     assert!(!err.contains("register"), "{err}");
 }
 
+/// The binary: `gangway serve` with no App setting serves the registration page, registers the
+/// App end to end, and logs none of its secrets (at debug level).
 #[tokio::test]
-async fn serve_without_any_app_setting_starts_in_setup_mode() {
+async fn serve_without_any_app_setting_starts_in_setup_mode_and_logs_no_secret() {
+    let fake = FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM).with_private_key(KEY_PEM))
+        .await
+        .expect("fake github");
     let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("app.toml");
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
     let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
     let mut child = gangway()
         .arg("serve")
         .env("GANGWAY_HOST", "127.0.0.1")
         .env("PORT", port.to_string())
-        .env("GANGWAY_CREDENTIALS_FILE", dir.path().join("app.toml"))
+        .env("GANGWAY_PUBLIC_URL", &public)
+        .env("GITHUB_API_URL", fake.url())
+        .env("GANGWAY_CREDENTIALS_FILE", &file)
+        .env("RUST_LOG", "debug")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("spawn");
-    let http = test_http_client();
-    let url = format!("http://127.0.0.1:{port}");
+    let s = Setup {
+        fake,
+        running: None,
+        public: public.clone(),
+        file: file.clone(),
+        dir,
+        http: client(),
+    };
     let status = wait_for(
         "setup mode answers /readyz",
         Duration::from_secs(30),
         || {
-            let http = http.clone();
-            let url = url.clone();
-            async move {
-                http.get(format!("{url}/readyz"))
-                    .send()
-                    .await
-                    .ok()
-                    .map(|r| r.status().as_u16())
-            }
+            let http = s.http.clone();
+            let url = format!("{public}/readyz");
+            async move { http.get(url).send().await.ok().map(|r| r.status().as_u16()) }
         },
     )
     .await;
     assert_eq!(status, 503);
-    let page = http.get(format!("{url}/")).send().await.expect("GET /");
-    let body = page.text().await.expect("body");
-    assert!(
-        body.contains("https://github.com/settings/apps/new?state="),
-        "{body}"
-    );
+    let page = s.first_page("").await;
+    assert_eq!(page.status, 200);
+    let location = s.register_on_github(&page).await;
+    let (status, body) = s
+        .callback(&location, Some(&cookie_pair(&page.cookie)))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(file.exists());
     let _ = child.kill();
     let _ = child.wait();
+    let logged = std::fs::read_to_string(&log_path).expect("log");
+    let app = s.fake.registered_apps().pop().expect("registered");
+    assert!(logged.contains("GitHub App registered"), "{logged}");
+    for secret in [&app.webhook_secret, &app.client_secret] {
+        assert!(
+            !logged.contains(secret.as_str()),
+            "a secret in the log:\n{logged}"
+        );
+    }
+    assert!(!logged.contains("PRIVATE KEY"), "the key in the log");
+    assert!(!logged.contains(&code_of(&location)), "the code in the log");
 }
