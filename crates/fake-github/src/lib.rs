@@ -4,7 +4,8 @@
 //! (installation tokens, pulls and their merge, compare, contents, statuses, check runs/suites,
 //! deployments and their statuses, environments, issue comments, reactions, collaborator
 //! permissions, `/rate_limit`, App webhook deliveries), answering with GitHub's JSON shapes and
-//! status codes.
+//! status codes; and registering an App from a manifest (`/settings/apps/new`, the confirmation
+//! page, `POST /app-manifests/{code}/conversions`).
 //! App auth is real: RS256 JWTs are verified against the App's public key, and installation
 //! tokens are scoped to their installation's repositories (404 elsewhere, as GitHub does).
 //!
