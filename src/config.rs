@@ -519,11 +519,130 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "comma-separated GitHub logins who see the dashboard's operator views (dead jobs, budgets, audit trail)",
     ),
     (
+        "GANGWAY_CREDENTIALS_FILE",
+        Some("gangway-app.toml"),
+        "first run (no App settings): where registering the App from the dashboard writes its credentials (a new file, mode 0600, for GANGWAY_CONFIG)",
+    ),
+    (
         "GANGWAY_CONFIG",
         None,
         "optional TOML file with any of these settings (environment wins)",
     ),
 ];
+
+/// The settings of the GitHub App itself. With none of them set, `gangway serve` starts in setup
+/// mode (the dashboard offers to register the App); with some but not all, it is the usual
+/// configuration error naming what is missing.
+pub const APP_SETTINGS: &[&str] = &[
+    "APP_ID",
+    "PRIVATE_KEY",
+    "PRIVATE_KEY_PATH",
+    "WEBHOOK_SECRET",
+    "WEBHOOK_SECRET_FILE",
+];
+
+/// Whether none of [`APP_SETTINGS`] is set (in the environment or the `GANGWAY_CONFIG` file).
+pub fn app_unconfigured(src: &Source) -> bool {
+    APP_SETTINGS.iter().all(|name| src.get(name).is_none())
+}
+
+/// What setup mode needs: where to listen, Gangway's and GitHub's addresses, and where the
+/// registered App's credentials go.
+#[derive(Debug, Clone)]
+pub struct SetupSettings {
+    pub host: IpAddr,
+    pub port: u16,
+    /// Gangway's external base URL: the manifest's webhook and redirect URLs are under it.
+    pub public_url: String,
+    pub github_api_url: String,
+    /// Where the registration form posts (`GITHUB_URL`, derived from `GITHUB_API_URL`).
+    pub github_url: String,
+    /// `GANGWAY_CREDENTIALS_FILE`.
+    pub credentials_file: PathBuf,
+    pub log_format: LogFormat,
+    pub http: HttpSettings,
+}
+
+impl SetupSettings {
+    /// Reads the few settings setup mode uses; every problem found, as [`Settings::load`].
+    pub fn load(src: &Source) -> Result<SetupSettings, ConfigError> {
+        let mut r = Reader {
+            src,
+            problems: src.problems.clone(),
+        };
+        let github_api_url = r.string("GITHUB_API_URL").unwrap_or_default();
+        let github_api_url = match validate_http_url(&github_api_url) {
+            Ok(u) => Some(u),
+            Err(m) => {
+                r.problem("GITHUB_API_URL", m);
+                None
+            }
+        };
+        let port: Option<u16> = r.parse("PORT", "a port number (1-65535)");
+        if port == Some(0) {
+            r.problem("PORT", "must be a port number (1-65535), got 0");
+        }
+        let host: Option<IpAddr> =
+            r.parse("GANGWAY_HOST", "an IP address such as 0.0.0.0 or 127.0.0.1");
+        let public_url = match r.src.get("GANGWAY_PUBLIC_URL") {
+            Some(u) => match validate_http_url(u) {
+                Ok(u) => Some(u),
+                Err(m) => {
+                    r.problem("GANGWAY_PUBLIC_URL", m);
+                    None
+                }
+            },
+            None => port.map(|p| format!("http://localhost:{p}")),
+        };
+        let github_url = match r.src.get("GITHUB_URL") {
+            Some(u) => match validate_http_url(u) {
+                Ok(u) => Some(u),
+                Err(m) => {
+                    r.problem("GITHUB_URL", m);
+                    None
+                }
+            },
+            None => github_api_url.as_deref().map(github_web_url),
+        };
+        let credentials_file = r
+            .string("GANGWAY_CREDENTIALS_FILE")
+            .map(|f| PathBuf::from(f.trim()));
+        let log_format = match r.string("GANGWAY_LOG_FORMAT").as_deref().map(str::trim) {
+            Some("text") | None => Some(LogFormat::Text),
+            Some("json") => Some(LogFormat::Json),
+            Some(other) => {
+                r.problem(
+                    "GANGWAY_LOG_FORMAT",
+                    format!("must be `text` or `json`, got {other:?}"),
+                );
+                None
+            }
+        };
+        if !r.problems.is_empty() {
+            return Err(ConfigError {
+                problems: r.problems,
+            });
+        }
+        let built = (|| {
+            Some(SetupSettings {
+                host: host?,
+                port: port?,
+                public_url: public_url?,
+                github_api_url: github_api_url?,
+                github_url: github_url?,
+                credentials_file: credentials_file?,
+                log_format: log_format?,
+                http: HttpSettings::default(),
+            })
+        })();
+        built.ok_or_else(|| ConfigError {
+            problems: vec![Problem {
+                setting: "(config)".into(),
+                message: "a value is out of range".into(),
+            }],
+        })
+    }
+}
 
 /// The settings whose values are secrets. Gangway removes them from its own environment once the
 /// configuration is read, and never passes them to the driver.

@@ -516,3 +516,27 @@ fn the_cookie_key_is_derived_from_the_private_key() {
     assert_ne!(other.bytes(), a.web.session_key.bytes());
     assert_eq!(format!("{:?}", a.web.session_key), "SessionKey([redacted])");
 }
+
+#[test]
+fn setup_mode_is_for_no_app_setting_at_all() {
+    assert!(app_unconfigured(&src(&[("PORT", "3000")])));
+    assert!(app_unconfigured(&src(&[("APP_ID", "  ")])));
+    for name in APP_SETTINGS {
+        assert!(!app_unconfigured(&src(&[(name, "x")])), "{name}");
+    }
+    let s = SetupSettings::load(&src(&[(
+        "GITHUB_API_URL",
+        "https://ghe.example.com/api/v3",
+    )]))
+    .expect("setup settings");
+    assert_eq!(s.github_url, "https://ghe.example.com");
+    assert_eq!(s.public_url, "http://localhost:3000");
+    assert_eq!(s.credentials_file, PathBuf::from("gangway-app.toml"));
+    let e = SetupSettings::load(&src(&[("GANGWAY_PUBLIC_URL", "ftp://x"), ("PORT", "0")]))
+        .expect_err("bad settings");
+    let names: Vec<&str> = e.problems.iter().map(|p| p.setting.as_str()).collect();
+    assert!(
+        names.contains(&"GANGWAY_PUBLIC_URL") && names.contains(&"PORT"),
+        "{names:?}"
+    );
+}

@@ -157,6 +157,29 @@ async fn run(cli: Cli, source: Source) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Serve if gangway::config::app_unconfigured(&source) => {
+            let settings = match gangway::config::SetupSettings::load(&source) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprint!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            init_logging(settings.log_format);
+            eprintln!(
+                "No GitHub App configured (none of APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET(_FILE) \
+                 is set): open {}/ to register one. Its credentials will be written to {}.",
+                settings.public_url,
+                settings.credentials_file.display()
+            );
+            match gangway::server::serve_setup(settings).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve => {
             let settings = match load(&source) {
                 Ok(s) => s,

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::clock::SharedClock;
-use crate::config::Settings;
+use crate::config::{Settings, SetupSettings};
 use crate::executor::processor::Processor;
 use crate::executor::{ExecSettings, Executor};
 use crate::github::pacing::PacingSettings;
@@ -268,6 +268,52 @@ impl Running {
         self.store.close().await;
         info!("gangway killed");
     }
+}
+
+/// Setup mode (no GitHub App configured): serves only the registration page, its callback and
+/// the health endpoints (see `web::setup`). No database, no workers.
+pub struct SetupRunning {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl SetupRunning {
+    pub async fn start(
+        settings: &SetupSettings,
+        listener: TcpListener,
+    ) -> Result<SetupRunning, ServeError> {
+        let app = crate::web::setup::router(crate::web::setup::SetupState::new(settings.clone()));
+        let addr = listener.local_addr()?;
+        let (stop, stop_rx) = watch::channel(false);
+        let limits = Limits::new(settings.http.clone(), Metrics::new());
+        let task = tokio::spawn(listen::serve(listener, app, limits, stop_rx));
+        info!(%addr, public_url = %settings.public_url, "no GitHub App configured: serving the registration page");
+        Ok(SetupRunning { addr, stop, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(true);
+        self.task
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        Ok(())
+    }
+}
+
+/// `gangway serve` without any of the App's settings: setup mode until SIGTERM or SIGINT.
+pub async fn serve_setup(settings: SetupSettings) -> Result<(), ServeError> {
+    let addr = SocketAddr::new(settings.host, settings.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let running = SetupRunning::start(&settings, listener).await?;
+    shutdown_signal().await;
+    running.shutdown().await
 }
 
 /// `gangway serve`: runs until SIGTERM or SIGINT.

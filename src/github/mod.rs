@@ -10,6 +10,7 @@
 
 pub mod checks;
 pub mod graphql;
+pub mod manifest;
 pub mod pacing;
 pub mod paginate;
 pub mod ratelimit;

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod csrf;
 pub mod page;
 pub mod session;
+pub mod setup;
 
 use std::sync::Arc;
 
@@ -54,7 +55,7 @@ const STYLE: &str = include_str!("../../assets/style.css");
 const SCRIPT: &str = include_str!("../../assets/live.js");
 
 /// The stylesheet and the live-refresh script, from the binary.
-async fn asset(Path(file): Path<String>) -> Response {
+pub(crate) async fn asset(Path(file): Path<String>) -> Response {
     let (kind, body) = match file.as_str() {
         "style.css" => ("text/css; charset=utf-8", STYLE),
         "live.js" => ("text/javascript; charset=utf-8", SCRIPT),

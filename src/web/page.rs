@@ -21,6 +21,12 @@ fn policy(github_url: &str) -> String {
 /// A rendered page with its security headers; a template that fails to render is a 500 that
 /// says so (and is logged), never half a page.
 pub fn html<T: Template>(state: &WebState, status: StatusCode, page: &T) -> Response {
+    html_for(&state.settings.github_url, status, page)
+}
+
+/// As [`html`], for a page served without a [`WebState`] (setup mode): forms may post to
+/// Gangway and to `github_url`.
+pub fn html_for<T: Template>(github_url: &str, status: StatusCode, page: &T) -> Response {
     match page.render() {
         Ok(body) => {
             let mut r = (status, body).into_response();
@@ -29,7 +35,7 @@ pub fn html<T: Template>(state: &WebState, status: StatusCode, page: &T) -> Resp
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
             );
-            if let Ok(v) = HeaderValue::from_str(&policy(&state.settings.github_url)) {
+            if let Ok(v) = HeaderValue::from_str(&policy(github_url)) {
                 h.insert(header::CONTENT_SECURITY_POLICY, v);
             }
             h.insert(

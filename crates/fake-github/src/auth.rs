@@ -26,12 +26,12 @@ pub(super) fn decoding_key(public_pem: &str) -> std::io::Result<DecodingKey> {
     })
 }
 
-/// Verifies an App JWT like GitHub: RS256 signed by the App's key, `iss` = App id (number or
-/// string), not expired, `exp` at most 10 minutes ahead, `iat` not in the future.
+/// Verifies an App JWT like GitHub: RS256 signed by the App's key, `iss` an App id `app_id`
+/// accepts (number or string), not expired, `exp` at most 10 minutes ahead, `iat` not in the future.
 /// Returns GitHub's 401 message on failure.
 pub(super) fn verify_app_jwt(
     key: &DecodingKey,
-    app_id: u64,
+    app_id: &dyn Fn(u64) -> bool,
     jwt: &str,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
@@ -52,7 +52,7 @@ pub(super) fn verify_app_jwt(
     };
     match iss {
         None => return Err("'Issuer' claim ('iss') must be an Integer".into()),
-        Some(id) if id != app_id => return Err("Integration not found".into()),
+        Some(id) if !app_id(id) => return Err("Integration not found".into()),
         Some(_) => {}
     }
 

@@ -182,7 +182,9 @@ impl FromRequestParts<Arc<Shared>> for AppJwt {
                 "You must authenticate with a JSON web token to access this endpoint.",
             )
         })?;
-        auth::verify_app_jwt(&sh.key, sh.app_id, &cred, Utc::now())
+        // The fake's own App, or one registered through the manifest flow (same key pair).
+        let known = |id: u64| id == sh.app_id || sh.lock().manifest.knows(id);
+        auth::verify_app_jwt(&sh.key, &known, &cred, Utc::now())
             .map(|()| AppJwt)
             .map_err(|m| ApiError::unauthorized(&m))
     }
@@ -399,6 +401,7 @@ pub(super) fn router(sh: Arc<Shared>) -> Router {
         .merge(super::routes_graphql::routes())
         .merge(super::routes_issues::routes())
         .merge(super::routes_oauth::routes())
+        .merge(super::routes_manifest::routes())
         .fallback(not_found_handler)
         .method_not_allowed_fallback(not_found_handler)
         .layer(axum::middleware::from_fn_with_state(sh.clone(), middleware))

@@ -3,9 +3,11 @@
 //! [`FakeGitHub`] serves, on `127.0.0.1` (random port), the endpoints a GitHub App uses
 //! (installation tokens, pulls and their merge, compare, contents, statuses, check runs/suites,
 //! deployments and their statuses, environments, issue comments, reactions, collaborator
-//! permissions, `/rate_limit`, App webhook deliveries), and the App's user sign-in (the OAuth web
+//! permissions, `/rate_limit`, App webhook deliveries), the App's user sign-in (the OAuth web
 //! flow: `/login/oauth/authorize`, `/login/oauth/access_token`, `GET /user`, what a user token may
-//! read), answering with GitHub's JSON shapes and status codes.
+//! read), and registering an App from a manifest (`/settings/apps/new`, the confirmation page,
+//! `POST /app-manifests/{code}/conversions`), answering with GitHub's JSON shapes and status
+//! codes.
 //! App auth is real: RS256 JWTs are verified against the App's public key, and installation
 //! tokens are scoped to their installation's repositories (404 elsewhere, as GitHub does).
 //!
@@ -46,6 +48,7 @@ mod routes_deploy;
 mod routes_graphql;
 mod routes_issues;
 mod routes_oauth;
+mod routes_manifest;
 mod routes_repo;
 mod scenario;
 mod scenario_ci;
@@ -73,6 +76,7 @@ pub use model::{
     ApiCall, CheckRun, CheckSuite, Comment, Commit, CommitStatus, Deployment, DeploymentStatus,
     Environment, Installation, Issue, PullRequest, Reaction, Repo, Role, Token, User, UserKind,
 };
+pub use routes_manifest::RegisteredApp;
 pub use scenario::{PrOpened, PrSpec};
 pub use scenario_ci::CommentPosted;
 pub use scenario_git::Pushed;
@@ -105,6 +109,10 @@ pub struct FakeConfig {
     pub client_id: String,
     /// The App's OAuth client secret (default [`FakeConfig::DEFAULT_CLIENT_SECRET`]).
     pub client_secret: String,
+    /// The private key (PEM) matching `app_public_key_pem`, handed out as `pem` to Apps
+    /// registered through the manifest flow (their JWTs then verify). Without it, registering
+    /// an App from a manifest fails with a page that says so.
+    pub app_private_key_pem: Option<String>,
 }
 
 impl FakeConfig {
@@ -138,7 +146,14 @@ impl FakeConfig {
             absolute_links: false,
             client_id: Self::DEFAULT_CLIENT_ID.into(),
             client_secret: Self::DEFAULT_CLIENT_SECRET.into(),
+            app_private_key_pem: None,
         }
+    }
+
+    /// With the private key handed out to Apps registered from a manifest.
+    pub fn with_private_key(mut self, pem: impl Into<String>) -> Self {
+        self.app_private_key_pem = Some(pem.into());
+        self
     }
 }
 
@@ -230,6 +245,7 @@ impl FakeGitHub {
         };
         let mut st = state::State::new(settings);
         st.webhook = config.webhook;
+        st.manifest.private_key_pem = config.app_private_key_pem;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             state: Mutex::new(st),
@@ -350,6 +366,17 @@ impl FakeGitHub {
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.shared.lock().faults.clear();
+    }
+
+    /// The Apps registered through the manifest flow, oldest first.
+    pub fn registered_apps(&self) -> Vec<RegisteredApp> {
+        self.shared.lock().manifest.apps.clone()
+    }
+
+    /// Makes every manifest code issued so far `by` older (a code expires an hour after issue).
+    pub fn age_manifest_codes(&self, by: Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        self.shared.lock().manifest.age_codes(by);
     }
 
     /// Latency added to every call (on top of latency rules).

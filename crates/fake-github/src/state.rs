@@ -75,6 +75,8 @@ pub struct State {
     pub(super) oauth_codes: HashMap<String, super::routes_oauth::OAuthCode>,
     /// User access tokens (`ghu_…`) → login and expiry.
     pub(super) user_tokens: HashMap<String, super::routes_oauth::UserToken>,
+    /// Apps registered through the manifest flow, and its codes.
+    pub(super) manifest: super::routes_manifest::Registry,
 }
 
 impl State {
@@ -111,6 +113,7 @@ impl State {
             browser_user: None,
             oauth_codes: HashMap::new(),
             user_tokens: HashMap::new(),
+            manifest: Default::default(),
         };
         let bot = st.bot_login();
         st.ensure_user(&bot, UserKind::Bot);
