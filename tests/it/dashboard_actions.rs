@@ -2,20 +2,18 @@
 //! the PR comment (permission read from GitHub when it runs, the same refusals, the audit trail),
 //! is announced on the PR, and a Stage button approves only the commit its page showed.
 //!
-//! Sign-in is another part of the dashboard: until it lands, these tests call the handlers'
-//! signed-in path (`web::actions::act` / `retry`) with a viewer of their own, on the running
-//! server's state; the anonymous case goes over HTTP.
+//! Every click goes over HTTP with a real session: the user signs in through the fake GitHub's
+//! authorize form first (`support::signin`).
 
 use crate::support;
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue};
 use fake_github::{FakeGitHub, PrSpec, Role};
 use gangway::jobs::{CommandOrigin, CommandPayload, JobKey, JobKind, JobState, NewJob};
 use gangway::types::{PrNumber, RepoId};
-use gangway::web::actions;
-use gangway::web::session::Viewer;
+use reqwest::header::{HeaderMap, HeaderValue};
+use support::signin::{Session, encode};
 use support::world::{REPO, World, last_state};
 
 const POLICY: &str = ".github/gangway.yml";
@@ -36,31 +34,12 @@ fn preview_live(f: &FakeGitHub, sha: &str) -> bool {
         .any(|d| d.sha == sha && d.environment.starts_with("pr-") && last_state(d) == "success")
 }
 
-fn viewer(login: &str) -> Viewer {
-    Viewer {
-        login: login.to_owned(),
-        id: 7,
-        csrf: format!("token-of-{login}"),
-    }
+async fn signed_in(w: &World, login: &str) -> Session {
+    Session::sign_in(&w.app, &w.fake, login).await
 }
 
 fn same_origin() -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-    h
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    HeaderMap::new()
 }
 
 /// The page's answer: status, `#outcome`'s class and text (as HTML), and the whole page.
@@ -71,12 +50,9 @@ struct Page {
     html: String,
 }
 
-async fn page_of(r: axum::response::Response) -> Page {
+async fn page_of(r: reqwest::Response) -> Page {
     let status = r.status().as_u16();
-    let bytes = axum::body::to_bytes(r.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    let html = String::from_utf8(bytes.to_vec()).expect("utf-8");
+    let html = r.text().await.expect("body");
     let start = html.find("<div id=\"outcome\"").expect("an #outcome");
     let rest = &html[start..];
     let class = rest
@@ -101,26 +77,20 @@ async fn page_of(r: axum::response::Response) -> Page {
 
 /// `login` clicks a button on PR `number` of [`REPO`], with the form's CSRF token.
 async fn click(w: &World, login: &str, number: u64, fields: &[(&str, &str)]) -> Page {
-    let v = viewer(login);
-    let csrf = v.csrf.clone();
-    let mut pairs = vec![("csrf", csrf.as_str())];
+    let s = signed_in(w, login).await;
+    let mut pairs = vec![("csrf", s.csrf.as_str())];
     pairs.extend_from_slice(fields);
-    click_raw(w, v, &same_origin(), number, &encode(&pairs)).await
+    click_raw(&s, &same_origin(), number, &encode(&pairs)).await
 }
 
-async fn click_raw(w: &World, v: Viewer, headers: &HeaderMap, number: u64, body: &str) -> Page {
-    let state = w.app.running.as_ref().expect("running").web_state().clone();
-    let (owner, repo) = REPO.split_once('/').expect("owner/repo");
-    let r = actions::act(
-        &state,
-        v,
-        headers,
-        owner,
-        repo,
-        &number.to_string(),
-        body.as_bytes(),
-    )
-    .await;
+async fn click_raw(s: &Session, headers: &HeaderMap, number: u64, body: &str) -> Page {
+    let r = s
+        .post(
+            &format!("/repos/{REPO}/pulls/{number}/actions"),
+            headers.clone(),
+            body.to_owned(),
+        )
+        .await;
     page_of(r).await
 }
 
@@ -509,25 +479,27 @@ async fn bad_forms_anonymous_posts_and_forged_posts_enqueue_nothing() {
     let page = click(&w, "maria", 999, &[("command", "stage"), ("sha", &sha)]).await;
     assert_eq!(page.status, 404, "{}", page.html);
     // CSRF: no token, another session's token, a cross-site post.
+    let maria = signed_in(&w, "maria").await;
+    let mallory = signed_in(&w, "mallory").await;
     let stage = encode(&[("command", "stage"), ("sha", &sha)]);
-    let page = click_raw(&w, viewer("maria"), &same_origin(), number, &stage).await;
+    let page = click_raw(&maria, &same_origin(), number, &stage).await;
     assert_eq!(page.status, 403, "{}", page.html);
     assert!(page.outcome.contains("CSRF"), "{}", page.outcome);
     let forged = encode(&[
-        ("csrf", "token-of-mallory"),
+        ("csrf", mallory.csrf.as_str()),
         ("command", "stage"),
         ("sha", &sha),
     ]);
-    let page = click_raw(&w, viewer("maria"), &same_origin(), number, &forged).await;
+    let page = click_raw(&maria, &same_origin(), number, &forged).await;
     assert_eq!(page.status, 403, "{}", page.html);
     let mut cross = HeaderMap::new();
     cross.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
     let good = encode(&[
-        ("csrf", "token-of-maria"),
+        ("csrf", maria.csrf.as_str()),
         ("command", "stage"),
         ("sha", &sha),
     ]);
-    let page = click_raw(&w, viewer("maria"), &cross, number, &good).await;
+    let page = click_raw(&maria, &cross, number, &good).await;
     assert_eq!(page.status, 403, "{}", page.html);
     assert!(page.outcome.contains("another site"), "{}", page.outcome);
     // Anonymous, over HTTP: sent to sign in.
@@ -583,36 +555,41 @@ async fn an_operator_retries_a_dead_job_and_no_one_else_may() {
         }
     };
     support::wait_for("the job dead", Duration::from_secs(30), dead).await;
-    let retry = |who: Option<Viewer>, body: String| {
-        let state = state.clone();
-        async move {
-            page_of(
-                actions::retry(
-                    &state,
-                    who,
-                    &same_origin(),
-                    &id.to_string(),
-                    body.as_bytes(),
-                )
-                .await,
-            )
-            .await
-        }
-    };
+    let maria = signed_in(&w, "maria").await;
+    let ops = signed_in(&w, "ops").await;
+    let path = format!("/operator/jobs/{id}/retry");
     // Not an operator, or not signed in: as if there were no such page.
-    let page = retry(Some(viewer("maria")), "csrf=token-of-maria".to_owned()).await;
+    let page = page_of(
+        maria
+            .post(&path, HeaderMap::new(), format!("csrf={}", maria.csrf))
+            .await,
+    )
+    .await;
     assert_eq!(page.status, 404, "{}", page.html);
-    let page = retry(None, String::new()).await;
-    assert_eq!(page.status, 404, "{}", page.html);
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(w.app.url(&path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(String::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 404);
     // An operator without the token.
-    let page = retry(Some(viewer("ops")), String::new()).await;
+    let page = page_of(ops.post(&path, HeaderMap::new(), String::new()).await).await;
     assert_eq!(page.status, 403, "{}", page.html);
     let jobs = state.queue.jobs(Some(JobState::Dead)).await.unwrap();
     assert!(
         jobs.iter().any(|j| j.id == id),
         "retried without an operator's valid post"
     );
-    let page = retry(Some(viewer("ops")), "csrf=token-of-ops".to_owned()).await;
+    let page = page_of(
+        ops.post(&path, HeaderMap::new(), format!("csrf={}", ops.csrf))
+            .await,
+    )
+    .await;
     assert_eq!(page.status, 200, "{}", page.html);
     assert_eq!(page.class, "accepted");
     let trail = state.store.operator_audit().await.unwrap();
@@ -625,12 +602,10 @@ async fn an_operator_retries_a_dead_job_and_no_one_else_may() {
     support::wait_for("the job dead again", Duration::from_secs(30), dead).await;
     // A job that is not dead (or does not exist): nothing to retry.
     let page = page_of(
-        actions::retry(
-            &state,
-            Some(viewer("ops")),
-            &same_origin(),
-            "424242",
-            b"csrf=token-of-ops",
+        ops.post(
+            "/operator/jobs/424242/retry",
+            HeaderMap::new(),
+            format!("csrf={}", ops.csrf),
         )
         .await,
     )

@@ -515,8 +515,15 @@ async fn next_goes_only_to_pages_of_this_site() {
 
 #[tokio::test]
 async fn login_without_a_client_says_what_to_set() {
-    let app =
-        TestApp::start_with("http://127.0.0.1:9", &[("GANGWAY_PUBLIC_URL", PUBLIC_URL)]).await;
+    let app = TestApp::start_with(
+        "http://127.0.0.1:9",
+        &[
+            ("GANGWAY_PUBLIC_URL", PUBLIC_URL),
+            ("GANGWAY_GITHUB_CLIENT_ID", ""),
+            ("GANGWAY_GITHUB_CLIENT_SECRET", ""),
+        ],
+    )
+    .await;
     let mut b = Browser::new();
     let r = b.get(&app.url("/login")).await;
     assert_eq!(r.status, 503);
@@ -729,8 +736,15 @@ async fn what_the_sign_in_pages_say() {
         "cross-site logout: {}",
         auth_message(&refused.body)
     ));
-    let app =
-        TestApp::start_with("http://127.0.0.1:9", &[("GANGWAY_PUBLIC_URL", PUBLIC_URL)]).await;
+    let app = TestApp::start_with(
+        "http://127.0.0.1:9",
+        &[
+            ("GANGWAY_PUBLIC_URL", PUBLIC_URL),
+            ("GANGWAY_GITHUB_CLIENT_ID", ""),
+            ("GANGWAY_GITHUB_CLIENT_SECRET", ""),
+        ],
+    )
+    .await;
     let off = b.get(&app.url("/login")).await;
     said.push(format!("not configured: {}", auth_message(&off.body)));
     insta::assert_snapshot!("sign_in_pages", said.join("\n"));

@@ -16,6 +16,7 @@ use gangway::store::Store;
 use sqlx::Connection;
 
 pub mod browser;
+pub mod signin;
 pub mod world;
 
 pub const SECRET: &str = "test-webhook-secret";
@@ -120,6 +121,15 @@ pub fn settings(db_url: &str, api_url: &str, extra: &[(&str, &str)]) -> Settings
         ("GANGWAY_JOB_POLL_MS".into(), "50".into()),
         ("GANGWAY_JOB_BACKOFF_BASE_MS".into(), "20".into()),
         ("GANGWAY_SHUTDOWN_GRACE_SECS".into(), "5".into()),
+        // Users may sign in to the dashboard through the fake GitHub.
+        (
+            "GANGWAY_GITHUB_CLIENT_ID".into(),
+            fake_github::FakeConfig::DEFAULT_CLIENT_ID.into(),
+        ),
+        (
+            "GANGWAY_GITHUB_CLIENT_SECRET".into(),
+            fake_github::FakeConfig::DEFAULT_CLIENT_SECRET.into(),
+        ),
     ];
     for (k, v) in extra {
         pairs.retain(|(name, _)| name != k);
