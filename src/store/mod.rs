@@ -8,6 +8,7 @@
 mod audit;
 mod checkpoint;
 mod commands;
+mod dashboard;
 pub mod compress;
 mod deliveries;
 mod environments;
@@ -38,6 +39,10 @@ use sqlx::{AnyPool, Connection, Executor, SqlSafeStr};
 
 pub use crate::config::DbKind;
 pub use commands::CommandRun;
+pub use dashboard::{
+    AuditFilter, DashApproval, DashAudit, DashBad, DashEnvDeployment, DashHold, DashJob, DashPreview,
+    DashPull, DashQueued, DashRepo, DashSignoff,
+};
 pub use deliveries::{DeliveryRecord, IngestOutcome, NewDelivery};
 pub use environments::NewEnvDeployment;
 pub use health::WriteFailure;
@@ -162,6 +167,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     17 "signoffs" "0017_signoffs.sql",
     20 "preview_slots" "0020_preview_slots.sql",
     21 "pr_files" "0021_pr_files.sql",
+    24 "pr_title" "0024_pr_title.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -182,6 +188,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     17 "signoffs" "0017_signoffs.sql",
     20 "preview_slots" "0020_preview_slots.sql",
     21 "pr_files" "0021_pr_files.sql",
+    24 "pr_title" "0024_pr_title.sql",
 );
 
 /// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it
