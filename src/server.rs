@@ -27,7 +27,7 @@ use crate::metrics::Metrics;
 use crate::queue::{Queue, WorkerPool};
 use crate::store::{Store, StoreError};
 use crate::timers::Timers;
-use crate::web::WebState;
+use crate::web::{self, WebState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -113,6 +113,7 @@ impl Running {
             settings.queue.clone(),
         );
         let wake = Arc::new(Notify::new());
+        let budgets = github.budgets();
         let executor = Arc::new(Executor::new(
             store.clone(),
             github,
@@ -155,6 +156,8 @@ impl Running {
             queue: queue.clone(),
             clock: clock.clone(),
             settings: Arc::new(settings.web.clone()),
+            budgets,
+            streams: Arc::new(tokio::sync::Semaphore::new(web::MAX_STREAMS)),
         };
         let state = HttpState {
             ingress,

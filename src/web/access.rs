@@ -13,13 +13,14 @@ pub enum AccessError {
 
 /// Whether `viewer` (or an anonymous visitor) may read `full_name`'s pages.
 ///
-/// Placeholder until sign-in lands: signed-in users only.
+/// Placeholder until sign-in lands: signed-in users, and anyone when `GANGWAY_DASHBOARD_PUBLIC`
+/// is set (the real check reads the repository's visibility and the user's permission).
 pub async fn can_read(
-    _state: &WebState,
+    state: &WebState,
     viewer: Option<&Viewer>,
     _full_name: &str,
 ) -> Result<bool, AccessError> {
-    Ok(viewer.is_some())
+    Ok(viewer.is_some() || state.settings.public_read)
 }
 
 /// Whether `viewer` sees the operator views (`GANGWAY_OPERATORS`).
