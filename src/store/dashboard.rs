@@ -283,7 +283,8 @@ fn env(t: EnvTuple) -> DashEnvDeployment {
     }
 }
 
-const QUEUE_COLUMNS: &str = "id, repo_id, family, environment, sha, pr_number, requested_by, state, reason, created_at";
+const QUEUE_COLUMNS: &str =
+    "id, repo_id, family, environment, sha, pr_number, requested_by, state, reason, created_at";
 
 type QueueTuple = (
     i64,
@@ -498,13 +499,15 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(repo_id, environment, held_by, reason, held_at)| DashHold {
-                repo_id,
-                environment,
-                held_by,
-                reason,
-                held_at,
-            })
+            .map(
+                |(repo_id, environment, held_by, reason, held_at)| DashHold {
+                    repo_id,
+                    environment,
+                    held_by,
+                    reason,
+                    held_at,
+                },
+            )
             .collect())
     }
 
@@ -703,7 +706,17 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(id, kind, key, state, attempts, max_attempts, last_error, created_at, finished_at)| {
+                |(
+                    id,
+                    kind,
+                    key,
+                    state,
+                    attempts,
+                    max_attempts,
+                    last_error,
+                    created_at,
+                    finished_at,
+                )| {
                     DashJob {
                         id,
                         kind,

@@ -8,8 +8,8 @@
 mod audit;
 mod checkpoint;
 mod commands;
-mod dashboard;
 pub mod compress;
+mod dashboard;
 mod deliveries;
 mod environments;
 mod health;
@@ -40,8 +40,8 @@ use sqlx::{AnyPool, Connection, Executor, SqlSafeStr};
 pub use crate::config::DbKind;
 pub use commands::CommandRun;
 pub use dashboard::{
-    AuditFilter, DashApproval, DashAudit, DashBad, DashEnvDeployment, DashHold, DashJob, DashPreview,
-    DashPull, DashQueued, DashRepo, DashSignoff,
+    AuditFilter, DashApproval, DashAudit, DashBad, DashEnvDeployment, DashHold, DashJob,
+    DashPreview, DashPull, DashQueued, DashRepo, DashSignoff,
 };
 pub use deliveries::{DeliveryRecord, IngestOutcome, NewDelivery};
 pub use environments::NewEnvDeployment;

@@ -160,7 +160,9 @@ fn preview_row(p: DashPreview, now: i64) -> PreviewRow {
         environment: p.environment,
         host: p.host,
         state: p.state,
-        url: p.url.filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        url: p
+            .url
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
         detail: p.detail.unwrap_or_default(),
         log: log_url(&p.log_token),
         by: p.requested_by,
@@ -285,7 +287,11 @@ fn train_row(stored: Option<&str>, policy: Option<&policy::Policy>, now: i64) ->
         None => String::new(),
     };
     Some(TrainRow {
-        sha_short: t.sha.as_ref().map(|s| s.short().to_owned()).unwrap_or_default(),
+        sha_short: t
+            .sha
+            .as_ref()
+            .map(|s| s.short().to_owned())
+            .unwrap_or_default(),
         next,
         eta,
         stopped: t.stopped.unwrap_or_default(),
@@ -968,7 +974,11 @@ pub async fn operator_budgets(State(state): State<WebState>, viewer: MaybeViewer
             resource,
             remaining: b.remaining,
             limit: b.limit,
-            percent: b.remaining.saturating_mul(100).checked_div(b.limit).unwrap_or(0),
+            percent: b
+                .remaining
+                .saturating_mul(100)
+                .checked_div(b.limit)
+                .unwrap_or(0),
             resets: if b.reset > now_s {
                 format!("in {}", human((b.reset - now_s) * 1000))
             } else {
@@ -1082,14 +1092,12 @@ pub async fn operator_audit(
         })
         .collect();
     let older = match rows.last() {
-        Some(last) if more => Some(
-            serde_urlencoded_pairs(&[
-                ("repo", &repo),
-                ("actor", &actor),
-                ("action", &action),
-                ("before", &last.id.to_string()),
-            ]),
-        ),
+        Some(last) if more => Some(serde_urlencoded_pairs(&[
+            ("repo", &repo),
+            ("actor", &actor),
+            ("action", &action),
+            ("before", &last.id.to_string()),
+        ])),
         _ => None,
     };
     html(

@@ -11,7 +11,14 @@ fn durations_read_as_people_say_them() {
 #[test]
 fn a_commit_in_a_path_is_hex_only() {
     assert_eq!(commit_prefix("ABCdef12").as_deref(), Some("abcdef12"));
-    for bad in ["abc", "xyz1234", "abcd%", "abcd_ef", &"a".repeat(41), "<script>"] {
+    for bad in [
+        "abc",
+        "xyz1234",
+        "abcd%",
+        "abcd_ef",
+        &"a".repeat(41),
+        "<script>",
+    ] {
         assert_eq!(commit_prefix(bad), None, "{bad}");
     }
 }
@@ -20,7 +27,10 @@ fn a_commit_in_a_path_is_hex_only() {
 fn every_environment_and_target_gets_its_buttons() {
     let a = actions(&[
         ("staging".into(), vec![]),
-        ("production".into(), vec!["production-uk".into(), "production-au".into()]),
+        (
+            "production".into(),
+            vec!["production-uk".into(), "production-au".into()],
+        ),
     ]);
     let has = |c: &str, e: &str| a.iter().any(|x| x.command == c && x.environment == e);
     assert!(has("stage", "") && has("unstage", ""));
@@ -69,13 +79,28 @@ fn the_buttons_carry_the_token_and_the_sha_shown() {
         action_url: "/repos/o/r/pulls/7/actions".into(),
     };
     let html = page.render().unwrap();
-    let forms = html.matches("<form method=\"post\" action=\"/repos/o/r/pulls/7/actions\" class=\"action\"").count();
+    let forms = html
+        .matches("<form method=\"post\" action=\"/repos/o/r/pulls/7/actions\" class=\"action\"")
+        .count();
     assert_eq!(forms, page.actions.len());
-    assert_eq!(html.matches("name=\"csrf\" value=\"tok&#34;en\"").count(), forms, "{html}");
-    assert_eq!(html.matches(&format!("name=\"sha\" value=\"{head}\"")).count(), forms);
+    assert_eq!(
+        html.matches("name=\"csrf\" value=\"tok&#34;en\"").count(),
+        forms,
+        "{html}"
+    );
+    assert_eq!(
+        html.matches(&format!("name=\"sha\" value=\"{head}\""))
+            .count(),
+        forms
+    );
     assert!(html.contains("data-command=\"promote\" data-environment=\"production-uk\""));
-    assert!(html.contains("<button type=\"submit\" name=\"command\" value=\"stage\">Stage</button>"));
-    assert!(html.contains("<label for=\"reason-"), "hold has a labelled reason");
+    assert!(
+        html.contains("<button type=\"submit\" name=\"command\" value=\"stage\">Stage</button>")
+    );
+    assert!(
+        html.contains("<label for=\"reason-"),
+        "hold has a labelled reason"
+    );
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(html.contains(&format!("<code id=\"head-sha\">{head}</code>")));
 }

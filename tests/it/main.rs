@@ -5,6 +5,7 @@ mod approval;
 mod checks_by_app;
 mod cli;
 mod commands;
+mod dashboard_pages;
 mod demo;
 mod docs;
 mod driver_secrets;
