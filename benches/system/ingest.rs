@@ -341,6 +341,8 @@ pub async fn ingress_only(db: Db, plan: &Plan, admin: &str) -> Result<Figures, S
                     public_read: false,
                     operators: Vec::new(),
                 }),
+                budgets: Arc::default(),
+                streams: Arc::new(tokio::sync::Semaphore::new(gangway::web::MAX_STREAMS)),
             },
         },
         true,

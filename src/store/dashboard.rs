@@ -629,8 +629,8 @@ impl Store {
             .collect())
     }
 
-    /// Audit entries of a repository that mention `text` (a short sha) or concern pull request
-    /// `pr`, oldest first.
+    /// Audit entries of a repository that concern pull request `pr` or mention `text` (a short
+    /// sha; '' for none), oldest first.
     pub async fn dash_audit_about(
         &self,
         repo: i64,
@@ -641,11 +641,12 @@ impl Store {
         let rows: Vec<AuditTuple> = sqlx::query_as(
             "SELECT id, at, repo_id, pr_number, subject, decision, reason FROM audit
              WHERE repo_id = $1 AND (pr_number = $2
-                   OR subject LIKE $3 ESCAPE '\\' OR reason LIKE $3 ESCAPE '\\')
+                   OR ($3 <> '' AND (subject LIKE $4 ESCAPE '\\' OR reason LIKE $4 ESCAPE '\\')))
              ORDER BY id LIMIT 1000",
         )
         .bind(repo)
         .bind(pr.unwrap_or(-1))
+        .bind(text.to_owned())
         .bind(pattern)
         .fetch_all(self.dash())
         .await?;

@@ -732,7 +732,7 @@ async fn pull_page(
             .map(|s| signoff_row(s, now))
             .collect(),
         audit: store
-            .dash_audit_about(repo.id, Some(number), "\u{0}")
+            .dash_audit_about(repo.id, Some(number), "")
             .await?
             .into_iter()
             .map(|a| audit_row(a, now))

@@ -85,7 +85,12 @@ fn the_buttons_carry_the_token_and_the_sha_shown() {
     assert_eq!(forms, page.actions.len());
     assert_eq!(
         html.matches("name=\"csrf\" value=\"tok&#34;en\"").count(),
-        forms,
+        forms + 1,
+        "every button's form and the sign-out form carry the token: {html}"
+    );
+    assert_eq!(
+        html.matches("name=\"csrf\"").count(),
+        forms + 1,
         "{html}"
     );
     assert_eq!(
