@@ -784,3 +784,7 @@ fn audit(t: AuditTuple) -> DashAudit {
         reason: t.6,
     }
 }
+
+#[cfg(test)]
+#[path = "dashboard_tests.rs"]
+mod tests;

@@ -88,11 +88,7 @@ fn the_buttons_carry_the_token_and_the_sha_shown() {
         forms + 1,
         "every button's form and the sign-out form carry the token: {html}"
     );
-    assert_eq!(
-        html.matches("name=\"csrf\"").count(),
-        forms + 1,
-        "{html}"
-    );
+    assert_eq!(html.matches("name=\"csrf\"").count(), forms + 1, "{html}");
     assert_eq!(
         html.matches(&format!("name=\"sha\" value=\"{head}\""))
             .count(),
