@@ -105,3 +105,84 @@ fn the_buttons_carry_the_token_and_the_sha_shown() {
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(html.contains(&format!("<code id=\"head-sha\">{head}</code>")));
 }
+
+/// A repository page with fixed data, as a visitor's browser receives it.
+#[test]
+fn a_repository_page_reads_as_pinned() {
+    let sha = |c: char| c.to_string().repeat(40);
+    let page = RepoPage {
+        chrome: Chrome {
+            viewer: None,
+            csrf: String::new(),
+            title: "octo/app".into(),
+        },
+        section: RepoSection {
+            full_name: "octo/app".into(),
+            href: "/repos/octo/app".into(),
+            account: "octo".into(),
+            pulls: vec![PullRow {
+                number: 12,
+                title: "Fix <b>login</b> & \"quotes\"".into(),
+                author: "dev".into(),
+                fork: true,
+                draft: false,
+                approval: "approved by @boss".into(),
+                head_sha: sha('a'),
+                head_short: sha('a')[..7].into(),
+                head_ref: "fix-login".into(),
+                checks: "passed",
+                preview: Some(PreviewRow {
+                    sha: sha('a'),
+                    sha_short: sha('a')[..7].into(),
+                    environment: "pr-12".into(),
+                    host: "app-pr12.example.org".into(),
+                    state: "live".into(),
+                    url: Some("https://app-pr12.example.org".into()),
+                    detail: String::new(),
+                    log: "/logs/t1".into(),
+                    by: "gangway".into(),
+                    age: "5m".into(),
+                }),
+                href: "/repos/octo/app/pulls/12".into(),
+            }],
+            envs: vec![EnvRow {
+                environment: "production-uk".into(),
+                family: "production".into(),
+                sha: sha('b'),
+                sha_short: sha('b')[..7].into(),
+                state: "live".into(),
+                kind: "promote".into(),
+                by: "boss".into(),
+                pr: Some(11),
+                reason: String::new(),
+                verification: "passed".into(),
+                age: "2h05m".into(),
+                log: "/logs/t2".into(),
+            }],
+            holds: vec![HoldRow {
+                environment: "production".into(),
+                by: "boss".into(),
+                reason: "release <freeze>".into(),
+                age: "1h00m".into(),
+            }],
+            queue: vec![QueueRow {
+                place: 1,
+                environment: "production-uk".into(),
+                sha: sha('c'),
+                sha_short: sha('c')[..7].into(),
+                pr: Some(12),
+                by: "boss".into(),
+                state: "waiting".into(),
+                reason: String::new(),
+                age: "3m".into(),
+            }],
+            train: Some(TrainRow {
+                sha_short: sha('d')[..7].into(),
+                next: "deploy to production".into(),
+                eta: "in 42m".into(),
+                stopped: String::new(),
+            }),
+        },
+    };
+    insta::assert_snapshot!(page.render().unwrap());
+}
