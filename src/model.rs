@@ -45,6 +45,8 @@ pub struct PullRequest {
     pub gh_updated_at: String,
     /// When Gangway first saw the current head commit (0 when not recorded yet).
     pub head_since_ms: i64,
+    /// The title as GitHub last told it (shown on the dashboard; '' when not known).
+    pub title: String,
 }
 
 /// The sticky comment's bookkeeping.

@@ -27,7 +27,7 @@ use crate::metrics::Metrics;
 use crate::queue::{Queue, WorkerPool};
 use crate::store::{Store, StoreError};
 use crate::timers::Timers;
-use crate::web::WebState;
+use crate::web::{self, WebState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -120,6 +120,7 @@ impl Running {
         )
         .map_err(|e| ServeError::GitHub(GitHubError::Setup(e.to_string())))?;
         let access = Arc::new(crate::web::access::Access::new(users, github.clone()));
+        let budgets = github.budgets();
         let executor = Arc::new(Executor::new(
             store.clone(),
             github,
@@ -163,6 +164,8 @@ impl Running {
             clock: clock.clone(),
             settings: Arc::new(settings.web.clone()),
             access,
+            budgets,
+            streams: Arc::new(tokio::sync::Semaphore::new(web::MAX_STREAMS)),
         };
         let state = HttpState {
             ingress,

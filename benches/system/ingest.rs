@@ -350,6 +350,8 @@ pub async fn ingress_only(db: Db, plan: &Plan, admin: &str) -> Result<Figures, S
                     session_key: gangway::config::SessionKey::derive(&key),
                 }),
                 access,
+                budgets: Arc::default(),
+                streams: Arc::new(tokio::sync::Semaphore::new(gangway::web::MAX_STREAMS)),
             },
         },
         true,

@@ -34,5 +34,6 @@ pub fn pr(head: CommitSha) -> PullRequest {
         author_bot: false,
         gh_updated_at: "2026-01-01T00:00:00Z".into(),
         head_since_ms: 0,
+        title: "Add a feature".into(),
     }
 }

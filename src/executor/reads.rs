@@ -36,6 +36,7 @@ pub(crate) fn pull_record(api: &rest::Pull, repo: &RepoRef) -> PullRequest {
         author_bot: api.user.is_bot() || echo::is_bot_login(&api.user.login),
         gh_updated_at: api.updated_at.clone().unwrap_or_default(),
         head_since_ms: 0,
+        title: api.title.clone(),
     }
 }
 

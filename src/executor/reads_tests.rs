@@ -19,6 +19,7 @@ fn pull(head_repo: Option<u64>, draft: Option<bool>) -> rest::Pull {
             kind: "User".into(),
         },
         updated_at: Some("2026-12-03T10:00:00Z".into()),
+        title: "Add a feature".into(),
     }
 }
 

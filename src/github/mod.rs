@@ -161,6 +161,11 @@ impl GitHub {
         self.app_id
     }
 
+    /// Every installation's budgets as last reported (the dashboard's operator view).
+    pub fn budgets(&self) -> Arc<ratelimit::Budgets> {
+        self.budgets.clone()
+    }
+
     /// The installation's budget of one resource (`core`, `graphql`) as GitHub last reported it.
     pub fn budget_of(
         &self,

@@ -61,6 +61,17 @@ impl Budgets {
         }
     }
 
+    /// Every budget on record: (installation, resource, budget), by installation and resource.
+    pub fn all(&self) -> Vec<(InstallationId, String, Budget)> {
+        let mut all: Vec<_> = self
+            .0
+            .lock()
+            .map(|m| m.iter().map(|((i, r), b)| (*i, r.clone(), *b)).collect())
+            .unwrap_or_default();
+        all.sort_by(|a, b| (a.0.0, &a.1).cmp(&(b.0.0, &b.1)));
+        all
+    }
+
     /// The installation's REST (`core`) budget.
     pub fn get(&self, installation: InstallationId) -> Option<Budget> {
         self.get_resource(installation, CORE)

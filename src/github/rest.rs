@@ -96,6 +96,13 @@ pub struct Pull {
     pub user: Account,
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// `null` reads as empty.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub title: String,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(<Option<String> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A pull request's head or base.

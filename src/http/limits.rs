@@ -66,7 +66,9 @@ impl Limits {
             self.metrics.http_refused("too_large");
             return Ok(keep(too_large(), held));
         }
-        let permit = if path == "/healthz" {
+        // `/events` streams for as long as a page is open: it never holds a read slot, and the
+        // dashboard caps streams on its own (`web::MAX_STREAMS`, then 503).
+        let permit = if path == "/healthz" || path == "/events" {
             None
         } else {
             let cap = if path == "/webhooks" {

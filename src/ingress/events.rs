@@ -347,6 +347,8 @@ pub struct PullRequest {
     pub head: Branch,
     pub base: Branch,
     pub user: Actor,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub title: String,
     #[serde(default)]
     pub html_url: Option<String>,
     /// Orders late deliveries: an event older than what is on record is not trusted.
@@ -381,6 +383,7 @@ impl PullRequest {
             author_bot: self.user.kind == ActorKind::Bot || echo::is_bot_login(&self.user.login),
             gh_updated_at: self.updated_at.clone().unwrap_or_default(),
             head_since_ms: 0,
+            title: self.title.clone(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod audit;
 mod checkpoint;
 mod commands;
 pub mod compress;
+mod dashboard;
 mod dashboard_actions;
 mod deliveries;
 mod environments;
@@ -40,6 +41,10 @@ use sqlx::{AnyPool, Connection, Executor, SqlSafeStr};
 
 pub use crate::config::DbKind;
 pub use commands::CommandRun;
+pub use dashboard::{
+    AuditFilter, DashApproval, DashAudit, DashBad, DashEnvDeployment, DashHold, DashJob,
+    DashPreview, DashPull, DashQueued, DashRepo, DashSignoff,
+};
 pub use dashboard_actions::{ActionTarget, DashboardAction, NewDashboardAction};
 pub use deliveries::{DeliveryRecord, IngestOutcome, NewDelivery};
 pub use environments::NewEnvDeployment;
@@ -168,6 +173,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite":
     21 "pr_files" "0021_pr_files.sql",
     22 "web_sessions" "0022_web_sessions.sql",
     23 "dashboard_actions" "0023_dashboard_actions.sql",
+    24 "pr_title" "0024_pr_title.sql",
 );
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     1 "init" "0001_init.sql",
@@ -190,6 +196,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres":
     21 "pr_files" "0021_pr_files.sql",
     22 "web_sessions" "0022_web_sessions.sql",
     23 "dashboard_actions" "0023_dashboard_actions.sql",
+    24 "pr_title" "0024_pr_title.sql",
 );
 
 /// A commit of deliveries, waiting to be on disk (see `walsync`): the request that wrote it

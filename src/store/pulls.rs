@@ -7,7 +7,7 @@ use super::{Store, StoreError};
 use crate::model::{PullRequest, RepoRef, Sticky};
 use crate::types::{CommitSha, InstallationId, PrNumber, RepoId};
 
-const COLUMNS: &str = "repo_id, number, installation_id, repo_full_name, default_branch, head_sha, head_ref, is_fork, draft, state, merged, author, author_bot, gh_updated_at, sticky_comment_id, sticky_body, sticky_attempted, head_since";
+const COLUMNS: &str = "repo_id, number, installation_id, repo_full_name, default_branch, head_sha, head_ref, is_fork, draft, state, merged, author, author_bot, gh_updated_at, sticky_comment_id, sticky_body, sticky_attempted, head_since, title";
 
 fn from_row(r: &AnyRow) -> Result<(PullRequest, Sticky), StoreError> {
     let sha: String = r.try_get("head_sha")?;
@@ -29,6 +29,7 @@ fn from_row(r: &AnyRow) -> Result<(PullRequest, Sticky), StoreError> {
         author_bot: r.try_get::<i64, _>("author_bot")? != 0,
         gh_updated_at: r.try_get("gh_updated_at")?,
         head_since_ms: r.try_get("head_since")?,
+        title: r.try_get("title")?,
     };
     let sticky = Sticky {
         comment_id: r
@@ -46,13 +47,13 @@ impl Store {
         sqlx::query(
             "INSERT INTO pull_requests (repo_id, number, installation_id, repo_full_name, default_branch, head_sha, head_ref,
                                         is_fork, draft, state, merged, author, gh_updated_at, updated_at, head_since,
-                                        author_bot)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
+                                        author_bot, title)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16)
              ON CONFLICT (repo_id, number) DO UPDATE SET
                 installation_id = excluded.installation_id, repo_full_name = excluded.repo_full_name,
                 default_branch = excluded.default_branch, head_sha = excluded.head_sha, head_ref = excluded.head_ref,
                 is_fork = excluded.is_fork, draft = excluded.draft, state = excluded.state, merged = excluded.merged,
-                author = excluded.author, author_bot = excluded.author_bot, gh_updated_at = excluded.gh_updated_at, updated_at = excluded.updated_at,
+                author = excluded.author, author_bot = excluded.author_bot, gh_updated_at = excluded.gh_updated_at, updated_at = excluded.updated_at, title = excluded.title,
                 head_since = CASE WHEN pull_requests.head_sha = excluded.head_sha THEN pull_requests.head_since
                                   ELSE excluded.head_since END",
         )
@@ -71,6 +72,7 @@ impl Store {
         .bind(&pr.gh_updated_at)
         .bind(now_ms)
         .bind(i64::from(pr.author_bot))
+        .bind(&pr.title)
         .execute(self.pool())
         .await?;
         Ok(())

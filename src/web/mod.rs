@@ -11,7 +11,9 @@ pub mod access;
 pub mod actions;
 pub mod auth;
 pub mod csrf;
+pub mod events;
 pub mod page;
+pub mod pages;
 pub mod session;
 pub mod setup;
 
@@ -25,6 +27,7 @@ use axum::routing::get;
 
 use crate::clock::SharedClock;
 use crate::config::WebSettings;
+use crate::github::ratelimit::Budgets;
 use crate::queue::Queue;
 use crate::store::Store;
 
@@ -37,15 +40,31 @@ pub struct WebState {
     pub settings: Arc<WebSettings>,
     /// Who may read what: the user-token client, the App's client, and their answers' cache.
     pub access: Arc<access::Access>,
+    /// Each installation's rate-limit budgets as GitHub last reported them (kept in memory by
+    /// the GitHub client): the operators' budgets view.
+    pub budgets: Arc<Budgets>,
+    /// Live-refresh streams open now (`/events`), at most [`MAX_STREAMS`].
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Live-refresh streams open at once; one more is answered 503 (the page still works, it just
+/// does not refresh).
+pub const MAX_STREAMS: usize = 64;
 
 /// The dashboard's routes, merged into the main listener's router.
 pub fn router(state: WebState) -> Router {
     Router::new()
-        .route("/", get(page::home))
         .route("/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/logout", axum::routing::post(auth::logout))
+        .route("/", get(pages::home))
+        .route("/repos/{owner}/{repo}", get(pages::repository))
+        .route("/repos/{owner}/{repo}/pulls/{number}", get(pages::pull))
+        .route("/repos/{owner}/{repo}/commits/{sha}", get(pages::commit))
+        .route("/operator/jobs", get(pages::operator_jobs))
+        .route("/operator/budgets", get(pages::operator_budgets))
+        .route("/operator/audit", get(pages::operator_audit))
+        .route("/events", get(events::stream))
         .route("/assets/{file}", get(asset))
         .merge(actions::routes())
         .with_state(state)

@@ -1,7 +1,6 @@
 //! Rendering a page: the template, the headers every page carries, and the pages themselves.
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -80,18 +79,4 @@ impl Chrome {
             title: title.into(),
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct Home {
-    chrome: Chrome,
-}
-
-/// `/`: everything Gangway serves (placeholder until the pages land).
-pub async fn home(State(state): State<WebState>, viewer: MaybeViewer) -> Response {
-    let page = Home {
-        chrome: Chrome::new(&viewer, "Gangway"),
-    };
-    html(&state, StatusCode::OK, &page)
 }

@@ -575,6 +575,8 @@ fn web_state(s: &Setup, extra: &[(&str, &str)]) -> WebState {
         clock,
         settings: Arc::new(settings.web.clone()),
         access: Arc::new(Access::new(users, github)),
+        budgets: Arc::default(),
+        streams: Arc::new(tokio::sync::Semaphore::new(gangway::web::MAX_STREAMS)),
     }
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod dashboard_actions;
 mod dashboard_auth;
+mod dashboard_pages;
 mod dashboard_setup;
 mod demo;
 mod docs;
