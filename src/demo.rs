@@ -2,7 +2,9 @@
 //!
 //! Starts the fake GitHub and Gangway (embedded SQLite in a fresh temporary directory) in this
 //! process, plays a pull request's life through real signed webhooks, prints the timeline a user
-//! would see on GitHub, and keeps running with a live preview to open. The built-in driver is
+//! would see on GitHub, and keeps running with a live preview to open and the dashboard to sign
+//! in to: the fake GitHub's OAuth endpoints sign the demo's maintainer in, and the story leaves
+//! a fork's pull request waiting for approval (to Stage) and a promotion to production. The built-in driver is
 //! this same binary (`gangway demo-driver`), run as a real subprocess by the command driver; it
 //! writes a page that the demo serves on 127.0.0.1. `--driver-command` swaps in the operator's
 //! own script (called with `GANGWAY_ACTION=create|deploy|teardown`).
@@ -95,6 +97,8 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
         .map_err(setup("seeding the fake GitHub"))?;
     fake.put_file(REPO, "main", ".github/gangway.yml", POLICY)
         .map_err(setup("seeding the fake GitHub"))?;
+    // The fake GitHub's sign-in page is filled in for the demo's maintainer.
+    fake.set_browser_user(Some(MAINTAINER));
 
     let secret = hex::encode(rand::random::<[u8; 16]>());
     let addr = SocketAddr::from(([127, 0, 0, 1], opts.port));
@@ -128,6 +132,16 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
         ("GANGWAY_TEARDOWN_COMMAND", driver),
         ("GANGWAY_JOB_POLL_MS", "100".to_owned()),
         ("GANGWAY_SHUTDOWN_GRACE_SECS", "5".to_owned()),
+        // The dashboard: sign in through the fake GitHub's OAuth endpoints (as the maintainer).
+        (
+            "GANGWAY_GITHUB_CLIENT_ID",
+            FakeConfig::DEFAULT_CLIENT_ID.to_owned(),
+        ),
+        (
+            "GANGWAY_GITHUB_CLIENT_SECRET",
+            FakeConfig::DEFAULT_CLIENT_SECRET.to_owned(),
+        ),
+        ("GANGWAY_OPERATORS", MAINTAINER.to_owned()),
         // Each PR's stable link, beside the per-commit one.
         (
             "GANGWAY_ALIAS_HOST_TEMPLATE",
@@ -155,7 +169,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
     });
 
     println!("Gangway demo: a fake GitHub, Gangway and a deploy driver, all on this machine.");
-    println!("  Gangway      http://{addr}   (/healthz, /metrics, deploy logs)");
+    println!("  Gangway      http://{addr}   (the dashboard; /healthz, /metrics, deploy logs)");
     println!("  fake GitHub  {}", fake.url());
     if opts.driver_command.is_none() {
         println!(
@@ -167,7 +181,14 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
     let t = Timeline {
         started: Instant::now(),
     };
-    let result = play(&fake, &t, preview_addr, opts.driver_command.is_none()).await;
+    let result = play(
+        &fake,
+        &t,
+        &format!("http://{addr}"),
+        preview_addr,
+        opts.driver_command.is_none(),
+    )
+    .await;
     if result.is_ok() && !opts.exit_after_timeline {
         println!(
             "\nGangway keeps running. Press Ctrl-C to stop (the demo's files are in {}).",
@@ -294,6 +315,7 @@ async fn green(fake: &FakeGitHub, t: &Timeline, sha: &str) -> Result<(), DemoErr
 async fn play(
     fake: &FakeGitHub,
     t: &Timeline,
+    gangway: &str,
     previews: SocketAddr,
     builtin: bool,
 ) -> Result<(), DemoError> {
@@ -445,6 +467,14 @@ async fn play(
             second.number, second.head_sha
         );
     }
+    println!(
+        "\nOpen the dashboard: {gangway}/\n  \
+         \"Sign in with GitHub\" goes to the fake GitHub, which signs you in as @{MAINTAINER} (a maintainer).\n  \
+         Stage the fork's commit: {gangway}/repos/{REPO}/pulls/{fork}\n  \
+         Promote #{second} again, or hold production: {gangway}/repos/{REPO}/pulls/{second}",
+        fork = fork.number,
+        second = second.number,
+    );
     Ok(())
 }
 

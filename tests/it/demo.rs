@@ -25,15 +25,19 @@ async fn demo_plays_a_pr_life_and_leaves_a_preview_to_open() {
         }
     });
     let mut lines = Vec::new();
-    let url = loop {
+    let mut url = String::new();
+    loop {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("demo stalled:\n{}", lines.join("\n")));
         lines.push(line.clone());
         if let Some(u) = line.strip_prefix("Open the live preview of #2: ") {
-            break u.to_owned();
+            url = u.to_owned();
         }
-    };
+        if line.contains("Promote #2 again") {
+            break;
+        }
+    }
     let timeline = lines.join("\n");
     for want in [
         "alice opened pull request #1",
@@ -64,6 +68,72 @@ async fn demo_plays_a_pr_life_and_leaves_a_preview_to_open() {
             .unwrap()
             .contains("Preview of octo/demo #2")
     );
+
+    // The dashboard: sign in as the maintainer through the fake GitHub, stage the fork's
+    // commit with the button, and watch its preview go live on the PR's page.
+    let after = |prefix: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?}:\n{timeline}"))
+    };
+    let dashboard = after("Open the dashboard: ");
+    let gangway = dashboard.trim_end_matches('/').to_owned();
+    let fake_url = after("fake GitHub").trim().to_owned();
+    let fork_page = after("Stage the fork's commit: ");
+    let path = fork_page
+        .strip_prefix(&gangway)
+        .expect("a page of the dashboard")
+        .to_owned();
+    assert!(timeline.contains("signs you in as @mona"), "{timeline}");
+    let mona = support::signin::Session::sign_in_at(&gangway, &fake_url, "mona").await;
+    let home = mona.get("/").await.text().await.unwrap();
+    assert!(
+        home.contains("Signed in as <strong>mona</strong>"),
+        "{home}"
+    );
+    let page = mona.get(&path).await.text().await.unwrap();
+    let at = page.find("id=\"head-sha\"").expect("the head commit shown");
+    let sha: String = page[at..]
+        .split('>')
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert!(sha.len() >= 7, "{page}");
+    assert!(
+        page.contains("data-command=\"stage\""),
+        "no Stage button: {page}"
+    );
+    let form = support::signin::encode(&[
+        ("csrf", mona.csrf.as_str()),
+        ("command", "stage"),
+        ("sha", sha.as_str()),
+    ]);
+    let outcome = mona
+        .post(&format!("{path}/actions"), Default::default(), form)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        outcome.contains("class=\"flash accepted\""),
+        "Stage was not accepted: {outcome}"
+    );
+    support::wait_for("the fork's preview live", Duration::from_secs(60), || {
+        let page = mona.get(&path);
+        let sha = sha.clone();
+        async move {
+            let html = page.await.text().await.ok()?;
+            let row = html.find(&format!("data-sha=\"{sha}"))?;
+            html[row..]
+                .find("state-live")
+                .filter(|i| *i < 600)
+                .map(|_| ())
+        }
+    })
+    .await;
 
     assert!(
         Command::new("kill")

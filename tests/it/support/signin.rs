@@ -73,9 +73,18 @@ impl Session {
     pub async fn sign_in(app: &TestApp, fake: &FakeGitHub, login: &str) -> Session {
         // A GitHub account by that name (the fake creates accounts on first use elsewhere).
         fake.add_user(login, fake_github::UserKind::User);
+        Session::sign_in_at(&app.url(""), fake.url(), login).await
+    }
+
+    /// The same, given only where Gangway (`base`, no trailing slash) and the fake GitHub are.
+    pub async fn sign_in_at(base: &str, fake_url: &str, login: &str) -> Session {
         let http = client();
         let mut jar = Vec::new();
-        let start = http.get(app.url("/login")).send().await.expect("/login");
+        let start = http
+            .get(format!("{base}/login"))
+            .send()
+            .await
+            .expect("/login");
         assert_eq!(start.status(), 302, "/login");
         take_cookies(&start, &mut jar);
         let authorize = start
@@ -104,7 +113,7 @@ impl Session {
             ("action", "authorize".to_owned()),
         ];
         let back = http
-            .post(format!("{}/login/oauth/authorize", fake.url()))
+            .post(format!("{fake_url}/login/oauth/authorize"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(encode(&form))
             .send()
@@ -118,7 +127,7 @@ impl Session {
             .expect("back to Gangway")
             .to_owned();
         let done = http
-            .get(app.url(path_of(&callback)))
+            .get(format!("{base}{}", path_of(&callback)))
             .header("cookie", cookie_header(&jar))
             .send()
             .await
@@ -130,7 +139,7 @@ impl Session {
             csrf: String::new(),
             cookies: jar,
             http,
-            base: app.url(""),
+            base: base.to_owned(),
         };
         let home = s.get("/").await.text().await.expect("home");
         let at = home
