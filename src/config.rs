@@ -570,54 +570,13 @@ impl SetupSettings {
             src,
             problems: src.problems.clone(),
         };
-        let github_api_url = r.string("GITHUB_API_URL").unwrap_or_default();
-        let github_api_url = match validate_http_url(&github_api_url) {
-            Ok(u) => Some(u),
-            Err(m) => {
-                r.problem("GITHUB_API_URL", m);
-                None
-            }
-        };
-        let port: Option<u16> = r.parse("PORT", "a port number (1-65535)");
-        if port == Some(0) {
-            r.problem("PORT", "must be a port number (1-65535), got 0");
-        }
-        let host: Option<IpAddr> =
-            r.parse("GANGWAY_HOST", "an IP address such as 0.0.0.0 or 127.0.0.1");
-        let public_url = match r.src.get("GANGWAY_PUBLIC_URL") {
-            Some(u) => match validate_http_url(u) {
-                Ok(u) => Some(u),
-                Err(m) => {
-                    r.problem("GANGWAY_PUBLIC_URL", m);
-                    None
-                }
-            },
-            None => port.map(|p| format!("http://localhost:{p}")),
-        };
-        let github_url = match r.src.get("GITHUB_URL") {
-            Some(u) => match validate_http_url(u) {
-                Ok(u) => Some(u),
-                Err(m) => {
-                    r.problem("GITHUB_URL", m);
-                    None
-                }
-            },
-            None => github_api_url.as_deref().map(github_web_url),
-        };
+        let github_api_url = read_api_url(&mut r);
+        let (port, host, public_url) = read_listen(&mut r);
+        let github_url = read_github_url(&mut r, github_api_url.as_deref());
         let credentials_file = r
             .string("GANGWAY_CREDENTIALS_FILE")
             .map(|f| PathBuf::from(f.trim()));
-        let log_format = match r.string("GANGWAY_LOG_FORMAT").as_deref().map(str::trim) {
-            Some("text") | None => Some(LogFormat::Text),
-            Some("json") => Some(LogFormat::Json),
-            Some(other) => {
-                r.problem(
-                    "GANGWAY_LOG_FORMAT",
-                    format!("must be `text` or `json`, got {other:?}"),
-                );
-                None
-            }
-        };
+        let log_format = read_log_format(&mut r);
         if !r.problems.is_empty() {
             return Err(ConfigError {
                 problems: r.problems,
@@ -850,14 +809,7 @@ impl Settings {
         let private_key = load_private_key(&mut r);
         let webhook_secrets = load_secrets(&mut r);
 
-        let github_api_url = r.string("GITHUB_API_URL").unwrap_or_default();
-        let github_api_url = match validate_http_url(&github_api_url) {
-            Ok(u) => Some(u),
-            Err(m) => {
-                r.problem("GITHUB_API_URL", m);
-                None
-            }
-        };
+        let github_api_url = read_api_url(&mut r);
 
         let database_url = match read_secret(&mut r, "DATABASE_URL", "DATABASE_URL_FILE") {
             Some((_, url)) => url,
@@ -871,23 +823,7 @@ impl Settings {
             }
         };
 
-        let port: Option<u16> = r.parse("PORT", "a port number (1-65535)");
-        if port == Some(0) {
-            r.problem("PORT", "must be a port number (1-65535), got 0");
-        }
-        let host: Option<IpAddr> =
-            r.parse("GANGWAY_HOST", "an IP address such as 0.0.0.0 or 127.0.0.1");
-
-        let public_url = match r.src.get("GANGWAY_PUBLIC_URL") {
-            Some(u) => match validate_http_url(u) {
-                Ok(u) => Some(u),
-                Err(m) => {
-                    r.problem("GANGWAY_PUBLIC_URL", m);
-                    None
-                }
-            },
-            None => port.map(|p| format!("http://localhost:{p}")),
-        };
+        let (port, host, public_url) = read_listen(&mut r);
 
         let host_template =
             r.string("GANGWAY_HOST_TEMPLATE")
@@ -937,17 +873,7 @@ impl Settings {
         let backoff_max = r.positive("GANGWAY_JOB_BACKOFF_MAX_SECS");
         let poll = r.positive("GANGWAY_JOB_POLL_MS");
         let grace = r.parse::<u64>("GANGWAY_SHUTDOWN_GRACE_SECS", "a whole number of seconds");
-        let log_format = match r.string("GANGWAY_LOG_FORMAT").as_deref().map(str::trim) {
-            Some("text") | None => Some(LogFormat::Text),
-            Some("json") => Some(LogFormat::Json),
-            Some(other) => {
-                r.problem(
-                    "GANGWAY_LOG_FORMAT",
-                    format!("must be `text` or `json`, got {other:?}"),
-                );
-                None
-            }
-        };
+        let log_format = read_log_format(&mut r);
 
         let driver_timeout = r.positive("GANGWAY_DRIVER_TIMEOUT_SECS");
         let policy_ttl = r.parse::<u64>("GANGWAY_POLICY_TTL_SECS", "a whole number of seconds");
@@ -1330,14 +1256,43 @@ fn load_private_key(r: &mut Reader<'_>) -> Option<SecretString> {
 /// A secret given either inline (`name`) or in a file (`file_setting`), never both: the setting
 /// it came from and its text (a file's surrounding whitespace, such as its final newline, is
 /// not part of the value). `None` when neither is set or on a problem (recorded).
-/// The dashboard's settings; `None` with a problem recorded when one is wrong.
-fn load_web(
-    r: &mut Reader<'_>,
-    api_url: Option<&str>,
-    public_url: Option<&str>,
-    private_key: Option<&SecretString>,
-) -> Option<WebSettings> {
-    let github_url = match r.src.get("GITHUB_URL") {
+/// `GITHUB_API_URL`, checked.
+fn read_api_url(r: &mut Reader<'_>) -> Option<String> {
+    let raw = r.string("GITHUB_API_URL").unwrap_or_default();
+    match validate_http_url(&raw) {
+        Ok(u) => Some(u),
+        Err(m) => {
+            r.problem("GITHUB_API_URL", m);
+            None
+        }
+    }
+}
+
+/// Where Gangway listens and is reached: `PORT`, `GANGWAY_HOST`, `GANGWAY_PUBLIC_URL` (by
+/// default `http://localhost:PORT`).
+fn read_listen(r: &mut Reader<'_>) -> (Option<u16>, Option<IpAddr>, Option<String>) {
+    let port: Option<u16> = r.parse("PORT", "a port number (1-65535)");
+    if port == Some(0) {
+        r.problem("PORT", "must be a port number (1-65535), got 0");
+    }
+    let host: Option<IpAddr> =
+        r.parse("GANGWAY_HOST", "an IP address such as 0.0.0.0 or 127.0.0.1");
+    let public_url = match r.src.get("GANGWAY_PUBLIC_URL") {
+        Some(u) => match validate_http_url(u) {
+            Ok(u) => Some(u),
+            Err(m) => {
+                r.problem("GANGWAY_PUBLIC_URL", m);
+                None
+            }
+        },
+        None => port.map(|p| format!("http://localhost:{p}")),
+    };
+    (port, host, public_url)
+}
+
+/// `GITHUB_URL`, or GitHub's web address derived from the API's.
+fn read_github_url(r: &mut Reader<'_>, api_url: Option<&str>) -> Option<String> {
+    match r.src.get("GITHUB_URL") {
         Some(u) => match validate_http_url(u) {
             Ok(u) => Some(u.trim_end_matches('/').to_owned()),
             Err(m) => {
@@ -1346,7 +1301,32 @@ fn load_web(
             }
         },
         None => api_url.map(github_web_url),
-    };
+    }
+}
+
+/// `GANGWAY_LOG_FORMAT`.
+fn read_log_format(r: &mut Reader<'_>) -> Option<LogFormat> {
+    match r.string("GANGWAY_LOG_FORMAT").as_deref().map(str::trim) {
+        Some("text") | None => Some(LogFormat::Text),
+        Some("json") => Some(LogFormat::Json),
+        Some(other) => {
+            r.problem(
+                "GANGWAY_LOG_FORMAT",
+                format!("must be `text` or `json`, got {other:?}"),
+            );
+            None
+        }
+    }
+}
+
+/// The dashboard's settings; `None` with a problem recorded when one is wrong.
+fn load_web(
+    r: &mut Reader<'_>,
+    api_url: Option<&str>,
+    public_url: Option<&str>,
+    private_key: Option<&SecretString>,
+) -> Option<WebSettings> {
+    let github_url = read_github_url(r, api_url);
     let client_id = r
         .src
         .get("GANGWAY_GITHUB_CLIENT_ID")
