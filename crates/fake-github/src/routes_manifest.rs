@@ -110,7 +110,7 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(b)
 }
 
-/// HTML-escapes text for the fake's pages.
+/// HTML-escapes text for the fake's pages (an element or a quoted attribute).
 pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

@@ -153,21 +153,7 @@ fn issue_user_token(st: &mut State, login: &str) -> (String, String) {
     (token, random("ghr_", 76))
 }
 
-/// HTML-escapes text for an element or a quoted attribute.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::routes_manifest::esc;
 
 /// Percent-encodes a query value (everything but RFC 3986's unreserved characters).
 fn enc(s: &str) -> String {
