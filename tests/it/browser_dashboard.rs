@@ -2,32 +2,24 @@
 //! fork PR with a button and see it deployed, a reader refused with the reason, a private
 //! repository invisible, sign out, register the App from the first page, and a cross-site form
 //! that cannot act. Each writes screenshots of the pages it passes (`target/screenshots/`).
+//! Also: hostile PR titles stay text in a real browser, and the pages and buttons work with
+//! JavaScript turned off.
 //!
-//! Written against the contracts between the dashboard's parts before they were merged; ignored
-//! until then. When un-ignoring, check the names marked `MERGE:` (the fake GitHub's OAuth client,
-//! its private repositories, the setup mode's settings).
+//! Every test Gangway knows the fake GitHub's default OAuth client (`support::settings` sets
+//! `FakeConfig::DEFAULT_CLIENT_ID` and `DEFAULT_CLIENT_SECRET`).
 
 use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fake_github::{FakeConfig, FakeGitHub, PrSpec, Role};
+use fake_github::{FakeConfig, FakeGitHub, PrSpec, Role, UserKind};
 use support::browser::{Browser, BrowserOpts, OtherSite};
 use support::world::{REPO, World, last_state};
-use support::{APP_ID, PUBLIC_KEY_PEM};
+use support::{APP_ID, KEY_PEM, PUBLIC_KEY_PEM};
 
-/// MERGE: the OAuth client the fake GitHub knows by default (slice A's
-/// `FakeConfig::DEFAULT_CLIENT_ID` and `FakeConfig::DEFAULT_CLIENT_SECRET`: use them).
-const FAKE_CLIENT_ID: &str = "Iv1.fakeclientid";
-const FAKE_CLIENT_SECRET: &str = "fake-client-secret-0123456789abcdef01234567";
-
-fn oauth() -> [(&'static str, &'static str); 2] {
-    [
-        ("GANGWAY_GITHUB_CLIENT_ID", FAKE_CLIENT_ID),
-        ("GANGWAY_GITHUB_CLIENT_SECRET", FAKE_CLIENT_SECRET),
-    ]
-}
+/// `maria` sees the operator views too.
+const SETTINGS: &[(&str, &str)] = &[("GANGWAY_OPERATORS", "maria")];
 
 fn fork_pr() -> PrSpec {
     PrSpec::new(REPO, "patch-1", "outsider").from_fork("outsider")
@@ -43,10 +35,15 @@ fn desktop() -> BrowserOpts {
 /// A World whose Gangway a browser can sign in to, with a green fork PR waiting for approval and
 /// `maria` (write) and `reader` (read) on the repository: the PR's number and head.
 async fn world_with_fork_pr() -> (World, u64, String) {
-    let w = World::start_browsable(&oauth()).await;
+    world_with(fork_pr()).await
+}
+
+/// As [`world_with_fork_pr`], the PR opened from `spec`.
+async fn world_with(spec: PrSpec) -> (World, u64, String) {
+    let w = World::start_browsable(SETTINGS).await;
     w.fake.set_permission(REPO, "maria", Role::Write).unwrap();
     w.fake.set_permission(REPO, "reader", Role::Read).unwrap();
-    let pr = w.fake.open_pr(fork_pr()).await.unwrap();
+    let pr = w.fake.open_pr(spec).await.unwrap();
     w.green(REPO, &pr.head_sha).await;
     w.settle().await;
     assert!(
@@ -58,6 +55,8 @@ async fn world_with_fork_pr() -> (World, u64, String) {
 
 /// Signs in as `login` through the fake GitHub's authorize page, from Gangway's first page.
 async fn sign_in(b: &Browser, w: &World, login: &str) {
+    // A GitHub account by that name.
+    w.fake.add_user(login, UserKind::User);
     b.goto(&w.app.url("/")).await;
     b.click("a#sign-in").await;
     b.wait_for("#login").await;
@@ -89,13 +88,13 @@ async fn cookie_header(b: &Browser) -> String {
 }
 
 #[tokio::test]
-#[ignore = "needs the sign-in slice"]
 async fn a_maintainer_stages_a_fork_pr_with_the_button_and_sees_it_deployed() {
     let (w, number, sha) = world_with_fork_pr().await;
     let Some(b) = Browser::start(desktop()).await else {
         return;
     };
     sign_in(&b, &w, "maria").await;
+    b.wait_for(&format!("[data-pr=\"{number}\"]")).await;
     b.screenshot("dashboard-home-signed-in").await;
 
     b.goto(&w.app.url(&format!("/repos/{REPO}"))).await;
@@ -103,38 +102,70 @@ async fn a_maintainer_stages_a_fork_pr_with_the_button_and_sees_it_deployed() {
     b.screenshot("dashboard-repo").await;
 
     b.goto(&pr_page(&w, number)).await;
-    let shown = b.text("#head-sha").await;
+    let shown = b.text("#head-sha").await.trim().to_owned();
+    assert_eq!(shown, sha, "the PR page shows the head");
     assert!(
-        sha.starts_with(shown.trim()) || shown.contains(&sha[..7]),
-        "{shown:?}"
+        !b.exists("#deployments, table.previews").await,
+        "nothing deployed before the click"
     );
     b.screenshot("dashboard-pr").await;
     b.click("form[data-command=\"stage\"] button[value=\"stage\"]")
         .await;
     b.wait_for("#outcome.accepted").await;
+    let outcome = b.text("#outcome").await;
+    assert!(!outcome.trim().is_empty(), "the outcome says something");
     b.screenshot("dashboard-stage-accepted").await;
 
-    b.click("a#back").await;
-    // The page refreshes itself when the deployment appears (live refresh, JavaScript on).
-    // MERGE: the contract names `#deployments`; slice B lists a PR's previews in `table.previews`
-    // and long-lived environments in `#deployments`: either is accepted here.
-    let short = &sha[..7];
-    b.wait_for(&format!(
-        "#deployments [data-sha^=\"{short}\"], .previews [data-sha^=\"{short}\"]"
-    ))
-    .await;
+    // GitHub has a deployment of exactly the commit the page showed, and it went live.
     w.until("the staged head live on GitHub", |f| {
         f.deployments(REPO)
             .iter()
-            .any(|d| d.sha == sha && last_state(d) == "success")
+            .any(|d| d.sha == shown && last_state(d) == "success")
     })
     .await;
+    assert!(
+        w.fake.deployments(REPO).iter().all(|d| d.sha == shown),
+        "only the shown head was deployed: {:?}",
+        w.fake
+            .deployments(REPO)
+            .iter()
+            .map(|d| &d.sha)
+            .collect::<Vec<_>>()
+    );
+    w.settle().await;
+
+    b.click("a#back").await;
+    b.wait_for("#head-sha").await;
+    assert!(b.current_url().await.starts_with(&pr_page(&w, number)));
+    // The PR page lists the staged commit (a preview of a PR, or a long-lived environment),
+    // reloaded until Gangway has recorded it.
+    b.wait_for_reloading(&format!(
+        "#deployments [data-sha=\"{shown}\"], table.previews [data-sha=\"{shown}\"]"
+    ))
+    .await;
     b.screenshot("dashboard-pr-deployed").await;
+
+    // The commit page and the operator's dead jobs.
+    b.goto(&w.app.url(&format!("/repos/{REPO}/commits/{shown}")))
+        .await;
+    b.wait_for("main#main").await;
+    assert!(
+        b.page_text().await.contains(&shown[..7]),
+        "the commit page names the commit"
+    );
+    b.screenshot("dashboard-commit").await;
+    // After half a dozen pages with live refresh (each page's stream closed as it is left).
+    b.goto(&w.app.url("/operator/jobs")).await;
+    b.wait_for("main#main").await;
+    assert!(
+        b.page_text().await.contains("Jobs"),
+        "the operator sees the jobs page"
+    );
+    b.screenshot("dashboard-operator-jobs").await;
     b.close().await;
 }
 
 #[tokio::test]
-#[ignore = "needs the sign-in slice"]
 async fn a_reader_clicking_stage_is_refused_with_the_reason() {
     let (w, number, _sha) = world_with_fork_pr().await;
     let Some(b) = Browser::start(desktop()).await else {
@@ -160,12 +191,9 @@ async fn a_reader_clicking_stage_is_refused_with_the_reason() {
 }
 
 #[tokio::test]
-#[ignore = "needs the sign-in slice"]
 async fn a_private_repository_is_not_found_for_a_user_without_access() {
-    let w = World::start_browsable(&oauth()).await;
-    // MERGE: slice A's `FakeGitHub::set_private`; until then the repository is public and this
-    // test fails at the 404 below (it cannot pass by accident).
-    // w.fake.set_private(REPO, true).unwrap();
+    let w = World::start_browsable(SETTINGS).await;
+    w.fake.set_private(REPO, true).unwrap();
     w.fake.set_permission(REPO, "maria", Role::Read).unwrap();
     let Some(b) = Browser::start(desktop()).await else {
         return;
@@ -218,9 +246,8 @@ async fn a_private_repository_is_not_found_for_a_user_without_access() {
 }
 
 #[tokio::test]
-#[ignore = "needs the sign-in slice"]
 async fn signing_out_shows_sign_in_again() {
-    let w = World::start_browsable(&oauth()).await;
+    let w = World::start_browsable(SETTINGS).await;
     let Some(b) = Browser::start(BrowserOpts {
         javascript: false,
         mobile: true,
@@ -251,19 +278,17 @@ impl Drop for Serve {
 }
 
 #[tokio::test]
-#[ignore = "needs the registration slice"]
 async fn registering_the_app_from_the_first_page() {
-    // MERGE: slice D's fake hands out the App's key only when given one:
-    // `FakeConfig::new(APP_ID, PUBLIC_KEY_PEM).with_private_key(support::KEY_PEM)` (with that
-    // change this test passed on d-E merged with d-D).
-    let fake = FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM))
+    // The fake hands out the App's key on registration only when it has one.
+    let fake = FakeGitHub::start(FakeConfig::new(APP_ID, PUBLIC_KEY_PEM).with_private_key(KEY_PEM))
         .await
         .expect("fake github");
     let dir = tempfile::tempdir().unwrap();
     let port = support::free_port();
     let public = format!("http://127.0.0.1:{port}");
     let credentials = dir.path().join("gangway-app.toml");
-    // Setup mode: none of the App's settings (MERGE: slice D's setting names).
+    // Setup mode: none of the App's settings (`config::APP_SETTINGS`), only what
+    // `SetupSettings` reads.
     let child = Command::new(env!("CARGO_BIN_EXE_gangway"))
         .arg("serve")
         .env_clear()
@@ -344,7 +369,6 @@ fn hostile_form(gangway: &str, number: u64, sha: &str, csrf: Option<&str>) -> St
 }
 
 #[tokio::test]
-#[ignore = "needs the sign-in slice"]
 async fn a_form_on_another_origin_cannot_stage() {
     let (w, number, sha) = world_with_fork_pr().await;
     let Some(b) = Browser::start(desktop()).await else {
@@ -386,5 +410,99 @@ async fn a_form_on_another_origin_cannot_stage() {
         .await;
     b.wait_for("#outcome.accepted").await;
     w.until_live("staged from Gangway's own page").await;
+    b.close().await;
+}
+
+/// A PR title made to run script if a page put it in as HTML: each payload sets
+/// `window.__pwned` (or opens a dialog) when it runs.
+const HOSTILE_TITLE: &str = "<img src=x onerror=\"window.__pwned=1;alert(1)\"> \
+    <script>window.__pwned=2</script> \"><svg onload=\"window.__pwned=3\"> '><b id=pwned>x</b>";
+
+/// Whether a payload ran: `window.__pwned` set, an element the title made, or a dialog open.
+async fn assert_not_run(b: &Browser, page: &str) {
+    let pwned = b
+        .execute("return typeof window.__pwned === 'undefined' ? null : String(window.__pwned);")
+        .await;
+    assert_eq!(
+        pwned,
+        serde_json::Value::Null,
+        "a payload ran on the {page}"
+    );
+    assert_eq!(
+        b.count("img[src=\"x\"], svg[onload], #pwned, main script")
+            .await,
+        0,
+        "the title made elements on the {page}"
+    );
+    assert!(
+        b.client().get_alert_text().await.is_err(),
+        "a dialog opened on the {page}"
+    );
+}
+
+#[tokio::test]
+async fn a_hostile_pr_title_shows_as_text_and_runs_nothing() {
+    let (w, number, _sha) = world_with(fork_pr().title(HOSTILE_TITLE)).await;
+    let Some(b) = Browser::start(desktop()).await else {
+        return;
+    };
+    sign_in(&b, &w, "maria").await;
+    for (page, url) in [
+        ("home page", w.app.url("/")),
+        ("repository page", w.app.url(&format!("/repos/{REPO}"))),
+        ("PR page", pr_page(&w, number)),
+    ] {
+        b.goto(&url).await;
+        b.wait_for(&format!("[data-pr=\"{number}\"]")).await;
+        // The payload's onerror fires once the broken image would have loaded: wait for the
+        // page to finish loading before looking.
+        b.execute("return document.readyState;").await;
+        let text = b.page_text().await;
+        if page != "home page" {
+            assert!(
+                text.contains("<img src=x onerror=") && text.contains("<script>"),
+                "the {page} shows the title as typed: {text}"
+            );
+        }
+        assert_not_run(&b, page).await;
+    }
+    b.screenshot("dashboard-hostile-title").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_pages_and_the_stage_button_work() {
+    let (w, number, sha) = world_with_fork_pr().await;
+    let Some(b) = Browser::start(BrowserOpts {
+        javascript: false,
+        mobile: false,
+    })
+    .await
+    else {
+        return;
+    };
+    sign_in(&b, &w, "maria").await;
+    b.goto(&w.app.url(&format!("/repos/{REPO}"))).await;
+    b.click(&format!(
+        "[data-pr=\"{number}\"] a[href$=\"/pulls/{number}\"]"
+    ))
+    .await;
+    b.wait_for("#head-sha").await;
+    assert_eq!(b.text("#head-sha").await.trim(), sha);
+    b.click("form[data-command=\"stage\"] button[value=\"stage\"]")
+        .await;
+    b.wait_for("#outcome.accepted").await;
+    w.until("the staged head live on GitHub", |f| {
+        f.deployments(REPO)
+            .iter()
+            .any(|d| d.sha == sha && last_state(d) == "success")
+    })
+    .await;
+    b.click("a#back").await;
+    b.wait_for_reloading(&format!(
+        "#deployments [data-sha=\"{sha}\"], table.previews [data-sha=\"{sha}\"]"
+    ))
+    .await;
+    b.screenshot("dashboard-pr-deployed-no-js").await;
     b.close().await;
 }
