@@ -6,7 +6,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -17,8 +18,25 @@ use super::WebState;
 /// How often a stream reads the store's fingerprint.
 pub const POLL: Duration = Duration::from_secs(2);
 
-/// The event stream, or 503 when [`super::MAX_STREAMS`] are open.
-pub async fn stream(State(state): State<WebState>) -> Response {
+#[derive(serde::Deserialize)]
+pub struct Since {
+    since: Option<String>,
+}
+
+/// The fingerprint a page was drawn at (`?since=`), when it looks like one: digits and dots,
+/// short. Anything else is ignored, and the stream counts changes from when it opens.
+fn drawn_at(q: Result<Query<Since>, QueryRejection>) -> Option<String> {
+    let v = q.ok()?.0.since?;
+    (v.len() <= 200 && !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        .then_some(v)
+}
+
+/// The event stream, or 503 when [`super::MAX_STREAMS`] are open. A page that says when it was
+/// drawn (`?since=`) hears `changed` at once if something changed since.
+pub async fn stream(
+    State(state): State<WebState>,
+    q: Result<Query<Since>, QueryRejection>,
+) -> Response {
     let Ok(permit) = state.streams.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -27,7 +45,10 @@ pub async fn stream(State(state): State<WebState>) -> Response {
         )
             .into_response();
     };
-    let first = state.store.dash_version().await.ok();
+    let first = match drawn_at(q) {
+        Some(v) => Some(v),
+        None => state.store.dash_version().await.ok(),
+    };
     Sse::new(changes(state, first, permit))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()

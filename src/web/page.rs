@@ -65,9 +65,23 @@ pub struct Chrome {
     pub viewer: Option<String>,
     pub csrf: String,
     pub title: String,
+    /// The live-refresh stream of a page that refreshes itself: `/events?since=<the store's
+    /// fingerprint read before the page's data>`, so a change between drawing the page and
+    /// opening the stream still refreshes it.
+    pub live: String,
 }
 
 impl Chrome {
+    /// The same page, refreshing itself on changes after `version` (`None`: after the stream
+    /// opens).
+    pub fn live_since(mut self, version: Option<String>) -> Chrome {
+        self.live = match version {
+            Some(v) => format!("/events?since={v}"),
+            None => "/events".to_owned(),
+        };
+        self
+    }
+
     pub fn new(viewer: &MaybeViewer, title: impl Into<String>) -> Chrome {
         Chrome {
             viewer: viewer.0.as_ref().map(|v| v.login.clone()),
@@ -77,6 +91,7 @@ impl Chrome {
                 .map(|v| v.csrf.clone())
                 .unwrap_or_default(),
             title: title.into(),
+            live: "/events".to_owned(),
         }
     }
 }

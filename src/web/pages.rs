@@ -461,6 +461,7 @@ struct Home {
 
 /// `/`: every repository the viewer may read, each with its section.
 pub async fn home(State(state): State<WebState>, viewer: MaybeViewer) -> Response {
+    let version = state.store.dash_version().await.ok();
     let repos = match state.store.dash_repos().await {
         Ok(r) => r,
         Err(e) => return failed(&state, &viewer, &e),
@@ -476,7 +477,7 @@ pub async fn home(State(state): State<WebState>, viewer: MaybeViewer) -> Respons
             &state,
             StatusCode::OK,
             &Home {
-                chrome: Chrome::new(&viewer, "Dashboard"),
+                chrome: Chrome::new(&viewer, "Dashboard").live_since(version),
                 sections,
                 hidden,
             },
@@ -505,12 +506,13 @@ pub async fn repository(
     };
     let title = repo.full_name.clone();
     let id = repo.id;
+    let version = state.store.dash_version().await.ok();
     match sections(&state, vec![repo], Some(id)).await {
         Ok(mut s) if !s.is_empty() => html(
             &state,
             StatusCode::OK,
             &RepoPage {
-                chrome: Chrome::new(&viewer, title),
+                chrome: Chrome::new(&viewer, title).live_since(version),
                 section: s.remove(0),
             },
         ),
@@ -668,6 +670,7 @@ async fn pull_page(
 ) -> Result<Option<PullPage>, StoreError> {
     let store = &state.store;
     let now = state.clock.now_ms();
+    let version = store.dash_version().await.ok();
     let Some(mut p) = store.dash_pull(repo.id, number).await? else {
         return Ok(None);
     };
@@ -703,7 +706,7 @@ async fn pull_page(
         }
     }
     let page = PullPage {
-        chrome: Chrome::new(viewer, format!("{}#{number}", repo.full_name)),
+        chrome: Chrome::new(viewer, format!("{}#{number}", repo.full_name)).live_since(version),
         action_url: format!("/repos/{}/pulls/{number}/actions", repo.full_name),
         repo: repo.full_name.clone(),
         pull: pull_row(&repo.full_name, p, now),
@@ -804,12 +807,14 @@ async fn commit_page(
 ) -> Result<CommitPage, StoreError> {
     let store = &state.store;
     let now = state.clock.now_ms();
+    let version = store.dash_version().await.ok();
     let s = Some(sha.as_str());
     let fams = HashMap::new();
     // The audit trail names commits by their first seven digits.
     let about = short(&sha);
     Ok(CommitPage {
-        chrome: Chrome::new(viewer, format!("{} {}", repo.full_name, short(&sha))),
+        chrome: Chrome::new(viewer, format!("{} {}", repo.full_name, short(&sha)))
+            .live_since(version),
         repo: repo.full_name.clone(),
         repo_href: format!("/repos/{}", repo.full_name),
         previews: store

@@ -52,6 +52,7 @@ fn the_buttons_carry_the_token_and_the_sha_shown() {
             viewer: Some("ann".into()),
             csrf: "tok\"en".into(),
             title: "t".into(),
+            live: "/events".into(),
         },
         repo: "o/r".into(),
         pull: PullRow {
@@ -115,6 +116,7 @@ fn a_repository_page_reads_as_pinned() {
             viewer: None,
             csrf: String::new(),
             title: "octo/app".into(),
+            live: "/events?since=1.2.3".into(),
         },
         section: RepoSection {
             full_name: "octo/app".into(),

@@ -79,7 +79,7 @@ async fn pages_show_pulls_previews_environments_holds_and_the_queue_with_hostile
     let (status, home) = get(&w, "/").await;
     assert_eq!(status, 200, "{home}");
     inert(&home);
-    assert!(home.contains("data-live=\"/events\""), "{home}");
+    assert!(home.contains("data-live=\"/events?since="), "{home}");
     assert!(home.contains(&format!("data-pr=\"{one}\"")), "{home}");
     assert!(home.contains(&format!("data-pr=\"{two}\"")), "{home}");
     assert!(
@@ -263,4 +263,44 @@ async fn live_refresh_says_changed_and_holds_no_read_slot() {
     })
     .await;
     assert_eq!(found, Ok(true), "stream said: {seen:?}");
+}
+
+/// The page says when it was drawn: a change between drawing it and opening its stream (the
+/// page still loading its script, say) refreshes it at once instead of never.
+#[tokio::test]
+async fn a_change_between_drawing_a_page_and_opening_its_stream_still_refreshes_it() {
+    let w = World::start_with("", "", &[PUBLIC]).await;
+    let (status, home) = get(&w, "/").await;
+    assert_eq!(status, 200);
+    let at = home.find("data-live=\"").expect("a live page") + "data-live=\"".len();
+    let live = home[at..].split('"').next().unwrap_or_default().to_owned();
+    assert!(live.starts_with("/events?since="), "{live}");
+    w.fake
+        .open_pr(PrSpec::new(REPO, "meanwhile", "dev"))
+        .await
+        .expect("open");
+    w.settle().await;
+    let mut stream = w.app.http.get(w.app.url(&live)).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut seen = String::new();
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("event: changed") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "stream said: {seen:?}");
+    // Something else in `since` is not a fingerprint: the stream counts from when it opens.
+    let r = w
+        .app
+        .http
+        .get(w.app.url("/events?since=%3Cscript%3E"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }
