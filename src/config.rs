@@ -778,6 +778,24 @@ impl Reader<'_> {
         }
     }
 
+    /// `true` or `false` (default `false`).
+    fn flag(&mut self, name: &str) -> Option<bool> {
+        match self.string(name).as_deref().map(str::trim) {
+            Some("true") => Some(true),
+            Some("false") | None => Some(false),
+            Some(other) => {
+                self.problem(
+                    name,
+                    format!(
+                        "must be `true` or `false`, got {:?}",
+                        crate::types::truncate_for_error(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     fn positive(&mut self, name: &str) -> Option<u64> {
         let v: u64 = self.parse(name, "a positive whole number")?;
         if v == 0 {
@@ -1011,24 +1029,7 @@ impl Settings {
         let reconcile = r.positive("GANGWAY_RECONCILE_INTERVAL_SECS");
         let retention = r.positive("GANGWAY_RETENTION_DAYS");
         let tick = r.positive("GANGWAY_TIMER_TICK_MS");
-        let redeliver = match r
-            .string("GANGWAY_REDELIVER_FAILED")
-            .as_deref()
-            .map(str::trim)
-        {
-            Some("true") => Some(true),
-            Some("false") | None => Some(false),
-            Some(other) => {
-                r.problem(
-                    "GANGWAY_REDELIVER_FAILED",
-                    format!(
-                        "must be `true` or `false`, got {:?}",
-                        crate::types::truncate_for_error(other)
-                    ),
-                );
-                None
-            }
-        };
+        let redeliver = r.flag("GANGWAY_REDELIVER_FAILED");
         let header_timeout = r.positive("GANGWAY_HEADER_TIMEOUT_SECS");
         let body_timeout = r.positive("GANGWAY_BODY_TIMEOUT_SECS");
         let max_connections = r.positive("GANGWAY_MAX_CONNECTIONS");
@@ -1346,24 +1347,7 @@ fn load_web(
              or neither: signing in needs both",
         );
     }
-    let public_read = match r
-        .string("GANGWAY_DASHBOARD_PUBLIC")
-        .as_deref()
-        .map(str::trim)
-    {
-        Some("true") => Some(true),
-        Some("false") | None => Some(false),
-        Some(other) => {
-            r.problem(
-                "GANGWAY_DASHBOARD_PUBLIC",
-                format!(
-                    "must be `true` or `false`, got {:?}",
-                    crate::types::truncate_for_error(other)
-                ),
-            );
-            None
-        }
-    };
+    let public_read = r.flag("GANGWAY_DASHBOARD_PUBLIC");
     let mut operators = Vec::new();
     for login in r
         .src
@@ -1373,11 +1357,7 @@ fn load_web(
         .map(str::trim)
         .filter(|l| !l.is_empty())
     {
-        let valid = login.len() <= 39
-            && login
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if valid {
+        if crate::engine::text::is_login(login) && !login.ends_with("[bot]") {
             operators.push(login.to_ascii_lowercase());
         } else {
             r.problem(

@@ -26,6 +26,7 @@ use super::csrf;
 use super::page::{Chrome, html};
 use super::session::{MaybeViewer, Viewer};
 use crate::engine::commands::{self, TEXT_CHARS};
+use crate::github::user::valid_full_name;
 use crate::jobs::{CommandOrigin, CommandPayload, JobState, NewJob};
 use crate::store::{ActionTarget, NewDashboardAction};
 use crate::types::PrNumber;
@@ -120,7 +121,7 @@ pub async fn act(
     body: &[u8],
 ) -> Response {
     let back = format!("/repos/{owner}/{repo}/pulls/{number}");
-    let back = if valid_name(owner) && valid_name(repo) {
+    let back = if valid_full_name(&format!("{owner}/{repo}")) {
         back
     } else {
         "/".to_owned()
@@ -168,7 +169,7 @@ async fn click(
         )
     };
     let number = match number.parse::<u64>() {
-        Ok(n) if n > 0 && valid_name(owner) && valid_name(repo) => PrNumber(n),
+        Ok(n) if n > 0 && valid_full_name(&format!("{owner}/{repo}")) => PrNumber(n),
         _ => return not_found(),
     };
     let full_name = format!("{owner}/{repo}");
@@ -497,14 +498,6 @@ fn button_args(form: &ActionForm) -> Result<String, String> {
 fn shown(s: &str, max: usize) -> String {
     let cut: String = s.chars().take(max).collect();
     format!("{cut:?}")
-}
-
-/// An owner or repository name as GitHub allows them.
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 #[cfg(test)]

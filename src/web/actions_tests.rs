@@ -100,10 +100,10 @@ fn the_form_itself_is_checked() {
 
 #[test]
 fn names_in_the_path_are_githubs() {
-    assert!(valid_name("octo"));
-    assert!(valid_name("app.js-2_x"));
-    assert!(!valid_name(""));
-    assert!(!valid_name("../etc"));
-    assert!(!valid_name("a/b"));
-    assert!(!valid_name(&"a".repeat(101)));
+    assert!(valid_full_name("octo/app"));
+    assert!(valid_full_name("octo/app.js-2_x"));
+    assert!(!valid_full_name("/app"));
+    assert!(!valid_full_name("octo/../etc"));
+    assert!(!valid_full_name("octo/a/b"));
+    assert!(!valid_full_name(&format!("octo/{}", "a".repeat(101))));
 }
