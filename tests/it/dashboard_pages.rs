@@ -250,19 +250,7 @@ async fn live_refresh_says_changed_and_holds_no_read_slot() {
         .open_pr(PrSpec::new(REPO, "feature", "dev"))
         .await
         .expect("open");
-    let mut first = streams.remove(0);
-    let mut seen = String::new();
-    let found = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(chunk) = first.chunk().await.unwrap() {
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-            if seen.contains("event: changed") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(found, Ok(true), "stream said: {seen:?}");
+    says_changed(streams.remove(0)).await;
 }
 
 /// The page says when it was drawn: a change between drawing it and opening its stream (the
@@ -280,8 +268,22 @@ async fn a_change_between_drawing_a_page_and_opening_its_stream_still_refreshes_
         .await
         .expect("open");
     w.settle().await;
-    let mut stream = w.app.http.get(w.app.url(&live)).send().await.unwrap();
+    let stream = w.app.http.get(w.app.url(&live)).send().await.unwrap();
     assert_eq!(stream.status(), 200);
+    says_changed(stream).await;
+    // Something else in `since` is not a fingerprint: the stream counts from when it opens.
+    let r = w
+        .app
+        .http
+        .get(w.app.url("/events?since=%3Cscript%3E"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Reads `stream` until it says `event: changed` (failing after 30 s with what it said).
+async fn says_changed(mut stream: reqwest::Response) {
     let mut seen = String::new();
     let found = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(chunk) = stream.chunk().await.unwrap() {
@@ -294,13 +296,4 @@ async fn a_change_between_drawing_a_page_and_opening_its_stream_still_refreshes_
     })
     .await;
     assert_eq!(found, Ok(true), "stream said: {seen:?}");
-    // Something else in `since` is not a fingerprint: the stream counts from when it opens.
-    let r = w
-        .app
-        .http
-        .get(w.app.url("/events?since=%3Cscript%3E"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
 }
