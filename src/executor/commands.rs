@@ -427,17 +427,13 @@ impl Executor {
         forbidden: bool,
     ) -> Result<(), JobError> {
         let answer = reply.unwrap_or(reason);
-        let run = self
+        // Announced by an earlier run of this job (it stopped before recording the outcome).
+        let announced = self
             .store
-            .begin_dashboard_action(
-                action,
-                repo.id,
-                job.number,
-                &job.author,
-                self.clock.now_ms(),
-            )
-            .await?;
-        if decision != "ignored" && !run.replied && !self.quiet(repo, job).await? {
+            .dashboard_action(action)
+            .await?
+            .is_some_and(|a| a.announced);
+        if decision != "ignored" && !announced && !self.quiet(repo, job).await? {
             let word = job.command.as_deref().unwrap_or("?");
             let command = commands::invocation(word, &job.args).map_or_else(
                 |_| format!("/{word}"),
