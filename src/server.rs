@@ -185,6 +185,7 @@ impl Running {
         let app = router(state.clone(), metrics_listener.is_none());
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);
+        timers.start_up().await;
         let timer_task = timers.clone().spawn(stop_rx.clone());
         let refresher = refresh_metrics(queue.clone(), metrics.clone(), stop_rx.clone());
         let limits = Limits::new(settings.http.clone(), metrics.clone());

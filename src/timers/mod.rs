@@ -212,24 +212,34 @@ impl Timers {
         ))
     }
 
-    /// Checks for due sweeps every `tick` until `stop` turns true.
+    /// What a process does once before it serves: whatever happened while no process was
+    /// running is healed first, whatever the interval says (several replicas starting at once
+    /// queue it once), then the sweeps that are due run. Awaited before the listener answers,
+    /// so a process that says it started has queued its start-up work (a test that waits for
+    /// the queue to drain right after start-up sees it, not an empty queue it raced).
+    pub async fn start_up(&self) {
+        if let Err(e) = self.enqueue_once(&ReconcilePayload).await {
+            warn!(error = %e, "could not queue the start-up reconciliation");
+        }
+        if let Err(e) = self.tick().await {
+            warn!(error = %e, "timer sweep failed; will try again");
+        }
+    }
+
+    /// Checks for due sweeps every `tick` until `stop` turns true ([`Timers::start_up`] ran
+    /// the first).
     pub fn spawn(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
-            // Whatever happened while no process was running is healed first, whatever the
-            // interval says (several replicas starting at once queue it once).
-            if let Err(e) = self.enqueue_once(&ReconcilePayload).await {
-                warn!(error = %e, "could not queue the start-up reconciliation");
-            }
             loop {
-                if let Err(e) = self.tick().await {
-                    warn!(error = %e, "timer sweep failed; will try again");
-                }
                 tokio::select! {
                     _ = tokio::time::sleep(self.settings.tick) => {}
                     _ = stop.changed() => return,
                 }
                 if *stop.borrow() {
                     return;
+                }
+                if let Err(e) = self.tick().await {
+                    warn!(error = %e, "timer sweep failed; will try again");
                 }
             }
         })

@@ -1008,8 +1008,9 @@ async fn a_repeated_pr_event_costs_no_read_and_a_conflicting_one_does() {
     assert!(d.ok(), "{:?}", d.status);
     w.settle().await;
     assert_eq!(reads(&w), 1);
+    let comments = w.fake.comments(REPO, pr.number);
     assert!(
-        w.fake.comments(REPO, pr.number).is_empty(),
-        "GitHub says it is not a draft: nothing to tell"
+        comments.is_empty(),
+        "GitHub says it is not a draft: nothing to tell, but the PR has {comments:?}"
     );
 }

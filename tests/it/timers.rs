@@ -567,3 +567,20 @@ async fn deliveries_past_the_retention_period_are_purged_by_the_job_the_reaper_q
         "a delivery older than the 30-day retention is gone"
     );
 }
+
+/// A process that says it started has already queued its start-up reconciliation: a caller
+/// that waits for the queue to drain right after start-up (as every test's `World` does, and
+/// as an operator's readiness check would) must not see an empty queue that the start-up work
+/// joins a moment later. CI once saw exactly that: the late reconciliation read a PR's checks
+/// after the test had begun and posted a comment the test did not expect.
+#[tokio::test]
+async fn a_started_process_has_already_queued_its_start_up_reconciliation() {
+    let app = support::TestApp::start().await;
+    let queue = app.running.as_ref().expect("running").queue().clone();
+    let jobs = queue.jobs(None).await.expect("jobs");
+    assert!(
+        jobs.iter()
+            .any(|j| j.kind == gangway::jobs::JobKind::Reconcile.as_str()),
+        "no start-up reconciliation queued when start returned: {jobs:?}"
+    );
+}
