@@ -319,6 +319,35 @@ impl Store {
         self.reader()
     }
 
+    /// `select`'s rows about one pull request (`pr`) or one commit (`sha` prefix) of a
+    /// repository, newest (`order` descending) first, at most 500: the one filter the PR and
+    /// commit pages share. `alias` prefixes the filtered columns (`"d."`, or `""`).
+    async fn scoped<R>(
+        &self,
+        select: &str,
+        alias: &str,
+        order: &str,
+        repo: i64,
+        pr: Option<i64>,
+        sha: Option<&str>,
+    ) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let sql = format!(
+            "{select}
+             WHERE {alias}repo_id = $1 AND ($2 = 0 OR {alias}pr_number = $2)
+               AND {alias}sha LIKE $3 ESCAPE '\\'
+             ORDER BY {order} DESC LIMIT 500"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(repo)
+            .bind(pr.unwrap_or(0))
+            .bind(format!("{}%", like_literal(sha.unwrap_or(""))))
+            .fetch_all(self.dash())
+            .await?)
+    }
+
     /// Every repository Gangway serves, by name.
     pub async fn dash_repos(&self) -> Result<Vec<DashRepo>, StoreError> {
         let rows: Vec<(i64, String, i64, Option<String>)> = sqlx::query_as(
@@ -429,16 +458,15 @@ impl Store {
         pr: Option<i64>,
         sha: Option<&str>,
     ) -> Result<Vec<DashPreview>, StoreError> {
-        let sql = format!(
-            "SELECT {PREVIEW_COLUMNS} FROM previews
-             WHERE repo_id = $1 AND ($2 = 0 OR pr_number = $2) AND sha LIKE $3 ESCAPE '\\'
-             ORDER BY id DESC LIMIT 500"
-        );
-        let rows: Vec<PreviewTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(repo)
-            .bind(pr.unwrap_or(0))
-            .bind(format!("{}%", like_literal(sha.unwrap_or(""))))
-            .fetch_all(self.dash())
+        let rows: Vec<PreviewTuple> = self
+            .scoped(
+                &format!("SELECT {PREVIEW_COLUMNS} FROM previews"),
+                "",
+                "id",
+                repo,
+                pr,
+                sha,
+            )
             .await?;
         Ok(rows.into_iter().map(preview).collect())
     }
@@ -473,18 +501,11 @@ impl Store {
         pr: Option<i64>,
         sha: Option<&str>,
     ) -> Result<Vec<DashEnvDeployment>, StoreError> {
-        let sql = format!(
+        let select = format!(
             "SELECT {ENV_COLUMNS} FROM env_deployments d
-             LEFT JOIN verifications v ON v.env_deployment_id = d.id
-             WHERE d.repo_id = $1 AND ($2 = 0 OR d.pr_number = $2) AND d.sha LIKE $3 ESCAPE '\\'
-             ORDER BY d.id DESC LIMIT 500"
+             LEFT JOIN verifications v ON v.env_deployment_id = d.id"
         );
-        let rows: Vec<EnvTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(repo)
-            .bind(pr.unwrap_or(0))
-            .bind(format!("{}%", like_literal(sha.unwrap_or(""))))
-            .fetch_all(self.dash())
-            .await?;
+        let rows: Vec<EnvTuple> = self.scoped(&select, "d.", "d.id", repo, pr, sha).await?;
         Ok(rows.into_iter().map(env).collect())
     }
 
@@ -531,16 +552,15 @@ impl Store {
         pr: Option<i64>,
         sha: Option<&str>,
     ) -> Result<Vec<DashQueued>, StoreError> {
-        let sql = format!(
-            "SELECT {QUEUE_COLUMNS} FROM promotion_queue
-             WHERE repo_id = $1 AND ($2 = 0 OR pr_number = $2) AND sha LIKE $3 ESCAPE '\\'
-             ORDER BY id DESC LIMIT 500"
-        );
-        let rows: Vec<QueueTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(repo)
-            .bind(pr.unwrap_or(0))
-            .bind(format!("{}%", like_literal(sha.unwrap_or(""))))
-            .fetch_all(self.dash())
+        let rows: Vec<QueueTuple> = self
+            .scoped(
+                &format!("SELECT {QUEUE_COLUMNS} FROM promotion_queue"),
+                "",
+                "id",
+                repo,
+                pr,
+                sha,
+            )
             .await?;
         Ok(rows.into_iter().map(queued).collect())
     }
@@ -581,16 +601,16 @@ impl Store {
             Option<String>,
             Option<String>,
         );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT sha, pr_number, author, asked_at, answer, answered_by, reason FROM signoffs
-             WHERE repo_id = $1 AND ($2 = 0 OR pr_number = $2) AND sha LIKE $3 ESCAPE '\\'
-             ORDER BY asked_at DESC LIMIT 500",
-        )
-        .bind(repo)
-        .bind(pr.unwrap_or(0))
-        .bind(format!("{}%", like_literal(sha.unwrap_or(""))))
-        .fetch_all(self.dash())
-        .await?;
+        let rows: Vec<Row> = self
+            .scoped(
+                "SELECT sha, pr_number, author, asked_at, answer, answered_by, reason FROM signoffs",
+                "",
+                "asked_at",
+                repo,
+                pr,
+                sha,
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(
